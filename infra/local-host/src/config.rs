@@ -1,0 +1,176 @@
+//! Configuration of the local host: flags and `CSQ_*` environment variables,
+//! with secrets generated on first start and kept in the data directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::{Duration, NaiveTime};
+use csq_core::app::Settings;
+use csq_core::auth::link::LinkKeys;
+use csq_core::auth::random_secret;
+use serde::{Deserialize, Serialize};
+
+/// Everything the local host needs to start. `HostConfig::from_env` documents
+/// each variable; the README's configuration table lists the same.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    /// Base URL written into emailed links; defaults to `http://{bind}`.
+    pub public_url: Option<String>,
+    pub mail_from: String,
+    pub form_ttl_days: i64,
+    pub remind_after_days: i64,
+    pub case_due_days: i64,
+    pub personal_data_days: i64,
+    /// Time of day (Asia/Ho_Chi_Minh) of the nightly job; `None` turns it off.
+    pub nightly_at: Option<NaiveTime>,
+    pub queue_visibility_secs: i64,
+    pub queue_max_receives: u32,
+    /// How often the complaint router looks at the queue.
+    pub router_poll_ms: u64,
+}
+
+/// The secrets the local host keeps in `secrets.json` unless given by environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Secrets {
+    pub integration_key: String,
+    /// `kid:secret[,kid:secret...]`, current key first.
+    pub link_keys: String,
+    pub staff_jwt_secret: String,
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{name}={v:?} is not valid: {e}")),
+        _ => Ok(default),
+    }
+}
+
+impl HostConfig {
+    pub fn from_env() -> anyhow::Result<HostConfig> {
+        let nightly = std::env::var("CSQ_NIGHTLY_AT").unwrap_or_else(|_| "01:00".into());
+        let nightly_at = match nightly.trim() {
+            "" | "off" => None,
+            t => Some(
+                NaiveTime::parse_from_str(t, "%H:%M")
+                    .with_context(|| format!("CSQ_NIGHTLY_AT={t:?} must be HH:MM or off"))?,
+            ),
+        };
+        Ok(HostConfig {
+            data_dir: env_or("CSQ_DATA_DIR", PathBuf::from("csq-data"))?,
+            bind: env_or("CSQ_BIND", "127.0.0.1:8080".parse()?)?,
+            public_url: std::env::var("CSQ_PUBLIC_URL")
+                .ok()
+                .filter(|s| !s.trim().is_empty()),
+            mail_from: env_or(
+                "CSQ_MAIL_FROM",
+                "CSQ Hải quan <no-reply@csq.localhost>".to_string(),
+            )?,
+            form_ttl_days: env_or("CSQ_FORM_TTL_DAYS", 30)?,
+            remind_after_days: env_or("CSQ_REMIND_AFTER_DAYS", 3)?,
+            case_due_days: env_or("CSQ_CASE_DUE_DAYS", 10)?,
+            personal_data_days: env_or("CSQ_PERSONAL_DATA_DAYS", 365)?,
+            nightly_at,
+            queue_visibility_secs: env_or("CSQ_QUEUE_VISIBILITY_SECS", 30)?,
+            queue_max_receives: env_or("CSQ_QUEUE_MAX_RECEIVES", 5)?,
+            router_poll_ms: env_or("CSQ_ROUTER_POLL_MS", 500)?,
+        })
+    }
+
+    /// A configuration for tests: everything in `data_dir`, port chosen by the OS.
+    pub fn for_tests(data_dir: &Path) -> HostConfig {
+        HostConfig {
+            data_dir: data_dir.to_owned(),
+            bind: "127.0.0.1:0".parse().expect("valid address"),
+            public_url: None,
+            mail_from: "CSQ Hải quan <no-reply@csq.localhost>".into(),
+            form_ttl_days: 30,
+            remind_after_days: 3,
+            case_due_days: 10,
+            personal_data_days: 365,
+            nightly_at: None,
+            queue_visibility_secs: 1,
+            queue_max_receives: 3,
+            router_poll_ms: 50,
+        }
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    /// Loads the secrets: environment first, else `secrets.json`, else new
+    /// random ones written there (readable by the owner only).
+    pub fn secrets(&self) -> anyhow::Result<Secrets> {
+        let path = self.data_dir.join("secrets.json");
+        let stored: Option<Secrets> = match std::fs::read_to_string(&path) {
+            Ok(s) => Some(
+                serde_json::from_str(&s)
+                    .with_context(|| format!("{} is not valid", path.display()))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let stored = match stored {
+            Some(s) => s,
+            None => {
+                let fresh = Secrets {
+                    integration_key: random_secret(24),
+                    link_keys: format!("k1:{}", random_secret(32)),
+                    staff_jwt_secret: random_secret(32),
+                };
+                std::fs::create_dir_all(&self.data_dir)?;
+                write_private(&path, &serde_json::to_string_pretty(&fresh)?)?;
+                fresh
+            }
+        };
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        Ok(Secrets {
+            integration_key: var("CSQ_INTEGRATION_KEY").unwrap_or(stored.integration_key),
+            link_keys: var("CSQ_LINK_KEYS").unwrap_or(stored.link_keys),
+            staff_jwt_secret: var("CSQ_STAFF_JWT_SECRET").unwrap_or(stored.staff_jwt_secret),
+        })
+    }
+
+    pub fn settings(&self, bound: SocketAddr, secrets: &Secrets) -> anyhow::Result<Settings> {
+        let link_keys = LinkKeys::parse(&secrets.link_keys).context("CSQ_LINK_KEYS")?;
+        let url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"));
+        let mut s = Settings::new(&url, link_keys);
+        s.form_ttl = Duration::days(self.form_ttl_days.max(1));
+        s.remind_after = Duration::days(self.remind_after_days.max(1));
+        s.case_due = Duration::days(self.case_due_days.max(1));
+        s.personal_data_retention = Duration::days(self.personal_data_days.max(1));
+        Ok(s)
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        f.write_all(contents.as_bytes())?;
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(path, contents)?;
+        Ok(())
+    }
+}

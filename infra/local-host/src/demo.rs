@@ -1,0 +1,320 @@
+//! A fictional demo department, loaded through the real use cases so that every
+//! screen and statistic has something to show. All names, codes and addresses
+//! here are invented (`.invalid` mail domain, branch codes 91xx).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{Days, Duration, Utc};
+use csq_core::app::Csq;
+use csq_core::auth::staff::{StaffClaims, StaffRole};
+use csq_core::domain::org::{Branch, Handler, OrgDirectory, Team};
+use csq_core::domain::rating_scale::{Polarity, Reason};
+use csq_core::domain::time::{vn_day, vn_day_start};
+use csq_core::ports::{MailError, Mailer, ManualClock, OutgoingEmail, QueueConsumer};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+use crate::host::LocalHost;
+
+const FAMILY: [&str; 8] = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi"];
+const MIDDLE: [&str; 5] = ["Văn", "Thị", "Minh", "Thu", "Quốc"];
+const GIVEN: [&str; 10] = [
+    "An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Khánh", "Lan", "Nam", "Phương",
+];
+const BUSINESSES: [&str; 6] = [
+    "Công ty TNHH Thương mại Sao Mai (demo)",
+    "Công ty CP Xuất nhập khẩu Hải Đăng (demo)",
+    "Công ty TNHH Logistics Bến Cảng (demo)",
+    "Công ty CP Dệt may Ánh Dương (demo)",
+    "Công ty TNHH Điện tử Tân Tiến (demo)",
+    "Công ty TNHH Nông sản Đồng Xanh (demo)",
+];
+const COMMENTS: [&str; 5] = [
+    "Cán bộ hướng dẫn nhiệt tình.",
+    "Thời gian chờ kiểm hóa còn lâu.",
+    "Đề nghị công khai lịch làm việc ngoài giờ.",
+    "Thủ tục nhanh, rõ ràng.",
+    "Yêu cầu bổ sung chứng từ không cần thiết.",
+];
+
+/// The demo department: four fictional branches with three teams each.
+pub fn demo_org() -> OrgDirectory {
+    let h = |name: &str, email: &str| Handler {
+        name: name.into(),
+        email: email.into(),
+    };
+    let branches = [
+        ("91AA", "Chi cục Hải quan Cảng Demo"),
+        ("91AB", "Chi cục Hải quan Khu công nghiệp Demo"),
+        ("91AC", "Chi cục Hải quan Sân bay Demo"),
+        ("91AD", "Chi cục Hải quan Cửa khẩu Demo"),
+    ];
+    OrgDirectory {
+        department: "Cục Hải quan Demo (hư cấu / fictional)".into(),
+        inspection: h("Phòng Thanh tra Demo", "thanhtra@demo-customs.invalid"),
+        default_handler: h("Văn phòng Cục Demo", "vanphong@demo-customs.invalid"),
+        branches: branches
+            .iter()
+            .map(|(code, name)| Branch {
+                code: (*code).into(),
+                name: (*name).into(),
+                head: h(
+                    &format!("Chi cục trưởng {code}"),
+                    &format!("cc{}@demo-customs.invalid", code.to_lowercase()),
+                ),
+                teams: [
+                    ("01", "Đội Thủ tục hàng hóa"),
+                    ("02", "Đội Kiểm tra thực tế"),
+                    ("03", "Đội Giám sát"),
+                ]
+                .iter()
+                .map(|(n, t)| Team {
+                    code: format!("{code}{n}"),
+                    name: (*t).into(),
+                })
+                .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Back-filled history must not flood the outbox: its emails are counted, not written.
+struct CountingMailer(std::sync::atomic::AtomicUsize);
+
+#[async_trait]
+impl Mailer for CountingMailer {
+    async fn send(&self, _email: &OutgoingEmail) -> Result<String, MailError> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(format!("demo-backfill-{n}"))
+    }
+}
+
+fn officer_name(rng: &mut StdRng) -> String {
+    format!(
+        "{} {} {}",
+        FAMILY[rng.random_range(0..FAMILY.len())],
+        MIDDLE[rng.random_range(0..MIDDLE.len())],
+        GIVEN[rng.random_range(0..GIVEN.len())]
+    )
+}
+
+/// A declaration request for the demo: deterministic, so reloading changes nothing.
+fn declaration(
+    rng: &mut StdRng,
+    number: &str,
+    registered_at: chrono::DateTime<Utc>,
+) -> serde_json::Value {
+    let branch = ["91AA", "91AB", "91AC", "91AD"][rng.random_range(0..4)];
+    let lane = ["green", "yellow", "red"][rng.random_range(0..3)];
+    let stages: &[&str] = match lane {
+        "green" => &["registration", "clearance"],
+        "yellow" => &["registration", "document_check", "clearance"],
+        _ => &["document_check", "physical_inspection", "clearance"],
+    };
+    let handling: Vec<_> = stages
+        .iter()
+        .map(|stage| {
+            let team = format!("{branch}0{}", rng.random_range(1..=3));
+            let n: u32 = rng.random_range(1..=6);
+            let name = officer_name(rng);
+            json!({"stage": stage, "team": team, "officer": {"id": format!("DM{branch}{n}"), "name": name}})
+        })
+        .collect();
+    let b = rng.random_range(0..BUSINESSES.len());
+    let type_code = ["A11", "A12", "E31", "B11"][rng.random_range(0..4)];
+    json!({
+        "declaration": {
+            "number": number,
+            "type_code": type_code,
+            "registered_at": registered_at.to_rfc3339(),
+            "customs_office": branch,
+            "lane": lane
+        },
+        "business": {
+            "tax_code": format!("09{:08}", 10_000 + b * 7919),
+            "name": BUSINESSES[b],
+            "email": format!("xnk{b}@demo-business.invalid"),
+            "language": if b == 4 { "en" } else { "vi" }
+        },
+        "handling": handling
+    })
+}
+
+/// What a business would tick on the page, drawn from a realistic distribution.
+fn answers(rng: &mut StdRng, subjects: usize) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut low = false;
+    // Ratings of one form go together: most businesses are content with the whole
+    // procedure, a few had one bad experience (as in the pilot's 94% satisfied).
+    let mood = rng.random_range(0..100);
+    let unhappy_subject = rng.random_range(0..subjects);
+    for i in 0..subjects {
+        if rng.random_bool(0.15) {
+            continue;
+        }
+        let level: u8 = match mood {
+            0..=84 => rng.random_range(4..=5),
+            85..=94 => rng.random_range(3..=5),
+            _ if i == unhappy_subject => rng.random_range(1..=2),
+            _ => rng.random_range(3..=5),
+        };
+        low |= level <= 2;
+        fields.push((format!("level.{i}"), level.to_string()));
+        let level_value = csq_core::domain::rating_scale::Level::new(level).expect("1-5");
+        let negative_at_three = rng.random_bool(0.3);
+        let misconduct = rng.random_bool(0.15);
+        let pool: Vec<Reason> = Reason::ALL
+            .into_iter()
+            .filter(|r| r.fits(level_value))
+            .filter(|r| level != 3 || r.polarity() == Polarity::Positive || negative_at_three)
+            .filter(|r| !r.is_misconduct() || misconduct)
+            .collect();
+        if !pool.is_empty() && (level != 3 || rng.random_bool(0.5)) {
+            let r = pool[rng.random_range(0..pool.len())];
+            fields.push((format!("reason.{i}"), r.code().into()));
+        }
+        if rng.random_bool(0.1) {
+            fields.push((
+                format!("comment.{i}"),
+                COMMENTS[rng.random_range(0..COMMENTS.len())].into(),
+            ));
+        }
+    }
+    if fields.is_empty() {
+        fields.push(("level.0".into(), "5".into()));
+    }
+    if low {
+        fields.push(("contact_name".into(), officer_name(rng)));
+        fields.push((
+            "contact_phone".into(),
+            format!("09{:08}", rng.random_range(0..100_000_000u32)),
+        ));
+    }
+    fields
+}
+
+#[derive(Debug)]
+pub struct DemoSummary {
+    pub declarations: usize,
+    pub submitted: usize,
+    pub cases_opened: usize,
+    pub unrated_link: String,
+    pub staff_token: String,
+}
+
+/// Days of history the demo fills in, and declarations per day.
+const DAYS: u64 = 14;
+const PER_DAY: usize = 22;
+
+pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
+    let org = crate::org_import::check(demo_org())?;
+    host.csq.org.save_org(&org).await?;
+    let mut rng = StdRng::seed_from_u64(20_200_401);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let past = Csq {
+        clock: clock.clone(),
+        mailer: Arc::new(CountingMailer(0.into())),
+        ..host.csq.clone()
+    };
+    let department = StaffClaims {
+        sub: "demo-department".into(),
+        role: StaffRole::Department,
+        unit: None,
+    };
+    let today = vn_day(Utc::now());
+    let (mut declarations, mut submitted, mut cases_opened) = (0, 0, 0);
+
+    for back in (1..=DAYS).rev() {
+        let day = today
+            .checked_sub_days(Days::new(back))
+            .expect("recent date");
+        let start = vn_day_start(day) + Duration::hours(7);
+        for k in 0..PER_DAY {
+            let at = start + Duration::minutes(25 * k as i64);
+            clock.set(at);
+            let number = format!("99{back:04}{k:06}");
+            let request = declaration(&mut rng, &number, at - Duration::minutes(20));
+            let issued = past.issue_form(&request).await?;
+            declarations += 1;
+            let form = issued.form;
+            let fields = answers(&mut rng, form.subjects.len());
+            if !rng.random_bool(0.72) {
+                continue;
+            }
+            clock.set(at + Duration::minutes(rng.random_range(15..300)));
+            let token = past.settings.link_keys.sign(&form.id, form.expires_at);
+            if past.submit_form(&token, &fields).await.is_ok() {
+                submitted += 1;
+            }
+            // Route what this submission queued, at its own time.
+            clock.advance(Duration::minutes(2));
+            for m in host.queue.receive(10).await? {
+                if past.route_complaint(&m.body).await.is_ok() {
+                    cases_opened += 1;
+                    host.queue.delete(&m.receipt).await?;
+                }
+            }
+        }
+    }
+
+    // Older cases get handled: most resolved, some dismissed, some still open.
+    for back in (4..=DAYS).rev() {
+        let day = today
+            .checked_sub_days(Days::new(back))
+            .expect("recent date");
+        for case in
+            csq_core::app::nightly::all_pages(|p| past.cases.cases_opened_on(day, p)).await?
+        {
+            if case.status.is_closed() {
+                continue;
+            }
+            clock.set(case.opened_at + Duration::days(2));
+            let (action, note) = match rng.random_range(0..10) {
+                0..=5 => (
+                    "resolve",
+                    "Đã làm việc với công chức và nhắc nhở; đã trao đổi lại với doanh nghiệp.",
+                ),
+                6..=7 => (
+                    "dismiss",
+                    "Đã kiểm tra hồ sơ và camera; thủ tục đúng quy định.",
+                ),
+                _ => ("verify", ""),
+            };
+            let _ = past.act_on_case(&department, &case.id, action, note).await;
+        }
+    }
+
+    for back in (1..=DAYS).rev() {
+        let day = today
+            .checked_sub_days(Days::new(back))
+            .expect("recent date");
+        clock.set(vn_day_start(day + Days::new(1)) + Duration::hours(1));
+        past.aggregate_day(day).await?;
+    }
+
+    // Today's declarations go through the real outbox, so a newcomer can rate one.
+    let mut unrated_link = String::new();
+    for k in 0..3 {
+        let number = format!("990000{k:06}");
+        let request = declaration(&mut rng, &number, Utc::now() - Duration::minutes(30));
+        let issued = host.csq.issue_form(&request).await?;
+        if k == 0 {
+            let token = host
+                .csq
+                .settings
+                .link_keys
+                .sign(&issued.form.id, issued.form.expires_at);
+            unrated_link = host.csq.settings.form_link(&token);
+        }
+    }
+    let staff_token = host.mint_staff_token(&department, Duration::hours(12));
+    Ok(DemoSummary {
+        declarations,
+        submitted,
+        cases_opened,
+        unrated_link,
+        staff_token,
+    })
+}

@@ -1,0 +1,244 @@
+//! Wires the embedded adapters to the core and runs every CSQ function in one
+//! process: the HTTP routers on one port, the complaint router on the local
+//! queue, the outbox relay, and the nightly job on a timer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use chrono::{Days, Duration, NaiveTime};
+use csq_core::app::Csq;
+use csq_core::auth::staff::{Hs256, StaffClaims};
+use csq_core::domain::time::{vn_day, vn_day_start};
+use csq_core::http::{self, HttpState, IntegrationAuth};
+use csq_core::ports::{Clock, QueueConsumer};
+use csq_local::{OutboxMailer, SqliteQueue, SqliteStore};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{HostConfig, Secrets};
+use crate::outbox_page;
+
+/// The product on one machine.
+#[derive(Clone)]
+pub struct LocalHost {
+    pub config: HostConfig,
+    pub csq: Csq,
+    pub store: Arc<SqliteStore>,
+    pub queue: Arc<SqliteQueue>,
+    pub mailer: Arc<OutboxMailer>,
+    pub secrets: Secrets,
+    pub staff_jwt: Hs256,
+}
+
+/// What one pass of the complaint router did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RouterPass {
+    pub routed: usize,
+    pub failed: usize,
+}
+
+impl LocalHost {
+    /// Opens the data directory. `public_addr` is where the HTTP server listens
+    /// (links in emails point there unless CSQ_PUBLIC_URL says otherwise).
+    pub fn open(
+        config: HostConfig,
+        clock: Arc<dyn Clock>,
+        public_addr: SocketAddr,
+    ) -> anyhow::Result<LocalHost> {
+        let secrets = config.secrets()?;
+        let settings = config.settings(public_addr, &secrets)?;
+        let store = Arc::new(
+            SqliteStore::open(&config.data_dir.join("csq.sqlite"))
+                .context("opening the database")?,
+        );
+        let queue = Arc::new(
+            SqliteQueue::open(
+                &config.data_dir.join("queue.sqlite"),
+                clock.clone(),
+                Duration::seconds(config.queue_visibility_secs.max(1)),
+                config.queue_max_receives,
+            )
+            .context("opening the complaint queue")?,
+        );
+        let mailer = Arc::new(OutboxMailer::new(&config.outbox_dir(), &config.mail_from)?);
+        let csq = Csq {
+            forms: store.clone(),
+            cases: store.clone(),
+            stats: store.clone(),
+            org: store.clone(),
+            mailer: mailer.clone(),
+            queue: queue.clone(),
+            clock,
+            settings: Arc::new(settings),
+        };
+        let staff_jwt = Hs256::new(secrets.staff_jwt_secret.as_bytes());
+        Ok(LocalHost {
+            config,
+            csq,
+            store,
+            queue,
+            mailer,
+            secrets,
+            staff_jwt,
+        })
+    }
+
+    /// Every function's router on one port, plus the local-only pages.
+    pub fn router(&self) -> Router {
+        let state = HttpState {
+            csq: self.csq.clone(),
+            integration_auth: IntegrationAuth::BearerKey(
+                self.secrets.integration_key.as_str().into(),
+            ),
+            staff_auth: Arc::new(self.staff_jwt.clone()),
+        };
+        Router::new()
+            .merge(http::integration::router(state.clone()))
+            .merge(http::rating_form::router(state.clone()))
+            .merge(http::staff::router(state))
+            .merge(outbox_page::router(
+                self.config.outbox_dir(),
+                self.csq.settings.public_url.clone(),
+            ))
+    }
+
+    pub fn mint_staff_token(&self, claims: &StaffClaims, valid_for: Duration) -> String {
+        self.staff_jwt
+            .mint(claims, self.csq.clock.now() + valid_for)
+    }
+
+    /// One pass of the complaint router over the local queue. A message whose
+    /// handling fails stays on the queue and comes back after the visibility
+    /// timeout; after too many tries it goes to the dead letters.
+    pub async fn route_pending(&self) -> anyhow::Result<RouterPass> {
+        let mut pass = RouterPass::default();
+        for message in self.queue.receive(10).await? {
+            match self.csq.route_complaint(&message.body).await {
+                Ok(_) => {
+                    self.queue.delete(&message.receipt).await?;
+                    pass.routed += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(message_id = %message.message_id, receives = message.receive_count, error = %e, "complaint not routed; will retry");
+                    pass.failed += 1;
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Routes until the queue has nothing visible (for the CLI, the demo and tests).
+    pub async fn drain_queue(&self) -> anyhow::Result<RouterPass> {
+        let mut total = RouterPass::default();
+        loop {
+            let pass = self.route_pending().await?;
+            total.routed += pass.routed;
+            total.failed += pass.failed;
+            if pass.routed + pass.failed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Serves HTTP and runs the background workers until `shutdown` turns true.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let workers = self.spawn_workers(shutdown.clone());
+        let app = self.router();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .await?;
+        for w in workers {
+            w.abort();
+        }
+        Ok(())
+    }
+
+    fn spawn_workers(&self, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut handles = Vec::new();
+
+        let host = self.clone();
+        let poll = std::time::Duration::from_millis(self.config.router_poll_ms.max(10));
+        let stop = shutdown.clone();
+        handles.push(tokio::spawn(async move {
+            while !*stop.borrow() {
+                if let Err(e) = host.route_pending().await {
+                    tracing::error!(error = %e, "complaint router pass failed");
+                }
+                tokio::time::sleep(poll).await;
+            }
+        }));
+
+        // The outbox relay: complaints stored but not yet queued (queue was down).
+        let host = self.clone();
+        let stop = shutdown.clone();
+        handles.push(tokio::spawn(async move {
+            while !*stop.borrow() {
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                if let Err(e) = host.csq.relay_complaints().await {
+                    tracing::error!(error = %e, "complaint relay failed");
+                }
+            }
+        }));
+
+        if let Some(at) = self.config.nightly_at {
+            let host = self.clone();
+            handles.push(tokio::spawn(async move {
+                loop {
+                    let wait = until_next(host.csq.clock.now(), at);
+                    tracing::info!(in_seconds = wait.num_seconds(), "nightly job scheduled");
+                    tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
+                    let yesterday = vn_day(host.csq.clock.now()).checked_sub_days(Days::new(1));
+                    if let Some(day) = yesterday
+                        && let Err(e) = host.csq.run_nightly(day).await
+                    {
+                        tracing::error!(error = %e, "nightly job failed; it runs again tomorrow and catches up");
+                    }
+                    // Never run twice in the same minute.
+                    tokio::time::sleep(std::time::Duration::from_secs(61)).await;
+                }
+            }));
+        }
+        handles
+    }
+}
+
+/// Time from `now` to the next `at` o'clock in Vietnam.
+pub fn until_next(now: chrono::DateTime<chrono::Utc>, at: NaiveTime) -> Duration {
+    let today = vn_day(now);
+    let at_offset = at - NaiveTime::MIN;
+    let today_at = vn_day_start(today) + at_offset;
+    let next = if today_at > now {
+        today_at
+    } else {
+        vn_day_start(today + Days::new(1)) + at_offset
+    };
+    next - now
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_nightly_run_is_in_vietnamese_time() {
+        let at = NaiveTime::from_hms_opt(1, 0, 0).unwrap();
+        // 17:30 UTC is 00:30 in Vietnam: the run is 30 minutes away.
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-27T17:30:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(until_next(now, at), Duration::minutes(30));
+        // 18:00 UTC is exactly 01:00: the next run is tomorrow.
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-27T18:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(until_next(now, at), Duration::days(1));
+    }
+}

@@ -1,0 +1,11 @@
+//! The local host: every CSQ function in one process with embedded adapters
+//! (SQLite database, SQLite queue, `.eml` outbox). `main.rs` is its command line.
+
+pub mod config;
+pub mod demo;
+pub mod host;
+pub mod org_import;
+pub mod outbox_page;
+
+pub use config::HostConfig;
+pub use host::LocalHost;

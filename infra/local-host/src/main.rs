@@ -1,0 +1,252 @@
+//! `csq`: run CSQ on this machine. See README.md for a tour.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{Days, Duration, NaiveDate};
+use clap::{Parser, Subcommand};
+use csq_core::auth::staff::{StaffClaims, StaffRole};
+use csq_core::domain::time::vn_day;
+use csq_core::ports::{QueueConsumer, SystemClock};
+use csq_local_host::{HostConfig, LocalHost, demo, org_import};
+
+#[derive(Parser)]
+#[command(
+    name = "csq",
+    version,
+    about = "Customs service-quality ratings: the local host"
+)]
+struct Cli {
+    /// Where the database, queue, outbox and secrets live [env: CSQ_DATA_DIR, default csq-data]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every function on one port, with the complaint router and nightly job
+    Serve {
+        /// Load the fictional demo department first
+        #[arg(long)]
+        demo: bool,
+        /// Address to listen on [env: CSQ_BIND, default 127.0.0.1:8080]
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+    },
+    /// Same as `serve --demo`
+    Demo {
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+    },
+    /// Org directory
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Compute one day's statistics (Vietnamese calendar day; default yesterday)
+    Aggregate {
+        #[arg(long)]
+        date: Option<NaiveDate>,
+    },
+    /// Run the whole nightly job now: relay, reminders, expiry, escalation, statistics
+    Nightly {
+        #[arg(long)]
+        date: Option<NaiveDate>,
+    },
+    /// Print a staff token (HS256 JWT) for the staff API
+    StaffToken {
+        /// department, branch_head or inspection
+        #[arg(long)]
+        role: String,
+        /// Branch code of a branch head
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long, default_value = "local-staff")]
+        sub: String,
+        #[arg(long, default_value_t = 12)]
+        hours: i64,
+    },
+    /// Print the integration key the declaration system must send
+    IntegrationKey,
+    /// Complaint queue operations
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Replace the org directory with the one in FILE (.yaml, .yml or .csv)
+    Import { file: PathBuf },
+    /// Print the current org directory as JSON
+    Show,
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// Route every waiting complaint now
+    Drain,
+    /// List messages in the dead-letter queue
+    DeadLetters,
+    /// Move dead letters back to the queue (after fixing their cause)
+    Redrive,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    use tracing_subscriber::prelude::*;
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let (filter_layer, log_filter) = tracing_subscriber::reload::Layer::new(filter());
+    tracing_subscriber::registry()
+        .with(filter_layer)
+        .with(tracing_subscriber::fmt::layer())
+        .init();
+    // Loading the demo logs hundreds of lines of back-filled history: quiet them.
+    let quiet = move |on: bool| {
+        let _ = log_filter.modify(|f| *f = if on { "warn".into() } else { filter() });
+    };
+    let cli = Cli::parse();
+    let mut config = HostConfig::from_env()?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    match cli.command {
+        Command::Serve { demo, bind } => serve(config, bind, demo, &quiet).await,
+        Command::Demo { bind } => serve(config, bind, true, &quiet).await,
+        command => {
+            let bind = config.bind;
+            let host = LocalHost::open(config, Arc::new(SystemClock), bind)?;
+            offline(host, command).await
+        }
+    }
+}
+
+fn yesterday() -> NaiveDate {
+    vn_day(chrono::Utc::now())
+        .checked_sub_days(Days::new(1))
+        .expect("a date after year 1")
+}
+
+async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Org {
+            command: OrgCommand::Import { file },
+        } => {
+            let org = org_import::read_org_file(&file)?;
+            host.csq.org.save_org(&org).await?;
+            let teams: usize = org.branches.iter().map(|b| b.teams.len()).sum();
+            println!(
+                "Imported {}: {} branches, {} teams.",
+                org.department,
+                org.branches.len(),
+                teams
+            );
+        }
+        Command::Org {
+            command: OrgCommand::Show,
+        } => match host.csq.org.org().await? {
+            Some(org) => println!("{}", serde_json::to_string_pretty(&org)?),
+            None => println!("No org directory yet: csq org import FILE"),
+        },
+        Command::Aggregate { date } => {
+            let date = date.unwrap_or_else(yesterday);
+            let stats = host.csq.aggregate_day(date).await?;
+            println!("Rolled up {date}: {} units.", stats.len());
+        }
+        Command::Nightly { date } => {
+            let report = host.csq.run_nightly(date.unwrap_or_else(yesterday)).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Command::StaffToken {
+            role,
+            unit,
+            sub,
+            hours,
+        } => {
+            let role = StaffRole::from_code(&role)
+                .context("role must be department, branch_head or inspection")?;
+            let claims = StaffClaims { sub, role, unit };
+            if role == StaffRole::BranchHead && claims.unit.is_none() {
+                anyhow::bail!("a branch head needs --unit BRANCH_CODE");
+            }
+            println!(
+                "{}",
+                host.mint_staff_token(&claims, Duration::hours(hours.clamp(1, 24 * 30)))
+            );
+        }
+        Command::IntegrationKey => println!("{}", host.secrets.integration_key),
+        Command::Queue {
+            command: QueueCommand::Drain,
+        } => {
+            let pass = host.drain_queue().await?;
+            println!(
+                "Routed {}, failed {} (failed ones are retried, then dead-lettered).",
+                pass.routed, pass.failed
+            );
+        }
+        Command::Queue {
+            command: QueueCommand::DeadLetters,
+        } => {
+            for m in host.queue.dead_letters(100).await? {
+                println!(
+                    "{}\treceived {} times\t{}",
+                    m.message_id,
+                    m.receive_count,
+                    m.body.chars().take(120).collect::<String>()
+                );
+            }
+        }
+        Command::Queue {
+            command: QueueCommand::Redrive,
+        } => {
+            println!(
+                "Moved {} dead letters back to the queue.",
+                host.queue.redrive_dead_letters().await?
+            );
+        }
+        Command::Serve { .. } | Command::Demo { .. } => unreachable!("handled by main"),
+    }
+    Ok(())
+}
+
+async fn serve(
+    mut config: HostConfig,
+    bind: Option<std::net::SocketAddr>,
+    demo: bool,
+    quiet_logs: &dyn Fn(bool),
+) -> anyhow::Result<()> {
+    if let Some(b) = bind {
+        config.bind = b;
+    }
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {} (set CSQ_BIND or --bind)", config.bind))?;
+    let addr = listener.local_addr()?;
+    let host = LocalHost::open(config, Arc::new(SystemClock), addr)?;
+    let url = host.csq.settings.public_url.clone();
+    if demo {
+        println!("Loading the demo department (fictional)...");
+        quiet_logs(true);
+        let d = demo::load_demo(&host).await;
+        quiet_logs(false);
+        let d = d?;
+        println!(
+            "Demo loaded: {} declarations, {} rated, {} complaints routed to cases.\n\n\
+             Rate a form:   {}\nOutbox:        {url}/outbox\nStaff token:   {}\n\n\
+             Try: curl -H \"Authorization: Bearer $TOKEN\" '{url}/v1/stats?unit=department'\n",
+            d.declarations, d.submitted, d.cases_opened, d.unrated_link, d.staff_token
+        );
+    }
+    println!("CSQ is running at {url} (Ctrl-C to stop). Integration key: csq integration-key");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop_tx.send(true);
+    });
+    host.serve(listener, stop_rx).await
+}

@@ -1,0 +1,276 @@
+//! FormStore contract.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use csq_core::domain::form::FormStatus;
+use csq_core::domain::time::vn_day;
+use csq_core::ports::{FormStore, InsertFormOutcome, PageRequest, SubmitOutcome};
+
+use crate::fixtures::{declaration_number, form, on_test_day, submission_write};
+
+pub async fn insert_is_once_per_declaration(store: Arc<dyn FormStore>) {
+    let number = declaration_number();
+    let first = form(&number, Utc::now());
+    assert_eq!(
+        store.insert_form(&first).await.unwrap(),
+        InsertFormOutcome::Created
+    );
+    let again = form(&number, Utc::now());
+    match store.insert_form(&again).await.unwrap() {
+        InsertFormOutcome::Exists(existing) => assert_eq!(existing.id, first.id),
+        other => panic!("second insert must return the existing form, got {other:?}"),
+    }
+    let stored = store.form(&first.id).await.unwrap().expect("stored");
+    assert_eq!(stored.declaration.number, first.declaration.number);
+    assert_eq!(stored.subjects, first.subjects);
+    assert!(
+        store.form(&again.id).await.unwrap().is_none(),
+        "the duplicate was not stored"
+    );
+    assert!(store.form("no-such-form").await.unwrap().is_none());
+}
+
+pub async fn concurrent_inserts_create_one_form(store: Arc<dyn FormStore>) {
+    let number = declaration_number();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, f) = (store.clone(), form(&number, Utc::now()));
+        tasks.push(tokio::spawn(
+            async move { store.insert_form(&f).await.unwrap() },
+        ));
+    }
+    let mut created = 0;
+    let mut ids = HashSet::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            InsertFormOutcome::Created => created += 1,
+            InsertFormOutcome::Exists(f) => {
+                ids.insert(f.id.clone());
+            }
+        }
+    }
+    assert_eq!(created, 1, "exactly one insert creates the form");
+    assert!(ids.len() <= 1, "every loser sees the same form");
+}
+
+pub async fn invitation_claim_is_exclusive(store: Arc<dyn FormStore>) {
+    let now = Utc::now();
+    let f = form(&declaration_number(), now);
+    store.insert_form(&f).await.unwrap();
+    assert!(
+        store
+            .claim_invitation(&f.id, now, now + Duration::seconds(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_invitation(&f.id, now, now + Duration::seconds(60))
+            .await
+            .unwrap(),
+        "claim held"
+    );
+    assert!(
+        store
+            .claim_invitation(
+                &f.id,
+                now + Duration::seconds(61),
+                now + Duration::seconds(120)
+            )
+            .await
+            .unwrap(),
+        "an expired claim can be taken over"
+    );
+    store.finish_invitation(&f.id, None).await.unwrap();
+    assert!(
+        store
+            .claim_invitation(&f.id, now, now + Duration::seconds(60))
+            .await
+            .unwrap(),
+        "released claim"
+    );
+    store.finish_invitation(&f.id, Some(now)).await.unwrap();
+    assert!(
+        !store
+            .claim_invitation(&f.id, now + Duration::days(1), now + Duration::days(2))
+            .await
+            .unwrap(),
+        "sent once"
+    );
+    let stored = store.form(&f.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.email_sent_at.map(|t| t.timestamp()),
+        Some(now.timestamp())
+    );
+}
+
+pub async fn submit_is_once_and_writes_everything(store: Arc<dyn FormStore>) {
+    let at = on_test_day(0);
+    let f = form(&declaration_number(), at);
+    store.insert_form(&f).await.unwrap();
+    let write = submission_write(&f, 1, at + Duration::minutes(5));
+    assert_eq!(store.submit(&write).await.unwrap(), SubmitOutcome::Stored);
+    assert_eq!(
+        store.submit(&write).await.unwrap(),
+        SubmitOutcome::AlreadySubmitted
+    );
+
+    let stored = store.form(&f.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, FormStatus::Submitted);
+    assert_eq!(stored.submission.as_ref(), Some(&write.submission));
+
+    let day = vn_day(write.submitted_at);
+    let ratings = crate::misc::all(|p| store.ratings_on(day, p)).await;
+    let mine: Vec<_> = ratings.iter().filter(|r| r.form_id == f.id).collect();
+    assert_eq!(mine.len(), 1, "one rating record, written once");
+    assert_eq!(mine[0].comment.as_deref(), Some("Góp ý <b>thử</b>"));
+
+    let pending = store.pending_complaints(1000).await.unwrap();
+    assert_eq!(
+        pending.iter().filter(|c| c.id == f.id).count(),
+        1,
+        "complaint in the outbox once"
+    );
+    store.complaint_dispatched(&f.id).await.unwrap();
+    store.complaint_dispatched(&f.id).await.unwrap();
+    assert!(
+        !store
+            .pending_complaints(1000)
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.id == f.id)
+    );
+
+    // A happy submission leaves nothing in the outbox.
+    let g = form(&declaration_number(), at);
+    store.insert_form(&g).await.unwrap();
+    assert_eq!(
+        store.submit(&submission_write(&g, 5, at)).await.unwrap(),
+        SubmitOutcome::Stored
+    );
+    assert!(
+        !store
+            .pending_complaints(1000)
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.id == g.id)
+    );
+}
+
+pub async fn concurrent_submits_store_one(store: Arc<dyn FormStore>) {
+    let at = Utc::now();
+    let f = form(&declaration_number(), at);
+    store.insert_form(&f).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (store, w) = (store.clone(), submission_write(&f, 1 + (i % 5) as u8, at));
+        tasks.push(tokio::spawn(async move { store.submit(&w).await.unwrap() }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == SubmitOutcome::Stored)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, SubmitOutcome::Stored | SubmitOutcome::AlreadySubmitted))
+    );
+    let ratings = crate::misc::all(|p| store.ratings_on(vn_day(at), p)).await;
+    assert_eq!(ratings.iter().filter(|r| r.form_id == f.id).count(), 1);
+}
+
+pub async fn submit_refuses_expired_and_unknown_forms(store: Arc<dyn FormStore>) {
+    let at = Utc::now() - Duration::days(30);
+    let f = form(&declaration_number(), at);
+    store.insert_form(&f).await.unwrap();
+    let late = submission_write(&f, 4, f.expires_at + Duration::seconds(1));
+    assert_eq!(store.submit(&late).await.unwrap(), SubmitOutcome::Expired);
+    assert_eq!(
+        store.form(&f.id).await.unwrap().unwrap().status,
+        FormStatus::Issued,
+        "nothing changed"
+    );
+    let mut ghost = submission_write(&f, 4, at);
+    ghost.form_id = "no-such-form".into();
+    assert_eq!(store.submit(&ghost).await.unwrap(), SubmitOutcome::NotFound);
+}
+
+pub async fn issue_day_query_pages_without_gaps(store: Arc<dyn FormStore>) {
+    // Two forms on the next Vietnamese day (17:00 UTC is midnight in Vietnam).
+    let base = on_test_day(0);
+    let mut ids = HashSet::new();
+    for i in 0..5 {
+        let f = form(&declaration_number(), base + Duration::minutes(i));
+        ids.insert(f.id.clone());
+        store.insert_form(&f).await.unwrap();
+    }
+    let next_day = form(&declaration_number(), base + Duration::hours(12));
+    store.insert_form(&next_day).await.unwrap();
+
+    let day = vn_day(base);
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let p = store.forms_issued_on(day, page.clone()).await.unwrap();
+        assert!(p.items.len() <= 2);
+        seen.extend(p.items.into_iter().map(|f| f.id));
+        match p.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    let mine: Vec<&String> = seen.iter().filter(|id| ids.contains(*id)).collect();
+    assert_eq!(mine.len(), 5, "every form of the day, once");
+    assert_eq!(
+        seen.iter().collect::<HashSet<_>>().len(),
+        seen.len(),
+        "no duplicates across pages"
+    );
+    assert!(
+        !seen.contains(&next_day.id),
+        "another day's form is not listed"
+    );
+    let other = store
+        .forms_issued_on(vn_day(next_day.issued_at), PageRequest::first(100))
+        .await
+        .unwrap();
+    assert!(other.items.iter().any(|f| f.id == next_day.id));
+}
+
+pub async fn reminders_and_expiry_happen_once(store: Arc<dyn FormStore>) {
+    let at = Utc::now();
+    let f = form(&declaration_number(), at);
+    store.insert_form(&f).await.unwrap();
+    assert!(store.mark_reminded(&f.id, at).await.unwrap());
+    assert!(!store.mark_reminded(&f.id, at).await.unwrap());
+    assert!(store.mark_expired(&f.id).await.unwrap());
+    assert!(!store.mark_expired(&f.id).await.unwrap());
+    assert_eq!(
+        store.form(&f.id).await.unwrap().unwrap().status,
+        FormStatus::Expired
+    );
+
+    let g = form(&declaration_number(), at);
+    store.insert_form(&g).await.unwrap();
+    store.submit(&submission_write(&g, 5, at)).await.unwrap();
+    assert!(
+        !store.mark_expired(&g.id).await.unwrap(),
+        "a submitted form is never expired"
+    );
+    assert!(
+        !store.mark_reminded(&g.id, at).await.unwrap(),
+        "a submitted form is never reminded"
+    );
+}

@@ -1,0 +1,90 @@
+//! Port contract suites. Each suite is a set of async checks taking a fresh
+//! adapter; the `*_contract!` macros turn them into `#[tokio::test]`s for one
+//! adapter. The embedded adapters and the AWS adapters run the same suites, so
+//! they cannot drift apart in what they promise the core.
+
+pub mod cases;
+pub mod fixtures;
+pub mod forms;
+pub mod misc;
+pub mod queue;
+
+/// Generates one test per check for an adapter. `$make` is an async expression
+/// giving a fresh `Arc` of the adapter for each test.
+#[macro_export]
+macro_rules! contract_tests {
+    ($suite:ident, $make:expr, [$($check:ident),* $(,)?]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let adapter = $make.await;
+                $crate::$suite::$check(adapter).await;
+            }
+        )*
+    };
+}
+
+/// Every form-store check.
+#[macro_export]
+macro_rules! form_store_contract {
+    ($make:expr) => {
+        $crate::contract_tests!(
+            forms,
+            $make,
+            [
+                insert_is_once_per_declaration,
+                concurrent_inserts_create_one_form,
+                invitation_claim_is_exclusive,
+                submit_is_once_and_writes_everything,
+                concurrent_submits_store_one,
+                submit_refuses_expired_and_unknown_forms,
+                issue_day_query_pages_without_gaps,
+                reminders_and_expiry_happen_once,
+            ]
+        );
+    };
+}
+
+#[macro_export]
+macro_rules! case_store_contract {
+    ($make:expr) => {
+        $crate::contract_tests!(
+            cases,
+            $make,
+            [
+                open_case_is_once_per_complaint,
+                updates_are_conditional_on_version,
+                unit_query_filters_status_and_pages,
+                day_and_due_queries,
+            ]
+        );
+    };
+}
+
+#[macro_export]
+macro_rules! stats_and_org_contract {
+    ($make:expr) => {
+        $crate::contract_tests!(
+            misc,
+            $make,
+            [daily_stats_overwrite_and_range, org_directory_round_trip,]
+        );
+    };
+}
+
+/// The adapter under test must use a visibility timeout of `queue::VISIBILITY`
+/// and move a message to dead letters after `queue::MAX_RECEIVES` receives.
+#[macro_export]
+macro_rules! queue_contract {
+    ($make:expr) => {
+        $crate::contract_tests!(
+            queue,
+            $make,
+            [
+                received_messages_hide_until_deleted,
+                undeleted_messages_come_back,
+                poison_message_goes_to_dead_letters_without_blocking,
+            ]
+        );
+    };
+}

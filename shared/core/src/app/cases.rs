@@ -1,0 +1,129 @@
+//! Staff handling of cases: verify, resolve, dismiss, note; overdue escalation.
+
+use super::Csq;
+use super::emails;
+use crate::auth::staff::StaffClaims;
+use crate::domain::case::{Case, CaseAction, CaseEvent, CaseRuleError, apply_staff_action};
+use crate::ports::{PageRequest, PortError, UpdateCaseOutcome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseActionError {
+    #[error("no such case")]
+    NotFound,
+    #[error("unknown action; use verify, resolve, dismiss or note")]
+    UnknownAction,
+    #[error(transparent)]
+    Rule(#[from] CaseRuleError),
+    #[error("the case was changed by someone else; reload it and try again")]
+    Conflict,
+    #[error(transparent)]
+    Storage(#[from] PortError),
+}
+
+impl Csq {
+    /// Applies a staff action. Resolving or dismissing emails the business the
+    /// finding; a mail failure is recorded in the trail, not hidden.
+    pub async fn act_on_case(
+        &self,
+        who: &StaffClaims,
+        case_id: &str,
+        action: &str,
+        note: &str,
+    ) -> Result<(Case, Vec<CaseEvent>), CaseActionError> {
+        let action = CaseAction::from_staff_code(action).ok_or(CaseActionError::UnknownAction)?;
+        let case = self
+            .cases
+            .case(case_id)
+            .await?
+            .ok_or(CaseActionError::NotFound)?;
+        // Someone outside the case's scope learns nothing about it, not even that it exists.
+        if !who.sees_case(&case) {
+            return Err(CaseActionError::NotFound);
+        }
+        let now = self.clock.now();
+        let (next, event) = apply_staff_action(&case, action, note, &who.sub, now)?;
+        if self.cases.update_case(&next, case.version, &event).await? == UpdateCaseOutcome::Conflict
+        {
+            return Err(CaseActionError::Conflict);
+        }
+        tracing::info!(case_id, action = action.code(), "case action");
+        let mut current = next;
+        if current.status.is_closed() {
+            let email = emails::case_outcome(&current);
+            let note = match self.mailer.send(&email).await {
+                Ok(id) => format!(
+                    "outcome emailed to {} ({id})",
+                    current.complaint.business.email
+                ),
+                Err(e) => format!("outcome email failed: {e}"),
+            };
+            let mut after = current.clone();
+            after.version += 1;
+            let ev = CaseEvent {
+                case_id: current.id.clone(),
+                at: self.clock.now(),
+                actor: "csq".into(),
+                action: CaseAction::BusinessNotified,
+                note: Some(note),
+                status_after: current.status,
+            };
+            if self.cases.update_case(&after, current.version, &ev).await?
+                == UpdateCaseOutcome::Updated
+            {
+                current = after;
+            }
+        }
+        let events = self.cases.case_events(case_id).await?;
+        Ok((current, events))
+    }
+
+    /// Emails the department's default handler about each open case past its due
+    /// date, once per case. Returns how many were escalated.
+    pub async fn escalate_overdue(&self) -> Result<usize, PortError> {
+        let now = self.clock.now();
+        let Some(org) = self.org.org().await? else {
+            return Ok(0);
+        };
+        let mut escalated = 0;
+        let mut page = PageRequest::first(100);
+        loop {
+            let batch = self.cases.open_cases_due_before(now, page.clone()).await?;
+            for case in batch
+                .items
+                .iter()
+                .filter(|c| c.escalated_at.is_none() && c.is_overdue_at(now))
+            {
+                let mut next = case.clone();
+                next.escalated_at = Some(now);
+                next.version += 1;
+                let event = CaseEvent {
+                    case_id: case.id.clone(),
+                    at: now,
+                    actor: "nightly".into(),
+                    action: CaseAction::Escalated,
+                    note: Some(format!("escalated to {}", org.default_handler.email)),
+                    status_after: case.status,
+                };
+                if self.cases.update_case(&next, case.version, &event).await?
+                    == UpdateCaseOutcome::Updated
+                {
+                    let mail = emails::case_escalated(
+                        case,
+                        &org.default_handler.name,
+                        &org.default_handler.email,
+                        &self.settings.staff_url,
+                    );
+                    if let Err(e) = self.mailer.send(&mail).await {
+                        tracing::warn!(case_id = %case.id, error = %e, "escalation email failed");
+                    }
+                    escalated += 1;
+                }
+            }
+            match batch.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        Ok(escalated)
+    }
+}

@@ -1,0 +1,364 @@
+//! The emails CSQ sends: Vietnamese first, English below, HTML and plain text.
+//! HTML goes through maud, which escapes every interpolated value.
+
+use maud::{Markup, html};
+
+use crate::domain::case::Case;
+use crate::domain::declaration::Language;
+use crate::domain::form::Form;
+use crate::domain::time::vn_display;
+use crate::ports::{MailError, OutgoingEmail};
+
+fn page(body: Markup) -> String {
+    html! {
+        (maud::DOCTYPE)
+        html {
+            head { meta charset="utf-8"; }
+            body style="font-family: Arial, sans-serif; color: #1a1a1a; max-width: 640px;" {
+                (body)
+                hr;
+                p style="color:#666;font-size:12px" {
+                    "Thư này được gửi tự động từ hệ thống đánh giá chất lượng phục vụ của cơ quan hải quan. "
+                    "This message was sent automatically by the customs service-quality rating system."
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// Both languages, the business's own first.
+fn ordered(lang: Language) -> [Language; 2] {
+    [lang, lang.other()]
+}
+
+pub fn invitation(form: &Form, link: &str) -> OutgoingEmail {
+    compose_invitation(form, link, false)
+}
+
+pub fn reminder(form: &Form, link: &str) -> OutgoingEmail {
+    compose_invitation(form, link, true)
+}
+
+fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail {
+    let number = form.declaration.number.as_str();
+    let expires = vn_display(form.expires_at);
+    let subject = if reminder {
+        format!("Nhắc: đánh giá phục vụ tờ khai {number} / Reminder: rate our service")
+    } else {
+        format!("Đánh giá chất lượng phục vụ tờ khai {number} / Rate our service")
+    };
+    let mut text = String::new();
+    for lang in ordered(form.business.language) {
+        text.push_str(&match lang {
+            Language::Vi => format!(
+                "Kính gửi {name},\n\n{lead}tờ khai số {number} (mã loại hình {tc}, đăng ký {reg}) tại Chi cục {branch}.\n\
+                 Mở liên kết sau để đánh giá (hạn đến {expires}):\n{link}\n\n",
+                name = form.business.name,
+                lead = if reminder { "Quý doanh nghiệp chưa đánh giá " } else { "Cảm ơn Quý doanh nghiệp. Xin mời đánh giá chất lượng phục vụ đối với " },
+                tc = form.declaration.type_code,
+                reg = vn_display(form.declaration.registered_at),
+                branch = form.declaration.customs_office,
+            ),
+            Language::En => format!(
+                "Dear {name},\n\n{lead} declaration {number} (type {tc}, registered {reg}) at branch {branch}.\n\
+                 Open this link to rate it (until {expires}):\n{link}\n\n",
+                name = form.business.name,
+                lead = if reminder { "You have not yet rated our service for" } else { "Thank you. Please rate our service for" },
+                tc = form.declaration.type_code,
+                reg = vn_display(form.declaration.registered_at),
+                branch = form.declaration.customs_office,
+            ),
+        });
+    }
+    let html = page(html! {
+        @for lang in ordered(form.business.language) {
+            @match lang {
+                Language::Vi => {
+                    p { "Kính gửi " strong { (form.business.name) } "," }
+                    p {
+                        @if reminder { "Quý doanh nghiệp chưa đánh giá " } @else { "Xin mời Quý doanh nghiệp đánh giá chất lượng phục vụ đối với " }
+                        "tờ khai số " strong { (number) } " (mã loại hình " (form.declaration.type_code) ", đăng ký "
+                        (vn_display(form.declaration.registered_at)) ") tại Chi cục " (form.declaration.customs_office) "."
+                    }
+                    p { a href=(link) style="background:#0b5394;color:#fff;padding:10px 16px;text-decoration:none;border-radius:4px" { "Đánh giá ngay" } }
+                    p style="font-size:13px" { "Liên kết có hiệu lực đến " (expires) "." }
+                }
+                Language::En => {
+                    p { "Dear " strong { (form.business.name) } "," }
+                    p {
+                        @if reminder { "You have not yet rated our service for " } @else { "Please rate our service for " }
+                        "declaration " strong { (number) } " (type " (form.declaration.type_code) ", registered "
+                        (vn_display(form.declaration.registered_at)) ") at branch " (form.declaration.customs_office) "."
+                    }
+                    p { a href=(link) { "Rate now" } }
+                    p style="font-size:13px" { "The link is valid until " (expires) "." }
+                }
+            }
+        }
+    });
+    OutgoingEmail {
+        to_name: form.business.name.to_string(),
+        to: form.business.email.to_string(),
+        subject,
+        text,
+        html,
+    }
+}
+
+fn case_summary_text(case: &Case) -> String {
+    let c = &case.complaint;
+    let mut s = format!(
+        "Tờ khai / Declaration: {}\nChi cục / Branch: {}\nDoanh nghiệp / Business: {} ({})\n",
+        c.declaration_number, c.branch, c.business.name, c.business.tax_code
+    );
+    if let Some(contact) = &c.contact {
+        s.push_str(&format!(
+            "Liên hệ / Contact: {} {}\n",
+            contact.name, contact.phone
+        ));
+    }
+    for subj in &c.subjects {
+        let reasons: Vec<&str> = subj.reasons.iter().map(|r| r.label(Language::Vi)).collect();
+        s.push_str(&format!(
+            "- {}: {} ({}){}{}\n",
+            subj.subject.label(Language::Vi),
+            subj.level.value(),
+            subj.level.label(Language::Vi),
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", reasons.join(", "))
+            },
+            subj.comment
+                .as_deref()
+                .map(|t| format!("; \"{t}\""))
+                .unwrap_or_default(),
+        ));
+    }
+    if let Some(t) = &c.overall_comment {
+        s.push_str(&format!("Ý kiến chung / Overall: \"{t}\"\n"));
+    }
+    s
+}
+
+fn case_summary_html(case: &Case) -> Markup {
+    let c = &case.complaint;
+    html! {
+        table cellpadding="4" style="border-collapse:collapse" {
+            tr { th align="left" { "Tờ khai / Declaration" } td { (c.declaration_number) } }
+            tr { th align="left" { "Chi cục / Branch" } td { (c.branch) } }
+            tr { th align="left" { "Doanh nghiệp / Business" } td { (c.business.name) " (" (c.business.tax_code) ")" } }
+            @if let Some(contact) = &c.contact {
+                tr { th align="left" { "Liên hệ / Contact" } td { (contact.name) " — " (contact.phone) } }
+            }
+        }
+        ul {
+            @for subj in &c.subjects {
+                li {
+                    strong { (subj.subject.label(Language::Vi)) } ": " (subj.level.value()) " — " (subj.level.label(Language::Vi))
+                    @for r in &subj.reasons { " · " (r.label(Language::Vi)) }
+                    @if let Some(t) = &subj.comment { br; em { (t) } }
+                }
+            }
+        }
+        @if let Some(t) = &c.overall_comment { p { "Ý kiến chung / Overall: " em { (t) } } }
+    }
+}
+
+pub fn case_assigned(case: &Case, staff_url: &str) -> OutgoingEmail {
+    let link = format!("{staff_url}/v1/cases/{}", case.id);
+    let due = vn_display(case.due_at);
+    let subject = format!(
+        "[CSQ] Phản ánh mới cần xử lý / New complaint to handle: tờ khai {}",
+        case.complaint.declaration_number
+    );
+    let text = format!(
+        "Kính gửi {name},\n\nMột phản ánh của doanh nghiệp được giao cho đơn vị ({rule}).\n\
+         A business complaint has been assigned to your unit.\n\n{summary}\n\
+         Hạn xử lý / Due: {due}\nHồ sơ / Case: {link}\n",
+        name = case.assignment.name,
+        rule = case.assignment.rule,
+        summary = case_summary_text(case),
+    );
+    let html = page(html! {
+        p { "Kính gửi " strong { (case.assignment.name) } "," }
+        p { "Một phản ánh của doanh nghiệp được giao cho đơn vị. A business complaint has been assigned to your unit." }
+        (case_summary_html(case))
+        p { "Hạn xử lý / Due: " strong { (due) } }
+        p { "Hồ sơ / Case: " a href=(link) { (link) } }
+    });
+    OutgoingEmail {
+        to_name: case.assignment.name.clone(),
+        to: case.assignment.email.clone(),
+        subject,
+        text,
+        html,
+    }
+}
+
+pub fn case_escalated(case: &Case, to_name: &str, to: &str, staff_url: &str) -> OutgoingEmail {
+    let link = format!("{staff_url}/v1/cases/{}", case.id);
+    let subject = format!(
+        "[CSQ] Phản ánh quá hạn / Overdue complaint: tờ khai {}",
+        case.complaint.declaration_number
+    );
+    let text = format!(
+        "Phản ánh giao cho {} ({}) đã quá hạn xử lý {}.\nThe complaint assigned to {} is overdue since {}.\n\n{}\nHồ sơ / Case: {link}\n",
+        case.assignment.name,
+        case.assignment.unit,
+        vn_display(case.due_at),
+        case.assignment.name,
+        vn_display(case.due_at),
+        case_summary_text(case)
+    );
+    let html = page(html! {
+        p { "Phản ánh giao cho " strong { (case.assignment.name) } " đã quá hạn xử lý " (vn_display(case.due_at)) "." }
+        p { "The complaint assigned to " (case.assignment.name) " is overdue." }
+        (case_summary_html(case))
+        p { a href=(link) { (link) } }
+    });
+    OutgoingEmail {
+        to_name: to_name.to_owned(),
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
+pub fn case_outcome(case: &Case) -> OutgoingEmail {
+    let c = &case.complaint;
+    let finding = case.finding.as_deref().unwrap_or("");
+    let (vi, en) = if case.status == crate::domain::case::CaseStatus::Resolved {
+        ("đã được xác minh và xử lý", "has been verified and handled")
+    } else {
+        (
+            "đã được xác minh; nội dung phản ánh không có cơ sở",
+            "has been verified and found without grounds",
+        )
+    };
+    let subject = format!(
+        "Kết quả xử lý phản ánh tờ khai {} / Outcome of your complaint",
+        c.declaration_number
+    );
+    let mut text = String::new();
+    for lang in ordered(c.business.language) {
+        text.push_str(&match lang {
+            Language::Vi => format!(
+                "Kính gửi {},\n\nPhản ánh của Quý doanh nghiệp về tờ khai số {} {vi}.\nKết quả: {finding}\n\n",
+                c.business.name, c.declaration_number
+            ),
+            Language::En => format!(
+                "Dear {},\n\nYour complaint about declaration {} {en}.\nFinding: {finding}\n\n",
+                c.business.name, c.declaration_number
+            ),
+        });
+    }
+    let html = page(html! {
+        @for lang in ordered(c.business.language) {
+            @match lang {
+                Language::Vi => {
+                    p { "Kính gửi " strong { (c.business.name) } "," }
+                    p { "Phản ánh của Quý doanh nghiệp về tờ khai số " strong { (c.declaration_number) } " " (vi) "." }
+                    p { "Kết quả: " (finding) }
+                }
+                Language::En => {
+                    p { "Dear " strong { (c.business.name) } "," }
+                    p { "Your complaint about declaration " strong { (c.declaration_number) } " " (en) "." }
+                    p { "Finding: " (finding) }
+                }
+            }
+        }
+    });
+    OutgoingEmail {
+        to_name: c.business.name.to_string(),
+        to: c.business.email.to_string(),
+        subject,
+        text,
+        html,
+    }
+}
+
+/// Checks a configured sender such as `CSQ <no-reply@csq.example>` at start-up.
+pub fn check_sender(from: &str) -> Result<(), String> {
+    from.parse::<lettre::message::Mailbox>()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Renders an email as an RFC 5322 message (multipart/alternative: text, then
+/// HTML). lettre encodes non-ASCII headers and refuses line breaks in them, so no
+/// name or subject can inject a header.
+pub fn to_mime(email: &OutgoingEmail, from: &str) -> Result<Vec<u8>, MailError> {
+    use lettre::message::{Mailbox, MultiPart};
+    let bad = |what: &str, e: &dyn std::fmt::Display| MailError::Rejected(format!("{what}: {e}"));
+    let from: Mailbox = from.parse().map_err(|e| bad("sender", &e))?;
+    let to_addr: lettre::Address = email.to.parse().map_err(|e| bad("recipient", &e))?;
+    if email.to_name.chars().any(char::is_control) || email.subject.chars().any(char::is_control) {
+        return Err(MailError::Rejected("line break in a header".into()));
+    }
+    let to = Mailbox::new(Some(email.to_name.clone()), to_addr);
+    lettre::Message::builder()
+        .from(from)
+        .to(to)
+        .subject(email.subject.clone())
+        .multipart(MultiPart::alternative_plain_html(
+            email.text.clone(),
+            email.html.clone(),
+        ))
+        .map(|m| m.formatted())
+        .map_err(|e| bad("message", &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::submission::tests::sample_form;
+
+    #[test]
+    fn invitation_has_both_languages_and_the_link() {
+        let mut form = sample_form();
+        form.business.name = crate::domain::fields::DisplayName::parse("A <b>&</b> Co").unwrap();
+        let mail = invitation(&form, "https://csq.example/f/k1.abc.1.sig");
+        assert_eq!(mail.to, "xnk@abc.com.vn");
+        assert!(mail.subject.contains("105234567890"));
+        assert!(mail.text.contains("Kính gửi") && mail.text.contains("Dear"));
+        assert!(
+            mail.text.find("Kính gửi") < mail.text.find("Dear"),
+            "Vietnamese first"
+        );
+        assert!(mail.html.contains("https://csq.example/f/k1.abc.1.sig"));
+        assert!(mail.html.contains("A &lt;b&gt;&amp;&lt;/b&gt; Co"));
+        assert!(!mail.html.contains("<b>&</b>"));
+    }
+
+    #[test]
+    fn mime_has_both_parts_and_encoded_headers() {
+        let form = sample_form();
+        let mail = invitation(&form, "http://127.0.0.1:8080/f/k1.abc.1.sig");
+        let raw = String::from_utf8(to_mime(&mail, "CSQ Hải quan <no-reply@csq.example>").unwrap())
+            .unwrap();
+        assert!(raw.contains("multipart/alternative"));
+        assert!(raw.contains("text/plain") && raw.contains("text/html"));
+        assert!(
+            raw.contains("To: =?utf-8?"),
+            "non-ASCII name is encoded: {raw}"
+        );
+        let mut evil = mail.clone();
+        evil.to_name = "X\r\nBcc: spy@evil.example".into();
+        assert!(to_mime(&evil, "a@b.cd").is_err());
+        evil.to_name = "ok".into();
+        evil.to = "a@b.cd\r\nBcc: spy@evil.example".into();
+        assert!(to_mime(&evil, "a@b.cd").is_err());
+    }
+
+    #[test]
+    fn english_business_reads_english_first() {
+        let mut form = sample_form();
+        form.business.language = Language::En;
+        let mail = reminder(&form, "l");
+        assert!(mail.text.find("Dear") < mail.text.find("Kính gửi"));
+        assert!(mail.subject.starts_with("Nhắc"));
+    }
+}

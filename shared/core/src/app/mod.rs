@@ -1,0 +1,68 @@
+//! Use cases: what CSQ does, written against the ports. Both hosts (the local
+//! `csq` command and the Lambda functions) call these and nothing else.
+
+pub mod cases;
+pub mod emails;
+pub mod issue;
+pub mod nightly;
+pub mod rate;
+pub mod route;
+pub mod staff;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::auth::link::LinkKeys;
+use crate::ports::{CaseStore, Clock, ComplaintQueue, FormStore, Mailer, OrgStore, StatsStore};
+
+/// Settings every host supplies (from flags, environment or the SAM template).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base URL of the public rating pages, used in emailed links.
+    pub public_url: String,
+    /// Base URL of the staff API, used in emails to case assignees.
+    pub staff_url: String,
+    pub link_keys: LinkKeys,
+    /// How long a form can be rated after it is issued.
+    pub form_ttl: Duration,
+    /// When an unanswered form gets its one reminder.
+    pub remind_after: Duration,
+    /// How long the assignee has to close a case before it escalates.
+    pub case_due: Duration,
+    /// How long business contact data is kept.
+    pub personal_data_retention: Duration,
+}
+
+impl Settings {
+    /// Defaults for everything but the URLs and keys.
+    pub fn new(public_url: &str, link_keys: LinkKeys) -> Settings {
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        Settings {
+            staff_url: public_url.clone(),
+            public_url,
+            link_keys,
+            form_ttl: Duration::days(30),
+            remind_after: Duration::days(3),
+            case_due: Duration::days(10),
+            personal_data_retention: Duration::days(365),
+        }
+    }
+
+    pub fn form_link(&self, token: &str) -> String {
+        format!("{}/f/{}", self.public_url, token)
+    }
+}
+
+/// The core with its ports plugged in. Cheap to clone (all `Arc`s).
+#[derive(Clone)]
+pub struct Csq {
+    pub forms: Arc<dyn FormStore>,
+    pub cases: Arc<dyn CaseStore>,
+    pub stats: Arc<dyn StatsStore>,
+    pub org: Arc<dyn OrgStore>,
+    pub mailer: Arc<dyn Mailer>,
+    pub queue: Arc<dyn ComplaintQueue>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+}

@@ -1,0 +1,144 @@
+//! The nightly job: relay stuck complaints, remind, expire, escalate, and roll up
+//! the day's statistics. Every step is safe to rerun.
+
+use std::future::Future;
+
+use chrono::{Days, NaiveDate};
+use serde::Serialize;
+
+use super::Csq;
+use super::emails;
+use crate::domain::form::FormStatus;
+use crate::domain::stats::{DailyStats, DayInputs, roll_up};
+use crate::domain::time::vn_day_start;
+use crate::ports::{Page, PageRequest, PortResult};
+
+/// Reads every page of a Query.
+pub async fn all_pages<T, F, Fut>(mut query: F) -> PortResult<Vec<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = PortResult<Page<T>>>,
+{
+    let mut out = Vec::new();
+    let mut page = PageRequest::first(500);
+    loop {
+        let batch = query(page.clone()).await?;
+        out.extend(batch.items);
+        match batch.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct NightlyReport {
+    pub date: Option<NaiveDate>,
+    pub complaints_relayed: usize,
+    pub reminders_sent: usize,
+    pub forms_expired: usize,
+    pub cases_escalated: usize,
+    pub units_rolled_up: usize,
+}
+
+/// Days a missed night can be caught up: each night also looks at the two days
+/// before its target, so one failed run loses no reminder or expiry.
+const CATCH_UP_DAYS: u64 = 2;
+
+impl Csq {
+    /// Runs every nightly step for `date` (a Vietnamese calendar day, normally yesterday).
+    pub async fn run_nightly(&self, date: NaiveDate) -> PortResult<NightlyReport> {
+        let complaints_relayed = self.relay_complaints().await?;
+        let reminders_sent = self.send_reminders(date).await?;
+        let forms_expired = self.expire_forms(date).await?;
+        let cases_escalated = self.escalate_overdue().await?;
+        let units_rolled_up = self.aggregate_day(date).await?.len();
+        let report = NightlyReport {
+            date: Some(date),
+            complaints_relayed,
+            reminders_sent,
+            forms_expired,
+            cases_escalated,
+            units_rolled_up,
+        };
+        tracing::info!(?report, "nightly run finished");
+        Ok(report)
+    }
+
+    /// Computes and stores the rollups of one day; rerunning gives the same figures.
+    pub async fn aggregate_day(&self, date: NaiveDate) -> PortResult<Vec<DailyStats>> {
+        let forms = all_pages(|p| self.forms.forms_issued_on(date, p)).await?;
+        let ratings = all_pages(|p| self.forms.ratings_on(date, p)).await?;
+        let opened = all_pages(|p| self.cases.cases_opened_on(date, p)).await?;
+        let closed = all_pages(|p| self.cases.cases_closed_on(date, p)).await?;
+        let end_of_day = vn_day_start(date + Days::new(1));
+        let overdue: Vec<_> = all_pages(|p| self.cases.open_cases_due_before(end_of_day, p))
+            .await?
+            .into_iter()
+            .filter(|c| c.opened_at < end_of_day)
+            .collect();
+        let stats = roll_up(&DayInputs {
+            date,
+            forms_issued: &forms,
+            ratings: &ratings,
+            cases_opened: &opened,
+            cases_closed: &closed,
+            cases_overdue: &overdue,
+        });
+        self.stats.put_daily(&stats).await?;
+        tracing::info!(%date, units = stats.len(), forms = forms.len(), ratings = ratings.len(), "day rolled up");
+        Ok(stats)
+    }
+
+    fn days_back(date: NaiveDate, days: i64) -> impl Iterator<Item = NaiveDate> {
+        let newest = date.checked_sub_days(Days::new(days.max(0) as u64));
+        (0..=CATCH_UP_DAYS).filter_map(move |k| newest?.checked_sub_days(Days::new(k)))
+    }
+
+    /// One reminder per unanswered form, `remind_after` after it was issued.
+    pub async fn send_reminders(&self, date: NaiveDate) -> PortResult<usize> {
+        let now = self.clock.now();
+        let mut sent = 0;
+        for day in Self::days_back(date, self.settings.remind_after.num_days()) {
+            for form in all_pages(|p| self.forms.forms_issued_on(day, p)).await? {
+                let due = form.issued_at + self.settings.remind_after;
+                if form.status != FormStatus::Issued
+                    || form.reminded_at.is_some()
+                    || now < due
+                    || form.is_expired_at(now)
+                {
+                    continue;
+                }
+                if self.forms.mark_reminded(&form.id, now).await? {
+                    let link = self
+                        .settings
+                        .form_link(&self.settings.link_keys.sign(&form.id, form.expires_at));
+                    match self.mailer.send(&emails::reminder(&form, &link)).await {
+                        Ok(_) => sent += 1,
+                        Err(e) => {
+                            tracing::warn!(form_id = %form.id, error = %e, "reminder not sent")
+                        }
+                    }
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Closes forms whose rating window has passed.
+    pub async fn expire_forms(&self, date: NaiveDate) -> PortResult<usize> {
+        let now = self.clock.now();
+        let mut expired = 0;
+        for day in Self::days_back(date, self.settings.form_ttl.num_days()) {
+            for form in all_pages(|p| self.forms.forms_issued_on(day, p)).await? {
+                if form.status == FormStatus::Issued
+                    && now >= form.expires_at
+                    && self.forms.mark_expired(&form.id).await?
+                {
+                    expired += 1;
+                }
+            }
+        }
+        Ok(expired)
+    }
+}

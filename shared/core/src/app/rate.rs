@@ -1,0 +1,140 @@
+//! The business side: opening a form from its link and submitting it once.
+
+use super::Csq;
+use crate::domain::complaint::Complaint;
+use crate::domain::fields::FieldError;
+use crate::domain::form::{Form, FormStatus, RatingRecord, Submission};
+use crate::domain::submission::parse_submission;
+use crate::ports::{PortError, SubmissionWrite, SubmitOutcome};
+
+/// Why a link cannot be used; each has its own page (404 / 410 / 409).
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("the link is not valid")]
+    NotFound,
+    #[error("the form has expired")]
+    Expired(Box<Form>),
+    #[error("the form was already submitted")]
+    AlreadySubmitted(Box<Form>),
+    #[error(transparent)]
+    Storage(#[from] PortError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("the submission has invalid fields")]
+    Invalid {
+        form: Box<Form>,
+        errors: Vec<FieldError>,
+    },
+}
+
+impl From<PortError> for SubmitError {
+    fn from(e: PortError) -> Self {
+        SubmitError::Link(LinkError::Storage(e))
+    }
+}
+
+impl Csq {
+    /// Resolves a link to a form that can still be rated. Records nothing: mail
+    /// scanners open links too.
+    pub async fn open_form(&self, token: &str) -> Result<Form, LinkError> {
+        let link = self
+            .settings
+            .link_keys
+            .verify(token)
+            .map_err(|_| LinkError::NotFound)?;
+        let form = self
+            .forms
+            .form(&link.form_id)
+            .await?
+            .ok_or(LinkError::NotFound)?;
+        match form.status {
+            FormStatus::Submitted => Err(LinkError::AlreadySubmitted(Box::new(form))),
+            _ if form.is_expired_at(self.clock.now()) || self.clock.now() >= link.expires_at => {
+                Err(LinkError::Expired(Box::new(form)))
+            }
+            _ => Ok(form),
+        }
+    }
+
+    /// Checks what the business entered without storing it (the review step).
+    pub async fn review_submission(
+        &self,
+        token: &str,
+        fields: &[(String, String)],
+    ) -> Result<(Form, Submission), SubmitError> {
+        let form = self.open_form(token).await?;
+        match parse_submission(&form, fields) {
+            Ok(s) => Ok((form, s)),
+            Err(errors) => Err(SubmitError::Invalid {
+                form: Box::new(form),
+                errors,
+            }),
+        }
+    }
+
+    /// Stores a submission exactly once. The complaint, if any, is written to the
+    /// outbox in the same transaction, then handed to the queue; if the queue is
+    /// unreachable, the outbox relay hands it over later.
+    /// Returns the form and whether the submission made a complaint.
+    pub async fn submit_form(
+        &self,
+        token: &str,
+        fields: &[(String, String)],
+    ) -> Result<(Form, bool), SubmitError> {
+        let (form, submission) = self.review_submission(token, fields).await?;
+        let now = self.clock.now();
+        let complaint = Complaint::from_submission(&form, &submission, now);
+        let write = SubmissionWrite {
+            form_id: form.id.clone(),
+            submitted_at: now,
+            ratings: RatingRecord::from_submission(&form, &submission, now),
+            submission,
+            complaint: complaint.clone(),
+        };
+        match self.forms.submit(&write).await? {
+            SubmitOutcome::Stored => {}
+            SubmitOutcome::AlreadySubmitted => {
+                return Err(LinkError::AlreadySubmitted(Box::new(form)).into());
+            }
+            SubmitOutcome::Expired => return Err(LinkError::Expired(Box::new(form)).into()),
+            SubmitOutcome::NotFound => return Err(LinkError::NotFound.into()),
+        }
+        tracing::info!(form_id = %form.id, complaint = complaint.is_some(), "form submitted");
+        if let Some(c) = &complaint {
+            self.dispatch_complaint(c).await;
+        }
+        Ok((form, complaint.is_some()))
+    }
+
+    /// Hands a complaint from the outbox to the queue. Failure is not the
+    /// business's problem: the relay retries, and the router ignores duplicates.
+    pub(crate) async fn dispatch_complaint(&self, complaint: &Complaint) -> bool {
+        match self.queue.enqueue(complaint).await {
+            Ok(()) => {
+                if let Err(e) = self.forms.complaint_dispatched(&complaint.id).await {
+                    tracing::warn!(complaint_id = %complaint.id, error = %e, "complaint queued but still in outbox; the relay will resend it");
+                }
+                true
+            }
+            Err(e) => {
+                tracing::warn!(complaint_id = %complaint.id, error = %e, "complaint left in outbox for the relay");
+                false
+            }
+        }
+    }
+
+    /// Sends every complaint still in the outbox. Returns how many went out.
+    pub async fn relay_complaints(&self) -> Result<usize, PortError> {
+        let mut sent = 0;
+        for c in self.forms.pending_complaints(100).await? {
+            if self.dispatch_complaint(&c).await {
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+}

@@ -1,0 +1,213 @@
+//! Signed, expiring form links: `{key id}.{form id}.{expiry}.{HMAC-SHA256}`.
+//!
+//! The key id lets keys rotate: new links are signed with the current key while
+//! links already in mailboxes still verify with the older keys listed after it.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use super::{b64, hmac_sign, hmac_verify, unb64};
+
+#[derive(Clone)]
+pub struct LinkKeys {
+    current: String,
+    keys: Vec<(String, Vec<u8>)>,
+}
+
+/// Keys are secrets: never print them, even in debug output.
+impl fmt::Debug for LinkKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LinkKeys")
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkKeyError {
+    #[error("link keys must look like `kid:secret,kid:secret` with the current key first")]
+    Format,
+    #[error("link key `{0}` is shorter than 32 bytes")]
+    TooShort(String),
+}
+
+impl LinkKeys {
+    /// Parses `k2:secret2,k1:secret1`: the first key signs, all of them verify.
+    pub fn parse(spec: &str) -> Result<LinkKeys, LinkKeyError> {
+        let mut keys = Vec::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (kid, secret) = part.split_once(':').ok_or(LinkKeyError::Format)?;
+            if kid.is_empty() || !kid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(LinkKeyError::Format);
+            }
+            if secret.len() < 32 {
+                return Err(LinkKeyError::TooShort(kid.to_owned()));
+            }
+            keys.push((kid.to_owned(), secret.as_bytes().to_vec()));
+        }
+        let current = keys.first().ok_or(LinkKeyError::Format)?.0.clone();
+        Ok(LinkKeys { current, keys })
+    }
+
+    fn key(&self, kid: &str) -> Option<&[u8]> {
+        self.keys
+            .iter()
+            .find(|(k, _)| k == kid)
+            .map(|(_, s)| s.as_slice())
+    }
+
+    fn current_key(&self) -> &[u8] {
+        self.key(&self.current).expect("current key is in the list")
+    }
+
+    fn message(kid: &str, form_id: &str, exp: i64) -> Vec<u8> {
+        format!("csq-form-link|{kid}|{form_id}|{exp}").into_bytes()
+    }
+
+    /// Signs a link token for a form that expires at `expires_at`.
+    pub fn sign(&self, form_id: &str, expires_at: DateTime<Utc>) -> String {
+        let exp = expires_at.timestamp();
+        let sig = hmac_sign(
+            self.current_key(),
+            &Self::message(&self.current, form_id, exp),
+        );
+        format!("{}.{}.{}.{}", self.current, form_id, exp, b64(&sig))
+    }
+
+    /// Checks the signature only; expiry is the caller's decision so that a genuine
+    /// but old link gets "expired" rather than "not found".
+    pub fn verify(&self, token: &str) -> Result<VerifiedLink, InvalidLink> {
+        if token.len() > 256 {
+            return Err(InvalidLink);
+        }
+        let mut parts = token.split('.');
+        let (Some(kid), Some(form_id), Some(exp), Some(sig), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(InvalidLink);
+        };
+        let key = self.key(kid).ok_or(InvalidLink)?;
+        let exp: i64 = exp.parse().map_err(|_| InvalidLink)?;
+        let sig = unb64(sig).ok_or(InvalidLink)?;
+        if !hmac_verify(key, &Self::message(kid, form_id, exp), &sig) {
+            return Err(InvalidLink);
+        }
+        let expires_at = DateTime::from_timestamp(exp, 0).ok_or(InvalidLink)?;
+        Ok(VerifiedLink {
+            form_id: form_id.to_owned(),
+            expires_at,
+        })
+    }
+
+    /// A CSRF token bound to one form and one browser nonce (double-submit cookie).
+    pub fn csrf_token(&self, form_id: &str, nonce: &str) -> String {
+        b64(&hmac_sign(
+            self.current_key(),
+            format!("csq-csrf|{form_id}|{nonce}").as_bytes(),
+        ))
+    }
+
+    pub fn csrf_ok(&self, form_id: &str, nonce: &str, token: &str) -> bool {
+        let Some(sig) = unb64(token) else {
+            return false;
+        };
+        let msg = format!("csq-csrf|{form_id}|{nonce}");
+        !nonce.is_empty()
+            && self
+                .keys
+                .iter()
+                .any(|(_, k)| hmac_verify(k, msg.as_bytes(), &sig))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedLink {
+    pub form_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the link is not valid")]
+pub struct InvalidLink;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    const K1: &str = "k1:0123456789abcdef0123456789abcdef";
+    const K2: &str = "k2:fedcba9876543210fedcba9876543210";
+
+    #[test]
+    fn sign_and_verify() {
+        let keys = LinkKeys::parse(K1).unwrap();
+        let exp = DateTime::from_timestamp(Utc::now().timestamp() + 3600, 0).unwrap();
+        let token = keys.sign("form123", exp);
+        assert!(token.starts_with("k1.form123."));
+        let v = keys.verify(&token).unwrap();
+        assert_eq!(v.form_id, "form123");
+        assert_eq!(v.expires_at, exp);
+    }
+
+    #[test]
+    fn tampering_is_rejected() {
+        let keys = LinkKeys::parse(K1).unwrap();
+        let exp = Utc::now() + Duration::days(7);
+        let token = keys.sign("form123", exp);
+        let parts: Vec<&str> = token.split('.').collect();
+        let later = (exp + Duration::days(30)).timestamp().to_string();
+        let forged = [
+            format!("{}.{}.{}.{}", parts[0], "form124", parts[2], parts[3]),
+            format!("{}.{}.{}.{}", parts[0], parts[1], later, parts[3]),
+            format!("{}.{}.{}.{}", "k9", parts[1], parts[2], parts[3]),
+            format!("{}.{}.{}.{}x", parts[0], parts[1], parts[2], parts[3]),
+            format!("{token}.extra"),
+            String::new(),
+            "garbage".into(),
+        ];
+        for f in forged {
+            assert_eq!(keys.verify(&f), Err(InvalidLink), "{f}");
+        }
+        let other = LinkKeys::parse(K2).unwrap();
+        assert_eq!(other.verify(&token), Err(InvalidLink));
+    }
+
+    #[test]
+    fn rotation_keeps_old_links_valid() {
+        let old = LinkKeys::parse(K1).unwrap();
+        let token = old.sign("f", Utc::now());
+        let rotated = LinkKeys::parse(&format!("{K2},{K1}")).unwrap();
+        assert!(rotated.verify(&token).is_ok());
+        assert!(rotated.sign("f", Utc::now()).starts_with("k2."));
+    }
+
+    #[test]
+    fn keys_must_be_long_and_well_formed() {
+        assert_eq!(
+            LinkKeys::parse("k1:short").unwrap_err(),
+            LinkKeyError::TooShort("k1".into())
+        );
+        assert_eq!(LinkKeys::parse("").unwrap_err(), LinkKeyError::Format);
+        assert_eq!(
+            LinkKeys::parse("nocolon").unwrap_err(),
+            LinkKeyError::Format
+        );
+        assert!(!format!("{:?}", LinkKeys::parse(K1).unwrap()).contains("0123456789"));
+    }
+
+    #[test]
+    fn csrf_is_bound_to_form_and_nonce() {
+        let keys = LinkKeys::parse(K1).unwrap();
+        let t = keys.csrf_token("f1", "nonce");
+        assert!(keys.csrf_ok("f1", "nonce", &t));
+        assert!(!keys.csrf_ok("f2", "nonce", &t));
+        assert!(!keys.csrf_ok("f1", "other", &t));
+        assert!(!keys.csrf_ok("f1", "", &keys.csrf_token("f1", "")));
+        assert!(!keys.csrf_ok("f1", "nonce", "!!"));
+    }
+}

@@ -1,0 +1,343 @@
+//! A rating form (phiếu đánh giá): one per declaration, with the subjects the
+//! business may rate, and what it submitted.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::declaration::{Business, Declaration, FormRequest, Handling, Language, Stage};
+use super::fields::{DisplayName, OfficerId, UnitCode};
+use super::rating_scale::{Level, Reason};
+
+/// What a subject is; the stats unit of a rating follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    Branch,
+    Team,
+    Stage,
+    Officer,
+}
+
+/// One thing rated on a form (đối tượng đánh giá).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// Stable within a form: `branch:03CC`, `team:03CC01`, `stage:clearance`,
+    /// `officer:clearance:HP5678`.
+    pub key: String,
+    pub kind: SubjectKind,
+    pub branch: UnitCode,
+    pub team: Option<UnitCode>,
+    pub stage: Option<Stage>,
+    pub officer_id: Option<OfficerId>,
+    pub officer_name: Option<DisplayName>,
+}
+
+impl Subject {
+    /// The statistics unit this subject's ratings count towards. Stages are counted
+    /// per branch: "document check at 03CC" is what a branch head can act on.
+    pub fn unit(&self) -> String {
+        match self.kind {
+            SubjectKind::Branch => units::branch(&self.branch),
+            SubjectKind::Team => units::team(self.team.as_ref().expect("team subject has a team")),
+            SubjectKind::Stage => {
+                units::stage(&self.branch, self.stage.expect("stage subject has a stage"))
+            }
+            SubjectKind::Officer => {
+                units::officer(self.officer_id.as_ref().expect("officer subject has an id"))
+            }
+        }
+    }
+
+    pub fn label(&self, lang: Language) -> String {
+        match self.kind {
+            SubjectKind::Branch => match lang {
+                Language::Vi => format!("Chi cục {}", self.branch),
+                Language::En => format!("Branch {}", self.branch),
+            },
+            SubjectKind::Team => {
+                let team = self.team.as_ref().map(UnitCode::as_str).unwrap_or("");
+                match lang {
+                    Language::Vi => format!("Đội công tác {team}"),
+                    Language::En => format!("Team {team}"),
+                }
+            }
+            SubjectKind::Stage => self.stage.map(|s| s.label(lang)).unwrap_or("").to_string(),
+            SubjectKind::Officer => {
+                let name = self
+                    .officer_name
+                    .as_ref()
+                    .map(DisplayName::as_str)
+                    .unwrap_or("");
+                let stage = self.stage.map(|s| s.label(lang)).unwrap_or("");
+                match lang {
+                    Language::Vi => format!("Công chức {name} ({stage})"),
+                    Language::En => format!("Officer {name} ({stage})"),
+                }
+            }
+        }
+    }
+}
+
+/// Names of statistics units, shared by aggregation, the stats API and scoping.
+pub mod units {
+    use super::{OfficerId, Stage, UnitCode};
+
+    pub const DEPARTMENT: &str = "department";
+
+    pub fn branch(code: &UnitCode) -> String {
+        format!("branch:{code}")
+    }
+    pub fn team(code: &UnitCode) -> String {
+        format!("team:{code}")
+    }
+    pub fn stage(branch: &UnitCode, stage: Stage) -> String {
+        format!("stage:{branch}:{}", stage.code())
+    }
+    pub fn officer(id: &OfficerId) -> String {
+        format!("officer:{id}")
+    }
+}
+
+/// Derives the subjects from the handling records, in the order a business thinks
+/// of them: the branch, its teams, the stages, then each officer at a stage.
+pub fn derive_subjects(declaration: &Declaration, handling: &[Handling]) -> Vec<Subject> {
+    let branch = declaration.customs_office.clone();
+    let mut subjects = vec![Subject {
+        key: format!("branch:{branch}"),
+        kind: SubjectKind::Branch,
+        branch: branch.clone(),
+        team: None,
+        stage: None,
+        officer_id: None,
+        officer_name: None,
+    }];
+    let mut push_unique = |s: Subject| {
+        if !subjects.iter().any(|x| x.key == s.key) {
+            subjects.push(s);
+        }
+    };
+    for h in handling {
+        push_unique(Subject {
+            key: format!("team:{}", h.team),
+            kind: SubjectKind::Team,
+            branch: branch.clone(),
+            team: Some(h.team.clone()),
+            stage: None,
+            officer_id: None,
+            officer_name: None,
+        });
+    }
+    for h in handling {
+        push_unique(Subject {
+            key: format!("stage:{}", h.stage.code()),
+            kind: SubjectKind::Stage,
+            branch: branch.clone(),
+            team: Some(h.team.clone()),
+            stage: Some(h.stage),
+            officer_id: None,
+            officer_name: None,
+        });
+    }
+    for h in handling {
+        if let Some(officer) = &h.officer {
+            push_unique(Subject {
+                key: format!("officer:{}:{}", h.stage.code(), officer.id),
+                kind: SubjectKind::Officer,
+                branch: branch.clone(),
+                team: Some(h.team.clone()),
+                stage: Some(h.stage),
+                officer_id: Some(officer.id.clone()),
+                officer_name: Some(officer.name.clone()),
+            });
+        }
+    }
+    subjects
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormStatus {
+    Issued,
+    Submitted,
+    Expired,
+}
+
+impl FormStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            FormStatus::Issued => "issued",
+            FormStatus::Submitted => "submitted",
+            FormStatus::Expired => "expired",
+        }
+    }
+}
+
+/// A business contact, required with any level 1–2 so the unit can call back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: DisplayName,
+    pub phone: String,
+}
+
+/// The business's rating of one subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectRating {
+    pub subject_key: String,
+    pub level: Level,
+    pub reasons: Vec<Reason>,
+    pub comment: Option<String>,
+}
+
+/// What the business confirmed ("Gửi").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    pub ratings: Vec<SubjectRating>,
+    pub overall_comment: Option<String>,
+    pub contact: Option<Contact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Form {
+    pub id: String,
+    pub declaration: Declaration,
+    pub business: Business,
+    pub handling: Vec<Handling>,
+    pub subjects: Vec<Subject>,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub status: FormStatus,
+    /// Branch and team codes not found in the org directory when the form was
+    /// issued: accepted, but complaints about them go to the default handler.
+    #[serde(default)]
+    pub unknown_units: Vec<String>,
+    pub email_sent_at: Option<DateTime<Utc>>,
+    /// Whoever sends the invitation holds this lease meanwhile (see `claim_invitation`).
+    #[serde(default)]
+    pub invitation_claimed_until: Option<DateTime<Utc>>,
+    pub reminded_at: Option<DateTime<Utc>>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub submission: Option<Submission>,
+    /// After this instant the business's contact data is dropped (TTL on DynamoDB).
+    pub personal_data_until: DateTime<Utc>,
+}
+
+impl Form {
+    pub fn new(
+        id: String,
+        request: FormRequest,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        personal_data_until: DateTime<Utc>,
+        unknown_units: Vec<String>,
+    ) -> Form {
+        let subjects = derive_subjects(&request.declaration, &request.handling);
+        Form {
+            id,
+            declaration: request.declaration,
+            business: request.business,
+            handling: request.handling,
+            subjects,
+            issued_at,
+            expires_at,
+            status: FormStatus::Issued,
+            unknown_units,
+            email_sent_at: None,
+            invitation_claimed_until: None,
+            reminded_at: None,
+            submitted_at: None,
+            submission: None,
+            personal_data_until,
+        }
+    }
+
+    pub fn is_expired_at(&self, now: DateTime<Utc>) -> bool {
+        self.status == FormStatus::Expired
+            || (self.status == FormStatus::Issued && now >= self.expires_at)
+    }
+
+    pub fn subject(&self, key: &str) -> Option<&Subject> {
+        self.subjects.iter().find(|s| s.key == key)
+    }
+}
+
+/// One stored rating of one subject: the row the statistics and the staff listing
+/// read (queried by the Vietnamese day of submission).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RatingRecord {
+    pub form_id: String,
+    pub declaration_number: String,
+    pub branch: UnitCode,
+    pub subject: Subject,
+    pub level: Level,
+    pub reasons: Vec<Reason>,
+    pub comment: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+}
+
+impl RatingRecord {
+    pub fn from_submission(
+        form: &Form,
+        submission: &Submission,
+        at: DateTime<Utc>,
+    ) -> Vec<RatingRecord> {
+        submission
+            .ratings
+            .iter()
+            .filter_map(|r| {
+                let subject = form.subject(&r.subject_key)?;
+                Some(RatingRecord {
+                    form_id: form.id.clone(),
+                    declaration_number: form.declaration.number.to_string(),
+                    branch: form.declaration.customs_office.clone(),
+                    subject: subject.clone(),
+                    level: r.level,
+                    reasons: r.reasons.clone(),
+                    comment: r.comment.clone(),
+                    submitted_at: at,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::declaration::tests::sample_request;
+
+    #[test]
+    fn subjects_are_branch_teams_stages_officers() {
+        let req = FormRequest::parse(&sample_request()).unwrap();
+        let subjects = derive_subjects(&req.declaration, &req.handling);
+        let keys: Vec<&str> = subjects.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "branch:03CC",
+                "team:03CC01",
+                "team:03CC02",
+                "stage:document_check",
+                "stage:clearance",
+                "officer:document_check:HP1234",
+                "officer:clearance:HP5678"
+            ]
+        );
+        let units: Vec<String> = subjects.iter().map(Subject::unit).collect();
+        assert_eq!(units[0], "branch:03CC");
+        assert_eq!(units[1], "team:03CC01");
+        assert_eq!(units[3], "stage:03CC:document_check");
+        assert_eq!(units[6], "officer:HP5678");
+        assert!(subjects[5].label(Language::Vi).contains("Nguyễn Văn An"));
+    }
+
+    #[test]
+    fn repeated_team_or_officer_appears_once() {
+        let mut v = sample_request();
+        v["handling"][1]["team"] = "03CC01".into();
+        v["handling"][1]["stage"] = "document_check".into();
+        v["handling"][1]["officer"]["id"] = "HP1234".into();
+        let req = FormRequest::parse(&v).unwrap();
+        let subjects = derive_subjects(&req.declaration, &req.handling);
+        assert_eq!(subjects.len(), 4);
+    }
+}

@@ -1,0 +1,12 @@
+//! Domain types and rules: pure, no I/O.
+
+pub mod case;
+pub mod complaint;
+pub mod declaration;
+pub mod fields;
+pub mod form;
+pub mod org;
+pub mod rating_scale;
+pub mod stats;
+pub mod submission;
+pub mod time;

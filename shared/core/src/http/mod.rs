@@ -1,0 +1,155 @@
+//! HTTP routers. Each function's routes are one axum `Router` built here; Lambda
+//! serves it with `lambda_http::run`, the local host mounts them all on one port.
+
+pub mod integration;
+mod pages;
+pub mod rating_form;
+pub mod staff;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::app::Csq;
+use crate::auth::staff::{Hs256, StaffAuthError, StaffClaims};
+use crate::domain::fields::FieldError;
+
+/// Largest request body any route accepts; larger ones get 413 before parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How the integration route knows its caller is the declaration system.
+#[derive(Clone)]
+pub enum IntegrationAuth {
+    /// `Authorization: Bearer <key>` (the local host).
+    BearerKey(Arc<str>),
+    /// The gateway already checked the caller (IAM auth on AWS).
+    Gateway,
+}
+
+/// How staff routes learn who is calling.
+pub trait StaffAuthenticator: Send + Sync {
+    fn authenticate(
+        &self,
+        parts: &axum::http::request::Parts,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<StaffClaims, StaffAuthError>;
+}
+
+pub(crate) fn bearer(parts: &axum::http::request::Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// Staff tokens minted by the local host.
+impl StaffAuthenticator for Hs256 {
+    fn authenticate(
+        &self,
+        parts: &axum::http::request::Parts,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<StaffClaims, StaffAuthError> {
+        let token = bearer(parts).ok_or(StaffAuthError::Missing)?;
+        self.verify(token, now)
+    }
+}
+
+/// Shared state of every router.
+#[derive(Clone)]
+pub struct HttpState {
+    pub csq: Csq,
+    pub integration_auth: IntegrationAuth,
+    pub staff_auth: Arc<dyn StaffAuthenticator>,
+}
+
+/// Security headers on every response: pages load nothing from elsewhere, never
+/// leak the tokenised URL in a Referer, and cannot be framed.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// A JSON error a caller can act on. Internal causes go to the log, not here.
+#[derive(Debug)]
+pub enum ApiError {
+    Fields(StatusCode, Vec<FieldError>),
+    Message(StatusCode, &'static str, String),
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Message(status, code, message.into())
+    }
+
+    /// Logs the full cause and answers 503 without details.
+    pub fn internal(err: &dyn std::error::Error) -> Self {
+        tracing::error!(error = %err, "request failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The service could not complete the request; try again shortly.",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Fields(status, errors) => {
+                (status, Json(json!({ "errors": errors }))).into_response()
+            }
+            ApiError::Message(status, code, message) => (
+                status,
+                Json(json!({ "error": { "code": code, "message": message } })),
+            )
+                .into_response(),
+        }
+    }
+}
+
+impl From<StaffAuthError> for ApiError {
+    fn from(e: StaffAuthError) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
+    }
+}
+
+/// The stylesheet of the public pages, served from our own origin so that the
+/// CSP can forbid inline styles.
+pub const STYLESHEET: &str = include_str!("csq.css");
+
+pub async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+}

@@ -1,0 +1,425 @@
+//! Pages of the public rating form. maud escapes every interpolated value, so
+//! whatever a business or the declaration system typed is shown, never run.
+
+use maud::{DOCTYPE, Markup, html};
+
+use crate::domain::declaration::Language;
+use crate::domain::fields::FieldError;
+use crate::domain::form::{Form, Submission};
+use crate::domain::rating_scale::{Level, Polarity, Reason};
+use crate::domain::time::vn_display;
+
+/// Words of the page in one language.
+struct Words {
+    title: &'static str,
+    declaration: &'static str,
+    type_code: &'static str,
+    registered: &'static str,
+    branch: &'static str,
+    lane: &'static str,
+    business: &'static str,
+    intro: &'static str,
+    level: &'static str,
+    good_reasons: &'static str,
+    bad_reasons: &'static str,
+    comment: &'static str,
+    overall: &'static str,
+    contact: &'static str,
+    contact_note: &'static str,
+    contact_name: &'static str,
+    contact_phone: &'static str,
+    save: &'static str,
+    review_title: &'static str,
+    review_intro: &'static str,
+    edit: &'static str,
+    send: &'static str,
+    fix_errors: &'static str,
+    not_rated: &'static str,
+    thanks_title: &'static str,
+    thanks: &'static str,
+    thanks_complaint: &'static str,
+    expires: &'static str,
+    other_lang: &'static str,
+}
+
+const VI: Words = Words {
+    title: "Đánh giá chất lượng phục vụ",
+    declaration: "Tờ khai số",
+    type_code: "Mã loại hình",
+    registered: "Ngày đăng ký",
+    branch: "Chi cục",
+    lane: "Phân luồng",
+    business: "Doanh nghiệp",
+    intro: "Chọn mức độ hài lòng cho từng đối tượng đã phục vụ Quý doanh nghiệp. Có thể bỏ qua đối tượng không tiếp xúc.",
+    level: "Mức độ",
+    good_reasons: "Lý do hài lòng (mức 3–5)",
+    bad_reasons: "Lý do chưa hài lòng (mức 1–3)",
+    comment: "Ý kiến khác",
+    overall: "Ý kiến chung, kiến nghị",
+    contact: "Thông tin liên hệ",
+    contact_note: "Bắt buộc khi có mức 1 hoặc 2, để đơn vị xác minh và trả lời.",
+    contact_name: "Họ tên người liên hệ",
+    contact_phone: "Số điện thoại",
+    save: "Ghi",
+    review_title: "Xem lại trước khi gửi",
+    review_intro: "Kiểm tra nội dung đánh giá. Bấm \u{201c}Gửi\u{201d} để hoàn tất; sau khi gửi không sửa được.",
+    edit: "Sửa",
+    send: "Gửi",
+    fix_errors: "Vui lòng sửa các mục được đánh dấu.",
+    not_rated: "Không đánh giá",
+    thanks_title: "Cảm ơn Quý doanh nghiệp",
+    thanks: "Đánh giá đã được ghi nhận.",
+    thanks_complaint: "Phản ánh của Quý doanh nghiệp đã được chuyển đến đơn vị có thẩm quyền để xác minh, xử lý; kết quả sẽ được gửi qua email.",
+    expires: "Hạn đánh giá",
+    other_lang: "English",
+};
+
+const EN: Words = Words {
+    title: "Customs service-quality rating",
+    declaration: "Declaration",
+    type_code: "Type code",
+    registered: "Registered",
+    branch: "Branch",
+    lane: "Lane",
+    business: "Business",
+    intro: "Choose a level for each unit or officer that served you. You may skip those you did not deal with.",
+    level: "Level",
+    good_reasons: "Reasons for satisfaction (levels 3–5)",
+    bad_reasons: "Reasons for dissatisfaction (levels 1–3)",
+    comment: "Other comments",
+    overall: "Overall comments and suggestions",
+    contact: "Contact",
+    contact_note: "Required with any level 1 or 2, so the unit can verify and answer you.",
+    contact_name: "Contact name",
+    contact_phone: "Phone number",
+    save: "Save",
+    review_title: "Review before sending",
+    review_intro: "Check your rating. Press \u{201c}Send\u{201d} to finish; it cannot be changed afterwards.",
+    edit: "Edit",
+    send: "Send",
+    fix_errors: "Please correct the marked fields.",
+    not_rated: "Not rated",
+    thanks_title: "Thank you",
+    thanks: "Your rating has been recorded.",
+    thanks_complaint: "Your complaint has been passed to the competent unit for verification; you will receive the outcome by email.",
+    expires: "Rate by",
+    other_lang: "Tiếng Việt",
+};
+
+fn words(lang: Language) -> &'static Words {
+    match lang {
+        Language::Vi => &VI,
+        Language::En => &EN,
+    }
+}
+
+/// Validation messages by key, in both languages.
+fn message(key: &str, lang: Language) -> &'static str {
+    let (vi, en) = match key {
+        "level_missing" => (
+            "Chọn mức độ cho đối tượng này.",
+            "Choose a level for this subject.",
+        ),
+        "level_invalid" => ("Mức độ không hợp lệ.", "That level is not valid."),
+        "reason_mismatch" => (
+            "Lý do không phù hợp với mức độ đã chọn.",
+            "A reason does not match the chosen level.",
+        ),
+        "reason_invalid" => ("Lý do không hợp lệ.", "A reason is not valid."),
+        "nothing_rated" => (
+            "Chọn mức độ cho ít nhất một đối tượng.",
+            "Rate at least one subject.",
+        ),
+        "comment_too_long" => (
+            "Ý kiến quá dài (tối đa 2000 ký tự).",
+            "The comment is too long (2000 characters at most).",
+        ),
+        "contact_required" => (
+            "Bắt buộc khi có mức 1 hoặc 2.",
+            "Required with a level 1 or 2.",
+        ),
+        "contact_name_invalid" => ("Họ tên không hợp lệ.", "The name is not valid."),
+        "phone_invalid" => (
+            "Số điện thoại gồm 8–15 chữ số.",
+            "A phone number has 8 to 15 digits.",
+        ),
+        _ => ("Giá trị không hợp lệ.", "Invalid value."),
+    };
+    match lang {
+        Language::Vi => vi,
+        Language::En => en,
+    }
+}
+
+fn layout(lang: Language, title: &str, switch_href: Option<&str>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) }
+                link rel="stylesheet" href="/static/csq.css";
+            }
+            body {
+                header.bar {
+                    @if let Some(href) = switch_href {
+                        a.lang href=(href) { (words(lang).other_lang) }
+                    }
+                    strong { (title) }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+fn declaration_card(form: &Form, lang: Language) -> Markup {
+    let w = words(lang);
+    let d = &form.declaration;
+    html! {
+        section.card {
+            dl.decl {
+                dt { (w.declaration) } dd { strong { (d.number) } }
+                dt { (w.type_code) } dd { (d.type_code) }
+                dt { (w.registered) } dd { (vn_display(d.registered_at)) }
+                dt { (w.branch) } dd { (d.customs_office) }
+                dt { (w.lane) } dd { (d.lane.label(lang)) }
+                dt { (w.business) } dd { (form.business.name) " (" (form.business.tax_code) ")" }
+                dt { (w.expires) } dd { (vn_display(form.expires_at)) }
+            }
+        }
+    }
+}
+
+fn has(values: &[(String, String)], name: &str, value: &str) -> bool {
+    values.iter().any(|(k, v)| k == name && v == value)
+}
+
+fn value<'a>(values: &'a [(String, String)], name: &str) -> &'a str {
+    values
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+fn field_errors(errors: &[FieldError], field: &str, lang: Language) -> Markup {
+    html! {
+        @for e in errors.iter().filter(|e| e.field == field) {
+            p.error role="alert" { (message(&e.message, lang)) }
+        }
+    }
+}
+
+/// The rating form itself, refilled with `values` after a failed check or "Sửa".
+pub fn form_page(
+    form: &Form,
+    token: &str,
+    lang: Language,
+    csrf: &str,
+    values: &[(String, String)],
+    errors: &[FieldError],
+) -> Markup {
+    let w = words(lang);
+    let switch = format!("/f/{token}?lang={}", lang.other().code());
+    layout(
+        lang,
+        w.title,
+        Some(&switch),
+        html! {
+            (declaration_card(form, lang))
+            @if !errors.is_empty() {
+                section.card.errors role="alert" { p.error { (w.fix_errors) } }
+            }
+            p { (w.intro) }
+            form method="post" action={ "/f/" (token) } {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="lang" value=(lang.code());
+                @for (i, subject) in form.subjects.iter().enumerate() {
+                    @let level_name = format!("level.{i}");
+                    @let reason_name = format!("reason.{i}");
+                    @let comment_name = format!("comment.{i}");
+                    section.card {
+                        h2 { (subject.label(lang)) }
+                        fieldset {
+                            legend { (w.level) }
+                            div.levels {
+                                @for level in Level::ALL {
+                                    @let v = level.value().to_string();
+                                    label {
+                                        input type="radio" name=(level_name) value=(v) checked[has(values, &level_name, &v)];
+                                        " " (level.value()) " – " (level.label(lang))
+                                    }
+                                }
+                            }
+                            (field_errors(errors, &level_name, lang))
+                        }
+                        div.reasons {
+                            @for (heading, polarity) in [(w.good_reasons, Polarity::Positive), (w.bad_reasons, Polarity::Negative)] {
+                                h3 { (heading) }
+                                @for reason in Reason::ALL.into_iter().filter(|r| r.polarity() == polarity) {
+                                    label {
+                                        input type="checkbox" name=(reason_name) value=(reason.code()) checked[has(values, &reason_name, reason.code())];
+                                        " " (reason.label(lang))
+                                    }
+                                }
+                            }
+                        }
+                        (field_errors(errors, &reason_name, lang))
+                        label { (w.comment) textarea name=(comment_name) maxlength="2000" { (value(values, &comment_name)) } }
+                        (field_errors(errors, &comment_name, lang))
+                    }
+                }
+                section.card {
+                    label { strong { (w.overall) } textarea name="overall_comment" maxlength="2000" { (value(values, "overall_comment")) } }
+                    (field_errors(errors, "overall_comment", lang))
+                }
+                section.card {
+                    h2 { (w.contact) }
+                    p.muted { (w.contact_note) }
+                    label { (w.contact_name) input type="text" name="contact_name" maxlength="200" autocomplete="name" value=(value(values, "contact_name")); }
+                    (field_errors(errors, "contact_name", lang))
+                    label { (w.contact_phone) input type="tel" name="contact_phone" maxlength="30" autocomplete="tel" value=(value(values, "contact_phone")); }
+                    (field_errors(errors, "contact_phone", lang))
+                }
+                div.actions { button type="submit" name="action" value="review" { (w.save) } }
+            }
+        },
+    )
+}
+
+/// The review step: what will be sent, carried in hidden fields, with "Sửa" and "Gửi".
+pub fn review_page(
+    form: &Form,
+    token: &str,
+    lang: Language,
+    csrf: &str,
+    values: &[(String, String)],
+    submission: &Submission,
+) -> Markup {
+    let w = words(lang);
+    layout(
+        lang,
+        w.review_title,
+        None,
+        html! {
+            (declaration_card(form, lang))
+            section.card {
+                h1 { (w.review_title) }
+                p { (w.review_intro) }
+                table {
+                    @for subject in &form.subjects {
+                        @let rating = submission.ratings.iter().find(|r| r.subject_key == subject.key);
+                        tr {
+                            th { (subject.label(lang)) }
+                            td {
+                                @match rating {
+                                    Some(r) => {
+                                        strong { (r.level.value()) " – " (r.level.label(lang)) }
+                                        @for reason in &r.reasons { br; "· " (reason.label(lang)) }
+                                        @if let Some(c) = &r.comment { br; em { (c) } }
+                                    }
+                                    None => span.muted { (w.not_rated) },
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(c) = &submission.overall_comment { p { strong { (w.overall) ": " } (c) } }
+                @if let Some(c) = &submission.contact { p { strong { (w.contact) ": " } (c.name) " — " (c.phone) } }
+            }
+            form method="post" action={ "/f/" (token) "/submit" } {
+                @for (k, v) in values.iter().filter(|(k, _)| k != "csrf" && k != "action" && k != "lang") {
+                    input type="hidden" name=(k) value=(v);
+                }
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="lang" value=(lang.code());
+                div.actions {
+                    button.secondary type="submit" formaction={ "/f/" (token) } name="action" value="edit" { (w.edit) }
+                    button type="submit" name="action" value="send" { (w.send) }
+                }
+            }
+        },
+    )
+}
+
+pub fn thanks_page(form: &Form, lang: Language, complaint: bool) -> Markup {
+    let w = words(lang);
+    layout(
+        lang,
+        w.thanks_title,
+        None,
+        html! {
+            (declaration_card(form, lang))
+            section.card {
+                h1 { (w.thanks_title) }
+                p { (w.thanks) }
+                @if complaint { p { (w.thanks_complaint) } }
+            }
+        },
+    )
+}
+
+/// Pages for links that cannot be used, in both languages: the business may not
+/// have chosen a language yet, and nothing about the form is revealed.
+pub fn status_page(kind: StatusKind) -> Markup {
+    let (vi_title, vi_text, en_title, en_text) = match kind {
+        StatusKind::NotFound => (
+            "Không tìm thấy phiếu đánh giá",
+            "Liên kết không hợp lệ. Vui lòng mở đúng liên kết trong email đã nhận.",
+            "Rating form not found",
+            "This link is not valid. Please open the exact link from the email you received.",
+        ),
+        StatusKind::Expired => (
+            "Phiếu đánh giá đã hết hạn",
+            "Thời hạn đánh giá cho tờ khai này đã kết thúc.",
+            "This rating form has expired",
+            "The time to rate this declaration has ended.",
+        ),
+        StatusKind::AlreadySubmitted => (
+            "Phiếu đánh giá đã được gửi",
+            "Đánh giá cho tờ khai này đã được ghi nhận trước đó. Cảm ơn Quý doanh nghiệp.",
+            "This rating form was already submitted",
+            "Your rating for this declaration was already recorded. Thank you.",
+        ),
+        StatusKind::SessionExpired => (
+            "Phiên làm việc không hợp lệ",
+            "Vui lòng mở lại liên kết trong email và nhập lại đánh giá.",
+            "Your session is not valid",
+            "Please open the link from the email again and re-enter your rating.",
+        ),
+        StatusKind::Unavailable => (
+            "Hệ thống đang bận",
+            "Vui lòng thử lại sau ít phút. Thông tin đã nhập chưa được gửi.",
+            "The service is busy",
+            "Please try again in a few minutes. Nothing was sent yet.",
+        ),
+        StatusKind::TooLarge => (
+            "Nội dung quá lớn",
+            "Nội dung gửi vượt quá giới hạn cho phép.",
+            "Too much content",
+            "What was sent exceeds the allowed size.",
+        ),
+    };
+    layout(
+        Language::Vi,
+        vi_title,
+        None,
+        html! {
+            section.card { h1 { (vi_title) } p { (vi_text) } }
+            section.card lang="en" { h1 { (en_title) } p { (en_text) } }
+        },
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKind {
+    NotFound,
+    Expired,
+    AlreadySubmitted,
+    SessionExpired,
+    Unavailable,
+    TooLarge,
+}

@@ -1,0 +1,212 @@
+//! The public rating form: `GET /f/{token}` shows it (and records nothing),
+//! `POST /f/{token}` checks it and shows the review ("Ghi"), `POST /f/{token}/submit`
+//! stores it once ("Gửi").
+
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::pages::{self, StatusKind};
+use super::{HttpState, MAX_BODY_BYTES, security_headers, stylesheet};
+use crate::app::rate::{LinkError, SubmitError};
+use crate::auth::random_secret;
+use crate::domain::declaration::Language;
+use crate::domain::form::Form as RatingForm;
+
+const CSRF_COOKIE: &str = "csq_csrf";
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/f/{token}", get(show_form).post(review))
+        .route("/f/{token}/submit", post(submit))
+        .route("/static/csq.css", get(stylesheet))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+fn status_response(kind: StatusKind) -> Response {
+    let status = match kind {
+        StatusKind::NotFound => StatusCode::NOT_FOUND,
+        StatusKind::Expired => StatusCode::GONE,
+        StatusKind::AlreadySubmitted => StatusCode::CONFLICT,
+        StatusKind::SessionExpired => StatusCode::FORBIDDEN,
+        StatusKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        StatusKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+    };
+    (status, Html(pages::status_page(kind).into_string())).into_response()
+}
+
+fn link_error_response(e: LinkError) -> Response {
+    match e {
+        LinkError::NotFound => status_response(StatusKind::NotFound),
+        LinkError::Expired(_) => status_response(StatusKind::Expired),
+        LinkError::AlreadySubmitted(_) => status_response(StatusKind::AlreadySubmitted),
+        LinkError::Storage(e) => {
+            tracing::error!(error = %e, "rating form storage failure");
+            status_response(StatusKind::Unavailable)
+        }
+    }
+}
+
+fn cookie_nonce(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == CSRF_COOKIE)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+}
+
+fn language(requested: Option<&str>, form: &RatingForm) -> Language {
+    requested
+        .and_then(Language::from_code)
+        .unwrap_or(form.business.language)
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+async fn show_form(
+    State(state): State<HttpState>,
+    Path(token): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let form = match state.csq.open_form(&token).await {
+        Ok(f) => f,
+        Err(e) => return link_error_response(e),
+    };
+    let lang = language(q.lang.as_deref(), &form);
+    // Reuse the browser's nonce so a second tab does not invalidate the first.
+    let (nonce, set_cookie) = match cookie_nonce(&headers) {
+        Some(n) => (n, false),
+        None => (random_secret(18), true),
+    };
+    let csrf = state.csq.settings.link_keys.csrf_token(&form.id, &nonce);
+    let page = pages::form_page(&form, &token, lang, &csrf, &[], &[]);
+    let mut res = Html(page.into_string()).into_response();
+    if set_cookie {
+        let secure = if state.csq.settings.public_url.starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie = format!(
+            "{CSRF_COOKIE}={nonce}; Path=/f/; HttpOnly; SameSite=Strict; Max-Age=86400{secure}"
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            res.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+/// Reads the posted fields and checks the CSRF pair; on failure, the page to show.
+async fn posted_fields(
+    state: &HttpState,
+    token: &str,
+    headers: &HeaderMap,
+    body: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<(RatingForm, Vec<(String, String)>, String, Language), Response> {
+    let Form(fields) = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            status_response(StatusKind::TooLarge)
+        } else {
+            (
+                StatusCode::BAD_REQUEST,
+                Html(pages::status_page(StatusKind::SessionExpired).into_string()),
+            )
+                .into_response()
+        }
+    })?;
+    let form = state
+        .csq
+        .open_form(token)
+        .await
+        .map_err(link_error_response)?;
+    let posted_csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let nonce = cookie_nonce(headers).unwrap_or_default();
+    if !state
+        .csq
+        .settings
+        .link_keys
+        .csrf_ok(&form.id, &nonce, posted_csrf)
+    {
+        return Err(status_response(StatusKind::SessionExpired));
+    }
+    let lang = language(
+        fields
+            .iter()
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v.as_str()),
+        &form,
+    );
+    let csrf = posted_csrf.to_owned();
+    Ok((form, fields, csrf, lang))
+}
+
+async fn review(
+    State(state): State<HttpState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let (form, fields, csrf, lang) = match posted_fields(&state, &token, &headers, body).await {
+        Ok(x) => x,
+        Err(res) => return res,
+    };
+    let editing = fields.iter().any(|(k, v)| k == "action" && v == "edit");
+    if editing {
+        return Html(pages::form_page(&form, &token, lang, &csrf, &fields, &[]).into_string())
+            .into_response();
+    }
+    match state.csq.review_submission(&token, &fields).await {
+        Ok((form, submission)) => {
+            Html(pages::review_page(&form, &token, lang, &csrf, &fields, &submission).into_string())
+                .into_response()
+        }
+        Err(SubmitError::Invalid { form, errors }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(pages::form_page(&form, &token, lang, &csrf, &fields, &errors).into_string()),
+        )
+            .into_response(),
+        Err(SubmitError::Link(e)) => link_error_response(e),
+    }
+}
+
+async fn submit(
+    State(state): State<HttpState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let (_, fields, csrf, lang) = match posted_fields(&state, &token, &headers, body).await {
+        Ok(x) => x,
+        Err(res) => return res,
+    };
+    match state.csq.submit_form(&token, &fields).await {
+        Ok((form, complaint)) => {
+            Html(pages::thanks_page(&form, lang, complaint).into_string()).into_response()
+        }
+        Err(SubmitError::Invalid { form, errors }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(pages::form_page(&form, &token, lang, &csrf, &fields, &errors).into_string()),
+        )
+            .into_response(),
+        Err(SubmitError::Link(e)) => link_error_response(e),
+    }
+}

@@ -1,0 +1,297 @@
+//! The staff API: JSON with cursor pagination, CSV export of statistics.
+//! Every route needs a staff identity and answers only within its scope.
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiError, HttpState, MAX_BODY_BYTES, security_headers};
+use crate::app::cases::CaseActionError;
+use crate::app::staff::{ListFilter, QueryError};
+use crate::auth::staff::StaffClaims;
+use crate::domain::stats::DailyStats;
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/v1/org", get(org))
+        .route("/v1/forms", get(list_forms))
+        .route("/v1/ratings", get(list_ratings))
+        .route("/v1/cases", get(list_cases))
+        .route("/v1/cases/{id}", get(case_detail))
+        .route("/v1/cases/{id}/actions", post(case_action))
+        .route("/v1/stats", get(stats))
+        .route("/v1/stats.csv", get(stats_csv))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// The authenticated caller.
+pub struct Staff(pub StaffClaims);
+
+impl FromRequestParts<HttpState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &HttpState,
+    ) -> Result<Self, Self::Rejection> {
+        let now = state.csq.clock.now();
+        Ok(Staff(state.staff_auth.authenticate(parts, now)?))
+    }
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::BadRequest(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            QueryError::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "No such item, or not in your scope.",
+            ),
+            QueryError::Forbidden(unit) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("Unit {unit} is outside your scope."),
+            ),
+            QueryError::Storage(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+async fn org(State(state): State<HttpState>, _who: Staff) -> Result<Response, ApiError> {
+    match state.csq.org_directory().await {
+        Ok(Some(org)) => Ok(Json(org).into_response()),
+        Ok(None) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_directory",
+            "No org directory has been imported yet (csq org import FILE).",
+        )),
+        Err(e) => Err(ApiError::internal(&e)),
+    }
+}
+
+async fn list_forms(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    q: Result<Query<ListFilter>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let filter = query(q)?;
+    Ok(Json(state.csq.list_forms(&who, &filter).await?).into_response())
+}
+
+async fn list_ratings(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    q: Result<Query<ListFilter>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let filter = query(q)?;
+    Ok(Json(state.csq.list_ratings(&who, &filter).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct CaseQuery {
+    unit: Option<String>,
+    status: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+async fn list_cases(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    q: Result<Query<CaseQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let listing = state
+        .csq
+        .list_cases(
+            &who,
+            q.unit.as_deref(),
+            q.status.as_deref(),
+            q.limit,
+            q.cursor,
+        )
+        .await?;
+    Ok(Json(listing).into_response())
+}
+
+async fn case_detail(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.csq.case_detail(&who, &id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct ActionBody {
+    action: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn case_action(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: ActionBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_body",
+            format!("Send {{\"action\": \"verify|resolve|dismiss|note\", \"note\": \"...\"}}: {e}"),
+        )
+    })?;
+    match state
+        .csq
+        .act_on_case(&who, &id, &body.action, &body.note)
+        .await
+    {
+        Ok((case, events)) => Ok(Json(json!({ "case": case, "events": events })).into_response()),
+        Err(CaseActionError::NotFound) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such case, or not in your scope.",
+        )),
+        Err(CaseActionError::Conflict) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            CaseActionError::Conflict.to_string(),
+        )),
+        Err(CaseActionError::Storage(e)) => Err(ApiError::internal(&e)),
+        Err(e @ CaseActionError::Rule(crate::domain::case::CaseRuleError::Closed(_))) => Err(
+            ApiError::new(StatusCode::CONFLICT, "case_closed", e.to_string()),
+        ),
+        Err(e) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_action",
+            e.to_string(),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct StatsQuery {
+    unit: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+async fn stats_rows(
+    state: &HttpState,
+    who: &StaffClaims,
+    q: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<(String, Vec<DailyStats>), ApiError> {
+    let q = query(q)?;
+    let unit = q.unit.unwrap_or_default();
+    let rows = state.csq.unit_stats(who, &unit, q.from, q.to).await?;
+    Ok((unit, rows))
+}
+
+async fn stats(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    q: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (unit, days) = stats_rows(&state, &who, q).await?;
+    Ok(Json(json!({ "unit": unit, "days": days })).into_response())
+}
+
+/// Spreadsheet programs run cells that start with = + - @ as formulas; a leading
+/// apostrophe makes them text (the OWASP advice for CSV injection).
+fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.4}")).unwrap_or_default()
+}
+
+pub fn stats_to_csv(rows: &[DailyStats]) -> String {
+    let mut out = String::from(
+        "date,unit,ratings,level_1,level_2,level_3,level_4,level_5,average,satisfied_share,forms_issued,forms_submitted,response_rate,complaints_opened,complaints_closed,complaints_overdue\r\n",
+    );
+    for r in rows {
+        let c = r.level_counts;
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
+            r.date,
+            csv_cell(&r.unit),
+            r.ratings,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            opt(r.average),
+            opt(r.satisfied_share),
+            r.forms_issued,
+            r.forms_submitted,
+            opt(r.response_rate),
+            r.complaints_opened,
+            r.complaints_closed,
+            r.complaints_overdue
+        ));
+    }
+    out
+}
+
+async fn stats_csv(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    q: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (unit, rows) = stats_rows(&state, &who, q).await?;
+    let filename: String = unit
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"csq-stats-{filename}.csv\""),
+            ),
+        ],
+        stats_to_csv(&rows),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_cannot_become_formulas() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("branch:03CC"), "branch:03CC");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+    }
+}

@@ -1,0 +1,278 @@
+//! Ports: what the core needs from the outside world, one small trait per
+//! capability. Every storage method maps to one DynamoDB GetItem, Query,
+//! conditional write or transaction on one table (no Scan, no joins); the
+//! embedded adapter keeps the same contract. `csq-contract` checks both.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::case::{Case, CaseEvent, CaseStatus};
+use crate::domain::complaint::Complaint;
+use crate::domain::form::{Form, RatingRecord, Submission};
+use crate::domain::org::OrgDirectory;
+use crate::domain::stats::DailyStats;
+
+/// A storage or transport failure the caller cannot fix by changing its input.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}: {source}")]
+pub struct PortError {
+    pub context: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl PortError {
+    pub fn new(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        PortError {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+/// One page of a Query. `next` is an opaque cursor for the following page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+impl PageRequest {
+    pub fn first(limit: u32) -> Self {
+        PageRequest { after: None, limit }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertFormOutcome {
+    Created,
+    /// This declaration already has a form: here it is, unchanged.
+    Exists(Box<Form>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    Stored,
+    AlreadySubmitted,
+    Expired,
+    NotFound,
+}
+
+/// Everything a submission writes, in one all-or-nothing step.
+#[derive(Debug, Clone)]
+pub struct SubmissionWrite {
+    pub form_id: String,
+    pub submitted_at: DateTime<Utc>,
+    pub submission: Submission,
+    pub ratings: Vec<RatingRecord>,
+    /// Written to the complaint outbox in the same transaction, so a complaint is
+    /// never lost between storing the ratings and reaching the queue.
+    pub complaint: Option<Complaint>,
+}
+
+#[async_trait]
+pub trait FormStore: Send + Sync {
+    /// Conditional put keyed by declaration number (DECL#number) and form id.
+    async fn insert_form(&self, form: &Form) -> PortResult<InsertFormOutcome>;
+    /// GetItem FORM#id.
+    async fn form(&self, form_id: &str) -> PortResult<Option<Form>>;
+    /// Conditional update: takes the right to send the invitation until `until`,
+    /// if it is not sent and nobody else holds an unexpired claim. True if taken.
+    async fn claim_invitation(
+        &self,
+        form_id: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> PortResult<bool>;
+    /// Records the invitation as sent (`Some`) or gives the claim back (`None`).
+    async fn finish_invitation(
+        &self,
+        form_id: &str,
+        sent_at: Option<DateTime<Utc>>,
+    ) -> PortResult<()>;
+    /// Transaction: the form goes from issued (and not expired at `submitted_at`) to
+    /// submitted, its rating records and any complaint outbox entry are put.
+    async fn submit(&self, write: &SubmissionWrite) -> PortResult<SubmitOutcome>;
+    /// Query the issue-day index (Vietnamese calendar day).
+    async fn forms_issued_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Form>>;
+    /// Query the rating-day index (Vietnamese calendar day of submission).
+    async fn ratings_on(&self, day: NaiveDate, page: PageRequest)
+    -> PortResult<Page<RatingRecord>>;
+    /// Conditional update: only an issued, unreminded form. True if this call reminded it.
+    async fn mark_reminded(&self, form_id: &str, at: DateTime<Utc>) -> PortResult<bool>;
+    /// Conditional update: only an issued form. True if this call closed it.
+    async fn mark_expired(&self, form_id: &str) -> PortResult<bool>;
+    /// Query the sparse index of complaints not yet handed to the queue.
+    async fn pending_complaints(&self, limit: u32) -> PortResult<Vec<Complaint>>;
+    /// Removes a complaint from the outbox once the queue accepted it.
+    async fn complaint_dispatched(&self, complaint_id: &str) -> PortResult<()>;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpenCaseOutcome {
+    Opened,
+    Exists(Box<Case>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateCaseOutcome {
+    Updated,
+    /// Someone else changed the case first (version mismatch).
+    Conflict,
+}
+
+#[async_trait]
+pub trait CaseStore: Send + Sync {
+    /// Transaction: conditional put CASE#id (absent) + its first audit event.
+    async fn open_case(&self, case: &Case, event: &CaseEvent) -> PortResult<OpenCaseOutcome>;
+    /// GetItem CASE#id.
+    async fn case(&self, case_id: &str) -> PortResult<Option<Case>>;
+    /// Transaction: update conditional on `expected_version` + put the audit event.
+    async fn update_case(
+        &self,
+        case: &Case,
+        expected_version: u32,
+        event: &CaseEvent,
+    ) -> PortResult<UpdateCaseOutcome>;
+    /// Query CASE#id, SK begins_with EVENT#: the audit trail, oldest first.
+    async fn case_events(&self, case_id: &str) -> PortResult<Vec<CaseEvent>>;
+    /// Query the unit index: SK = status#due, optionally one status only.
+    async fn cases_of_unit(
+        &self,
+        unit: &str,
+        status: Option<CaseStatus>,
+        page: PageRequest,
+    ) -> PortResult<Page<Case>>;
+    /// Query the open-day index (Vietnamese calendar day the case was opened).
+    async fn cases_opened_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>>;
+    /// Query the close-day index.
+    async fn cases_closed_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>>;
+    /// Query the sparse index of open cases by due time.
+    async fn open_cases_due_before(
+        &self,
+        t: DateTime<Utc>,
+        page: PageRequest,
+    ) -> PortResult<Page<Case>>;
+}
+
+#[async_trait]
+pub trait StatsStore: Send + Sync {
+    /// Puts (overwrites) the rollups of one day: rerunning a day is harmless.
+    async fn put_daily(&self, stats: &[DailyStats]) -> PortResult<()>;
+    /// Query STATS#unit, SK between the two dates (inclusive).
+    async fn daily(
+        &self,
+        unit: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> PortResult<Vec<DailyStats>>;
+}
+
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    /// Put ORG#current: the directory is small and replaced whole on import.
+    async fn save_org(&self, org: &OrgDirectory) -> PortResult<()>;
+    /// GetItem ORG#current.
+    async fn org(&self) -> PortResult<Option<OrgDirectory>>;
+}
+
+/// An email ready to send; adapters turn it into an .eml file or an SES call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingEmail {
+    pub to_name: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// Try again later (throttling, a busy service).
+    #[error("mail service busy: {0}")]
+    Transient(String),
+    /// Retrying will not help (rejected message, sending paused).
+    #[error("mail rejected: {0}")]
+    Rejected(String),
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Returns the message id the mail service gave the message.
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError>;
+}
+
+/// The producer side of the complaint queue.
+#[async_trait]
+pub trait ComplaintQueue: Send + Sync {
+    async fn enqueue(&self, complaint: &Complaint) -> PortResult<()>;
+}
+
+/// One message taken from a queue, as SQS hands it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub message_id: String,
+    /// Proof of this receive: deleting with a stale receipt does nothing.
+    pub receipt: String,
+    pub body: String,
+    /// How many times the message has been received, this time included.
+    pub receive_count: u32,
+}
+
+/// The consumer side, with SQS semantics: a received message is hidden for the
+/// visibility timeout, comes back if not deleted, and moves to the dead-letter
+/// queue once received more than the allowed number of times.
+#[async_trait]
+pub trait QueueConsumer: Send + Sync {
+    async fn receive(&self, max: u32) -> PortResult<Vec<Received>>;
+    async fn delete(&self, receipt: &str) -> PortResult<()>;
+    /// Messages that ended in the dead-letter queue (oldest first).
+    async fn dead_letters(&self, max: u32) -> PortResult<Vec<Received>>;
+}
+
+/// Time, behind a port so tests and the demo can set it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that only moves when told to: for tests and for back-dating demo data.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(t: DateTime<Utc>) -> Self {
+        ManualClock(std::sync::Mutex::new(t))
+    }
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = t;
+    }
+    pub fn advance(&self, d: chrono::Duration) {
+        *self.0.lock().expect("clock lock") += d;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}

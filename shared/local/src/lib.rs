@@ -1,0 +1,13 @@
+//! Embedded adapters for the local host: a SQLite database file for every store,
+//! a durable SQLite-backed queue with SQS semantics, and an outbox folder of
+//! `.eml` files as the mailer. They keep the same port contracts as the AWS
+//! adapters (checked by the `csq-contract` suites).
+
+mod db;
+pub mod outbox;
+pub mod queue;
+pub mod store;
+
+pub use outbox::OutboxMailer;
+pub use queue::SqliteQueue;
+pub use store::SqliteStore;

@@ -1,0 +1,653 @@
+//! The embedded database: every store port on one SQLite file.
+//!
+//! Tables mirror the DynamoDB access patterns: each port method is one keyed
+//! read, one index range read, or one transaction, so the two adapters keep the
+//! same contract. Records are kept as JSON documents beside the key columns the
+//! indexes need, as the DynamoDB items are.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use csq_core::domain::case::{Case, CaseEvent, CaseStatus};
+use csq_core::domain::complaint::Complaint;
+use csq_core::domain::form::{Form, FormStatus, RatingRecord};
+use csq_core::domain::org::OrgDirectory;
+use csq_core::domain::stats::DailyStats;
+use csq_core::domain::time::vn_day;
+use csq_core::ports::{
+    CaseStore, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page, PageRequest,
+    PortResult, StatsStore, SubmissionWrite, SubmitOutcome, UpdateCaseOutcome,
+};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::db::{Db, StoreError, cursor_parts, ts};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS forms (
+    id          TEXT PRIMARY KEY,
+    declaration TEXT NOT NULL UNIQUE,
+    issued_day  TEXT NOT NULL,
+    issued_at   TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    doc         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS forms_by_issue_day ON forms (issued_day, issued_at, id);
+CREATE TABLE IF NOT EXISTS ratings (
+    form_id      TEXT NOT NULL,
+    subject_key  TEXT NOT NULL,
+    day          TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,
+    doc          TEXT NOT NULL,
+    PRIMARY KEY (form_id, subject_key)
+);
+CREATE INDEX IF NOT EXISTS ratings_by_day ON ratings (day, submitted_at, form_id, subject_key);
+CREATE TABLE IF NOT EXISTS complaint_outbox (
+    id         TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    doc        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cases (
+    id         TEXT PRIMARY KEY,
+    unit       TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    due_at     TEXT NOT NULL,
+    opened_day TEXT NOT NULL,
+    opened_at  TEXT NOT NULL,
+    closed_day TEXT,
+    closed_at  TEXT,
+    version    INTEGER NOT NULL,
+    doc        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_by_unit ON cases (unit, status, due_at, id);
+CREATE INDEX IF NOT EXISTS cases_by_open_day ON cases (opened_day, opened_at, id);
+CREATE INDEX IF NOT EXISTS cases_by_close_day ON cases (closed_day, closed_at, id) WHERE closed_day IS NOT NULL;
+CREATE INDEX IF NOT EXISTS open_cases_by_due ON cases (due_at, id) WHERE status IN ('open', 'verifying');
+CREATE TABLE IF NOT EXISTS case_events (
+    case_id TEXT NOT NULL,
+    seq     INTEGER NOT NULL,
+    doc     TEXT NOT NULL,
+    PRIMARY KEY (case_id, seq)
+);
+CREATE TABLE IF NOT EXISTS daily_stats (
+    unit TEXT NOT NULL,
+    date TEXT NOT NULL,
+    doc  TEXT NOT NULL,
+    PRIMARY KEY (unit, date)
+);
+CREATE TABLE IF NOT EXISTS org_directory (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    doc TEXT NOT NULL
+);
+"#;
+
+/// All store ports on one embedded database file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        Ok(SqliteStore {
+            db: Db::open(path, "store", SCHEMA)?,
+        })
+    }
+}
+
+fn to_doc<T: Serialize>(t: &T) -> Result<String, StoreError> {
+    Ok(serde_json::to_string(t)?)
+}
+
+fn from_doc<T: DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    Ok(serde_json::from_str(s)?)
+}
+
+/// Reads one page of (cursor key..., doc) rows: the query selects one more row
+/// than asked, which tells whether a next page exists.
+fn page_of<T: DeserializeOwned>(
+    rows: Vec<(String, String)>,
+    limit: u32,
+) -> Result<Page<T>, StoreError> {
+    let limit = limit.max(1) as usize;
+    let has_more = rows.len() > limit;
+    let mut items = Vec::with_capacity(rows.len().min(limit));
+    let mut last_key = None;
+    for (key, doc) in rows.into_iter().take(limit) {
+        items.push(from_doc(&doc)?);
+        last_key = Some(key);
+    }
+    Ok(Page {
+        items,
+        next: if has_more { last_key } else { None },
+    })
+}
+
+fn load_form(conn: &rusqlite::Connection, id: &str) -> Result<Option<Form>, StoreError> {
+    conn.query_row("SELECT doc FROM forms WHERE id = ?1", [id], |r| {
+        r.get::<_, String>(0)
+    })
+    .optional()?
+    .map(|d| from_doc(&d))
+    .transpose()
+}
+
+fn save_form(conn: &rusqlite::Connection, form: &Form) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE forms SET status = ?2, doc = ?3 WHERE id = ?1",
+        params![form.id, form.status.code(), to_doc(form)?],
+    )?;
+    Ok(())
+}
+
+/// Read-modify-write of one form inside an immediate transaction: the check and
+/// the write cannot interleave with another writer, like a conditional update.
+fn update_form<R>(
+    conn: &mut rusqlite::Connection,
+    id: &str,
+    f: impl FnOnce(&mut Form) -> Option<R>,
+) -> Result<Option<R>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let Some(mut form) = load_form(&tx, id)? else {
+        return Ok(None);
+    };
+    let out = f(&mut form);
+    if out.is_some() {
+        save_form(&tx, &form)?;
+        tx.commit()?;
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl FormStore for SqliteStore {
+    async fn insert_form(&self, form: &Form) -> PortResult<InsertFormOutcome> {
+        let form = form.clone();
+        self.db
+            .call("insert form", move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let existing: Option<String> = tx
+                    .query_row("SELECT doc FROM forms WHERE declaration = ?1", [form.declaration.number.as_str()], |r| r.get(0))
+                    .optional()?;
+                if let Some(doc) = existing {
+                    return Ok(InsertFormOutcome::Exists(Box::new(from_doc(&doc)?)));
+                }
+                tx.execute(
+                    "INSERT INTO forms (id, declaration, issued_day, issued_at, status, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        form.id,
+                        form.declaration.number.as_str(),
+                        vn_day(form.issued_at).to_string(),
+                        ts(form.issued_at),
+                        form.status.code(),
+                        to_doc(&form)?
+                    ],
+                )?;
+                tx.commit()?;
+                Ok(InsertFormOutcome::Created)
+            })
+            .await
+    }
+
+    async fn form(&self, form_id: &str) -> PortResult<Option<Form>> {
+        let id = form_id.to_owned();
+        self.db
+            .call("get form", move |conn| load_form(conn, &id))
+            .await
+    }
+
+    async fn claim_invitation(
+        &self,
+        form_id: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let id = form_id.to_owned();
+        self.db
+            .call("claim invitation", move |conn| {
+                Ok(update_form(conn, &id, |f| {
+                    let free = f.invitation_claimed_until.is_none_or(|t| t <= now);
+                    (f.email_sent_at.is_none() && free)
+                        .then(|| f.invitation_claimed_until = Some(until))
+                })?
+                .is_some())
+            })
+            .await
+    }
+
+    async fn finish_invitation(
+        &self,
+        form_id: &str,
+        sent_at: Option<DateTime<Utc>>,
+    ) -> PortResult<()> {
+        let id = form_id.to_owned();
+        self.db
+            .call("finish invitation", move |conn| {
+                update_form(conn, &id, |f| {
+                    f.invitation_claimed_until = None;
+                    if sent_at.is_some() {
+                        f.email_sent_at = sent_at;
+                    }
+                    Some(())
+                })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn submit(&self, write: &SubmissionWrite) -> PortResult<SubmitOutcome> {
+        let write = write.clone();
+        self.db
+            .call("submit form", move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let Some(mut form) = load_form(&tx, &write.form_id)? else {
+                    return Ok(SubmitOutcome::NotFound);
+                };
+                match form.status {
+                    FormStatus::Submitted => return Ok(SubmitOutcome::AlreadySubmitted),
+                    _ if form.is_expired_at(write.submitted_at) => return Ok(SubmitOutcome::Expired),
+                    _ => {}
+                }
+                form.status = FormStatus::Submitted;
+                form.submitted_at = Some(write.submitted_at);
+                form.submission = Some(write.submission.clone());
+                save_form(&tx, &form)?;
+                let day = vn_day(write.submitted_at).to_string();
+                for r in &write.ratings {
+                    tx.execute(
+                        "INSERT INTO ratings (form_id, subject_key, day, submitted_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![r.form_id, r.subject.key, day, ts(r.submitted_at), to_doc(r)?],
+                    )?;
+                }
+                if let Some(c) = &write.complaint {
+                    tx.execute(
+                        "INSERT INTO complaint_outbox (id, created_at, doc) VALUES (?1, ?2, ?3)",
+                        params![c.id, ts(write.submitted_at), to_doc(c)?],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(SubmitOutcome::Stored)
+            })
+            .await
+    }
+
+    async fn forms_issued_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Form>> {
+        self.db
+            .call("forms issued on day", move |conn| {
+                let after = cursor_parts(&page.after, 2)?
+                    .unwrap_or_else(|| vec![String::new(), String::new()]);
+                let mut stmt = conn.prepare_cached(
+                    "SELECT issued_at || '|' || id, doc FROM forms
+                     WHERE issued_day = ?1 AND (issued_at, id) > (?2, ?3)
+                     ORDER BY issued_at, id LIMIT ?4",
+                )?;
+                let rows = stmt
+                    .query_map(
+                        params![day.to_string(), after[0], after[1], page.limit.max(1) + 1],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                page_of(rows, page.limit)
+            })
+            .await
+    }
+
+    async fn ratings_on(
+        &self,
+        day: NaiveDate,
+        page: PageRequest,
+    ) -> PortResult<Page<RatingRecord>> {
+        self.db
+            .call("ratings on day", move |conn| {
+                let after = cursor_parts(&page.after, 3)?.unwrap_or_else(|| vec![String::new(); 3]);
+                let mut stmt = conn.prepare_cached(
+                    "SELECT submitted_at || '|' || form_id || '|' || subject_key, doc FROM ratings
+                     WHERE day = ?1 AND (submitted_at, form_id, subject_key) > (?2, ?3, ?4)
+                     ORDER BY submitted_at, form_id, subject_key LIMIT ?5",
+                )?;
+                let rows = stmt
+                    .query_map(
+                        params![
+                            day.to_string(),
+                            after[0],
+                            after[1],
+                            after[2],
+                            page.limit.max(1) + 1
+                        ],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                page_of(rows, page.limit)
+            })
+            .await
+    }
+
+    async fn mark_reminded(&self, form_id: &str, at: DateTime<Utc>) -> PortResult<bool> {
+        let id = form_id.to_owned();
+        self.db
+            .call("mark reminded", move |conn| {
+                Ok(update_form(conn, &id, |f| {
+                    (f.status == FormStatus::Issued && f.reminded_at.is_none())
+                        .then(|| f.reminded_at = Some(at))
+                })?
+                .is_some())
+            })
+            .await
+    }
+
+    async fn mark_expired(&self, form_id: &str) -> PortResult<bool> {
+        let id = form_id.to_owned();
+        self.db
+            .call("mark expired", move |conn| {
+                Ok(update_form(conn, &id, |f| {
+                    (f.status == FormStatus::Issued).then(|| f.status = FormStatus::Expired)
+                })?
+                .is_some())
+            })
+            .await
+    }
+
+    async fn pending_complaints(&self, limit: u32) -> PortResult<Vec<Complaint>> {
+        self.db
+            .call("pending complaints", move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT doc FROM complaint_outbox ORDER BY created_at, id LIMIT ?1",
+                )?;
+                let docs = stmt
+                    .query_map([limit.max(1)], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                docs.iter().map(|d| from_doc(d)).collect()
+            })
+            .await
+    }
+
+    async fn complaint_dispatched(&self, complaint_id: &str) -> PortResult<()> {
+        let id = complaint_id.to_owned();
+        self.db
+            .call("complaint dispatched", move |conn| {
+                conn.execute("DELETE FROM complaint_outbox WHERE id = ?1", [id])?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+fn load_case(conn: &rusqlite::Connection, id: &str) -> Result<Option<Case>, StoreError> {
+    conn.query_row("SELECT doc FROM cases WHERE id = ?1", [id], |r| {
+        r.get::<_, String>(0)
+    })
+    .optional()?
+    .map(|d| from_doc(&d))
+    .transpose()
+}
+
+fn append_event(tx: &rusqlite::Transaction<'_>, event: &CaseEvent) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO case_events (case_id, seq, doc)
+         VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = ?1), ?2)",
+        params![event.case_id, to_doc(event)?],
+    )?;
+    Ok(())
+}
+
+fn case_columns(case: &Case) -> (String, Option<String>, Option<String>) {
+    (
+        ts(case.due_at),
+        case.closed_at.map(|t| vn_day(t).to_string()),
+        case.closed_at.map(ts),
+    )
+}
+
+fn case_page(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+    limit: u32,
+) -> Result<Page<Case>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt
+        .query_map(args, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    page_of(rows, limit)
+}
+
+#[async_trait]
+impl CaseStore for SqliteStore {
+    async fn open_case(&self, case: &Case, event: &CaseEvent) -> PortResult<OpenCaseOutcome> {
+        let (case, event) = (case.clone(), event.clone());
+        self.db
+            .call("open case", move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if let Some(existing) = load_case(&tx, &case.id)? {
+                    return Ok(OpenCaseOutcome::Exists(Box::new(existing)));
+                }
+                let (due, closed_day, closed_at) = case_columns(&case);
+                tx.execute(
+                    "INSERT INTO cases (id, unit, status, due_at, opened_day, opened_at, closed_day, closed_at, version, doc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        case.id,
+                        case.assignment.unit,
+                        case.status.code(),
+                        due,
+                        vn_day(case.opened_at).to_string(),
+                        ts(case.opened_at),
+                        closed_day,
+                        closed_at,
+                        case.version,
+                        to_doc(&case)?
+                    ],
+                )?;
+                append_event(&tx, &event)?;
+                tx.commit()?;
+                Ok(OpenCaseOutcome::Opened)
+            })
+            .await
+    }
+
+    async fn case(&self, case_id: &str) -> PortResult<Option<Case>> {
+        let id = case_id.to_owned();
+        self.db
+            .call("get case", move |conn| load_case(conn, &id))
+            .await
+    }
+
+    async fn update_case(
+        &self,
+        case: &Case,
+        expected_version: u32,
+        event: &CaseEvent,
+    ) -> PortResult<UpdateCaseOutcome> {
+        let (case, event) = (case.clone(), event.clone());
+        self.db
+            .call("update case", move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let (due, closed_day, closed_at) = case_columns(&case);
+                let changed = tx.execute(
+                    "UPDATE cases SET unit = ?2, status = ?3, due_at = ?4, closed_day = ?5, closed_at = ?6, version = ?7, doc = ?8
+                     WHERE id = ?1 AND version = ?9",
+                    params![
+                        case.id,
+                        case.assignment.unit,
+                        case.status.code(),
+                        due,
+                        closed_day,
+                        closed_at,
+                        case.version,
+                        to_doc(&case)?,
+                        expected_version
+                    ],
+                )?;
+                if changed == 0 {
+                    return Ok(UpdateCaseOutcome::Conflict);
+                }
+                append_event(&tx, &event)?;
+                tx.commit()?;
+                Ok(UpdateCaseOutcome::Updated)
+            })
+            .await
+    }
+
+    async fn case_events(&self, case_id: &str) -> PortResult<Vec<CaseEvent>> {
+        let id = case_id.to_owned();
+        self.db
+            .call("case events", move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT doc FROM case_events WHERE case_id = ?1 ORDER BY seq",
+                )?;
+                let docs = stmt
+                    .query_map([id], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                docs.iter().map(|d| from_doc(d)).collect()
+            })
+            .await
+    }
+
+    async fn cases_of_unit(
+        &self,
+        unit: &str,
+        status: Option<CaseStatus>,
+        page: PageRequest,
+    ) -> PortResult<Page<Case>> {
+        let unit = unit.to_owned();
+        self.db
+            .call("cases of unit", move |conn| {
+                let after = cursor_parts(&page.after, 3)?.unwrap_or_else(|| vec![String::new(); 3]);
+                let status = status.map(|s| s.code().to_owned());
+                case_page(
+                    conn,
+                    "SELECT status || '|' || due_at || '|' || id, doc FROM cases
+                     WHERE unit = ?1 AND (?2 IS NULL OR status = ?2) AND (status, due_at, id) > (?3, ?4, ?5)
+                     ORDER BY status, due_at, id LIMIT ?6",
+                    &[&unit, &status, &after[0], &after[1], &after[2], &(page.limit.max(1) + 1)],
+                    page.limit,
+                )
+            })
+            .await
+    }
+
+    async fn cases_opened_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>> {
+        self.db
+            .call("cases opened on day", move |conn| {
+                let after = cursor_parts(&page.after, 2)?.unwrap_or_else(|| vec![String::new(); 2]);
+                case_page(
+                    conn,
+                    "SELECT opened_at || '|' || id, doc FROM cases
+                     WHERE opened_day = ?1 AND (opened_at, id) > (?2, ?3) ORDER BY opened_at, id LIMIT ?4",
+                    &[&day.to_string(), &after[0], &after[1], &(page.limit.max(1) + 1)],
+                    page.limit,
+                )
+            })
+            .await
+    }
+
+    async fn cases_closed_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>> {
+        self.db
+            .call("cases closed on day", move |conn| {
+                let after = cursor_parts(&page.after, 2)?.unwrap_or_else(|| vec![String::new(); 2]);
+                case_page(
+                    conn,
+                    "SELECT closed_at || '|' || id, doc FROM cases
+                     WHERE closed_day = ?1 AND (closed_at, id) > (?2, ?3) ORDER BY closed_at, id LIMIT ?4",
+                    &[&day.to_string(), &after[0], &after[1], &(page.limit.max(1) + 1)],
+                    page.limit,
+                )
+            })
+            .await
+    }
+
+    async fn open_cases_due_before(
+        &self,
+        t: DateTime<Utc>,
+        page: PageRequest,
+    ) -> PortResult<Page<Case>> {
+        self.db
+            .call("open cases due before", move |conn| {
+                let after = cursor_parts(&page.after, 2)?.unwrap_or_else(|| vec![String::new(); 2]);
+                case_page(
+                    conn,
+                    "SELECT due_at || '|' || id, doc FROM cases
+                     WHERE status IN ('open', 'verifying') AND due_at < ?1 AND (due_at, id) > (?2, ?3)
+                     ORDER BY due_at, id LIMIT ?4",
+                    &[&ts(t), &after[0], &after[1], &(page.limit.max(1) + 1)],
+                    page.limit,
+                )
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl StatsStore for SqliteStore {
+    async fn put_daily(&self, stats: &[DailyStats]) -> PortResult<()> {
+        let stats = stats.to_vec();
+        self.db
+            .call("put daily stats", move |conn| {
+                let tx = conn.transaction()?;
+                {
+                    let mut stmt = tx.prepare_cached(
+                        "INSERT OR REPLACE INTO daily_stats (unit, date, doc) VALUES (?1, ?2, ?3)",
+                    )?;
+                    for s in &stats {
+                        stmt.execute(params![s.unit, s.date.to_string(), to_doc(s)?])?;
+                    }
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn daily(
+        &self,
+        unit: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> PortResult<Vec<DailyStats>> {
+        let unit = unit.to_owned();
+        self.db
+            .call("daily stats", move |conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT doc FROM daily_stats WHERE unit = ?1 AND date BETWEEN ?2 AND ?3 ORDER BY date")?;
+                let docs = stmt
+                    .query_map(params![unit, from.to_string(), to.to_string()], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                docs.iter().map(|d| from_doc(d)).collect()
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl OrgStore for SqliteStore {
+    async fn save_org(&self, org: &OrgDirectory) -> PortResult<()> {
+        let doc = serde_json::to_string(org)
+            .map_err(|e| csq_core::ports::PortError::new("save org", e))?;
+        self.db
+            .call("save org", move |conn| {
+                conn.execute(
+                    "INSERT OR REPLACE INTO org_directory (id, doc) VALUES (1, ?1)",
+                    [doc],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn org(&self) -> PortResult<Option<OrgDirectory>> {
+        self.db
+            .call("get org", |conn| {
+                conn.query_row("SELECT doc FROM org_directory WHERE id = 1", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .map(|d| from_doc(&d))
+                .transpose()
+            })
+            .await
+    }
+}

@@ -1,0 +1,313 @@
+//! `spawn_app`: the local host on a free port with fresh storage, plus the
+//! moves a user makes (read the outbox, follow a link, post a form).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use csq_core::auth::staff::{StaffClaims, StaffRole};
+use csq_core::domain::org::{Branch, Handler, OrgDirectory, Team};
+use csq_core::ports::ManualClock;
+use csq_local_host::{HostConfig, LocalHost};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub base: String,
+    pub host: LocalHost,
+    pub clock: Arc<ManualClock>,
+    pub http: reqwest::Client,
+    pub outbox: PathBuf,
+    stop: tokio::sync::watch::Sender<bool>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+pub fn org() -> OrgDirectory {
+    let h = |name: &str, email: &str| Handler {
+        name: name.into(),
+        email: email.into(),
+    };
+    OrgDirectory {
+        department: "Cục Hải quan Thử nghiệm".into(),
+        inspection: h("Phòng Thanh tra", "thanhtra@customs.test"),
+        default_handler: h("Văn phòng Cục", "vanphong@customs.test"),
+        branches: vec![
+            Branch {
+                code: "03CC".into(),
+                name: "Chi cục 03CC".into(),
+                head: h("Chi cục trưởng 03CC", "head03cc@customs.test"),
+                teams: vec![
+                    Team {
+                        code: "03CC01".into(),
+                        name: "Đội 1".into(),
+                    },
+                    Team {
+                        code: "03CC02".into(),
+                        name: "Đội 2".into(),
+                    },
+                ],
+            },
+            Branch {
+                code: "04CC".into(),
+                name: "Chi cục 04CC".into(),
+                head: h("Chi cục trưởng 04CC", "head04cc@customs.test"),
+                teams: vec![Team {
+                    code: "04CC01".into(),
+                    name: "Đội 1".into(),
+                }],
+            },
+        ],
+    }
+}
+
+/// Starts the local host with the test org directory imported.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut HostConfig)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = HostConfig::for_tests(dir.path());
+    tweak(&mut config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let host = LocalHost::open(config.clone(), clock.clone(), addr).expect("open host");
+    host.csq.org.save_org(&org()).await.expect("org");
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(host.clone().serve(listener, stop_rx));
+    TestApp {
+        base: format!("http://{addr}"),
+        host,
+        clock,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        outbox: config.outbox_dir(),
+        stop,
+        _dir: dir,
+    }
+}
+
+pub fn declaration(number: &str) -> Value {
+    json!({
+        "declaration": {
+            "number": number,
+            "type_code": "A11",
+            "registered_at": "2026-11-27T09:30:00+07:00",
+            "customs_office": "03CC",
+            "lane": "yellow"
+        },
+        "business": {
+            "tax_code": "0200123456",
+            "name": "Công ty TNHH Thương mại ABC",
+            "email": "xnk@abc.com.vn",
+            "language": "vi"
+        },
+        "handling": [
+            {"stage": "document_check", "team": "03CC01", "officer": {"id": "HP1234", "name": "Nguyễn Văn An"}},
+            {"stage": "clearance", "team": "03CC02", "officer": {"id": "HP5678", "name": "Trần Thị Bình"}}
+        ]
+    })
+}
+
+/// A parsed email from the outbox.
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl TestApp {
+    pub async fn issue(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/forms", self.base))
+            .bearer_auth(&self.host.secrets.integration_key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub fn staff_token(&self, role: StaffRole, unit: Option<&str>) -> String {
+        let claims = StaffClaims {
+            sub: "tester".into(),
+            role,
+            unit: unit.map(str::to_owned),
+        };
+        self.host
+            .mint_staff_token(&claims, chrono::Duration::hours(1))
+    }
+
+    pub async fn staff_get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Every email in the outbox, oldest first.
+    pub fn emails(&self) -> Vec<Email> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.outbox)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| n.ends_with(".eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+            .into_iter()
+            .map(|file| {
+                let bytes = std::fs::read(self.outbox.join(file)).expect("read eml");
+                let msg = mail_parser::MessageParser::default()
+                    .parse(&bytes)
+                    .expect("parsable eml");
+                Email {
+                    to: msg
+                        .to()
+                        .and_then(|a| a.first())
+                        .and_then(|a| a.address())
+                        .unwrap_or("")
+                        .to_owned(),
+                    subject: msg.subject().unwrap_or("").to_owned(),
+                    text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+                    html: msg.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
+    pub fn emails_to(&self, address: &str) -> Vec<Email> {
+        self.emails()
+            .into_iter()
+            .filter(|e| e.to == address)
+            .collect()
+    }
+
+    /// Waits (bounded) until `check` holds; the router works in the background.
+    pub async fn eventually<T>(&self, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+        for _ in 0..100 {
+            if let Some(t) = check() {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    /// Issues a form and returns the rating link from the business's email.
+    pub async fn issue_and_get_link(&self, number: &str) -> String {
+        let res = self.issue(&declaration(number)).await;
+        assert_eq!(
+            res.status(),
+            201,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+        let mail = self
+            .emails_to("xnk@abc.com.vn")
+            .into_iter()
+            .rev()
+            .find(|e| e.subject.contains(number))
+            .expect("invitation email");
+        link_in(&mail.text)
+    }
+
+    /// Opens the link as a browser would: the page and the CSRF cookie + token.
+    pub async fn open(&self, link: &str) -> Browser {
+        let res = self.http.get(link).send().await.expect("GET link");
+        assert_eq!(res.status(), 200);
+        let cookie = res
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("csrf cookie")
+            .to_owned();
+        let page = res.text().await.expect("page");
+        let csrf = hidden_value(&page, "csrf").expect("csrf field");
+        Browser {
+            cookie,
+            csrf,
+            link: link.to_owned(),
+            page,
+        }
+    }
+}
+
+/// A business's browser on one form.
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
+    pub link: String,
+    pub page: String,
+}
+
+impl Browser {
+    /// Posts fields with the CSRF pair, to the form (`Ghi`) or to `/submit` (`Gửi`).
+    pub async fn post(
+        &self,
+        app: &TestApp,
+        submit: bool,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut body: Vec<(String, String)> = vec![("csrf".into(), self.csrf.clone())];
+        body.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let url = if submit {
+            format!("{}/submit", self.link)
+        } else {
+            self.link.clone()
+        };
+        app.http
+            .post(url)
+            .header("cookie", &self.cookie)
+            .form(&body)
+            .send()
+            .await
+            .expect("POST")
+    }
+}
+
+pub fn link_in(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.contains("/f/"))
+        .expect("a rating link in the email")
+        .to_owned()
+}
+
+pub fn hidden_value(page: &str, name: &str) -> Option<String> {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find('"')?;
+    Some(page[start..start + end].to_owned())
+}
+
+/// A unique 12-digit declaration number.
+pub fn number() -> String {
+    format!("{:012}", uuid_like() % 1_000_000_000_000)
+}
+
+fn uuid_like() -> u128 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    t.wrapping_mul(6364136223846793005)
+        .wrapping_add(u128::from(N.fetch_add(1, Ordering::Relaxed)))
+}

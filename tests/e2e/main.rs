@@ -1,0 +1,11 @@
+//! End-to-end tests that act as CSQ's users against the local host: the
+//! declaration system issuing forms, businesses rating them from their email,
+//! and staff handling cases and reading statistics.
+
+mod helpers;
+
+mod complaints;
+mod integration_api;
+mod rating_loop;
+mod rating_page;
+mod staff_api;

@@ -1,0 +1,259 @@
+//! The business's view of the rating page: links that cannot be used, the
+//! review step, submit-once, CSRF, and the headers every page carries.
+
+use chrono::Duration;
+
+use crate::helpers::{Browser, TestApp, number, spawn_app};
+
+async fn form_status(app: &TestApp, link: &str) -> String {
+    let token = link.rsplit('/').next().unwrap();
+    let form_id = token.split('.').nth(1).unwrap();
+    let form = app.host.csq.forms.form(form_id).await.unwrap().unwrap();
+    form.status.code().to_owned()
+}
+
+#[tokio::test]
+async fn opening_a_link_records_nothing() {
+    let app = spawn_app().await;
+    let link = app.issue_and_get_link(&number()).await;
+    for _ in 0..3 {
+        assert_eq!(app.http.get(&link).send().await.unwrap().status(), 200);
+    }
+    assert_eq!(form_status(&app, &link).await, "issued");
+    let en = app
+        .http
+        .get(format!("{link}?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(en.contains("Very satisfied") && en.contains("Officer Nguyễn Văn An"));
+}
+
+#[tokio::test]
+async fn forged_expired_and_used_links_get_their_own_pages() {
+    let app = spawn_app().await;
+    let link = app.issue_and_get_link(&number()).await;
+
+    let (head, sig) = link.rsplit_once('.').unwrap();
+    let forged = format!("{head}.{}", sig.chars().rev().collect::<String>());
+    let res = app.http.get(&forged).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("Không tìm thấy") && page.contains("not found"),
+        "both languages"
+    );
+    assert_eq!(
+        app.http
+            .get(format!("{}/f/garbage", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let browser = app.open(&link).await;
+    assert_eq!(
+        browser.post(&app, true, &[("level.0", "5")]).await.status(),
+        200
+    );
+    let used = app.http.get(&link).send().await.unwrap();
+    assert_eq!(used.status(), 409);
+    assert!(used.text().await.unwrap().contains("already submitted"));
+
+    let other = app.issue_and_get_link(&number()).await;
+    let late = app.open(&other).await;
+    app.clock.advance(Duration::days(31));
+    let res = app.http.get(&other).send().await.unwrap();
+    assert_eq!(res.status(), 410);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("hết hạn") && page.contains("expired"));
+    assert_eq!(
+        late.post(&app, true, &[("level.0", "5")]).await.status(),
+        410,
+        "a form open in a tab expires too"
+    );
+    assert_eq!(
+        form_status(&app, &other).await,
+        "issued",
+        "nothing stored after expiry"
+    );
+}
+
+#[tokio::test]
+async fn double_submit_stores_once() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let link = app.issue_and_get_link(&number()).await;
+    let browser = std::sync::Arc::new(app.open(&link).await);
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (app, browser) = (app.clone(), browser.clone());
+        tasks.push(tokio::spawn(async move {
+            browser
+                .post(
+                    &app,
+                    true,
+                    &[
+                        ("level.0", "2"),
+                        ("contact_name", "Võ An"),
+                        ("contact_phone", "0900000001"),
+                    ],
+                )
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    assert_eq!(codes.iter().filter(|c| **c == 200).count(), 1, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 409).count(), 5, "{codes:?}");
+    // One complaint, so one case and one email to the branch head.
+    app.eventually("the case email", || {
+        app.emails_to("head03cc@customs.test").into_iter().next()
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.emails_to("head03cc@customs.test").len(), 1);
+}
+
+#[tokio::test]
+async fn low_levels_need_a_contact_and_the_page_keeps_what_was_typed() {
+    let app = spawn_app().await;
+    let link = app.issue_and_get_link(&number()).await;
+    let browser = app.open(&link).await;
+    let res = browser
+        .post(
+            &app,
+            false,
+            &[
+                ("level.2", "1"),
+                ("comment.2", "Chờ 3 ngày \"không\" rõ lý do"),
+                ("action", "review"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Bắt buộc khi có mức 1 hoặc 2"));
+    assert!(
+        page.contains("Chờ 3 ngày &quot;không&quot; rõ lý do")
+            || page.contains("Chờ 3 ngày \"không\" rõ lý do")
+    );
+    assert!(
+        page.contains(r#"name="level.2" value="1" checked"#),
+        "the chosen level stays chosen"
+    );
+
+    let res = browser
+        .post(&app, true, &[("level.1", "5"), ("reason.1", "harassment")])
+        .await;
+    assert_eq!(res.status(), 422, "a reason must fit its level");
+    assert!(res.text().await.unwrap().contains("không phù hợp"));
+    assert_eq!(form_status(&app, &link).await, "issued");
+}
+
+#[tokio::test]
+async fn edit_from_the_review_keeps_the_answers() {
+    let app = spawn_app().await;
+    let link = app.issue_and_get_link(&number()).await;
+    let browser = app.open(&link).await;
+    let review = browser
+        .post(
+            &app,
+            false,
+            &[
+                ("level.0", "4"),
+                ("overall_comment", "Tốt"),
+                ("action", "review"),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        review.contains(r#"formaction="/f/"#),
+        "the review offers Sửa"
+    );
+    let edit = browser
+        .post(
+            &app,
+            false,
+            &[
+                ("level.0", "4"),
+                ("overall_comment", "Tốt"),
+                ("action", "edit"),
+            ],
+        )
+        .await;
+    assert_eq!(edit.status(), 200);
+    let page = edit.text().await.unwrap();
+    assert!(page.contains(r#"name="level.0" value="4" checked"#));
+    assert!(page.contains(">Tốt</textarea>"));
+    assert_eq!(
+        form_status(&app, &link).await,
+        "issued",
+        "review and edit store nothing"
+    );
+}
+
+#[tokio::test]
+async fn posts_without_the_csrf_pair_are_refused() {
+    let app = spawn_app().await;
+    let link = app.issue_and_get_link(&number()).await;
+    let real = app.open(&link).await;
+    let no_cookie = Browser {
+        cookie: "csq_csrf=someone-else".into(),
+        ..real
+    };
+    assert_eq!(
+        no_cookie
+            .post(&app, true, &[("level.0", "5")])
+            .await
+            .status(),
+        403
+    );
+    let res = app
+        .http
+        .post(format!("{link}/submit"))
+        .form(&[("level.0", "5")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(form_status(&app, &link).await, "issued");
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_size_limits() {
+    let app = spawn_app().await;
+    let link = app.issue_and_get_link(&number()).await;
+    let res = app.http.get(&link).send().await.unwrap();
+    let h = res.headers();
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    let cookie = h["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+
+    let browser = app.open(&link).await;
+    let big = "x".repeat(70 * 1024);
+    let res = browser
+        .post(&app, true, &[("level.0", "5"), ("overall_comment", &big)])
+        .await;
+    assert_eq!(res.status(), 413);
+    assert_eq!(form_status(&app, &link).await, "issued");
+}

@@ -1,0 +1,251 @@
+//! Staff API: authentication, scope, pagination, CSV, idempotent rollups.
+
+use csq_core::auth::staff::StaffRole;
+use csq_core::domain::time::vn_day;
+use serde_json::{Value, json};
+
+use crate::helpers::{declaration, number, spawn_app};
+
+#[tokio::test]
+async fn staff_routes_need_a_valid_token() {
+    let app = spawn_app().await;
+    let res = app
+        .http
+        .get(format!("{}/v1/cases", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = app.staff_get("abc.def.ghi", "/v1/ratings").await;
+    assert_eq!(res.status(), 401);
+    let token = app.staff_token(StaffRole::Department, None);
+    app.clock.advance(chrono::Duration::hours(2));
+    assert_eq!(
+        app.staff_get(&token, "/v1/org").await.status(),
+        401,
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn ratings_page_by_cursor_and_filter() {
+    let app = spawn_app().await;
+    for level in ["5", "4", "5", "3", "5"] {
+        let link = app.issue_and_get_link(&number()).await;
+        let b = app.open(&link).await;
+        assert_eq!(
+            b.post(&app, true, &[("level.0", level), ("level.5", level)])
+                .await
+                .status(),
+            200
+        );
+    }
+    let dept = app.staff_token(StaffRole::Department, None);
+    let mut seen = 0;
+    let mut path = "/v1/ratings?limit=3".to_owned();
+    let mut pages = 0;
+    loop {
+        let page: Value = app.staff_get(&dept, &path).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        seen += items.len();
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(c) if !items.is_empty() => path = format!("/v1/ratings?limit=3&cursor={c}"),
+            _ => break,
+        }
+        assert!(pages < 20);
+    }
+    assert_eq!(seen, 10);
+    let fives: Value = app
+        .staff_get(&dept, "/v1/ratings?level=5&officer=HP1234")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fives["items"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        app.staff_get(&dept, "/v1/ratings?level=9").await.status(),
+        400
+    );
+    assert_eq!(
+        app.staff_get(&dept, "/v1/ratings?cursor=@@@")
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        app.staff_get(&dept, "/v1/ratings?from=2026-13-01")
+            .await
+            .status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn branch_heads_see_their_branch_only() {
+    let app = spawn_app().await;
+    let link = app.issue_and_get_link(&number()).await;
+    let b = app.open(&link).await;
+    let fields = [
+        ("level.0", "1"),
+        ("reason.0", "misconduct"),
+        ("contact_name", "Ngô Lan"),
+        ("contact_phone", "0933444555"),
+    ];
+    assert_eq!(b.post(&app, true, &fields).await.status(), 200);
+    app.eventually("the case", || {
+        app.emails_to("thanhtra@customs.test").into_iter().next()
+    })
+    .await;
+
+    let head03 = app.staff_token(StaffRole::BranchHead, Some("03CC"));
+    let head04 = app.staff_token(StaffRole::BranchHead, Some("04CC"));
+    let mine: Value = app
+        .staff_get(&head03, "/v1/ratings?branch=03CC")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.staff_get(&head04, "/v1/ratings?branch=03CC")
+            .await
+            .status(),
+        403
+    );
+    let theirs: Value = app
+        .staff_get(&head04, "/v1/ratings")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs["items"].as_array().unwrap().len(),
+        0,
+        "another branch's ratings are filtered out"
+    );
+
+    let form_id = link
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.staff_get(&head03, &format!("/v1/cases/{form_id}"))
+            .await
+            .status(),
+        404,
+        "misconduct cases are the inspection unit's"
+    );
+    assert_eq!(
+        app.staff_get(&head03, "/v1/cases?unit=inspection")
+            .await
+            .status(),
+        403
+    );
+    let res = app
+        .http
+        .post(format!("{}/v1/cases/{form_id}/actions", app.base))
+        .bearer_auth(&head03)
+        .json(&json!({"action": "dismiss", "note": "nothing happened"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "nor can they close it");
+
+    let today = vn_day(app.clock_now());
+    app.host.csq.aggregate_day(today).await.unwrap();
+    assert_eq!(
+        app.staff_get(&head04, "/v1/stats?unit=branch:03CC")
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.staff_get(&head03, "/v1/stats?unit=department")
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.staff_get(&head03, "/v1/stats?unit=branch:03CC")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn rollups_rerun_identically_and_export_as_csv() {
+    let app = spawn_app().await;
+    for level in ["5", "2"] {
+        let link = app.issue_and_get_link(&number()).await;
+        let b = app.open(&link).await;
+        let res = b
+            .post(
+                &app,
+                true,
+                &[
+                    ("level.0", level),
+                    ("contact_name", "Lý Minh"),
+                    ("contact_phone", "0944555666"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    app.issue(&declaration(&number())).await;
+    let today = vn_day(app.clock_now());
+    let first = app.host.csq.aggregate_day(today).await.unwrap();
+    let second = app.host.csq.aggregate_day(today).await.unwrap();
+    assert_eq!(first, second);
+
+    let dept = app.staff_token(StaffRole::Department, None);
+    let stats: Value = app
+        .staff_get(
+            &dept,
+            &format!("/v1/stats?unit=branch:03CC&from={today}&to={today}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let day = &stats["days"][0];
+    assert_eq!(day["level_counts"], json!([0, 1, 0, 0, 1]));
+    assert_eq!(day["forms_issued"], 3);
+    assert_eq!(day["forms_submitted"], 2);
+    assert_eq!(day["satisfied_share"], 0.5);
+
+    let csv = app
+        .staff_get(
+            &dept,
+            &format!("/v1/stats.csv?unit=branch:03CC&from={today}&to={today}"),
+        )
+        .await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let body = csv.text().await.unwrap();
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].starts_with("date,unit,ratings,level_1"));
+    assert!(lines[1].starts_with(&format!(
+        "{today},branch:03CC,2,0,1,0,0,1,3.5000,0.5000,3,2,0.6667"
+    )));
+    assert_eq!(
+        app.staff_get(&dept, "/v1/stats").await.status(),
+        400,
+        "a unit is required"
+    );
+}
+
+#[tokio::test]
+async fn org_directory_is_readable_by_staff() {
+    let app = spawn_app().await;
+    let dept = app.staff_token(StaffRole::Department, None);
+    let org: Value = app.staff_get(&dept, "/v1/org").await.json().await.unwrap();
+    assert_eq!(org["branches"][0]["code"], "03CC");
+    assert_eq!(org["inspection"]["email"], "thanhtra@customs.test");
+}

@@ -1,0 +1,1 @@
+//! Helpers live in the e2e test binary; this crate only exists to host it.
