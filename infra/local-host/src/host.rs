@@ -169,10 +169,10 @@ impl LocalHost {
         let stop = shutdown.clone();
         handles.push(tokio::spawn(async move {
             while !*stop.borrow() {
+                tokio::time::sleep(poll).await;
                 if let Err(e) = host.route_pending().await {
                     tracing::error!(error = %e, "complaint router pass failed");
                 }
-                tokio::time::sleep(poll).await;
             }
         }));
 
