@@ -183,7 +183,9 @@ pub struct FormRequest {
 }
 
 /// The most handling records one declaration may carry; a real one has a handful.
-pub const MAX_HANDLING: usize = 50;
+/// The bound keeps one submission (form + a rating per subject + complaint) inside
+/// DynamoDB's 100-item transaction limit.
+pub const MAX_HANDLING: usize = 30;
 
 /// Walks a JSON document and collects every problem instead of stopping at the first.
 struct Reader {

@@ -1,0 +1,62 @@
+//! The single table's key schema. The SAM template declares the same names; a
+//! test reads template.yaml and checks they agree.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+/// Overloaded day index: forms by issue day, ratings by submission day, cases by open day.
+pub const GSI1: &str = "GSI1";
+/// Cases of a unit, sorted by status then due date.
+pub const GSI2: &str = "GSI2";
+/// Sparse work lists: open cases by due date, complaints waiting in the outbox.
+pub const GSI3: &str = "GSI3";
+/// Cases by close day.
+pub const GSI4: &str = "GSI4";
+/// Every index, with its partition and sort key attribute names.
+pub const INDEXES: [(&str, &str, &str); 4] = [
+    (GSI1, "GSI1PK", "GSI1SK"),
+    (GSI2, "GSI2PK", "GSI2SK"),
+    (GSI3, "GSI3PK", "GSI3SK"),
+    (GSI4, "GSI4PK", "GSI4SK"),
+];
+/// Epoch seconds after which DynamoDB deletes the item (personal data retention).
+pub const TTL: &str = "ttl";
+/// Optimistic-locking revision of form items.
+pub const REV: &str = "rev";
+
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub fn form_pk(id: &str) -> String {
+    format!("FORM#{id}")
+}
+pub fn decl_pk(number: &str) -> String {
+    format!("DECL#{number}")
+}
+pub fn case_pk(id: &str) -> String {
+    format!("CASE#{id}")
+}
+pub fn issued_day(day: NaiveDate) -> String {
+    format!("ISSUED#{day}")
+}
+pub fn rated_day(day: NaiveDate) -> String {
+    format!("RATED#{day}")
+}
+pub fn opened_day(day: NaiveDate) -> String {
+    format!("OPENED#{day}")
+}
+pub fn closed_day(day: NaiveDate) -> String {
+    format!("CLOSED#{day}")
+}
+pub fn unit_pk(unit: &str) -> String {
+    format!("UNIT#{unit}")
+}
+pub fn stats_pk(unit: &str) -> String {
+    format!("STATS#{unit}")
+}
+pub const OPEN_CASES: &str = "OPENCASE";
+pub const OUTBOX: &str = "OUTBOX";
+pub const ORG_PK: &str = "ORG";
+pub const ORG_SK: &str = "CURRENT";

@@ -1,0 +1,793 @@
+//! The port implementations on DynamoDB.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem, WriteRequest};
+use chrono::{DateTime, NaiveDate, Utc};
+use csq_core::domain::case::{Case, CaseEvent, CaseStatus};
+use csq_core::domain::complaint::Complaint;
+use csq_core::domain::form::{Form, FormStatus, RatingRecord};
+use csq_core::domain::org::OrgDirectory;
+use csq_core::domain::stats::DailyStats;
+use csq_core::domain::time::vn_day;
+use csq_core::ports::{
+    CaseStore, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page, PageRequest,
+    PortResult, StatsStore, SubmissionWrite, SubmitOutcome, UpdateCaseOutcome,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::keys::*;
+use super::{DynamoStore, Item, decode_cursor, encode_cursor, err};
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// A document with its key attributes.
+fn item<T: Serialize>(doc: &T, keys: &[(&str, String)]) -> PortResult<Item> {
+    let mut item: Item = serde_dynamo::to_item(doc).map_err(|e| err("serialize", e))?;
+    for (k, v) in keys {
+        item.insert((*k).to_owned(), s(v.clone()));
+    }
+    Ok(item)
+}
+
+fn doc<T: DeserializeOwned>(item: Item) -> PortResult<T> {
+    serde_dynamo::from_item(item).map_err(|e| err("deserialize", e))
+}
+
+/// DynamoDB deletes expired items lazily (and emulators never do): an item past
+/// its TTL is treated as gone.
+fn live(item: &Item, now: DateTime<Utc>) -> bool {
+    match item
+        .get(TTL)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        Some(ttl) => ttl > now.timestamp(),
+        None => true,
+    }
+}
+
+fn rev_of(item: &Item) -> u64 {
+    item.get(REV)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn put(
+    table: &str,
+    item: Item,
+    condition: &str,
+    values: &[(&str, AttributeValue)],
+) -> PortResult<TransactWriteItem> {
+    let mut b = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition);
+    for (k, v) in values {
+        b = b.expression_attribute_values(*k, v.clone());
+    }
+    if condition.contains("#rev") {
+        b = b.expression_attribute_names("#rev", REV);
+    }
+    if condition.contains("#version") {
+        b = b.expression_attribute_names("#version", "version");
+    }
+    Ok(TransactWriteItem::builder()
+        .put(b.build().map_err(|e| err("build put", e))?)
+        .build())
+}
+
+enum TxOutcome {
+    Done,
+    /// A condition did not hold.
+    ConditionFailed,
+}
+
+impl DynamoStore {
+    async fn transact(&self, items: Vec<TransactWriteItem>, what: &str) -> PortResult<TxOutcome> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(TxOutcome::Done),
+            Err(SdkError::ServiceError(e)) => match e.into_err() {
+                TransactWriteItemsError::TransactionCanceledException(c) => {
+                    let condition_failed = c
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed"));
+                    if condition_failed {
+                        Ok(TxOutcome::ConditionFailed)
+                    } else {
+                        // Cancelled for another reason (a conflicting transaction).
+                        Err(err(what, c))
+                    }
+                }
+                other => Err(err(what, other)),
+            },
+            Err(e) => Err(err(what, e)),
+        }
+    }
+
+    async fn get(&self, pk: &str, sk: &str, what: &str) -> PortResult<Option<Item>> {
+        let res = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| err(what, e))?;
+        Ok(res.item.filter(|i| live(i, Utc::now())))
+    }
+
+    /// One Query page on an index (or the table when `index` is None).
+    async fn query(
+        &self,
+        index: Option<&str>,
+        key_condition: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, AttributeValue)],
+        page: &PageRequest,
+        what: &str,
+    ) -> PortResult<(Vec<Item>, Option<String>)> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression(key_condition)
+            .limit(page.limit.clamp(1, 1000) as i32)
+            .set_exclusive_start_key(decode_cursor(page.after.as_deref())?);
+        for (k, v) in names {
+            q = q.expression_attribute_names(*k, *v);
+        }
+        for (k, v) in values {
+            q = q.expression_attribute_values(*k, v.clone());
+        }
+        let res = q.send().await.map_err(|e| err(what, e))?;
+        let next = encode_cursor(res.last_evaluated_key.as_ref());
+        let now = Utc::now();
+        Ok((
+            res.items
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|i| live(i, now))
+                .collect(),
+            next,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn query_docs<T: DeserializeOwned>(
+        &self,
+        index: &str,
+        pk_attr: &str,
+        pk: String,
+        sk_attr: &str,
+        after_sk: Option<(&str, String)>,
+        page: &PageRequest,
+        what: &str,
+    ) -> PortResult<Page<T>> {
+        let mut cond = "#pk = :pk".to_owned();
+        let mut values = vec![(":pk", s(pk))];
+        if let Some((op, v)) = after_sk {
+            cond.push_str(&format!(" AND #sk {op} :sk"));
+            values.push((":sk", s(v)));
+        }
+        let names: Vec<(&str, &str)> = if cond.contains("#sk") {
+            vec![("#pk", pk_attr), ("#sk", sk_attr)]
+        } else {
+            vec![("#pk", pk_attr)]
+        };
+        let (items, next) = self
+            .query(Some(index), &cond, &names, &values, page, what)
+            .await?;
+        Ok(Page {
+            items: items.into_iter().map(doc).collect::<PortResult<_>>()?,
+            next,
+        })
+    }
+
+    fn form_item(&self, form: &Form, rev: u64) -> PortResult<Item> {
+        let mut it = item(
+            form,
+            &[
+                (PK, form_pk(&form.id)),
+                (SK, "FORM".into()),
+                ("GSI1PK", issued_day(vn_day(form.issued_at))),
+                ("GSI1SK", format!("{}#{}", ts(form.issued_at), form.id)),
+            ],
+        )?;
+        it.insert(REV.into(), n(rev));
+        it.insert(TTL.into(), n(form.personal_data_until.timestamp()));
+        Ok(it)
+    }
+
+    async fn form_with_rev(&self, id: &str) -> PortResult<Option<(Form, u64)>> {
+        match self.get(&form_pk(id), "FORM", "get form").await? {
+            Some(it) => {
+                let rev = rev_of(&it);
+                Ok(Some((doc(it)?, rev)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Read-modify-write of a form, conditional on its revision; retried when
+    /// another writer got there first. `change` returning None writes nothing.
+    async fn update_form<R>(
+        &self,
+        id: &str,
+        change: impl Fn(&mut Form) -> Option<R>,
+    ) -> PortResult<Option<R>> {
+        for _ in 0..8 {
+            let Some((mut form, rev)) = self.form_with_rev(id).await? else {
+                return Ok(None);
+            };
+            let Some(out) = change(&mut form) else {
+                return Ok(None);
+            };
+            let res = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(self.form_item(&form, rev + 1)?))
+                .condition_expression("#rev = :rev")
+                .expression_attribute_names("#rev", REV)
+                .expression_attribute_values(":rev", n(rev))
+                .send()
+                .await;
+            match res {
+                Ok(_) => return Ok(Some(out)),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(err("update form", e)),
+            }
+        }
+        Err(err(
+            "update form",
+            std::io::Error::other("too many concurrent updates"),
+        ))
+    }
+
+    fn case_item(&self, case: &Case) -> PortResult<Item> {
+        let mut keys = vec![
+            (PK, case_pk(&case.id)),
+            (SK, "CASE".to_owned()),
+            ("GSI1PK", opened_day(vn_day(case.opened_at))),
+            ("GSI1SK", format!("{}#{}", ts(case.opened_at), case.id)),
+            ("GSI2PK", unit_pk(&case.assignment.unit)),
+            (
+                "GSI2SK",
+                format!("{}#{}#{}", case.status.code(), ts(case.due_at), case.id),
+            ),
+        ];
+        if !case.status.is_closed() {
+            keys.push(("GSI3PK", OPEN_CASES.to_owned()));
+            keys.push(("GSI3SK", format!("{}#{}", ts(case.due_at), case.id)));
+        }
+        if let Some(closed) = case.closed_at {
+            keys.push(("GSI4PK", closed_day(vn_day(closed))));
+            keys.push(("GSI4SK", format!("{}#{}", ts(closed), case.id)));
+        }
+        let mut it = item(case, &keys)?;
+        it.insert(
+            TTL.into(),
+            n((case.opened_at + chrono::Duration::days(3650)).timestamp()),
+        );
+        Ok(it)
+    }
+
+    fn event_item(&self, event: &CaseEvent, version: u32) -> PortResult<Item> {
+        item(
+            event,
+            &[
+                (PK, case_pk(&event.case_id)),
+                (SK, format!("EVENT#{version:010}")),
+            ],
+        )
+    }
+}
+
+#[async_trait]
+impl FormStore for DynamoStore {
+    async fn insert_form(&self, form: &Form) -> PortResult<InsertFormOutcome> {
+        let number = form.declaration.number.as_str();
+        let mut lock = HashMap::new();
+        lock.insert(PK.to_owned(), s(decl_pk(number)));
+        lock.insert(SK.to_owned(), s("DECL"));
+        lock.insert("form_id".to_owned(), s(&form.id));
+        lock.insert(TTL.to_owned(), n(form.personal_data_until.timestamp()));
+        let tx = vec![
+            put(&self.table, lock, "attribute_not_exists(PK)", &[])?,
+            put(
+                &self.table,
+                self.form_item(form, 1)?,
+                "attribute_not_exists(PK)",
+                &[],
+            )?,
+        ];
+        match self.transact(tx, "insert form").await? {
+            TxOutcome::Done => Ok(InsertFormOutcome::Created),
+            TxOutcome::ConditionFailed => {
+                let lock = self
+                    .get(&decl_pk(number), "DECL", "get declaration")
+                    .await?
+                    .ok_or_else(|| {
+                        err(
+                            "insert form",
+                            std::io::Error::other("declaration lock vanished"),
+                        )
+                    })?;
+                let id = lock
+                    .get("form_id")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                let existing = self.form(&id).await?.ok_or_else(|| {
+                    err(
+                        "insert form",
+                        std::io::Error::other("declaration points to no form"),
+                    )
+                })?;
+                Ok(InsertFormOutcome::Exists(Box::new(existing)))
+            }
+        }
+    }
+
+    async fn form(&self, form_id: &str) -> PortResult<Option<Form>> {
+        Ok(self.form_with_rev(form_id).await?.map(|(f, _)| f))
+    }
+
+    async fn claim_invitation(
+        &self,
+        form_id: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        Ok(self
+            .update_form(form_id, |f| {
+                let free = f.invitation_claimed_until.is_none_or(|t| t <= now);
+                (f.email_sent_at.is_none() && free)
+                    .then(|| f.invitation_claimed_until = Some(until))
+            })
+            .await?
+            .is_some())
+    }
+
+    async fn finish_invitation(
+        &self,
+        form_id: &str,
+        sent_at: Option<DateTime<Utc>>,
+    ) -> PortResult<()> {
+        self.update_form(form_id, |f| {
+            f.invitation_claimed_until = None;
+            if sent_at.is_some() {
+                f.email_sent_at = sent_at;
+            }
+            Some(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn submit(&self, write: &SubmissionWrite) -> PortResult<SubmitOutcome> {
+        for _ in 0..8 {
+            let Some((mut form, rev)) = self.form_with_rev(&write.form_id).await? else {
+                return Ok(SubmitOutcome::NotFound);
+            };
+            match form.status {
+                FormStatus::Submitted => return Ok(SubmitOutcome::AlreadySubmitted),
+                _ if form.is_expired_at(write.submitted_at) => return Ok(SubmitOutcome::Expired),
+                _ => {}
+            }
+            form.status = FormStatus::Submitted;
+            form.submitted_at = Some(write.submitted_at);
+            form.submission = Some(write.submission.clone());
+            let mut tx = vec![put(
+                &self.table,
+                self.form_item(&form, rev + 1)?,
+                "#rev = :rev",
+                &[(":rev", n(rev))],
+            )?];
+            let day = vn_day(write.submitted_at);
+            for r in &write.ratings {
+                let it = item(
+                    r,
+                    &[
+                        (PK, form_pk(&r.form_id)),
+                        (SK, format!("RATING#{}", r.subject.key)),
+                        ("GSI1PK", rated_day(day)),
+                        (
+                            "GSI1SK",
+                            format!("{}#{}#{}", ts(r.submitted_at), r.form_id, r.subject.key),
+                        ),
+                    ],
+                )?;
+                tx.push(put(&self.table, it, "attribute_not_exists(PK)", &[])?);
+            }
+            if let Some(c) = &write.complaint {
+                let it = item(
+                    c,
+                    &[
+                        (PK, form_pk(&c.id)),
+                        (SK, "OUTBOX".into()),
+                        ("GSI3PK", OUTBOX.into()),
+                        ("GSI3SK", format!("{}#{}", ts(write.submitted_at), c.id)),
+                    ],
+                )?;
+                tx.push(put(&self.table, it, "attribute_not_exists(PK)", &[])?);
+            }
+            match self.transact(tx, "submit form").await? {
+                TxOutcome::Done => return Ok(SubmitOutcome::Stored),
+                // The form changed under us: look again (it may now be submitted).
+                TxOutcome::ConditionFailed => continue,
+            }
+        }
+        Err(err(
+            "submit form",
+            std::io::Error::other("too many concurrent updates"),
+        ))
+    }
+
+    async fn forms_issued_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Form>> {
+        self.query_docs(
+            GSI1,
+            "GSI1PK",
+            issued_day(day),
+            "GSI1SK",
+            None,
+            &page,
+            "forms issued on day",
+        )
+        .await
+    }
+
+    async fn ratings_on(
+        &self,
+        day: NaiveDate,
+        page: PageRequest,
+    ) -> PortResult<Page<RatingRecord>> {
+        self.query_docs(
+            GSI1,
+            "GSI1PK",
+            rated_day(day),
+            "GSI1SK",
+            None,
+            &page,
+            "ratings on day",
+        )
+        .await
+    }
+
+    async fn mark_reminded(&self, form_id: &str, at: DateTime<Utc>) -> PortResult<bool> {
+        Ok(self
+            .update_form(form_id, |f| {
+                (f.status == FormStatus::Issued && f.reminded_at.is_none())
+                    .then(|| f.reminded_at = Some(at))
+            })
+            .await?
+            .is_some())
+    }
+
+    async fn mark_expired(&self, form_id: &str) -> PortResult<bool> {
+        Ok(self
+            .update_form(form_id, |f| {
+                (f.status == FormStatus::Issued).then(|| f.status = FormStatus::Expired)
+            })
+            .await?
+            .is_some())
+    }
+
+    async fn pending_complaints(&self, limit: u32) -> PortResult<Vec<Complaint>> {
+        let page = PageRequest::first(limit);
+        Ok(self
+            .query_docs(
+                GSI3,
+                "GSI3PK",
+                OUTBOX.into(),
+                "GSI3SK",
+                None,
+                &page,
+                "pending complaints",
+            )
+            .await?
+            .items)
+    }
+
+    async fn complaint_dispatched(&self, complaint_id: &str) -> PortResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(form_pk(complaint_id)))
+            .key(SK, s("OUTBOX"))
+            .send()
+            .await
+            .map_err(|e| err("complaint dispatched", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CaseStore for DynamoStore {
+    async fn open_case(&self, case: &Case, event: &CaseEvent) -> PortResult<OpenCaseOutcome> {
+        let tx = vec![
+            put(
+                &self.table,
+                self.case_item(case)?,
+                "attribute_not_exists(PK)",
+                &[],
+            )?,
+            put(
+                &self.table,
+                self.event_item(event, case.version)?,
+                "attribute_not_exists(PK)",
+                &[],
+            )?,
+        ];
+        match self.transact(tx, "open case").await? {
+            TxOutcome::Done => Ok(OpenCaseOutcome::Opened),
+            TxOutcome::ConditionFailed => {
+                let existing = self.case(&case.id).await?.ok_or_else(|| {
+                    err(
+                        "open case",
+                        std::io::Error::other("case lost between writes"),
+                    )
+                })?;
+                Ok(OpenCaseOutcome::Exists(Box::new(existing)))
+            }
+        }
+    }
+
+    async fn case(&self, case_id: &str) -> PortResult<Option<Case>> {
+        self.get(&case_pk(case_id), "CASE", "get case")
+            .await?
+            .map(doc)
+            .transpose()
+    }
+
+    async fn update_case(
+        &self,
+        case: &Case,
+        expected_version: u32,
+        event: &CaseEvent,
+    ) -> PortResult<UpdateCaseOutcome> {
+        let tx = vec![
+            put(
+                &self.table,
+                self.case_item(case)?,
+                "#version = :v",
+                &[(":v", n(expected_version))],
+            )?,
+            put(
+                &self.table,
+                self.event_item(event, case.version)?,
+                "attribute_not_exists(PK)",
+                &[],
+            )?,
+        ];
+        match self.transact(tx, "update case").await? {
+            TxOutcome::Done => Ok(UpdateCaseOutcome::Updated),
+            TxOutcome::ConditionFailed => Ok(UpdateCaseOutcome::Conflict),
+        }
+    }
+
+    async fn case_events(&self, case_id: &str) -> PortResult<Vec<CaseEvent>> {
+        let mut out = Vec::new();
+        let mut page = PageRequest::first(1000);
+        loop {
+            let (items, next) = self
+                .query(
+                    None,
+                    "#pk = :pk AND begins_with(#sk, :ev)",
+                    &[("#pk", PK), ("#sk", SK)],
+                    &[(":pk", s(case_pk(case_id))), (":ev", s("EVENT#"))],
+                    &page,
+                    "case events",
+                )
+                .await?;
+            for it in items {
+                out.push(doc(it)?);
+            }
+            match next {
+                Some(n) => page.after = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    async fn cases_of_unit(
+        &self,
+        unit: &str,
+        status: Option<CaseStatus>,
+        page: PageRequest,
+    ) -> PortResult<Page<Case>> {
+        let prefix = status.map(|s| ("begins_with", format!("{}#", s.code())));
+        let (cond, values) = match &prefix {
+            Some((_, p)) => (
+                "#pk = :pk AND begins_with(#sk, :sk)",
+                vec![(":pk", s(unit_pk(unit))), (":sk", s(p.clone()))],
+            ),
+            None => ("#pk = :pk", vec![(":pk", s(unit_pk(unit)))]),
+        };
+        let names: Vec<(&str, &str)> = if prefix.is_some() {
+            vec![("#pk", "GSI2PK"), ("#sk", "GSI2SK")]
+        } else {
+            vec![("#pk", "GSI2PK")]
+        };
+        let (items, next) = self
+            .query(Some(GSI2), cond, &names, &values, &page, "cases of unit")
+            .await?;
+        Ok(Page {
+            items: items.into_iter().map(doc).collect::<PortResult<_>>()?,
+            next,
+        })
+    }
+
+    async fn cases_opened_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>> {
+        self.query_docs(
+            GSI1,
+            "GSI1PK",
+            opened_day(day),
+            "GSI1SK",
+            None,
+            &page,
+            "cases opened on day",
+        )
+        .await
+    }
+
+    async fn cases_closed_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>> {
+        self.query_docs(
+            GSI4,
+            "GSI4PK",
+            closed_day(day),
+            "GSI4SK",
+            None,
+            &page,
+            "cases closed on day",
+        )
+        .await
+    }
+
+    async fn open_cases_due_before(
+        &self,
+        t: DateTime<Utc>,
+        page: PageRequest,
+    ) -> PortResult<Page<Case>> {
+        self.query_docs(
+            GSI3,
+            "GSI3PK",
+            OPEN_CASES.into(),
+            "GSI3SK",
+            Some(("<", ts(t))),
+            &page,
+            "open cases due",
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl StatsStore for DynamoStore {
+    async fn put_daily(&self, stats: &[DailyStats]) -> PortResult<()> {
+        for chunk in stats.chunks(25) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for st in chunk {
+                let it = item(
+                    st,
+                    &[(PK, stats_pk(&st.unit)), (SK, format!("DAY#{}", st.date))],
+                )?;
+                let put = PutRequest::builder()
+                    .set_item(Some(it))
+                    .build()
+                    .map_err(|e| err("build put", e))?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            // BatchWriteItem may leave some items unprocessed under load: resend them.
+            let mut pending = Some(HashMap::from([(self.table.clone(), requests)]));
+            for attempt in 0..8u32 {
+                let Some(req) = pending.take().filter(|m| m.values().any(|v| !v.is_empty())) else {
+                    break;
+                };
+                let res = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(req))
+                    .send()
+                    .await
+                    .map_err(|e| err("put daily stats", e))?;
+                pending = res.unprocessed_items;
+                if pending
+                    .as_ref()
+                    .is_some_and(|m| m.values().any(|v| !v.is_empty()))
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+            }
+            if pending.is_some_and(|m| m.values().any(|v| !v.is_empty())) {
+                return Err(err(
+                    "put daily stats",
+                    std::io::Error::other("items left unprocessed"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn daily(
+        &self,
+        unit: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> PortResult<Vec<DailyStats>> {
+        let mut out = Vec::new();
+        let mut page = PageRequest::first(1000);
+        loop {
+            let (items, next) = self
+                .query(
+                    None,
+                    "#pk = :pk AND #sk BETWEEN :from AND :to",
+                    &[("#pk", PK), ("#sk", SK)],
+                    &[
+                        (":pk", s(stats_pk(unit))),
+                        (":from", s(format!("DAY#{from}"))),
+                        (":to", s(format!("DAY#{to}"))),
+                    ],
+                    &page,
+                    "daily stats",
+                )
+                .await?;
+            for it in items {
+                out.push(doc(it)?);
+            }
+            match next {
+                Some(n) => page.after = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl OrgStore for DynamoStore {
+    async fn save_org(&self, org: &OrgDirectory) -> PortResult<()> {
+        let it = item(org, &[(PK, ORG_PK.into()), (SK, ORG_SK.into())])?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(it))
+            .send()
+            .await
+            .map_err(|e| err("save org", e))?;
+        Ok(())
+    }
+
+    async fn org(&self) -> PortResult<Option<OrgDirectory>> {
+        self.get(ORG_PK, ORG_SK, "get org")
+            .await?
+            .map(doc)
+            .transpose()
+    }
+}

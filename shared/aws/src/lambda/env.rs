@@ -1,0 +1,277 @@
+//! Function configuration: which environment variables each function reads
+//! (the template test checks template.yaml sets them all), and building the core
+//! with AWS adapters from them, once per Lambda container.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use chrono::Duration;
+use csq_core::app::{Csq, Settings};
+use csq_core::auth::link::LinkKeys;
+use csq_core::auth::random_secret;
+use csq_core::domain::complaint::Complaint;
+use csq_core::http::{HttpState, IntegrationAuth};
+use csq_core::ports::{
+    ComplaintQueue, MailError, Mailer, OutgoingEmail, PortError, PortResult, SystemClock,
+};
+
+use super::staff_auth::AuthorizerClaims;
+use crate::dynamo::DynamoStore;
+use crate::ses::SesMailer;
+use crate::sqs::SqsQueue;
+
+pub const TABLE_NAME: &str = "CSQ_TABLE_NAME";
+pub const PUBLIC_URL: &str = "CSQ_PUBLIC_URL";
+pub const STAFF_URL: &str = "CSQ_STAFF_URL";
+pub const LINK_KEYS_PARAMETER: &str = "CSQ_LINK_KEYS_PARAMETER";
+pub const MAIL_FROM: &str = "CSQ_MAIL_FROM";
+pub const SES_CONFIGURATION_SET: &str = "CSQ_SES_CONFIGURATION_SET";
+pub const COMPLAINT_QUEUE_URL: &str = "CSQ_COMPLAINT_QUEUE_URL";
+pub const FORM_TTL_DAYS: &str = "CSQ_FORM_TTL_DAYS";
+pub const REMIND_AFTER_DAYS: &str = "CSQ_REMIND_AFTER_DAYS";
+pub const CASE_DUE_DAYS: &str = "CSQ_CASE_DUE_DAYS";
+pub const PERSONAL_DATA_DAYS: &str = "CSQ_PERSONAL_DATA_DAYS";
+
+/// Read by every function (the template sets them in Globals).
+const COMMON: [&str; 5] = [
+    TABLE_NAME,
+    FORM_TTL_DAYS,
+    REMIND_AFTER_DAYS,
+    CASE_DUE_DAYS,
+    PERSONAL_DATA_DAYS,
+];
+
+/// One Lambda function: its binary and what it needs.
+#[derive(Debug)]
+pub struct FunctionSpec {
+    /// The binary name (template.yaml `BuildProperties: Binary`).
+    pub binary: &'static str,
+    /// The template's logical id of the function.
+    pub logical_id: &'static str,
+    /// Environment variables it reads besides `COMMON`.
+    pub env: &'static [&'static str],
+    pub signs_links: bool,
+    pub sends_mail: bool,
+    pub enqueues: bool,
+}
+
+impl FunctionSpec {
+    pub fn all_env(&self) -> Vec<&'static str> {
+        COMMON.iter().chain(self.env.iter()).copied().collect()
+    }
+}
+
+pub const ISSUE_FORM: FunctionSpec = FunctionSpec {
+    binary: "issue-form",
+    logical_id: "IssueFormFunction",
+    env: &[
+        PUBLIC_URL,
+        LINK_KEYS_PARAMETER,
+        MAIL_FROM,
+        SES_CONFIGURATION_SET,
+    ],
+    signs_links: true,
+    sends_mail: true,
+    enqueues: false,
+};
+pub const RATING_FORM: FunctionSpec = FunctionSpec {
+    binary: "rating-form",
+    logical_id: "RatingFormFunction",
+    env: &[PUBLIC_URL, LINK_KEYS_PARAMETER, COMPLAINT_QUEUE_URL],
+    signs_links: true,
+    sends_mail: false,
+    enqueues: true,
+};
+pub const COMPLAINT_ROUTER: FunctionSpec = FunctionSpec {
+    binary: "complaint-router",
+    logical_id: "ComplaintRouterFunction",
+    env: &[STAFF_URL, MAIL_FROM, SES_CONFIGURATION_SET],
+    signs_links: false,
+    sends_mail: true,
+    enqueues: false,
+};
+pub const NIGHTLY: FunctionSpec = FunctionSpec {
+    binary: "nightly",
+    logical_id: "NightlyFunction",
+    env: &[
+        PUBLIC_URL,
+        STAFF_URL,
+        LINK_KEYS_PARAMETER,
+        MAIL_FROM,
+        SES_CONFIGURATION_SET,
+        COMPLAINT_QUEUE_URL,
+    ],
+    signs_links: true,
+    sends_mail: true,
+    enqueues: true,
+};
+pub const STAFF_API: FunctionSpec = FunctionSpec {
+    binary: "staff-api",
+    logical_id: "StaffApiFunction",
+    env: &[STAFF_URL, MAIL_FROM, SES_CONFIGURATION_SET],
+    signs_links: false,
+    sends_mail: true,
+    enqueues: false,
+};
+
+pub const SPECS: [&FunctionSpec; 5] = [
+    &ISSUE_FORM,
+    &RATING_FORM,
+    &COMPLAINT_ROUTER,
+    &NIGHTLY,
+    &STAFF_API,
+];
+
+/// Stands in for a port a function has no business using; its IAM policy would
+/// refuse the call anyway, this makes the refusal clear and local.
+struct NotInThisFunction(&'static str);
+
+#[async_trait]
+impl Mailer for NotInThisFunction {
+    async fn send(&self, _: &OutgoingEmail) -> Result<String, MailError> {
+        Err(MailError::Rejected(format!(
+            "the {} function sends no email",
+            self.0
+        )))
+    }
+}
+
+#[async_trait]
+impl ComplaintQueue for NotInThisFunction {
+    async fn enqueue(&self, _: &Complaint) -> PortResult<()> {
+        Err(PortError::new(
+            self.0,
+            std::io::Error::other("this function queues no complaint"),
+        ))
+    }
+}
+
+/// The core with AWS adapters, plus what the HTTP routers need.
+#[derive(Clone)]
+pub struct FunctionEnv {
+    pub csq: Csq,
+}
+
+fn days(vars: &HashMap<String, String>, name: &str, default: i64) -> anyhow::Result<Duration> {
+    match vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        Some(v) => Ok(Duration::days(
+            v.parse::<i64>()
+                .with_context(|| format!("{name}={v:?} is not a number of days"))?
+                .max(1),
+        )),
+        None => Ok(Duration::days(default)),
+    }
+}
+
+impl FunctionEnv {
+    pub async fn from_process_env(spec: &'static FunctionSpec) -> anyhow::Result<FunctionEnv> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::from_vars(spec, &vars, &sdk).await
+    }
+
+    /// Builds the function's core from explicit variables and SDK configuration
+    /// (tests point these at the emulator).
+    pub async fn from_vars(
+        spec: &'static FunctionSpec,
+        vars: &HashMap<String, String>,
+        sdk: &SdkConfig,
+    ) -> anyhow::Result<FunctionEnv> {
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let missing: Vec<&str> = spec
+            .all_env()
+            .into_iter()
+            .filter(|n| *n != SES_CONFIGURATION_SET && !n.ends_with("_DAYS") && get(n).is_empty())
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "the {} function needs these environment variables: {}",
+                spec.binary,
+                missing.join(", ")
+            );
+        }
+        let link_keys = if spec.signs_links {
+            let name = get(LINK_KEYS_PARAMETER);
+            let param = aws_sdk_ssm::Client::new(sdk)
+                .get_parameter()
+                .name(&name)
+                .with_decryption(true)
+                .send()
+                .await
+                .with_context(|| format!("reading the link keys from SSM parameter {name}"))?;
+            let value = param
+                .parameter
+                .and_then(|p| p.value)
+                .context("the link-keys parameter has no value")?;
+            LinkKeys::parse(&value).with_context(|| format!("SSM parameter {name}"))?
+        } else {
+            // This function never signs or checks a link: a throwaway key keeps the
+            // real one out of its memory and its IAM policy.
+            LinkKeys::parse(&format!("none:{}", random_secret(32)))?
+        };
+        let public_url = vars
+            .get(PUBLIC_URL)
+            .cloned()
+            .unwrap_or_else(|| "https://csq.invalid".into());
+        let mut settings = Settings::new(&public_url, link_keys);
+        if let Some(staff) = vars.get(STAFF_URL).filter(|v| !v.is_empty()) {
+            settings.staff_url = staff.trim_end_matches('/').to_owned();
+        }
+        settings.form_ttl = days(vars, FORM_TTL_DAYS, 30)?;
+        settings.remind_after = days(vars, REMIND_AFTER_DAYS, 3)?;
+        settings.case_due = days(vars, CASE_DUE_DAYS, 10)?;
+        settings.personal_data_retention = days(vars, PERSONAL_DATA_DAYS, 365)?;
+
+        let store = Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            get(TABLE_NAME),
+        ));
+        let mailer: Arc<dyn Mailer> = if spec.sends_mail {
+            let set = Some(get(SES_CONFIGURATION_SET)).filter(|s| !s.is_empty());
+            Arc::new(SesMailer::new(
+                aws_sdk_sesv2::Client::new(sdk),
+                &get(MAIL_FROM),
+                set,
+            ))
+        } else {
+            Arc::new(NotInThisFunction(spec.binary))
+        };
+        let queue: Arc<dyn ComplaintQueue> = if spec.enqueues {
+            Arc::new(SqsQueue::new(
+                aws_sdk_sqs::Client::new(sdk),
+                get(COMPLAINT_QUEUE_URL),
+                None,
+            ))
+        } else {
+            Arc::new(NotInThisFunction(spec.binary))
+        };
+        let csq = Csq {
+            forms: store.clone(),
+            cases: store.clone(),
+            stats: store.clone(),
+            org: store,
+            mailer,
+            queue,
+            clock: Arc::new(SystemClock),
+            settings: Arc::new(settings),
+        };
+        Ok(FunctionEnv { csq })
+    }
+
+    /// On AWS the gateway authenticates: IAM on the integration route, the JWT
+    /// authorizer on staff routes.
+    pub fn http_state(&self) -> HttpState {
+        HttpState {
+            csq: self.csq.clone(),
+            integration_auth: IntegrationAuth::Gateway,
+            staff_auth: Arc::new(AuthorizerClaims),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Handlers for the non-HTTP events: SQS batches and the nightly schedule.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use chrono::{Days, NaiveDate};
+use csq_core::app::Csq;
+use csq_core::app::nightly::NightlyReport;
+use csq_core::domain::time::vn_day;
+
+/// Routes every record of a batch independently and concurrently, and reports
+/// only the failed ones: SQS retries those alone, and a poison message reaches
+/// the dead-letter queue without holding up the others.
+pub async fn route_sqs_batch(csq: &Csq, event: SqsEvent) -> SqsBatchResponse {
+    let mut tasks = tokio::task::JoinSet::new();
+    for record in event.records {
+        let csq = csq.clone();
+        tasks.spawn(async move {
+            let id = record.message_id.clone().unwrap_or_default();
+            let result = match record.body.as_deref() {
+                Some(body) => csq
+                    .route_complaint(body)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                None => Err("record without a body".to_owned()),
+            };
+            (id, result)
+        });
+    }
+    let mut response = SqsBatchResponse::default();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((_, Ok(()))) => {}
+            Ok((id, Err(e))) => {
+                tracing::warn!(message_id = %id, error = %e, "complaint not routed; SQS will retry it");
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+            Err(e) => tracing::error!(error = %e, "routing task panicked"),
+        }
+    }
+    response
+}
+
+/// `{"date": "YYYY-MM-DD"}` reruns a given day; anything else rolls up yesterday
+/// in Asia/Ho_Chi_Minh (the schedule's own payload carries no date).
+pub async fn nightly(csq: &Csq, payload: &serde_json::Value) -> Result<NightlyReport, String> {
+    let date = match payload.get("date").and_then(|d| d.as_str()) {
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| format!("date {d:?} must be YYYY-MM-DD"))?,
+        None => vn_day(csq.clock.now())
+            .checked_sub_days(Days::new(1))
+            .ok_or("no yesterday")?,
+    };
+    csq.run_nightly(date).await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,72 @@
+//! What the Lambda functions share: configuration from the environment, the
+//! clients built once per container, the staff identity from the JWT
+//! authorizer, and the SQS and schedule handlers. Each `functions/*/main.rs`
+//! picks its spec and calls one `run_*` here.
+
+pub mod env;
+pub mod events;
+pub mod staff_auth;
+
+pub use env::{FunctionEnv, FunctionSpec, SPECS};
+
+use csq_core::http::HttpState;
+
+/// Structured JSON logs, as CloudWatch Logs Insights reads them. No secrets or
+/// tokens are ever logged by the core.
+pub fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_current_span(false)
+        .without_time()
+        .try_init();
+}
+
+/// Serves one of the core's HTTP routers on Lambda.
+pub async fn run_http(
+    spec: &'static FunctionSpec,
+    router: fn(HttpState) -> axum::Router,
+) -> Result<(), lambda_http::Error> {
+    init_logging();
+    let env = FunctionEnv::from_process_env(spec).await?;
+    lambda_http::run(router(env.http_state())).await
+}
+
+/// The complaint router: an SQS event source with partial batch failures.
+pub async fn run_complaint_router(
+    spec: &'static FunctionSpec,
+) -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let env = FunctionEnv::from_process_env(spec).await?;
+    let csq = env.csq.clone();
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
+            let csq = csq.clone();
+            async move {
+                Ok::<_, lambda_runtime::Error>(events::route_sqs_batch(&csq, event.payload).await)
+            }
+        },
+    ))
+    .await
+}
+
+/// The nightly job, started by the EventBridge schedule.
+pub async fn run_nightly(spec: &'static FunctionSpec) -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let env = FunctionEnv::from_process_env(spec).await?;
+    let csq = env.csq.clone();
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let csq = csq.clone();
+            async move {
+                events::nightly(&csq, &event.payload)
+                    .await
+                    .map_err(lambda_runtime::Error::from)
+            }
+        },
+    ))
+    .await
+}

@@ -1,0 +1,505 @@
+//! The AWS path end to end on the emulator: each Lambda handler driven
+//! in-process with fixture events (HTTP API v2, SQS, scheduler), against real
+//! SDK calls to DynamoDB, SQS, SESv2 and SSM.
+
+mod support;
+
+use std::collections::HashMap;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use axum::http::StatusCode;
+use csq_aws::lambda::env::{self, COMPLAINT_ROUTER, ISSUE_FORM, NIGHTLY, RATING_FORM, STAFF_API};
+use csq_aws::lambda::{FunctionEnv, events};
+use csq_core::domain::org::{Branch, Handler, OrgDirectory, Team};
+use csq_core::domain::time::vn_day;
+use csq_core::ports::QueueConsumer;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const FROM: &str = "no-reply@csq.example.vn";
+
+/// A deployment on the emulator: table, queues, sender identity, link keys.
+struct World {
+    vars: HashMap<String, String>,
+    queue: csq_aws::sqs::SqsQueue,
+    business: String,
+    declaration: String,
+}
+
+impl World {
+    async fn new() -> World {
+        let sdk = support::sdk();
+        let store = support::store().await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let (queue_url, dlq_url) = support::create_queues(&sqs, 30, 5).await;
+        aws_sdk_sesv2::Client::new(&sdk)
+            .create_email_identity()
+            .email_identity(FROM)
+            .send()
+            .await
+            .unwrap();
+        let param = format!("/csq/test/{}", support::unique("link-keys"));
+        aws_sdk_ssm::Client::new(&sdk)
+            .put_parameter()
+            .name(&param)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .value(format!(
+                "k1:{}",
+                support::unique("secret-of-at-least-32-bytes")
+            ))
+            .send()
+            .await
+            .unwrap();
+        let vars: HashMap<String, String> = [
+            (env::TABLE_NAME, store.table().to_owned()),
+            (env::PUBLIC_URL, "https://csq.example.vn".to_owned()),
+            (env::STAFF_URL, "https://staff.csq.example.vn".to_owned()),
+            (env::LINK_KEYS_PARAMETER, param),
+            (env::MAIL_FROM, format!("CSQ Hải quan <{FROM}>")),
+            (env::SES_CONFIGURATION_SET, String::new()),
+            (env::COMPLAINT_QUEUE_URL, queue_url.clone()),
+            (env::FORM_TTL_DAYS, "30".to_owned()),
+            (env::REMIND_AFTER_DAYS, "3".to_owned()),
+            (env::CASE_DUE_DAYS, "10".to_owned()),
+            (env::PERSONAL_DATA_DAYS, "365".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        use csq_core::ports::OrgStore;
+        store.save_org(&org()).await.unwrap();
+        World {
+            vars,
+            queue: csq_aws::sqs::SqsQueue::new(sqs, queue_url, Some(dlq_url)),
+            business: format!("{}@abc.com.vn", support::unique("xnk")),
+            declaration: format!("{:012}", uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000),
+        }
+    }
+
+    async fn function(&self, spec: &'static env::FunctionSpec) -> FunctionEnv {
+        FunctionEnv::from_vars(spec, &self.vars, &support::sdk())
+            .await
+            .expect("function env")
+    }
+}
+
+fn org() -> OrgDirectory {
+    let h = |n: &str, e: &str| Handler {
+        name: n.into(),
+        email: e.into(),
+    };
+    OrgDirectory {
+        department: "Cục Hải quan Thử nghiệm".into(),
+        inspection: h("Phòng Thanh tra", "thanhtra@customs.example.vn"),
+        default_handler: h("Văn phòng", "vanphong@customs.example.vn"),
+        branches: vec![Branch {
+            code: "03CC".into(),
+            name: "Chi cục 03CC".into(),
+            head: h("Chi cục trưởng", "head03cc@customs.example.vn"),
+            teams: vec![
+                Team {
+                    code: "03CC01".into(),
+                    name: "Đội 1".into(),
+                },
+                Team {
+                    code: "03CC02".into(),
+                    name: "Đội 2".into(),
+                },
+            ],
+        }],
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// An HTTP API (payload v2) event for one request, as API Gateway would send it.
+fn http_event(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    cookies: &[String],
+    body: Option<&str>,
+    claims: Option<Value>,
+) -> lambda_http::Request {
+    let mut e = fixture("http_api_v2.json");
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    e["rawPath"] = path.into();
+    e["rawQueryString"] = query.into();
+    e["requestContext"]["http"]["method"] = method.into();
+    e["requestContext"]["http"]["path"] = path.into();
+    e["cookies"] = json!(cookies);
+    for (k, v) in headers {
+        e["headers"][*k] = (*v).into();
+    }
+    if let Some(b) = body {
+        e["body"] = b.into();
+    }
+    if let Some(c) = claims {
+        let mut auth = fixture("jwt_authorizer.json");
+        for (k, v) in c.as_object().unwrap() {
+            auth["jwt"]["claims"][k] = v.clone();
+        }
+        e["requestContext"]["authorizer"] = auth;
+    }
+    lambda_http::request::from_str(&e.to_string()).expect("valid HTTP API event")
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn call(router: axum::Router, req: lambda_http::Request) -> Reply {
+    let (parts, body) = req.into_parts();
+    let req = axum::http::Request::from_parts(parts, axum::body::Body::from(body.to_vec()));
+    let res = router.oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn form_body(fields: &[(&str, &str)]) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".into(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Emails the emulator's SES accepted for one recipient (HTML bodies).
+async fn sent_to(address: &str) -> Vec<Value> {
+    let data: Value =
+        reqwest_free_get(&format!("{}/moto-api/data.json", support::endpoint())).await;
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|t| t.as_str().unwrap_or("").contains(address)))
+        })
+        .collect()
+}
+
+/// A plain HTTP GET without another client library: the emulator is on loopback.
+async fn reqwest_free_get(url: &str) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    stream
+        .write_all(format!("GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+fn issue_body(world: &World) -> String {
+    json!({
+        "declaration": {"number": world.declaration, "type_code": "A11", "registered_at": "2026-11-27T09:30:00+07:00",
+                        "customs_office": "03CC", "lane": "red"},
+        "business": {"tax_code": "0200123456", "name": "Công ty TNHH Thương mại ABC", "email": world.business},
+        "handling": [
+            {"stage": "document_check", "team": "03CC01", "officer": {"id": "HP1234", "name": "Nguyễn Văn An"}},
+            {"stage": "physical_inspection", "team": "03CC02", "officer": {"id": "HP5678", "name": "Trần Thị Bình"}}
+        ]
+    })
+    .to_string()
+}
+
+fn link_in_html(html: &str) -> String {
+    let start = html.find("href=\"").expect("a link") + 6;
+    let end = html[start..].find('"').unwrap();
+    html[start..start + end].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_loop_on_the_aws_path() {
+    let world = World::new().await;
+    let issuer = world.function(&ISSUE_FORM).await;
+    let rating = world.function(&RATING_FORM).await;
+    let router = world.function(&COMPLAINT_ROUTER).await;
+    let nightly = world.function(&NIGHTLY).await;
+    let staff = world.function(&STAFF_API).await;
+    let json_headers = [("content-type", "application/json")];
+
+    // The declaration system calls the issuance function (IAM-authorised route).
+    let issue = || {
+        http_event(
+            "POST",
+            "/v1/forms",
+            &json_headers,
+            &[],
+            Some(&issue_body(&world)),
+            None,
+        )
+    };
+    let first = call(
+        csq_core::http::integration::router(issuer.http_state()),
+        issue(),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let again = call(
+        csq_core::http::integration::router(issuer.http_state()),
+        issue(),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK);
+
+    // The business's email, read back from the emulator's SES: exactly one.
+    let mails = sent_to(&world.business).await;
+    assert_eq!(mails.len(), 1, "one invitation despite the repeated call");
+    let link = link_in_html(mails[0]["body"].as_str().unwrap());
+    let path = link
+        .strip_prefix("https://csq.example.vn")
+        .expect("link to the public URL");
+
+    // The rating-form function shows the page and sets the CSRF cookie.
+    let page = call(
+        csq_core::http::rating_form::router(rating.http_state()),
+        http_event("GET", path, &[], &[], None, None),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&world.declaration));
+    let cookie = page.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = {
+        let m = r#"name="csrf" value=""#;
+        let s = page.body.find(m).unwrap() + m.len();
+        page.body[s..s + page.body[s..].find('"').unwrap()].to_owned()
+    };
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("level.0", "4"),
+        ("level.5", "1"),
+        ("reason.5", "harassment"),
+        ("comment.5", "Đòi \"bồi dưỡng\" <b>500.000đ</b>"),
+        ("contact_name", "Lê Văn Cường"),
+        ("contact_phone", "0912345678"),
+    ];
+    let submit = || {
+        http_event(
+            "POST",
+            &format!("{path}/submit"),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            std::slice::from_ref(&cookie),
+            Some(&form_body(&fields)),
+            None,
+        )
+    };
+    // Two submits race: exactly one is stored.
+    let (a, b) = tokio::join!(
+        call(
+            csq_core::http::rating_form::router(rating.http_state()),
+            submit()
+        ),
+        call(
+            csq_core::http::rating_form::router(rating.http_state()),
+            submit()
+        )
+    );
+    let mut codes = [a.status.as_u16(), b.status.as_u16()];
+    codes.sort();
+    assert_eq!(codes, [200, 409]);
+
+    // The complaint is on SQS; the router function gets it in a batch with a poison message.
+    let messages = world.queue.receive(10).await.unwrap();
+    assert_eq!(messages.len(), 1, "one complaint queued");
+    let mut event = fixture("sqs_event.json");
+    let template = event["Records"][0].clone();
+    let mut good = template.clone();
+    good["messageId"] = messages[0].message_id.clone().into();
+    good["body"] = messages[0].body.clone().into();
+    let mut poison = template.clone();
+    poison["messageId"] = "poison-1".into();
+    poison["body"] = "{\"not\": \"a complaint\"}".into();
+    let mut duplicate = good.clone();
+    duplicate["messageId"] = "redelivered-1".into();
+    event["Records"] = json!([poison, good, duplicate]);
+    let event: SqsEvent = serde_json::from_value(event).unwrap();
+    let response = events::route_sqs_batch(&router.csq, event).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        ["poison-1"],
+        "only the poison message is reported failed"
+    );
+
+    // One case for the inspection unit, one email to it.
+    let assignee = sent_to("thanhtra@customs.example.vn").await;
+    let ours: Vec<_> = assignee
+        .iter()
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&world.declaration)
+        })
+        .collect();
+    assert_eq!(ours.len(), 1, "the redelivery sent no second email");
+    assert!(
+        ours[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("&lt;b&gt;500.000đ&lt;/b&gt;"),
+        "comment escaped in the email"
+    );
+
+    let department = json!({"custom:role": "department"});
+    let cases = call(
+        csq_core::http::staff::router(staff.http_state()),
+        http_event(
+            "GET",
+            "/v1/cases?unit=inspection",
+            &[],
+            &[],
+            None,
+            Some(department.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(cases.status, StatusCode::OK, "{}", cases.body);
+    let cases: Value = serde_json::from_str(&cases.body).unwrap();
+    assert_eq!(cases["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        cases["items"][0]["complaint"]["declaration_number"],
+        world.declaration.as_str()
+    );
+
+    // The nightly function rolls up today (the scheduler's payload plus a date).
+    let today = vn_day(chrono::Utc::now());
+    let mut payload = fixture("scheduler_event.json");
+    payload["date"] = today.to_string().into();
+    let report = events::nightly(&nightly.csq, &payload).await.unwrap();
+    assert!(report.units_rolled_up >= 6, "{report:?}");
+
+    // Staff read the statistics through the staff function with their JWT claims.
+    let stats = call(
+        csq_core::http::staff::router(staff.http_state()),
+        http_event(
+            "GET",
+            &format!("/v1/stats?unit=officer:HP1234&from={today}&to={today}"),
+            &[],
+            &[],
+            None,
+            Some(department),
+        ),
+    )
+    .await;
+    assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
+    let stats: Value = serde_json::from_str(&stats.body).unwrap();
+    assert_eq!(stats["days"][0]["level_counts"], json!([1, 0, 0, 0, 0]));
+    assert_eq!(stats["days"][0]["complaints_opened"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_routes_without_authorizer_claims_are_refused_and_scoped() {
+    let world = World::new().await;
+    let staff = world.function(&STAFF_API).await;
+    let router = || csq_core::http::staff::router(staff.http_state());
+    let none = call(
+        router(),
+        http_event("GET", "/v1/cases", &[], &[], None, None),
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    let unknown_role = call(
+        router(),
+        http_event(
+            "GET",
+            "/v1/cases",
+            &[],
+            &[],
+            None,
+            Some(json!({"custom:role": "admin"})),
+        ),
+    )
+    .await;
+    assert_eq!(unknown_role.status, StatusCode::UNAUTHORIZED);
+    let head = json!({"custom:role": "branch_head", "custom:unit": "03CC"});
+    let other = call(
+        router(),
+        http_event(
+            "GET",
+            "/v1/ratings?branch=04CC",
+            &[],
+            &[],
+            None,
+            Some(head.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    let own = call(
+        router(),
+        http_event("GET", "/v1/cases", &[], &[], None, Some(head)),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_refuse_to_start_without_their_configuration() {
+    let world = World::new().await;
+    let mut vars = world.vars.clone();
+    vars.remove(env::COMPLAINT_QUEUE_URL);
+    let err = FunctionEnv::from_vars(&RATING_FORM, &vars, &support::sdk())
+        .await
+        .err()
+        .expect("must fail");
+    assert!(err.to_string().contains("CSQ_COMPLAINT_QUEUE_URL"), "{err}");
+    // The issuance function does not need the queue.
+    assert!(
+        FunctionEnv::from_vars(&ISSUE_FORM, &vars, &support::sdk())
+            .await
+            .is_ok()
+    );
+    let mut vars = world.vars.clone();
+    vars.insert(env::LINK_KEYS_PARAMETER.into(), "/csq/missing".into());
+    let err = FunctionEnv::from_vars(&ISSUE_FORM, &vars, &support::sdk())
+        .await
+        .err()
+        .expect("must fail");
+    assert!(format!("{err:#}").contains("/csq/missing"));
+}

@@ -1,0 +1,34 @@
+//! The port contract suites against the AWS adapters on the emulator: the very
+//! same checks the embedded adapters pass.
+
+mod support;
+
+use std::sync::Arc;
+
+mod form_store {
+    use super::*;
+    csq_contract::form_store_contract!(async {
+        support::store().await as Arc<dyn csq_core::ports::FormStore>
+    });
+}
+
+mod case_store {
+    use super::*;
+    csq_contract::case_store_contract!(async {
+        support::store().await as Arc<dyn csq_core::ports::CaseStore>
+    });
+}
+
+mod stats_and_org {
+    use super::*;
+    csq_contract::stats_and_org_contract!(async {
+        support::store().await as Arc<dyn csq_contract::misc::StatsAndOrg>
+    });
+}
+
+mod complaint_queue {
+    use super::*;
+    csq_contract::queue_contract!(async {
+        support::queue().await as Arc<dyn csq_contract::queue::Queue>
+    });
+}

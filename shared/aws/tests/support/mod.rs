@@ -1,0 +1,145 @@
+//! The AWS emulator for tests: moto server on 127.0.0.1 with a random port.
+//!
+//! `scripts/test.sh` starts one and exports `CSQ_MOTO_ENDPOINT`. Run alone
+//! (`cargo test`), a test binary starts its own from `.venv/bin/moto_server` (or
+//! `CSQ_MOTO_SERVER`, or PATH), watched by a shell that stops it when the test
+//! process exits. Every test makes its own table and queues, so tests share a
+//! server without seeing each other's data.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use csq_aws::dynamo::DynamoStore;
+use csq_aws::sqs::SqsQueue;
+
+static ENDPOINT: OnceLock<String> = OnceLock::new();
+
+fn moto_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("CSQ_MOTO_SERVER") {
+        return p.into();
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
+    if venv.exists() {
+        return venv;
+    }
+    "moto_server".into()
+}
+
+fn wait_ready(endpoint: &str) -> bool {
+    let addr = endpoint.trim_start_matches("http://");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+pub fn endpoint() -> &'static str {
+    ENDPOINT.get_or_init(|| {
+        if let Ok(e) = std::env::var("CSQ_MOTO_ENDPOINT") {
+            return e;
+        }
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let bin = moto_binary();
+        let me = std::process::id();
+        // The watcher ends moto when this test process is gone.
+        let script = format!(
+            "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {me} 2>/dev/null; do sleep 1; done; kill $m",
+            bin.display()
+        );
+        // The watcher outlives no one: it exits with this process, so it is not waited on.
+        let watcher = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start moto_server (run `bash scripts/test.sh`, which installs it)");
+        std::mem::forget(watcher);
+        let endpoint = format!("http://127.0.0.1:{port}");
+        assert!(wait_ready(&endpoint), "moto_server did not start at {endpoint}: run `bash scripts/test.sh`");
+        endpoint
+    })
+}
+
+pub fn sdk() -> SdkConfig {
+    csq_aws::emulator_config(endpoint())
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A fresh table with the production schema.
+pub async fn store() -> Arc<DynamoStore> {
+    let client = aws_sdk_dynamodb::Client::new(&sdk());
+    let name = unique("csq");
+    csq_aws::dynamo::table::create_table(&client, &name)
+        .await
+        .expect("create table");
+    Arc::new(DynamoStore::new(client, name))
+}
+
+/// A fresh complaint queue with its dead-letter queue, configured as the
+/// contract suite requires.
+pub async fn queue() -> Arc<SqsQueue> {
+    let client = aws_sdk_sqs::Client::new(&sdk());
+    let (url, dlq) = create_queues(
+        &client,
+        csq_contract::queue::VISIBILITY.as_secs(),
+        csq_contract::queue::MAX_RECEIVES,
+    )
+    .await;
+    Arc::new(SqsQueue::new(client, url, Some(dlq)))
+}
+
+pub async fn create_queues(
+    client: &aws_sdk_sqs::Client,
+    visibility: u64,
+    max_receives: u32,
+) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let name = unique("complaints");
+    let dlq_url = client
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()
+        .remove(&QueueAttributeName::QueueArn)
+        .unwrap();
+    let redrive =
+        format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receives}"}}"#);
+    let url = client
+        .create_queue()
+        .queue_name(&name)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility.to_string(),
+        )
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    (url, dlq_url)
+}
