@@ -1,9 +1,10 @@
 //! The AWS emulator for tests: moto server on 127.0.0.1 with a random port.
 //!
 //! `scripts/test.sh` starts one and exports `CSQ_MOTO_ENDPOINT`. Run alone
-//! (`cargo test`), a test binary starts its own from `.venv/bin/moto_server` (or
-//! `CSQ_MOTO_SERVER`, or PATH), watched by a shell that stops it when the test
-//! process exits. Every test makes its own table and queues, so tests share a
+//! (`cargo test`), a test binary starts its own with `.venv/bin/python
+//! infra/emulator/moto_serial.py` (one request at a time, as DynamoDB
+//! transactions need), watched by a shell that stops it when the test process
+//! exits. Every test makes its own table and queues, so tests share a
 //! server without seeing each other's data.
 
 #![allow(dead_code)]
@@ -20,15 +21,19 @@ use csq_aws::sqs::SqsQueue;
 
 static ENDPOINT: OnceLock<String> = OnceLock::new();
 
-fn moto_binary() -> PathBuf {
-    if let Ok(p) = std::env::var("CSQ_MOTO_SERVER") {
-        return p.into();
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
-    if venv.exists() {
-        return venv;
-    }
-    "moto_server".into()
+fn moto_command() -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join(".venv/bin/python");
+    let python = if python.exists() {
+        python
+    } else {
+        PathBuf::from("python3")
+    };
+    format!(
+        "'{}' '{}'",
+        python.display(),
+        root.join("infra/emulator/moto_serial.py").display()
+    )
 }
 
 fn wait_ready(endpoint: &str) -> bool {
@@ -48,12 +53,11 @@ pub fn endpoint() -> &'static str {
             return e;
         }
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let bin = moto_binary();
         let me = std::process::id();
         // The watcher ends moto when this test process is gone.
         let script = format!(
-            "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {me} 2>/dev/null; do sleep 1; done; kill $m",
-            bin.display()
+            "{} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {me} 2>/dev/null; do sleep 1; done; kill $m",
+            moto_command()
         );
         // The watcher outlives no one: it exits with this process, so it is not waited on.
         let watcher = Command::new("sh")
