@@ -29,4 +29,7 @@ done
 export CSQ_MOTO_ENDPOINT="http://127.0.0.1:$port"
 export AWS_EC2_METADATA_DISABLED=true
 
+echo "== cfn-lint template.yaml"
+"$VENV/bin/cfn-lint" template.yaml
+
 cargo test --workspace --all-targets "$@"

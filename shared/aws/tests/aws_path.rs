@@ -50,10 +50,18 @@ impl World {
             .send()
             .await
             .unwrap();
+        let url_param = format!("/csq/test/{}", support::unique("public-url"));
+        aws_sdk_ssm::Client::new(&sdk)
+            .put_parameter()
+            .name(&url_param)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .value("https://csq.example.vn")
+            .send()
+            .await
+            .unwrap();
         let vars: HashMap<String, String> = [
             (env::TABLE_NAME, store.table().to_owned()),
-            (env::PUBLIC_URL, "https://csq.example.vn".to_owned()),
-            (env::STAFF_URL, "https://staff.csq.example.vn".to_owned()),
+            (env::PUBLIC_URL_PARAMETER, url_param),
             (env::LINK_KEYS_PARAMETER, param),
             (env::MAIL_FROM, format!("CSQ Hải quan <{FROM}>")),
             (env::SES_CONFIGURATION_SET, String::new()),

@@ -24,8 +24,8 @@ use crate::ses::SesMailer;
 use crate::sqs::SqsQueue;
 
 pub const TABLE_NAME: &str = "CSQ_TABLE_NAME";
-pub const PUBLIC_URL: &str = "CSQ_PUBLIC_URL";
-pub const STAFF_URL: &str = "CSQ_STAFF_URL";
+/// SSM parameter holding the base URL of links (the API's or a custom domain).
+pub const PUBLIC_URL_PARAMETER: &str = "CSQ_PUBLIC_URL_PARAMETER";
 pub const LINK_KEYS_PARAMETER: &str = "CSQ_LINK_KEYS_PARAMETER";
 pub const MAIL_FROM: &str = "CSQ_MAIL_FROM";
 pub const SES_CONFIGURATION_SET: &str = "CSQ_SES_CONFIGURATION_SET";
@@ -68,7 +68,7 @@ pub const ISSUE_FORM: FunctionSpec = FunctionSpec {
     binary: "issue-form",
     logical_id: "IssueFormFunction",
     env: &[
-        PUBLIC_URL,
+        PUBLIC_URL_PARAMETER,
         LINK_KEYS_PARAMETER,
         MAIL_FROM,
         SES_CONFIGURATION_SET,
@@ -80,7 +80,11 @@ pub const ISSUE_FORM: FunctionSpec = FunctionSpec {
 pub const RATING_FORM: FunctionSpec = FunctionSpec {
     binary: "rating-form",
     logical_id: "RatingFormFunction",
-    env: &[PUBLIC_URL, LINK_KEYS_PARAMETER, COMPLAINT_QUEUE_URL],
+    env: &[
+        PUBLIC_URL_PARAMETER,
+        LINK_KEYS_PARAMETER,
+        COMPLAINT_QUEUE_URL,
+    ],
     signs_links: true,
     sends_mail: false,
     enqueues: true,
@@ -88,7 +92,7 @@ pub const RATING_FORM: FunctionSpec = FunctionSpec {
 pub const COMPLAINT_ROUTER: FunctionSpec = FunctionSpec {
     binary: "complaint-router",
     logical_id: "ComplaintRouterFunction",
-    env: &[STAFF_URL, MAIL_FROM, SES_CONFIGURATION_SET],
+    env: &[PUBLIC_URL_PARAMETER, MAIL_FROM, SES_CONFIGURATION_SET],
     signs_links: false,
     sends_mail: true,
     enqueues: false,
@@ -97,8 +101,7 @@ pub const NIGHTLY: FunctionSpec = FunctionSpec {
     binary: "nightly",
     logical_id: "NightlyFunction",
     env: &[
-        PUBLIC_URL,
-        STAFF_URL,
+        PUBLIC_URL_PARAMETER,
         LINK_KEYS_PARAMETER,
         MAIL_FROM,
         SES_CONFIGURATION_SET,
@@ -111,7 +114,7 @@ pub const NIGHTLY: FunctionSpec = FunctionSpec {
 pub const STAFF_API: FunctionSpec = FunctionSpec {
     binary: "staff-api",
     logical_id: "StaffApiFunction",
-    env: &[STAFF_URL, MAIL_FROM, SES_CONFIGURATION_SET],
+    env: &[PUBLIC_URL_PARAMETER, MAIL_FROM, SES_CONFIGURATION_SET],
     signs_links: false,
     sends_mail: true,
     enqueues: false,
@@ -153,6 +156,19 @@ impl ComplaintQueue for NotInThisFunction {
 #[derive(Clone)]
 pub struct FunctionEnv {
     pub csq: Csq,
+}
+
+async fn parameter(ssm: &aws_sdk_ssm::Client, name: &str, secret: bool) -> anyhow::Result<String> {
+    let out = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(secret)
+        .send()
+        .await
+        .with_context(|| format!("reading SSM parameter {name}"))?;
+    out.parameter
+        .and_then(|p| p.value)
+        .with_context(|| format!("SSM parameter {name} has no value"))
 }
 
 fn days(vars: &HashMap<String, String>, name: &str, default: i64) -> anyhow::Result<Duration> {
@@ -197,33 +213,19 @@ impl FunctionEnv {
                 missing.join(", ")
             );
         }
+        let ssm = aws_sdk_ssm::Client::new(sdk);
         let link_keys = if spec.signs_links {
             let name = get(LINK_KEYS_PARAMETER);
-            let param = aws_sdk_ssm::Client::new(sdk)
-                .get_parameter()
-                .name(&name)
-                .with_decryption(true)
-                .send()
-                .await
-                .with_context(|| format!("reading the link keys from SSM parameter {name}"))?;
-            let value = param
-                .parameter
-                .and_then(|p| p.value)
-                .context("the link-keys parameter has no value")?;
+            let value = parameter(&ssm, &name, true).await?;
             LinkKeys::parse(&value).with_context(|| format!("SSM parameter {name}"))?
         } else {
             // This function never signs or checks a link: a throwaway key keeps the
             // real one out of its memory and its IAM policy.
             LinkKeys::parse(&format!("none:{}", random_secret(32)))?
         };
-        let public_url = vars
-            .get(PUBLIC_URL)
-            .cloned()
-            .unwrap_or_else(|| "https://csq.invalid".into());
+        // One HTTP API serves the public pages and the staff API: one base URL.
+        let public_url = parameter(&ssm, &get(PUBLIC_URL_PARAMETER), false).await?;
         let mut settings = Settings::new(&public_url, link_keys);
-        if let Some(staff) = vars.get(STAFF_URL).filter(|v| !v.is_empty()) {
-            settings.staff_url = staff.trim_end_matches('/').to_owned();
-        }
         settings.form_ttl = days(vars, FORM_TTL_DAYS, 30)?;
         settings.remind_after = days(vars, REMIND_AFTER_DAYS, 3)?;
         settings.case_due = days(vars, CASE_DUE_DAYS, 10)?;

@@ -1,0 +1,266 @@
+//! template.yaml and the code must agree: binaries, environment variables,
+//! table keys and indexes, queue redrive, event settings, least privilege.
+
+use std::path::{Path, PathBuf};
+
+use csq_aws::dynamo::keys;
+use csq_aws::lambda::SPECS;
+use serde_norway::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    serde_norway::from_str(&text).expect("template.yaml is YAML")
+}
+
+fn resource<'t>(t: &'t Value, id: &str) -> &'t Value {
+    t.get("Resources")
+        .and_then(|r| r.get(id))
+        .unwrap_or_else(|| panic!("resource {id} missing"))
+}
+
+fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
+    path.iter().try_fold(v, |v, k| v.get(*k))?.as_str()
+}
+
+fn keys_of(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_mapping)
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Binaries declared in functions/*/Cargo.toml.
+fn workspace_binaries() -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root().join("functions")).unwrap() {
+        let manifest = entry.unwrap().path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let mut in_bin = false;
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                in_bin = line == "[[bin]]";
+            } else if in_bin && let Some(name) = line.strip_prefix("name = ") {
+                out.push(name.trim_matches('"').to_owned());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_function_is_built_from_a_workspace_binary() {
+    let t = template();
+    let bins = workspace_binaries();
+    let functions: Vec<String> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| str_at(r, &["Type"]) == Some("AWS::Serverless::Function"))
+        .map(|(k, _)| k.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        functions.len(),
+        SPECS.len(),
+        "one template function per spec: {functions:?}"
+    );
+    for spec in SPECS {
+        let f = resource(&t, spec.logical_id);
+        assert_eq!(
+            str_at(f, &["Metadata", "BuildMethod"]),
+            Some("rust-cargolambda"),
+            "{}",
+            spec.logical_id
+        );
+        assert_eq!(
+            str_at(f, &["Metadata", "BuildProperties", "Binary"]),
+            Some(spec.binary)
+        );
+        assert!(
+            bins.contains(&spec.binary.to_owned()),
+            "no [[bin]] {} in functions/",
+            spec.binary
+        );
+    }
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(str_at(globals, &["Runtime"]), Some("provided.al2023"));
+    assert_eq!(str_at(globals, &["Handler"]), Some("bootstrap"));
+    assert_eq!(
+        str_at(globals, &["CodeUri"]),
+        Some("./"),
+        "one CodeUri: one shared target directory"
+    );
+    assert_eq!(
+        str_at(globals, &["LoggingConfig", "LogFormat"]),
+        Some("JSON")
+    );
+}
+
+#[test]
+fn every_variable_a_function_reads_is_set_and_none_is_stale() {
+    let t = template();
+    let global = keys_of(t["Globals"]["Function"]["Environment"].get("Variables"));
+    for spec in SPECS {
+        let f = resource(&t, spec.logical_id);
+        let own = keys_of(
+            f["Properties"]
+                .get("Environment")
+                .and_then(|e| e.get("Variables")),
+        );
+        for var in spec.all_env() {
+            assert!(
+                own.contains(&var.to_owned()) || global.contains(&var.to_owned()),
+                "{} reads {var}, which the template does not set",
+                spec.logical_id
+            );
+        }
+        for var in own.iter().filter(|v| v.starts_with("CSQ_")) {
+            assert!(
+                spec.all_env().contains(&var.as_str()),
+                "{} sets {var}, which the function never reads",
+                spec.logical_id
+            );
+        }
+    }
+}
+
+#[test]
+fn the_table_has_the_adapters_keys_indexes_and_ttl() {
+    let t = template();
+    let table = &resource(&t, "Table")["Properties"];
+    let key = |schema: &Value, kind: &str| {
+        schema
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|k| str_at(k, &["KeyType"]) == Some(kind))
+            .and_then(|k| str_at(k, &["AttributeName"]))
+            .map(str::to_owned)
+    };
+    assert_eq!(key(&table["KeySchema"], "HASH").as_deref(), Some(keys::PK));
+    assert_eq!(key(&table["KeySchema"], "RANGE").as_deref(), Some(keys::SK));
+    let indexes = table["GlobalSecondaryIndexes"].as_sequence().unwrap();
+    assert_eq!(indexes.len(), keys::INDEXES.len());
+    for (name, pk, sk) in keys::INDEXES {
+        let ix = indexes
+            .iter()
+            .find(|i| str_at(i, &["IndexName"]) == Some(name))
+            .unwrap_or_else(|| panic!("index {name}"));
+        assert_eq!(key(&ix["KeySchema"], "HASH").as_deref(), Some(pk));
+        assert_eq!(key(&ix["KeySchema"], "RANGE").as_deref(), Some(sk));
+        assert_eq!(str_at(ix, &["Projection", "ProjectionType"]), Some("ALL"));
+    }
+    assert_eq!(
+        str_at(table, &["TimeToLiveSpecification", "AttributeName"]),
+        Some(keys::TTL)
+    );
+    assert_eq!(str_at(table, &["BillingMode"]), Some("PAY_PER_REQUEST"));
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+}
+
+#[test]
+fn the_complaint_queue_redrives_and_outlasts_the_router() {
+    let t = template();
+    let queue = &resource(&t, "ComplaintQueue")["Properties"];
+    let max = queue["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap();
+    assert!(max >= 5, "maxReceiveCount {max}");
+    let visibility = queue["VisibilityTimeout"].as_u64().unwrap();
+    let router = &resource(&t, "ComplaintRouterFunction")["Properties"];
+    let timeout = router["Timeout"].as_u64().unwrap();
+    assert!(
+        visibility >= 6 * timeout,
+        "visibility {visibility} < 6 x {timeout}"
+    );
+    let event = &router["Events"]["Complaints"]["Properties"];
+    let types: Vec<&str> = event["FunctionResponseTypes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(types, ["ReportBatchItemFailures"]);
+
+    let nightly = &resource(&t, "NightlyFunction")["Properties"]["Events"]["Nightly"];
+    assert_eq!(str_at(nightly, &["Type"]), Some("ScheduleV2"));
+    assert_eq!(
+        str_at(nightly, &["Properties", "ScheduleExpressionTimezone"]),
+        Some("Asia/Ho_Chi_Minh")
+    );
+    assert!(nightly["Properties"].get("RetryPolicy").is_some());
+    assert!(nightly["Properties"].get("DeadLetterConfig").is_some());
+}
+
+#[test]
+fn policies_are_least_privilege_and_nothing_scans() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    for broad in [
+        "DynamoDBCrudPolicy",
+        "dynamodb:*",
+        "dynamodb:Scan",
+        "ses:*",
+        "sqs:*",
+        "AmazonDynamoDBFullAccess",
+    ] {
+        assert!(!text.contains(broad), "template grants {broad}");
+    }
+    // Only the functions that query indexes may Query.
+    let t = template();
+    for spec in SPECS {
+        let statements = t["Resources"][spec.logical_id]["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap()
+            .clone();
+        let actions: Vec<String> = statements
+            .iter()
+            .flat_map(|s| match &s["Action"] {
+                Value::Sequence(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect(),
+                Value::String(a) => vec![a.clone()],
+                _ => vec![],
+            })
+            .collect();
+        let queries = actions.iter().any(|a| a == "dynamodb:Query");
+        assert_eq!(
+            queries,
+            ["nightly", "staff-api"].contains(&spec.binary),
+            "{} Query permission",
+            spec.binary
+        );
+        assert_eq!(
+            actions.iter().any(|a| a == "sqs:SendMessage"),
+            spec.enqueues,
+            "{} SendMessage",
+            spec.binary
+        );
+        assert_eq!(
+            actions.iter().any(|a| a == "ses:SendEmail"),
+            spec.sends_mail,
+            "{} SendEmail",
+            spec.binary
+        );
+    }
+    // And no product code calls Scan.
+    for dir in ["shared", "functions", "infra"] {
+        let mut stack = vec![root().join(dir)];
+        while let Some(p) = stack.pop() {
+            if p.is_dir() {
+                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            } else if p.extension().is_some_and(|e| e == "rs") && !p.ends_with("template.rs") {
+                let code = std::fs::read_to_string(&p).unwrap();
+                assert!(!code.contains(".scan()"), "{} calls Scan", p.display());
+            }
+        }
+    }
+}
