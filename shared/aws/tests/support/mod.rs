@@ -48,29 +48,46 @@ fn wait_ready(endpoint: &str) -> bool {
 }
 
 pub fn endpoint() -> &'static str {
-    ENDPOINT.get_or_init(|| {
-        if let Ok(e) = std::env::var("CSQ_MOTO_ENDPOINT") {
-            return e;
-        }
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let me = std::process::id();
-        // The watcher ends moto when this test process is gone.
-        let script = format!(
-            "{} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {me} 2>/dev/null; do sleep 1; done; kill $m",
-            moto_command()
-        );
-        // The watcher outlives no one: it exits with this process, so it is not waited on.
-        let watcher = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start moto_server (run `bash scripts/test.sh`, which installs it)");
-        std::mem::forget(watcher);
-        let endpoint = format!("http://127.0.0.1:{port}");
-        assert!(wait_ready(&endpoint), "moto_server did not start at {endpoint}: run `bash scripts/test.sh`");
-        endpoint
-    })
+    ENDPOINT.get_or_init(|| std::env::var("CSQ_MOTO_ENDPOINT").unwrap_or_else(|_| spawn_moto()))
+}
+
+/// Starts a moto server of this test process's own and returns its endpoint.
+pub fn spawn_moto() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let me = std::process::id();
+    // The watcher ends moto when this test process is gone.
+    let script = format!(
+        "{} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {me} 2>/dev/null; do sleep 1; done; kill $m",
+        moto_command()
+    );
+    // The watcher exits with this process, so it is not waited on.
+    let watcher = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start moto_server (run `bash scripts/test.sh`, which installs it)");
+    std::mem::forget(watcher);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    assert!(
+        wait_ready(&endpoint),
+        "moto_server did not start at {endpoint}: run `bash scripts/test.sh`"
+    );
+    endpoint
+}
+
+/// The Python of the test tools' virtualenv (moto, samtranslator), else python3.
+pub fn python() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
 }
 
 pub fn sdk() -> SdkConfig {
