@@ -176,14 +176,15 @@ impl LocalHost {
             }
         }));
 
-        // The outbox relay: complaints stored but not yet queued (queue was down).
+        // The sweep: complaints stored but not yet queued, invitations the mail
+        // service could not take yet.
         let host = self.clone();
         let stop = shutdown.clone();
         handles.push(tokio::spawn(async move {
             while !*stop.borrow() {
-                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-                if let Err(e) = host.csq.relay_complaints().await {
-                    tracing::error!(error = %e, "complaint relay failed");
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                if let Err(e) = host.csq.sweep().await {
+                    tracing::error!(error = %e, "sweep failed");
                 }
             }
         }));

@@ -5,9 +5,12 @@
 mod support;
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use csq_aws::lambda::env::{self, COMPLAINT_ROUTER, ISSUE_FORM, NIGHTLY, RATING_FORM, STAFF_API};
 use csq_aws::lambda::{FunctionEnv, events};
 use csq_core::domain::org::{Branch, Handler, OrgDirectory, Team};
@@ -510,4 +513,153 @@ async fn functions_refuse_to_start_without_their_configuration() {
         .err()
         .expect("must fail");
     assert!(format!("{err:#}").contains("/csq/missing"));
+}
+
+/// A stand-in SES endpoint that fails on purpose: `failures` calls answer with
+/// `error` (HTTP `status`), later ones succeed. The real SDK client and the
+/// real SesMailer talk to it, so error parsing and retries are the real ones.
+async fn flaky_ses(
+    failures: usize,
+    status: u16,
+    error: &'static str,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().route(
+        "/v2/email/outbound-emails",
+        axum::routing::post(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < failures {
+                    let status = StatusCode::from_u16(status).unwrap();
+                    (
+                        status,
+                        [("x-amzn-ErrorType", error)],
+                        format!(r#"{{"message":"injected {error}"}}"#),
+                    )
+                        .into_response()
+                } else {
+                    (
+                        StatusCode::OK,
+                        [("content-type", "application/json")],
+                        format!(r#"{{"MessageId":"fake-{n}"}}"#),
+                    )
+                        .into_response()
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, calls)
+}
+
+/// The issuance function, with its mailer pointed at a flaky SES.
+async fn issuer_with_ses(world: &World, ses_url: &str) -> FunctionEnv {
+    let mut env = world.function(&ISSUE_FORM).await;
+    let config = aws_sdk_sesv2::config::Builder::from(&csq_aws::emulator_config(ses_url))
+        .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
+        .build();
+    let mailer = csq_aws::ses::SesMailer::new(aws_sdk_sesv2::Client::from_conf(config), FROM, None)
+        .with_retry(csq_aws::ses::RetryPolicy {
+            attempts: 4,
+            base: std::time::Duration::from_millis(5),
+        });
+    env.csq.mailer = Arc::new(mailer);
+    env
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ses_throttling_is_retried_and_never_a_5xx() {
+    let world = World::new().await;
+    let json_headers = [("content-type", "application/json")];
+
+    // Throttled twice, then accepted: one call to the API, one email.
+    let (url, calls) = flaky_ses(2, 429, "TooManyRequestsException").await;
+    let issuer = issuer_with_ses(&world, &url).await;
+    let res = call(
+        csq_core::http::integration::router(issuer.http_state()),
+        http_event(
+            "POST",
+            "/v1/forms",
+            &json_headers,
+            &[],
+            Some(&issue_body(&world)),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&res.body).unwrap()["invitation"],
+        "sent"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    // Throttled for longer than the retries last: still 201, invitation pending,
+    // and the sweep sends it once SES accepts again.
+    let (url, calls) = flaky_ses(4, 400, "LimitExceededException").await;
+    let issuer = issuer_with_ses(&world, &url).await;
+    let mut body: Value = serde_json::from_str(&issue_body(&world)).unwrap();
+    body["declaration"]["number"] =
+        format!("{:012}", uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000).into();
+    let res = call(
+        csq_core::http::integration::router(issuer.http_state()),
+        http_event(
+            "POST",
+            "/v1/forms",
+            &json_headers,
+            &[],
+            Some(&body.to_string()),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&res.body).unwrap()["invitation"],
+        "pending"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    let swept = issuer.csq.sweep().await.unwrap();
+    assert_eq!(swept.invitations_sent, 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+    assert_eq!(
+        issuer.csq.sweep().await.unwrap().invitations_sent,
+        0,
+        "sent once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_invitation_is_reported_and_not_retried() {
+    let world = World::new().await;
+    let (url, calls) = flaky_ses(usize::MAX, 400, "MessageRejected").await;
+    let issuer = issuer_with_ses(&world, &url).await;
+    let res = call(
+        csq_core::http::integration::router(issuer.http_state()),
+        http_event(
+            "POST",
+            "/v1/forms",
+            &[("content-type", "application/json")],
+            &[],
+            Some(&issue_body(&world)),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    assert_eq!(
+        serde_json::from_str::<Value>(&res.body).unwrap()["invitation"],
+        "rejected"
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "a permanent refusal is not retried"
+    );
+    issuer.csq.sweep().await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "nor swept again");
 }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use csq_core::domain::form::FormStatus;
+use csq_core::domain::form::{FormStatus, InvitationResult, InvitationState};
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{FormStore, InsertFormOutcome, PageRequest, SubmitOutcome};
 
@@ -83,7 +83,10 @@ pub async fn invitation_claim_is_exclusive(store: Arc<dyn FormStore>) {
             .unwrap(),
         "an expired claim can be taken over"
     );
-    store.finish_invitation(&f.id, None).await.unwrap();
+    store
+        .finish_invitation(&f.id, InvitationResult::Retry)
+        .await
+        .unwrap();
     assert!(
         store
             .claim_invitation(&f.id, now, now + Duration::seconds(60))
@@ -91,7 +94,10 @@ pub async fn invitation_claim_is_exclusive(store: Arc<dyn FormStore>) {
             .unwrap(),
         "released claim"
     );
-    store.finish_invitation(&f.id, Some(now)).await.unwrap();
+    store
+        .finish_invitation(&f.id, InvitationResult::Sent(now))
+        .await
+        .unwrap();
     assert!(
         !store
             .claim_invitation(&f.id, now + Duration::days(1), now + Duration::days(2))
@@ -103,6 +109,34 @@ pub async fn invitation_claim_is_exclusive(store: Arc<dyn FormStore>) {
     assert_eq!(
         stored.email_sent_at.map(|t| t.timestamp()),
         Some(now.timestamp())
+    );
+
+    assert_eq!(stored.invitation_state(), InvitationState::Sent);
+
+    // A refused invitation is never claimed again.
+    let g = form(&declaration_number(), now);
+    store.insert_form(&g).await.unwrap();
+    assert!(
+        store
+            .claim_invitation(&g.id, now, now + Duration::seconds(60))
+            .await
+            .unwrap()
+    );
+    store
+        .finish_invitation(&g.id, InvitationResult::Rejected("MessageRejected".into()))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .claim_invitation(&g.id, now + Duration::days(1), now + Duration::days(2))
+            .await
+            .unwrap()
+    );
+    let stored = store.form(&g.id).await.unwrap().unwrap();
+    assert_eq!(stored.invitation_state(), InvitationState::Rejected);
+    assert_eq!(
+        stored.invitation_rejected.as_deref(),
+        Some("MessageRejected")
     );
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::case::{Case, CaseEvent, CaseStatus};
 use crate::domain::complaint::Complaint;
-use crate::domain::form::{Form, RatingRecord, Submission};
+use crate::domain::form::{Form, InvitationResult, RatingRecord, Submission};
 use crate::domain::org::OrgDirectory;
 use crate::domain::stats::DailyStats;
 
@@ -95,12 +95,8 @@ pub trait FormStore: Send + Sync {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> PortResult<bool>;
-    /// Records the invitation as sent (`Some`) or gives the claim back (`None`).
-    async fn finish_invitation(
-        &self,
-        form_id: &str,
-        sent_at: Option<DateTime<Utc>>,
-    ) -> PortResult<()>;
+    /// Conditional update: records how the claimed send went (see `Form::finish_invitation`).
+    async fn finish_invitation(&self, form_id: &str, result: InvitationResult) -> PortResult<()>;
     /// Transaction: the form goes from issued (and not expired at `submitted_at`) to
     /// submitted, its rating records and any complaint outbox entry are put.
     async fn submit(&self, write: &SubmissionWrite) -> PortResult<SubmitOutcome>;

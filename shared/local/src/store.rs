@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus};
 use csq_core::domain::complaint::Complaint;
-use csq_core::domain::form::{Form, FormStatus, RatingRecord};
+use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
 use csq_core::domain::org::OrgDirectory;
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::time::vn_day;
@@ -207,29 +207,20 @@ impl FormStore for SqliteStore {
         let id = form_id.to_owned();
         self.db
             .call("claim invitation", move |conn| {
-                Ok(update_form(conn, &id, |f| {
-                    let free = f.invitation_claimed_until.is_none_or(|t| t <= now);
-                    (f.email_sent_at.is_none() && free)
-                        .then(|| f.invitation_claimed_until = Some(until))
-                })?
-                .is_some())
+                Ok(
+                    update_form(conn, &id, |f| f.claim_invitation(now, until).then_some(()))?
+                        .is_some(),
+                )
             })
             .await
     }
 
-    async fn finish_invitation(
-        &self,
-        form_id: &str,
-        sent_at: Option<DateTime<Utc>>,
-    ) -> PortResult<()> {
+    async fn finish_invitation(&self, form_id: &str, result: InvitationResult) -> PortResult<()> {
         let id = form_id.to_owned();
         self.db
             .call("finish invitation", move |conn| {
                 update_form(conn, &id, |f| {
-                    f.invitation_claimed_until = None;
-                    if sent_at.is_some() {
-                        f.email_sent_at = sent_at;
-                    }
+                    f.finish_invitation(&result);
                     Some(())
                 })?;
                 Ok(())

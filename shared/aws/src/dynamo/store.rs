@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem
 use chrono::{DateTime, NaiveDate, Utc};
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus};
 use csq_core::domain::complaint::Complaint;
-use csq_core::domain::form::{Form, FormStatus, RatingRecord};
+use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
 use csq_core::domain::org::OrgDirectory;
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::time::vn_day;
@@ -367,25 +367,14 @@ impl FormStore for DynamoStore {
         until: DateTime<Utc>,
     ) -> PortResult<bool> {
         Ok(self
-            .update_form(form_id, |f| {
-                let free = f.invitation_claimed_until.is_none_or(|t| t <= now);
-                (f.email_sent_at.is_none() && free)
-                    .then(|| f.invitation_claimed_until = Some(until))
-            })
+            .update_form(form_id, |f| f.claim_invitation(now, until).then_some(()))
             .await?
             .is_some())
     }
 
-    async fn finish_invitation(
-        &self,
-        form_id: &str,
-        sent_at: Option<DateTime<Utc>>,
-    ) -> PortResult<()> {
+    async fn finish_invitation(&self, form_id: &str, result: InvitationResult) -> PortResult<()> {
         self.update_form(form_id, |f| {
-            f.invitation_claimed_until = None;
-            if sent_at.is_some() {
-                f.email_sent_at = sent_at;
-            }
+            f.finish_invitation(&result);
             Some(())
         })
         .await?;

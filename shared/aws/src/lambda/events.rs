@@ -3,7 +3,7 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::{Days, NaiveDate};
 use csq_core::app::Csq;
-use csq_core::app::nightly::NightlyReport;
+use csq_core::app::nightly::{NightlyReport, SweepReport};
 use csq_core::domain::time::vn_day;
 
 /// Routes every record of a batch independently and concurrently, and reports
@@ -42,8 +42,28 @@ pub async fn route_sqs_batch(csq: &Csq, event: SqsEvent) -> SqsBatchResponse {
     response
 }
 
-/// `{"date": "YYYY-MM-DD"}` reruns a given day; anything else rolls up yesterday
-/// in Asia/Ho_Chi_Minh (the schedule's own payload carries no date).
+/// What a scheduled invocation did.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum ScheduledReport {
+    Nightly(NightlyReport),
+    Sweep(SweepReport),
+}
+
+/// The schedules' payloads: `{"task": "sweep"}` every few minutes; otherwise
+/// the nightly job, where `{"date": "YYYY-MM-DD"}` reruns a given day and no
+/// date rolls up yesterday in Asia/Ho_Chi_Minh.
+pub async fn scheduled(csq: &Csq, payload: &serde_json::Value) -> Result<ScheduledReport, String> {
+    if payload.get("task").and_then(|t| t.as_str()) == Some("sweep") {
+        return csq
+            .sweep()
+            .await
+            .map(ScheduledReport::Sweep)
+            .map_err(|e| e.to_string());
+    }
+    nightly(csq, payload).await.map(ScheduledReport::Nightly)
+}
+
 pub async fn nightly(csq: &Csq, payload: &serde_json::Value) -> Result<NightlyReport, String> {
     let date = match payload.get("date").and_then(|d| d.as_str()) {
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")

@@ -53,7 +53,7 @@ pub async fn run_complaint_router(
     .await
 }
 
-/// The nightly job, started by the EventBridge schedule.
+/// The nightly job and the frequent sweep, started by EventBridge schedules.
 pub async fn run_nightly(spec: &'static FunctionSpec) -> Result<(), lambda_runtime::Error> {
     init_logging();
     let env = FunctionEnv::from_process_env(spec).await?;
@@ -62,7 +62,7 @@ pub async fn run_nightly(spec: &'static FunctionSpec) -> Result<(), lambda_runti
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let csq = csq.clone();
             async move {
-                events::nightly(&csq, &event.payload)
+                events::scheduled(&csq, &event.payload)
                     .await
                     .map_err(lambda_runtime::Error::from)
             }

@@ -8,7 +8,7 @@ use super::Csq;
 use super::emails;
 use crate::domain::declaration::FormRequest;
 use crate::domain::fields::FieldError;
-use crate::domain::form::{Form, FormStatus, Subject};
+use crate::domain::form::{Form, FormStatus, InvitationResult, InvitationState, Subject};
 use crate::ports::{InsertFormOutcome, MailError, PortError};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,10 +17,6 @@ pub enum IssueError {
     Invalid(Vec<FieldError>),
     #[error(transparent)]
     Storage(#[from] PortError),
-    /// The form is stored; the email is not sent yet. A retry of the same request
-    /// sends it (and creates nothing new).
-    #[error("the form was stored but its email could not be sent: {0}")]
-    Mail(#[source] MailError),
 }
 
 /// The response body of `POST /v1/forms`, the same on 201 and on 200.
@@ -29,6 +25,9 @@ pub struct IssuedForm {
     pub form_id: String,
     pub expires_at: DateTime<Utc>,
     pub status: FormStatus,
+    /// `sent`, `pending` (the mail service is busy: CSQ retries by itself) or
+    /// `rejected` (the address was refused for good).
+    pub invitation: InvitationState,
     pub subjects: Vec<Subject>,
     /// Codes the org directory does not know: accepted, flagged for the directory's keepers.
     pub unknown_units: Vec<String>,
@@ -40,6 +39,7 @@ impl From<&Form> for IssuedForm {
             form_id: f.id.clone(),
             expires_at: f.expires_at,
             status: f.status,
+            invitation: f.invitation_state(),
             subjects: f.subjects.clone(),
             unknown_units: f.unknown_units.clone(),
         }
@@ -58,6 +58,9 @@ pub struct IssueOutcome {
 const INVITATION_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
 impl Csq {
+    /// Stores the form once per declaration and sends its invitation once. A mail
+    /// service that is busy or refuses does not fail the call: the declaration
+    /// system's job is done once the form is stored, and CSQ retries by itself.
     pub async fn issue_form(&self, body: &Value) -> Result<IssueOutcome, IssueError> {
         let request = FormRequest::parse(body).map_err(IssueError::Invalid)?;
         let now = self.clock.now();
@@ -73,14 +76,16 @@ impl Csq {
             now + self.settings.personal_data_retention,
             unknown_units,
         );
-        let (created, form) = match self.forms.insert_form(&form).await? {
+        let (created, mut form) = match self.forms.insert_form(&form).await? {
             InsertFormOutcome::Created => (true, form),
             InsertFormOutcome::Exists(existing) => (false, *existing),
         };
-        if form.email_sent_at.is_none() && form.status == FormStatus::Issued {
-            self.send_invitation(&form).await?;
+        let pending = form.status == FormStatus::Issued
+            && form.invitation_state() == InvitationState::Pending;
+        if pending && let Some(result) = self.send_invitation(&form).await? {
+            form.finish_invitation(&result);
         }
-        tracing::info!(form_id = %form.id, created, "form issued");
+        tracing::info!(form_id = %form.id, created, invitation = ?form.invitation_state(), "form issued");
         Ok(IssueOutcome { created, form })
     }
 
@@ -106,32 +111,57 @@ impl Csq {
     }
 
     /// Sends the invitation once: a lease on the form decides who sends, so two
-    /// concurrent requests for one declaration send one email.
-    async fn send_invitation(&self, form: &Form) -> Result<(), IssueError> {
+    /// concurrent requests for one declaration send one email. Returns what
+    /// happened, or None when someone else holds the lease.
+    async fn send_invitation(&self, form: &Form) -> Result<Option<InvitationResult>, PortError> {
         let now = self.clock.now();
         if !self
             .forms
             .claim_invitation(&form.id, now, now + INVITATION_LEASE)
             .await?
         {
-            return Ok(());
+            return Ok(None);
         }
         let link = self
             .settings
             .form_link(&self.settings.link_keys.sign(&form.id, form.expires_at));
-        let email = emails::invitation(form, &link);
-        match self.mailer.send(&email).await {
+        let result = match self.mailer.send(&emails::invitation(form, &link)).await {
             Ok(message_id) => {
-                self.forms
-                    .finish_invitation(&form.id, Some(self.clock.now()))
-                    .await?;
                 tracing::info!(form_id = %form.id, %message_id, "invitation sent");
-                Ok(())
+                InvitationResult::Sent(self.clock.now())
             }
-            Err(e) => {
-                self.forms.finish_invitation(&form.id, None).await?;
-                Err(IssueError::Mail(e))
+            Err(MailError::Transient(e)) => {
+                tracing::warn!(form_id = %form.id, error = %e, "invitation not sent yet; the sweep retries it");
+                InvitationResult::Retry
+            }
+            Err(MailError::Rejected(e)) => {
+                tracing::warn!(form_id = %form.id, error = %e, "invitation refused by the mail service");
+                InvitationResult::Rejected(e)
+            }
+        };
+        self.forms
+            .finish_invitation(&form.id, result.clone())
+            .await?;
+        Ok(Some(result))
+    }
+
+    /// Retries invitations still pending from `days` (today and yesterday in
+    /// practice). Returns how many went out.
+    pub async fn send_pending_invitations(
+        &self,
+        days: &[chrono::NaiveDate],
+    ) -> Result<usize, PortError> {
+        let mut sent = 0;
+        for day in days {
+            let forms = super::nightly::all_pages(|p| self.forms.forms_issued_on(*day, p)).await?;
+            for form in forms.iter().filter(|f| {
+                f.status == FormStatus::Issued && f.invitation_state() == InvitationState::Pending
+            }) {
+                if let Some(InvitationResult::Sent(_)) = self.send_invitation(form).await? {
+                    sent += 1;
+                }
             }
         }
+        Ok(sent)
     }
 }

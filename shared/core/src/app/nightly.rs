@@ -10,7 +10,7 @@ use super::Csq;
 use super::emails;
 use crate::domain::form::FormStatus;
 use crate::domain::stats::{DailyStats, DayInputs, roll_up};
-use crate::domain::time::vn_day_start;
+use crate::domain::time::{vn_day, vn_day_start};
 use crate::ports::{Page, PageRequest, PortResult};
 
 /// Reads every page of a Query.
@@ -35,10 +35,17 @@ where
 pub struct NightlyReport {
     pub date: Option<NaiveDate>,
     pub complaints_relayed: usize,
+    pub invitations_sent: usize,
     pub reminders_sent: usize,
     pub forms_expired: usize,
     pub cases_escalated: usize,
     pub units_rolled_up: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct SweepReport {
+    pub complaints_relayed: usize,
+    pub invitations_sent: usize,
 }
 
 /// Days a missed night can be caught up: each night also looks at the two days
@@ -48,7 +55,10 @@ const CATCH_UP_DAYS: u64 = 2;
 impl Csq {
     /// Runs every nightly step for `date` (a Vietnamese calendar day, normally yesterday).
     pub async fn run_nightly(&self, date: NaiveDate) -> PortResult<NightlyReport> {
-        let complaints_relayed = self.relay_complaints().await?;
+        let SweepReport {
+            complaints_relayed,
+            invitations_sent,
+        } = self.sweep().await?;
         let reminders_sent = self.send_reminders(date).await?;
         let forms_expired = self.expire_forms(date).await?;
         let cases_escalated = self.escalate_overdue().await?;
@@ -56,12 +66,31 @@ impl Csq {
         let report = NightlyReport {
             date: Some(date),
             complaints_relayed,
+            invitations_sent,
             reminders_sent,
             forms_expired,
             cases_escalated,
             units_rolled_up,
         };
         tracing::info!(?report, "nightly run finished");
+        Ok(report)
+    }
+
+    /// The frequent catch-up (every few minutes): complaints stuck in the outbox
+    /// go to the queue, invitations the mail service could not take are retried.
+    pub async fn sweep(&self) -> PortResult<SweepReport> {
+        let today = vn_day(self.clock.now());
+        let days: Vec<NaiveDate> = [Some(today), today.checked_sub_days(Days::new(1))]
+            .into_iter()
+            .flatten()
+            .collect();
+        let report = SweepReport {
+            complaints_relayed: self.relay_complaints().await?,
+            invitations_sent: self.send_pending_invitations(&days).await?,
+        };
+        if report != SweepReport::default() {
+            tracing::info!(?report, "sweep caught up");
+        }
         Ok(report)
     }
 

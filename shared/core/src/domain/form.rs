@@ -214,6 +214,9 @@ pub struct Form {
     /// Whoever sends the invitation holds this lease meanwhile (see `claim_invitation`).
     #[serde(default)]
     pub invitation_claimed_until: Option<DateTime<Utc>>,
+    /// Why the mail service refused the invitation for good (a bad address): no retry.
+    #[serde(default)]
+    pub invitation_rejected: Option<String>,
     pub reminded_at: Option<DateTime<Utc>>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub submission: Option<Submission>,
@@ -243,10 +246,42 @@ impl Form {
             unknown_units,
             email_sent_at: None,
             invitation_claimed_until: None,
+            invitation_rejected: None,
             reminded_at: None,
             submitted_at: None,
             submission: None,
             personal_data_until,
+        }
+    }
+
+    /// Takes the right to send the invitation until `until`, if it still needs
+    /// sending and nobody holds an unexpired claim. Stores apply this inside a
+    /// conditional update, so exactly one caller gets `true`.
+    pub fn claim_invitation(&mut self, now: DateTime<Utc>, until: DateTime<Utc>) -> bool {
+        let free = self.invitation_claimed_until.is_none_or(|t| t <= now);
+        if self.invitation_state() == InvitationState::Pending && free {
+            self.invitation_claimed_until = Some(until);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Records how a claimed send went and gives the claim back.
+    pub fn finish_invitation(&mut self, result: &InvitationResult) {
+        self.invitation_claimed_until = None;
+        match result {
+            InvitationResult::Sent(at) => self.email_sent_at = Some(*at),
+            InvitationResult::Retry => {}
+            InvitationResult::Rejected(why) => self.invitation_rejected = Some(why.clone()),
+        }
+    }
+
+    pub fn invitation_state(&self) -> InvitationState {
+        match (self.email_sent_at, &self.invitation_rejected) {
+            (Some(_), _) => InvitationState::Sent,
+            (None, Some(_)) => InvitationState::Rejected,
+            (None, None) => InvitationState::Pending,
         }
     }
 
@@ -258,6 +293,26 @@ impl Form {
     pub fn subject(&self, key: &str) -> Option<&Subject> {
         self.subjects.iter().find(|s| s.key == key)
     }
+}
+
+/// Where the invitation email stands. "Pending" invitations are retried by the
+/// sweep (every few minutes) until sent or refused for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationState {
+    Pending,
+    Sent,
+    Rejected,
+}
+
+/// How one attempt to send an invitation went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvitationResult {
+    Sent(DateTime<Utc>),
+    /// A passing failure (throttling, an outage): try again later.
+    Retry,
+    /// Refused for good (bad address, sending paused): do not retry.
+    Rejected(String),
 }
 
 /// One stored rating of one subject: the row the statistics and the staff listing

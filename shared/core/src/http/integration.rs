@@ -87,14 +87,6 @@ async fn issue_form(
         Err(IssueError::Invalid(errors)) => {
             Err(ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))
         }
-        Err(IssueError::Mail(e)) => {
-            tracing::warn!(error = %e, "invitation email not sent");
-            Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "email_not_sent",
-                "The form is stored but its email could not be sent yet; send the same request again later.",
-            ))
-        }
         Err(IssueError::Storage(e)) => Err(ApiError::internal(&e)),
     }
 }
