@@ -249,3 +249,48 @@ async fn org_directory_is_readable_by_staff() {
     assert_eq!(org["branches"][0]["code"], "03CC");
     assert_eq!(org["inspection"]["email"], "thanhtra@customs.test");
 }
+
+#[tokio::test]
+async fn department_staff_replace_the_org_directory() {
+    let app = spawn_app().await;
+    let dept = app.staff_token(StaffRole::Department, None);
+    let head = app.staff_token(StaffRole::BranchHead, Some("03CC"));
+    let url = format!("{}/v1/org", app.base);
+    let mut org = serde_json::to_value(crate::helpers::org()).unwrap();
+    org["branches"][0]["name"] = json!("Chi cục 03CC (mới)");
+
+    let res = app
+        .http
+        .put(&url)
+        .bearer_auth(&head)
+        .json(&org)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let mut bad = org.clone();
+    bad["inspection"]["email"] = json!("nope");
+    let res = app
+        .http
+        .put(&url)
+        .bearer_auth(&dept)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["errors"][0]["field"], "inspection.email");
+
+    let res = app
+        .http
+        .put(&url)
+        .bearer_auth(&dept)
+        .json(&org)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let now: Value = app.staff_get(&dept, "/v1/org").await.json().await.unwrap();
+    assert_eq!(now["branches"][0]["name"], "Chi cục 03CC (mới)");
+}

@@ -84,6 +84,8 @@ enum OrgCommand {
     Import { file: PathBuf },
     /// Print the current org directory as JSON
     Show,
+    /// Convert FILE (.yaml or .csv) to the JSON that `PUT /v1/org` takes (for AWS)
+    ToJson { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +149,12 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
                 teams
             );
         }
+        Command::Org {
+            command: OrgCommand::ToJson { file },
+        } => println!(
+            "{}",
+            serde_json::to_string_pretty(&org_import::read_org_file(&file)?)?
+        ),
         Command::Org {
             command: OrgCommand::Show,
         } => match host.csq.org.org().await? {

@@ -21,7 +21,7 @@ use crate::domain::stats::DailyStats;
 
 pub fn router(state: HttpState) -> Router {
     Router::new()
-        .route("/v1/org", get(org))
+        .route("/v1/org", get(org).put(replace_org))
         .route("/v1/forms", get(list_forms))
         .route("/v1/ratings", get(list_ratings))
         .route("/v1/cases", get(list_cases))
@@ -83,6 +83,41 @@ async fn org(State(state): State<HttpState>, _who: Staff) -> Result<Response, Ap
         )),
         Err(e) => Err(ApiError::internal(&e)),
     }
+}
+
+/// Replaces the org directory (department staff only): how the directory is
+/// kept on AWS, where there is no `csq org import`.
+async fn replace_org(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if who.role != crate::auth::staff::StaffRole::Department {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Only department staff may replace the org directory.",
+        ));
+    }
+    let org: crate::domain::org::OrgDirectory = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::Fields(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![crate::domain::fields::FieldError::new(
+                "$",
+                format!("not an org directory: {e}"),
+            )],
+        )
+    })?;
+    org.validate()
+        .map_err(|errors| ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))?;
+    state
+        .csq
+        .org
+        .save_org(&org)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    tracing::info!(by = %who.sub, branches = org.branches.len(), "org directory replaced");
+    Ok(Json(org).into_response())
 }
 
 async fn list_forms(
