@@ -32,4 +32,4 @@ export AWS_EC2_METADATA_DISABLED=true
 echo "== cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
 
-cargo test --workspace --all-targets "$@"
+cargo test --workspace "$@"

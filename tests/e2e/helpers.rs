@@ -75,15 +75,12 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut HostConfig)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = HostConfig::for_tests(dir.path());
     tweak(&mut config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let host = LocalHost::open(config.clone(), clock.clone(), addr).expect("open host");
-    host.csq.org.save_org(&org()).await.expect("org");
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(host.clone().serve(listener, stop_rx));
+    let running = csq_local_host::host::spawn(config.clone(), clock.clone())
+        .await
+        .expect("start host");
+    running.host.csq.org.save_org(&org()).await.expect("org");
+    let (host, addr, stop) = (running.host, running.addr, running.stop);
     TestApp {
         base: format!("http://{addr}"),
         host,
@@ -130,6 +127,11 @@ pub struct Email {
 }
 
 impl TestApp {
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use csq_core::ports::Clock;
+        self.clock.now()
+    }
+
     pub async fn issue(&self, body: &Value) -> reqwest::Response {
         self.http
             .post(format!("{}/v1/forms", self.base))

@@ -6,6 +6,7 @@ mod helpers;
 
 mod complaints;
 mod integration_api;
+mod nightly;
 mod rating_loop;
 mod rating_page;
 mod staff_api;

@@ -201,10 +201,3 @@ async fn a_happy_rating_opens_no_case() {
         .unwrap();
     assert_eq!(cases["items"].as_array().unwrap().len(), 0);
 }
-
-impl crate::helpers::TestApp {
-    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        use csq_core::ports::Clock;
-        self.clock.now()
-    }
-}

@@ -211,6 +211,29 @@ impl LocalHost {
     }
 }
 
+/// A host serving on a free loopback port (tests and benchmarks).
+pub struct RunningHost {
+    pub host: LocalHost,
+    pub addr: SocketAddr,
+    pub stop: watch::Sender<bool>,
+}
+
+/// Opens the host on `config` (its `bind` may use port 0) and serves it in the
+/// background until `stop` is sent.
+pub async fn spawn(config: HostConfig, clock: Arc<dyn Clock>) -> anyhow::Result<RunningHost> {
+    let listener = TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    let host = LocalHost::open(config, clock, addr)?;
+    let (stop, stop_rx) = watch::channel(false);
+    let serving = host.clone();
+    tokio::spawn(async move {
+        if let Err(e) = serving.serve(listener, stop_rx).await {
+            tracing::error!(error = %e, "local host stopped");
+        }
+    });
+    Ok(RunningHost { host, addr, stop })
+}
+
 /// Time from `now` to the next `at` o'clock in Vietnam.
 pub fn until_next(now: chrono::DateTime<chrono::Utc>, at: NaiveTime) -> Duration {
     let today = vn_day(now);

@@ -166,3 +166,17 @@ pub async fn day_and_due_queries(store: Arc<dyn CaseStore>) {
         .collect();
     assert_eq!(closed, std::slice::from_ref(&soon.id));
 }
+
+pub async fn expired_cases_are_gone(store: Arc<dyn CaseStore>) {
+    let now = Utc::now();
+    let (mut old, ev) = case("03CC", now - Duration::days(400), Duration::days(10));
+    old.complaint.personal_data_until = now - Duration::seconds(5);
+    let (fresh, ev2) = case("03CC", now, Duration::days(10));
+    store.open_case(&old, &ev).await.unwrap();
+    store.open_case(&fresh, &ev2).await.unwrap();
+    store.drop_expired_personal_data(now).await.unwrap();
+    assert!(store.case(&old.id).await.unwrap().is_none());
+    assert!(store.case(&fresh.id).await.unwrap().is_some());
+    let listed = all(|p| store.cases_of_unit("03CC", None, p)).await;
+    assert!(!listed.iter().any(|c| c.id == old.id), "not listed either");
+}

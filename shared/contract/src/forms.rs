@@ -308,3 +308,23 @@ pub async fn reminders_and_expiry_happen_once(store: Arc<dyn FormStore>) {
         "a submitted form is never reminded"
     );
 }
+
+pub async fn expired_personal_data_is_gone(store: Arc<dyn FormStore>) {
+    let now = Utc::now();
+    let mut old = form(&declaration_number(), now - Duration::days(400));
+    old.personal_data_until = now - Duration::seconds(5);
+    store.insert_form(&old).await.unwrap();
+    let fresh = form(&declaration_number(), now);
+    store.insert_form(&fresh).await.unwrap();
+    store.drop_expired_personal_data(now).await.unwrap();
+    assert!(
+        store.form(&old.id).await.unwrap().is_none(),
+        "past its limit: gone"
+    );
+    assert!(
+        store.form(&fresh.id).await.unwrap().is_some(),
+        "within its limit: kept"
+    );
+    let listed = crate::misc::all(|p| store.forms_issued_on(vn_day(old.issued_at), p)).await;
+    assert!(!listed.iter().any(|f| f.id == old.id), "not listed either");
+}

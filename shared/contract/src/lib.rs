@@ -40,6 +40,7 @@ macro_rules! form_store_contract {
                 submit_refuses_expired_and_unknown_forms,
                 issue_day_query_pages_without_gaps,
                 reminders_and_expiry_happen_once,
+                expired_personal_data_is_gone,
             ]
         );
     };
@@ -56,6 +57,7 @@ macro_rules! case_store_contract {
                 updates_are_conditional_on_version,
                 unit_query_filters_status_and_pages,
                 day_and_due_queries,
+                expired_cases_are_gone,
             ]
         );
     };

@@ -113,6 +113,10 @@ pub trait FormStore: Send + Sync {
     async fn pending_complaints(&self, limit: u32) -> PortResult<Vec<Complaint>>;
     /// Removes a complaint from the outbox once the queue accepted it.
     async fn complaint_dispatched(&self, complaint_id: &str) -> PortResult<()>;
+    /// Deletes forms, their ratings and outbox entries past their personal-data
+    /// limit. On DynamoDB the `ttl` attribute does this (reads already skip
+    /// expired items); the embedded store deletes them here. Returns how many forms.
+    async fn drop_expired_personal_data(&self, now: DateTime<Utc>) -> PortResult<u64>;
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +158,9 @@ pub trait CaseStore: Send + Sync {
     async fn cases_opened_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>>;
     /// Query the close-day index.
     async fn cases_closed_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>>;
+    /// Deletes cases (and their trails) past their complaint's personal-data limit;
+    /// DynamoDB's TTL does it there, as for forms.
+    async fn drop_expired_personal_data(&self, now: DateTime<Utc>) -> PortResult<u64>;
     /// Query the sparse index of open cases by due time.
     async fn open_cases_due_before(
         &self,

@@ -354,6 +354,31 @@ impl FormStore for SqliteStore {
             .await
     }
 
+    async fn drop_expired_personal_data(&self, now: DateTime<Utc>) -> PortResult<u64> {
+        let now = ts(now);
+        self.db
+            .call("drop expired forms", move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                const EXPIRED: &str =
+                    "SELECT id FROM forms WHERE json_extract(doc, '$.personal_data_until') < ?1";
+                tx.execute(
+                    &format!("DELETE FROM ratings WHERE form_id IN ({EXPIRED})"),
+                    [&now],
+                )?;
+                tx.execute(
+                    &format!("DELETE FROM complaint_outbox WHERE id IN ({EXPIRED})"),
+                    [&now],
+                )?;
+                let n = tx.execute(
+                    "DELETE FROM forms WHERE json_extract(doc, '$.personal_data_until') < ?1",
+                    [&now],
+                )?;
+                tx.commit()?;
+                Ok(n as u64)
+            })
+            .await
+    }
+
     async fn complaint_dispatched(&self, complaint_id: &str) -> PortResult<()> {
         let id = complaint_id.to_owned();
         self.db
@@ -547,6 +572,20 @@ impl CaseStore for SqliteStore {
                     &[&day.to_string(), &after[0], &after[1], &(page.limit.max(1) + 1)],
                     page.limit,
                 )
+            })
+            .await
+    }
+
+    async fn drop_expired_personal_data(&self, now: DateTime<Utc>) -> PortResult<u64> {
+        let now = ts(now);
+        self.db
+            .call("drop expired cases", move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                const EXPIRED: &str = "json_extract(doc, '$.complaint.personal_data_until') < ?1";
+                tx.execute(&format!("DELETE FROM case_events WHERE case_id IN (SELECT id FROM cases WHERE {EXPIRED})"), [&now])?;
+                let n = tx.execute(&format!("DELETE FROM cases WHERE {EXPIRED}"), [&now])?;
+                tx.commit()?;
+                Ok(n as u64)
             })
             .await
     }

@@ -57,6 +57,15 @@ fn live(item: &Item, now: DateTime<Utc>) -> bool {
     }
 }
 
+/// Far enough (year 2514) for "keep"; DynamoDB ignores TTLs more than five years past anyway.
+const MAX_TTL: i64 = 17_179_869_180;
+
+/// Marks an item for deletion by the table's TTL when its personal data expires.
+fn with_ttl(mut item: Item, until: DateTime<Utc>) -> Item {
+    item.insert(TTL.into(), n(until.timestamp().min(MAX_TTL)));
+    item
+}
+
 fn rev_of(item: &Item) -> u64 {
     item.get(REV)
         .and_then(|v| v.as_n().ok())
@@ -291,22 +300,21 @@ impl DynamoStore {
             keys.push(("GSI4PK", closed_day(vn_day(closed))));
             keys.push(("GSI4SK", format!("{}#{}", ts(closed), case.id)));
         }
-        let mut it = item(case, &keys)?;
-        it.insert(
-            TTL.into(),
-            n((case.opened_at + chrono::Duration::days(3650)).timestamp()),
-        );
-        Ok(it)
+        Ok(with_ttl(
+            item(case, &keys)?,
+            case.complaint.personal_data_until,
+        ))
     }
 
-    fn event_item(&self, event: &CaseEvent, version: u32) -> PortResult<Item> {
-        item(
-            event,
-            &[
-                (PK, case_pk(&event.case_id)),
-                (SK, format!("EVENT#{version:010}")),
-            ],
-        )
+    fn event_item(&self, case: &Case, event: &CaseEvent) -> PortResult<Item> {
+        let keys = [
+            (PK, case_pk(&event.case_id)),
+            (SK, format!("EVENT#{:010}", case.version)),
+        ];
+        Ok(with_ttl(
+            item(event, &keys)?,
+            case.complaint.personal_data_until,
+        ))
     }
 }
 
@@ -414,7 +422,12 @@ impl FormStore for DynamoStore {
                         ),
                     ],
                 )?;
-                tx.push(put(&self.table, it, "attribute_not_exists(PK)", &[])?);
+                tx.push(put(
+                    &self.table,
+                    with_ttl(it, form.personal_data_until),
+                    "attribute_not_exists(PK)",
+                    &[],
+                )?);
             }
             if let Some(c) = &write.complaint {
                 let it = item(
@@ -426,7 +439,12 @@ impl FormStore for DynamoStore {
                         ("GSI3SK", format!("{}#{}", ts(write.submitted_at), c.id)),
                     ],
                 )?;
-                tx.push(put(&self.table, it, "attribute_not_exists(PK)", &[])?);
+                tx.push(put(
+                    &self.table,
+                    with_ttl(it, form.personal_data_until),
+                    "attribute_not_exists(PK)",
+                    &[],
+                )?);
             }
             match self.transact(tx, "submit form").await? {
                 TxOutcome::Done => return Ok(SubmitOutcome::Stored),
@@ -505,6 +523,11 @@ impl FormStore for DynamoStore {
             .items)
     }
 
+    /// The table's TTL deletes expired items (and reads skip them until it does).
+    async fn drop_expired_personal_data(&self, _now: DateTime<Utc>) -> PortResult<u64> {
+        Ok(0)
+    }
+
     async fn complaint_dispatched(&self, complaint_id: &str) -> PortResult<()> {
         self.client
             .delete_item()
@@ -530,7 +553,7 @@ impl CaseStore for DynamoStore {
             )?,
             put(
                 &self.table,
-                self.event_item(event, case.version)?,
+                self.event_item(case, event)?,
                 "attribute_not_exists(PK)",
                 &[],
             )?,
@@ -571,7 +594,7 @@ impl CaseStore for DynamoStore {
             )?,
             put(
                 &self.table,
-                self.event_item(event, case.version)?,
+                self.event_item(case, event)?,
                 "attribute_not_exists(PK)",
                 &[],
             )?,
@@ -658,6 +681,11 @@ impl CaseStore for DynamoStore {
             "cases closed on day",
         )
         .await
+    }
+
+    /// The table's TTL deletes expired items (and reads skip them until it does).
+    async fn drop_expired_personal_data(&self, _now: DateTime<Utc>) -> PortResult<u64> {
+        Ok(0)
     }
 
     async fn open_cases_due_before(

@@ -40,6 +40,8 @@ pub struct NightlyReport {
     pub forms_expired: usize,
     pub cases_escalated: usize,
     pub units_rolled_up: usize,
+    /// Forms and cases deleted because their personal-data limit passed.
+    pub personal_data_dropped: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -59,10 +61,13 @@ impl Csq {
             complaints_relayed,
             invitations_sent,
         } = self.sweep().await?;
-        let reminders_sent = self.send_reminders(date).await?;
-        let forms_expired = self.expire_forms(date).await?;
+        let reminders_sent = self.send_reminders().await?;
+        let forms_expired = self.expire_forms().await?;
         let cases_escalated = self.escalate_overdue().await?;
         let units_rolled_up = self.aggregate_day(date).await?.len();
+        let now = self.clock.now();
+        let personal_data_dropped = self.forms.drop_expired_personal_data(now).await?
+            + self.cases.drop_expired_personal_data(now).await?;
         let report = NightlyReport {
             date: Some(date),
             complaints_relayed,
@@ -71,6 +76,7 @@ impl Csq {
             forms_expired,
             cases_escalated,
             units_rolled_up,
+            personal_data_dropped,
         };
         tracing::info!(?report, "nightly run finished");
         Ok(report)
@@ -119,16 +125,21 @@ impl Csq {
         Ok(stats)
     }
 
-    fn days_back(date: NaiveDate, days: i64) -> impl Iterator<Item = NaiveDate> {
-        let newest = date.checked_sub_days(Days::new(days.max(0) as u64));
-        (0..=CATCH_UP_DAYS).filter_map(move |k| newest?.checked_sub_days(Days::new(k)))
+    /// The issue days whose forms may have come due `after` ago: the day of
+    /// `now - after` and, to catch up a missed night, the days before it.
+    fn issue_days_due(
+        now: chrono::DateTime<chrono::Utc>,
+        after: chrono::Duration,
+    ) -> impl Iterator<Item = NaiveDate> {
+        let newest = vn_day(now - after);
+        (0..=CATCH_UP_DAYS).filter_map(move |k| newest.checked_sub_days(Days::new(k)))
     }
 
     /// One reminder per unanswered form, `remind_after` after it was issued.
-    pub async fn send_reminders(&self, date: NaiveDate) -> PortResult<usize> {
+    pub async fn send_reminders(&self) -> PortResult<usize> {
         let now = self.clock.now();
         let mut sent = 0;
-        for day in Self::days_back(date, self.settings.remind_after.num_days()) {
+        for day in Self::issue_days_due(now, self.settings.remind_after) {
             for form in all_pages(|p| self.forms.forms_issued_on(day, p)).await? {
                 let due = form.issued_at + self.settings.remind_after;
                 if form.status != FormStatus::Issued
@@ -155,10 +166,10 @@ impl Csq {
     }
 
     /// Closes forms whose rating window has passed.
-    pub async fn expire_forms(&self, date: NaiveDate) -> PortResult<usize> {
+    pub async fn expire_forms(&self) -> PortResult<usize> {
         let now = self.clock.now();
         let mut expired = 0;
-        for day in Self::days_back(date, self.settings.form_ttl.num_days()) {
+        for day in Self::issue_days_due(now, self.settings.form_ttl) {
             for form in all_pages(|p| self.forms.forms_issued_on(day, p)).await? {
                 if form.status == FormStatus::Issued
                     && now >= form.expires_at

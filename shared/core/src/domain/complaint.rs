@@ -34,6 +34,14 @@ pub struct Complaint {
     /// Units the directory did not know when the form was issued.
     #[serde(default)]
     pub unknown_units: Vec<String>,
+    /// The form's retention limit: the case holding this complaint goes with it.
+    #[serde(default = "keep_until_removed")]
+    pub personal_data_until: DateTime<Utc>,
+}
+
+/// For complaints queued before retention was recorded: kept until removed by hand.
+fn keep_until_removed() -> DateTime<Utc> {
+    DateTime::<Utc>::MAX_UTC
 }
 
 impl Complaint {
@@ -72,6 +80,7 @@ impl Complaint {
             overall_comment: submission.overall_comment.clone(),
             submitted_at: at,
             unknown_units: form.unknown_units.clone(),
+            personal_data_until: form.personal_data_until,
         })
     }
 

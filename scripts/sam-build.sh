@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# sam validate --lint, then sam build (cargo lambda build --release per function),
+# with no Docker and no AWS credentials. Installs aws-sam-cli and cargo-lambda into
+# .tools/ on first use. Measured on a 2-core machine: install about 1 min; cold
+# build about 9 min; a rebuild after a code change, under a minute.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools=.tools
+if [ ! -x "$tools/sam/bin/sam" ]; then
+  python3 -m venv "$tools/sam" && "$tools/sam/bin/pip" install --quiet aws-sam-cli
+fi
+if [ ! -x "$tools/lambda/bin/cargo-lambda" ]; then
+  python3 -m venv "$tools/lambda" && "$tools/lambda/bin/pip" install --quiet cargo-lambda
+fi
+export PATH="$PWD/$tools/lambda/bin:$PATH"
+export SAM_CLI_TELEMETRY=0
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-ap-southeast-1}"
+
+echo "== sam validate --lint"
+"$tools/sam/bin/sam" validate --lint --template-file template.yaml
+
+echo "== sam build"
+start=$(date +%s)
+"$tools/sam/bin/sam" build --template-file template.yaml "$@"
+echo "== sam build took $(( $(date +%s) - start )) s"
+ls -la .aws-sam/build/*/bootstrap
