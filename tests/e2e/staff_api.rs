@@ -294,3 +294,54 @@ async fn department_staff_replace_the_org_directory() {
     let now: Value = app.staff_get(&dept, "/v1/org").await.json().await.unwrap();
     assert_eq!(now["branches"][0]["name"], "Chi cục 03CC (mới)");
 }
+
+#[tokio::test]
+async fn the_dashboard_page_is_public_and_runs_only_its_own_script() {
+    let app = spawn_app().await;
+    let page = app
+        .http
+        .get(format!("{}/dashboard", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'")
+            && csp.contains("connect-src 'self'")
+            && !csp.contains("unsafe")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<script src="/static/dashboard.js""#));
+    let js = app
+        .http
+        .get(format!("{}/static/dashboard.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let js = js.text().await.unwrap();
+    assert!(
+        js.contains("/v1/stats?") && !js.contains("innerHTML"),
+        "data only through textContent"
+    );
+    // The rating pages keep the strict policy.
+    let other = app
+        .http
+        .get(format!("{}/f/x", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !other.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src")
+    );
+}

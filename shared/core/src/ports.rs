@@ -69,6 +69,15 @@ pub enum SubmitOutcome {
     NotFound,
 }
 
+impl From<crate::domain::form::SubmitRefused> for SubmitOutcome {
+    fn from(r: crate::domain::form::SubmitRefused) -> Self {
+        match r {
+            crate::domain::form::SubmitRefused::AlreadySubmitted => SubmitOutcome::AlreadySubmitted,
+            crate::domain::form::SubmitRefused::Expired => SubmitOutcome::Expired,
+        }
+    }
+}
+
 /// Everything a submission writes, in one all-or-nothing step.
 #[derive(Debug, Clone)]
 pub struct SubmissionWrite {

@@ -236,14 +236,9 @@ impl FormStore for SqliteStore {
                 let Some(mut form) = load_form(&tx, &write.form_id)? else {
                     return Ok(SubmitOutcome::NotFound);
                 };
-                match form.status {
-                    FormStatus::Submitted => return Ok(SubmitOutcome::AlreadySubmitted),
-                    _ if form.is_expired_at(write.submitted_at) => return Ok(SubmitOutcome::Expired),
-                    _ => {}
+                if let Err(refused) = form.accept_submission(&write.submission, write.submitted_at) {
+                    return Ok(refused.into());
                 }
-                form.status = FormStatus::Submitted;
-                form.submitted_at = Some(write.submitted_at);
-                form.submission = Some(write.submission.clone());
                 save_form(&tx, &form)?;
                 let day = vn_day(write.submitted_at).to_string();
                 for r in &write.ratings {

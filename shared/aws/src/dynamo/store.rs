@@ -394,14 +394,9 @@ impl FormStore for DynamoStore {
             let Some((mut form, rev)) = self.form_with_rev(&write.form_id).await? else {
                 return Ok(SubmitOutcome::NotFound);
             };
-            match form.status {
-                FormStatus::Submitted => return Ok(SubmitOutcome::AlreadySubmitted),
-                _ if form.is_expired_at(write.submitted_at) => return Ok(SubmitOutcome::Expired),
-                _ => {}
+            if let Err(refused) = form.accept_submission(&write.submission, write.submitted_at) {
+                return Ok(refused.into());
             }
-            form.status = FormStatus::Submitted;
-            form.submitted_at = Some(write.submitted_at);
-            form.submission = Some(write.submission.clone());
             let mut tx = vec![put(
                 &self.table,
                 self.form_item(&form, rev + 1)?,

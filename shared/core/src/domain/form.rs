@@ -154,6 +154,13 @@ pub fn derive_subjects(declaration: &Declaration, handling: &[Handling]) -> Vec<
     subjects
 }
 
+/// Why a submission cannot be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmitRefused {
+    AlreadySubmitted,
+    Expired,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FormStatus {
@@ -283,6 +290,26 @@ impl Form {
             (None, Some(_)) => InvitationState::Rejected,
             (None, None) => InvitationState::Pending,
         }
+    }
+
+    /// Marks the form submitted with what the business confirmed, unless it was
+    /// submitted already or its window closed before `at`. Stores call this inside
+    /// their conditional write, so the rule is the same on every adapter.
+    pub fn accept_submission(
+        &mut self,
+        submission: &Submission,
+        at: DateTime<Utc>,
+    ) -> Result<(), SubmitRefused> {
+        if self.status == FormStatus::Submitted {
+            return Err(SubmitRefused::AlreadySubmitted);
+        }
+        if self.is_expired_at(at) {
+            return Err(SubmitRefused::Expired);
+        }
+        self.status = FormStatus::Submitted;
+        self.submitted_at = Some(at);
+        self.submission = Some(submission.clone());
+        Ok(())
     }
 
     pub fn is_expired_at(&self, now: DateTime<Utc>) -> bool {

@@ -29,9 +29,40 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/cases/{id}/actions", post(case_action))
         .route("/v1/stats", get(stats))
         .route("/v1/stats.csv", get(stats_csv))
+        .route("/dashboard", get(dashboard))
+        .route("/static/dashboard.js", get(dashboard_script))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// The dashboard page and script hold no data: they are public, and the script
+/// calls the API with the staff token the person pastes in.
+const DASHBOARD_HTML: &str = include_str!("dashboard/dashboard.html");
+const DASHBOARD_JS: &str = include_str!("dashboard/dashboard.js");
+/// The one page that runs a script: only our own, talking only to our own API.
+const DASHBOARD_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn dashboard() -> Response {
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, DASHBOARD_CSP),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        ],
+        DASHBOARD_HTML,
+    )
+        .into_response()
+}
+
+async fn dashboard_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        DASHBOARD_JS,
+    )
+        .into_response()
 }
 
 /// The authenticated caller.

@@ -1,0 +1,180 @@
+// CSQ staff dashboard: reads /v1/org and /v1/stats with the staff token kept in
+// sessionStorage, and draws SVG charts. Every value reaches the page through
+// textContent or SVG attributes, never as markup.
+"use strict";
+
+const SVG = "http://www.w3.org/2000/svg";
+const LEVEL_COLOURS = ["#b3261e", "#e8710a", "#9aa0a6", "#7cb342", "#1e8e3e"];
+const $ = (id) => document.getElementById(id);
+
+function token() { return sessionStorage.getItem("csq-staff-token") || ""; }
+
+async function api(path) {
+  const res = await fetch(path, { headers: { Authorization: "Bearer " + token() } });
+  if (res.status === 401) { signOut(); throw new Error("Mã truy cập không hợp lệ / The token is not valid"); }
+  if (!res.ok) {
+    let msg = res.status + "";
+    try { const body = await res.json(); msg = (body.error && body.error.message) || msg; } catch (_) { /* not JSON */ }
+    throw new Error(msg);
+  }
+  return res;
+}
+
+function el(tag, text, attrs) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
+function svg(tag, attrs) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
+function isoDay(d) { return d.toISOString().slice(0, 10); }
+
+function signOut() {
+  sessionStorage.removeItem("csq-staff-token");
+  $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true;
+}
+
+async function loadUnits() {
+  const select = $("unit");
+  select.replaceChildren(el("option", "Toàn Cục / Department", { value: "department" }));
+  try {
+    const org = await (await api("/v1/org")).json();
+    for (const b of org.branches) {
+      select.append(el("option", b.name + " (" + b.code + ")", { value: "branch:" + b.code }));
+      for (const t of b.teams) select.append(el("option", "— " + t.name + " (" + t.code + ")", { value: "team:" + t.code }));
+    }
+  } catch (e) { /* no directory yet: the department and free codes still work */ }
+}
+
+function chosenUnit() { return $("unit-code").value.trim() || $("unit").value; }
+
+function query() {
+  const p = new URLSearchParams({ unit: chosenUnit(), from: $("from").value, to: $("to").value });
+  return p.toString();
+}
+
+function frame(width, height) {
+  return svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img" });
+}
+
+function lineChart(days, key, max, format) {
+  const w = 700, h = 200, pad = 30;
+  const s = frame(w, h + 20);
+  const x = (i) => pad + (days.length <= 1 ? 0 : (i * (w - 2 * pad)) / (days.length - 1));
+  const y = (v) => h - (v / max) * (h - 20);
+  for (let g = 0; g <= 4; g++) {
+    const v = (max * g) / 4;
+    s.append(svg("line", { x1: pad, x2: w - pad, y1: y(v), y2: y(v), stroke: "#e0e0e0" }));
+    const t = svg("text", { x: 2, y: y(v) + 4, "font-size": 10, fill: "#5f6368" }); t.textContent = format(v); s.append(t);
+  }
+  const pts = days.map((d, i) => [x(i), d[key]]).filter(([, v]) => v !== null && v !== undefined);
+  s.append(svg("polyline", { points: pts.map(([px, v]) => px + "," + y(v)).join(" "), fill: "none", stroke: "#0b5394", "stroke-width": 2 }));
+  for (const [px, v] of pts) {
+    const c = svg("circle", { cx: px, cy: y(v), r: 3, fill: "#0b5394" });
+    const tip = svg("title"); tip.textContent = format(v); c.append(tip); s.append(c);
+  }
+  days.forEach((d, i) => {
+    if (days.length < 12 || i % Math.ceil(days.length / 10) === 0) {
+      const t = svg("text", { x: x(i) - 14, y: h + 15, "font-size": 10, fill: "#5f6368" }); t.textContent = d.date.slice(5); s.append(t);
+    }
+  });
+  return s;
+}
+
+function stackedBars(days, series, colours) {
+  const w = 700, h = 200, pad = 30;
+  const s = frame(w, h + 20);
+  const totals = days.map((d) => series.reduce((a, f) => a + f(d), 0));
+  const max = Math.max(1, ...totals);
+  const bw = Math.max(2, (w - 2 * pad) / Math.max(1, days.length) - 2);
+  days.forEach((d, i) => {
+    let top = h;
+    series.forEach((f, k) => {
+      const v = f(d); if (!v) return;
+      const bh = (v / max) * (h - 20);
+      top -= bh;
+      const r = svg("rect", { x: pad + i * (bw + 2), y: top, width: bw, height: bh, fill: colours[k] });
+      const tip = svg("title"); tip.textContent = d.date + ": " + v; r.append(tip); s.append(r);
+    });
+  });
+  const t = svg("text", { x: 2, y: 12, "font-size": 10, fill: "#5f6368" }); t.textContent = "max " + max; s.append(t);
+  return s;
+}
+
+function sum(days, f) { return days.reduce((a, d) => a + f(d), 0); }
+function pct(v) { return v === null || isNaN(v) ? "—" : (v * 100).toFixed(1) + "%"; }
+
+function render(days) {
+  const ratings = sum(days, (d) => d.ratings);
+  const weighted = sum(days, (d) => d.level_counts.reduce((a, n, i) => a + n * (i + 1), 0));
+  const satisfied = sum(days, (d) => d.level_counts[3] + d.level_counts[4]);
+  const issued = sum(days, (d) => d.forms_issued), submitted = sum(days, (d) => d.forms_submitted);
+  const tiles = [
+    ["Lượt đánh giá / Ratings", ratings],
+    ["Điểm TB / Average", ratings ? (weighted / ratings).toFixed(2) : "—"],
+    ["Hài lòng / Satisfied", pct(ratings ? satisfied / ratings : null)],
+    ["Tỷ lệ phản hồi / Response rate", pct(issued ? submitted / issued : null)],
+    ["Phản ánh mới / Complaints opened", sum(days, (d) => d.complaints_opened)],
+    ["Đã xử lý / Closed", sum(days, (d) => d.complaints_closed)],
+  ];
+  $("tiles").replaceChildren(...tiles.map(([k, v]) => { const t = el("div", undefined, { class: "tile card" }); t.append(el("span", k, { class: "muted" }), el("strong", String(v))); return t; }));
+  $("chart-average").replaceChildren(lineChart(days, "average", 5, (v) => v.toFixed(1)));
+  $("chart-levels").replaceChildren(stackedBars(days, [0, 1, 2, 3, 4].map((i) => (d) => d.level_counts[i]), LEVEL_COLOURS));
+  $("legend").textContent = "1 Rất không hài lòng · 2 Không hài lòng · 3 Bình thường · 4 Hài lòng · 5 Rất hài lòng (đỏ → xanh / red → green)";
+  $("chart-complaints").replaceChildren(stackedBars(days, [(d) => d.complaints_opened, (d) => d.complaints_closed, (d) => d.complaints_overdue], ["#e8710a", "#1e8e3e", "#b3261e"]));
+  const head = ["Ngày / Date", "Đánh giá", "TB / Avg", "Hài lòng", "Phát hành / Issued", "Đã gửi / Submitted", "Phản ánh", "Quá hạn / Overdue"];
+  const table = $("table");
+  table.replaceChildren();
+  const hr = el("tr"); head.forEach((h) => hr.append(el("th", h))); table.append(hr);
+  for (const d of days) {
+    const tr = el("tr");
+    [d.date, d.ratings, d.average === null ? "—" : d.average.toFixed(2), pct(d.satisfied_share), d.forms_issued, d.forms_submitted, d.complaints_opened, d.complaints_overdue]
+      .forEach((v) => tr.append(el("td", String(v))));
+    table.append(tr);
+  }
+  $("report").hidden = false;
+}
+
+async function refresh() {
+  $("error").textContent = "";
+  try {
+    const body = await (await api("/v1/stats?" + query())).json();
+    render(body.days);
+  } catch (e) { $("error").textContent = e.message; }
+}
+
+async function downloadCsv() {
+  try {
+    const blob = await (await api("/v1/stats.csv?" + query())).blob();
+    const a = el("a", undefined, { href: URL.createObjectURL(blob), download: "csq-" + chosenUnit().replace(/[^A-Za-z0-9]/g, "_") + ".csv" });
+    document.body.append(a); a.click(); a.remove();
+  } catch (e) { $("error").textContent = e.message; }
+}
+
+async function start() {
+  $("signin").hidden = true; $("controls").hidden = false;
+  await loadUnits();
+  await refresh();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const today = new Date();
+  $("to").value = isoDay(today);
+  $("from").value = isoDay(new Date(today.getTime() - 29 * 86400000));
+  $("token-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    sessionStorage.setItem("csq-staff-token", $("token").value.trim());
+    $("token").value = "";
+    start();
+  });
+  $("query").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
+  $("csv").addEventListener("click", downloadCsv);
+  $("signout").addEventListener("click", signOut);
+  if (token()) start();
+});
