@@ -9,6 +9,7 @@ use super::emails;
 use crate::domain::declaration::FormRequest;
 use crate::domain::fields::FieldError;
 use crate::domain::form::{Form, FormStatus, InvitationResult, InvitationState, Subject};
+use crate::domain::org::OrgDirectory;
 use crate::ports::{InsertFormOutcome, MailError, PortError};
 
 #[derive(Debug, thiserror::Error)]
@@ -64,11 +65,15 @@ impl Csq {
     pub async fn issue_form(&self, body: &Value) -> Result<IssueOutcome, IssueError> {
         let request = FormRequest::parse(body).map_err(IssueError::Invalid)?;
         let now = self.clock.now();
-        let unknown_units = self.unknown_units(&request).await?;
+        let org = self.org.org().await?;
+        let unknown_units = org
+            .as_ref()
+            .map(|o| unknown_units(o, &request))
+            .unwrap_or_default();
         // Whole seconds: the expiry travels in the signed link as a Unix timestamp.
         let expires_at =
             DateTime::from_timestamp((now + self.settings.form_ttl).timestamp(), 0).unwrap_or(now);
-        let form = Form::new(
+        let mut form = Form::new(
             uuid::Uuid::new_v4().simple().to_string(),
             request,
             now,
@@ -76,6 +81,9 @@ impl Csq {
             now + self.settings.personal_data_retention,
             unknown_units,
         );
+        if let Some(org) = &org {
+            form.name_units(org);
+        }
         let (created, mut form) = match self.forms.insert_form(&form).await? {
             InsertFormOutcome::Created => (true, form),
             InsertFormOutcome::Exists(existing) => (false, *existing),
@@ -87,27 +95,6 @@ impl Csq {
         }
         tracing::info!(form_id = %form.id, created, invitation = ?form.invitation_state(), "form issued");
         Ok(IssueOutcome { created, form })
-    }
-
-    async fn unknown_units(&self, request: &FormRequest) -> Result<Vec<String>, PortError> {
-        let Some(org) = self.org.org().await? else {
-            return Ok(Vec::new());
-        };
-        let branch = request.declaration.customs_office.as_str();
-        let mut unknown = Vec::new();
-        if org.branch(branch).is_none() {
-            unknown.push(branch.to_owned());
-        }
-        for h in &request.handling {
-            let team = h.team.as_str();
-            if !org.has_team(branch, team) && !unknown.iter().any(|u| u == team) {
-                unknown.push(team.to_owned());
-            }
-        }
-        if !unknown.is_empty() {
-            tracing::warn!(?unknown, "declaration names units not in the org directory");
-        }
-        Ok(unknown)
     }
 
     /// Sends the invitation once: a lease on the form decides who sends, so two
@@ -164,4 +151,23 @@ impl Csq {
         }
         Ok(sent)
     }
+}
+
+/// Branch and team codes of a request that the directory does not know.
+fn unknown_units(org: &OrgDirectory, request: &FormRequest) -> Vec<String> {
+    let branch = request.declaration.customs_office.as_str();
+    let mut unknown = Vec::new();
+    if org.branch(branch).is_none() {
+        unknown.push(branch.to_owned());
+    }
+    for h in &request.handling {
+        let team = h.team.as_str();
+        if !org.has_team(branch, team) && !unknown.iter().any(|u| u == team) {
+            unknown.push(team.to_owned());
+        }
+    }
+    if !unknown.is_empty() {
+        tracing::warn!(?unknown, "declaration names units not in the org directory");
+    }
+    unknown
 }

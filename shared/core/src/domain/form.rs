@@ -30,6 +30,9 @@ pub struct Subject {
     pub stage: Option<Stage>,
     pub officer_id: Option<OfficerId>,
     pub officer_name: Option<DisplayName>,
+    /// The branch's or team's name from the org directory, when it was known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_name: Option<String>,
 }
 
 impl Subject {
@@ -50,15 +53,17 @@ impl Subject {
 
     pub fn label(&self, lang: Language) -> String {
         match self.kind {
-            SubjectKind::Branch => match lang {
-                Language::Vi => format!("Chi cục {}", self.branch),
-                Language::En => format!("Branch {}", self.branch),
+            SubjectKind::Branch => match (&self.unit_name, lang) {
+                (Some(name), _) => format!("{name} ({})", self.branch),
+                (None, Language::Vi) => format!("Chi cục {}", self.branch),
+                (None, Language::En) => format!("Branch {}", self.branch),
             },
             SubjectKind::Team => {
                 let team = self.team.as_ref().map(UnitCode::as_str).unwrap_or("");
-                match lang {
-                    Language::Vi => format!("Đội công tác {team}"),
-                    Language::En => format!("Team {team}"),
+                match (&self.unit_name, lang) {
+                    (Some(name), _) => format!("{name} ({team})"),
+                    (None, Language::Vi) => format!("Đội công tác {team}"),
+                    (None, Language::En) => format!("Team {team}"),
                 }
             }
             SubjectKind::Stage => self.stage.map(|s| s.label(lang)).unwrap_or("").to_string(),
@@ -110,6 +115,7 @@ pub fn derive_subjects(declaration: &Declaration, handling: &[Handling]) -> Vec<
         stage: None,
         officer_id: None,
         officer_name: None,
+        unit_name: None,
     }];
     let mut push_unique = |s: Subject| {
         if !subjects.iter().any(|x| x.key == s.key) {
@@ -125,6 +131,7 @@ pub fn derive_subjects(declaration: &Declaration, handling: &[Handling]) -> Vec<
             stage: None,
             officer_id: None,
             officer_name: None,
+            unit_name: None,
         });
     }
     for h in handling {
@@ -136,6 +143,7 @@ pub fn derive_subjects(declaration: &Declaration, handling: &[Handling]) -> Vec<
             stage: Some(h.stage),
             officer_id: None,
             officer_name: None,
+            unit_name: None,
         });
     }
     for h in handling {
@@ -148,6 +156,7 @@ pub fn derive_subjects(declaration: &Declaration, handling: &[Handling]) -> Vec<
                 stage: Some(h.stage),
                 officer_id: Some(officer.id.clone()),
                 officer_name: Some(officer.name.clone()),
+                unit_name: None,
             });
         }
     }
@@ -317,6 +326,25 @@ impl Form {
             || (self.status == FormStatus::Issued && now >= self.expires_at)
     }
 
+    /// Names the branch and team subjects after the org directory, so the
+    /// business reads "Chi cục Hải quan cửa khẩu …" rather than a code.
+    pub fn name_units(&mut self, org: &super::org::OrgDirectory) {
+        let branch = org.branch(self.declaration.customs_office.as_str());
+        for s in &mut self.subjects {
+            s.unit_name = match s.kind {
+                SubjectKind::Branch => branch.map(|b| b.name.clone()),
+                SubjectKind::Team => branch.and_then(|b| {
+                    let code = s.team.as_ref()?;
+                    b.teams
+                        .iter()
+                        .find(|t| t.code == code.as_str())
+                        .map(|t| t.name.clone())
+                }),
+                _ => None,
+            };
+        }
+    }
+
     pub fn subject(&self, key: &str) -> Option<&Subject> {
         self.subjects.iter().find(|s| s.key == key)
     }
@@ -410,6 +438,21 @@ mod tests {
         assert_eq!(units[3], "stage:03CC:document_check");
         assert_eq!(units[6], "officer:HP5678");
         assert!(subjects[5].label(Language::Vi).contains("Nguyễn Văn An"));
+    }
+
+    #[test]
+    fn units_are_named_from_the_directory() {
+        let mut form = crate::domain::submission::tests::sample_form();
+        form.name_units(&crate::domain::org::tests::sample_org());
+        assert_eq!(
+            form.subjects[0].label(Language::Vi),
+            "Chi cục Demo 1 (03CC)"
+        );
+        assert_eq!(form.subjects[1].label(Language::En), "Đội thủ tục (03CC01)");
+        assert_eq!(
+            form.subjects[3].unit_name, None,
+            "stages keep their own labels"
+        );
     }
 
     #[test]

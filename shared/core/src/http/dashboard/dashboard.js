@@ -68,8 +68,8 @@ function lineChart(days, key, max, format) {
   const s = frame(w, h + 20);
   const x = (i) => pad + (days.length <= 1 ? 0 : (i * (w - 2 * pad)) / (days.length - 1));
   const y = (v) => h - (v / max) * (h - 20);
-  for (let g = 0; g <= 4; g++) {
-    const v = (max * g) / 4;
+  for (let g = 0; g <= 5; g++) {
+    const v = (max * g) / 5;
     s.append(svg("line", { x1: pad, x2: w - pad, y1: y(v), y2: y(v), stroke: "#e0e0e0" }));
     const t = svg("text", { x: 2, y: y(v) + 4, "font-size": 10, fill: "#5f6368" }); t.textContent = format(v); s.append(t);
   }
