@@ -152,3 +152,54 @@ async fn unknown_units_are_accepted_and_flagged() {
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["unknown_units"], json!(["99ZZ", "99ZZ01", "03CC02"]));
 }
+
+/// The OpenAPI document is the contract the declaration system codes against:
+/// its example must be accepted, its enums must be the code's, and every field
+/// it promises in a response must be there.
+#[tokio::test]
+async fn the_openapi_document_matches_the_code() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/core/api/integration-v1.yaml"
+    );
+    let doc: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let op = &doc["paths"]["/v1/forms"]["post"];
+    let example = op["requestBody"]["content"]["application/json"]["example"].clone();
+    let schemas = &doc["components"]["schemas"];
+
+    let stages: Vec<&str> = schemas["FormRequest"]["properties"]["handling"]["items"]["properties"]
+        ["stage"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let code_stages: Vec<&str> = csq_core::domain::declaration::Stage::ALL
+        .iter()
+        .map(|s| s.code())
+        .collect();
+    assert_eq!(stages, code_stages);
+    let lanes = &schemas["FormRequest"]["properties"]["declaration"]["properties"]["lane"]["enum"];
+    assert_eq!(lanes, &json!(["green", "yellow", "red"]));
+    assert_eq!(
+        schemas["FormRequest"]["properties"]["handling"]["maxItems"],
+        json!(csq_core::domain::declaration::MAX_HANDLING)
+    );
+
+    let app = spawn_app().await;
+    let res = app.issue(&example).await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    for field in schemas["IssuedForm"]["required"].as_array().unwrap() {
+        assert!(
+            body.get(field.as_str().unwrap()).is_some(),
+            "response lacks {field}"
+        );
+    }
+    for status in ["200", "201", "401", "413", "415", "422"] {
+        assert!(
+            op["responses"].get(status).is_some(),
+            "{status} undocumented"
+        );
+    }
+}

@@ -17,7 +17,10 @@ async fn a_misconduct_complaint_travels_from_email_to_statistics() {
     // WHEN the business opens the emailed link, rates an officer 1 for harassment
     let browser = app.open(&link).await;
     assert!(browser.page.contains("Nguyễn Văn An"));
-    assert!(browser.page.contains("Đội 1 (03CC01)"), "teams are named from the org directory");
+    assert!(
+        browser.page.contains("Đội 1 (03CC01)"),
+        "teams are named from the org directory"
+    );
     assert!(browser.page.contains(&decl));
     let fields = [
         ("level.0", "4"),

@@ -4,7 +4,6 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::Csq;
-use super::nightly::all_pages;
 use crate::auth::staff::{StaffClaims, StaffRole};
 use crate::auth::{b64, unb64};
 use crate::domain::case::{Case, CaseEvent, CaseStatus};
@@ -333,11 +332,5 @@ impl Csq {
 
     pub async fn org_directory(&self) -> Result<Option<OrgDirectory>, PortError> {
         self.org.org().await
-    }
-
-    /// Every open case, oldest due first: what the dashboard counts as backlog.
-    pub async fn open_cases(&self) -> Result<Vec<Case>, PortError> {
-        let far = self.clock.now() + chrono::Duration::days(3650);
-        all_pages(|p| self.cases.open_cases_due_before(far, p)).await
     }
 }
