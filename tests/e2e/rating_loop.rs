@@ -79,6 +79,10 @@ async fn a_misconduct_complaint_travels_from_email_to_statistics() {
     assert_eq!(case["assignment"]["unit"], "inspection");
     assert_eq!(case["status"], "open");
     let case_id = case["id"].as_str().unwrap().to_owned();
+    assert!(
+        mail.text.contains(&format!("/dashboard#case={case_id}")),
+        "the email opens the case in the dashboard"
+    );
 
     // WHEN the inspection unit verifies and resolves it
     for (action, note) in [

@@ -167,7 +167,7 @@ fn case_summary_html(case: &Case) -> Markup {
 }
 
 pub fn case_assigned(case: &Case, staff_url: &str) -> OutgoingEmail {
-    let link = format!("{staff_url}/v1/cases/{}", case.id);
+    let link = format!("{staff_url}/dashboard#case={}", case.id);
     let due = vn_display(case.due_at);
     let subject = format!(
         "[CSQ] Phản ánh mới cần xử lý / New complaint to handle: tờ khai {}",
@@ -198,7 +198,7 @@ pub fn case_assigned(case: &Case, staff_url: &str) -> OutgoingEmail {
 }
 
 pub fn case_escalated(case: &Case, to_name: &str, to: &str, staff_url: &str) -> OutgoingEmail {
-    let link = format!("{staff_url}/v1/cases/{}", case.id);
+    let link = format!("{staff_url}/dashboard#case={}", case.id);
     let subject = format!(
         "[CSQ] Phản ánh quá hạn / Overdue complaint: tờ khai {}",
         case.complaint.declaration_number

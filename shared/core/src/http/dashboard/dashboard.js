@@ -37,7 +37,7 @@ function isoDay(d) { return d.toISOString().slice(0, 10); }
 
 function signOut() {
   sessionStorage.removeItem("csq-staff-token");
-  $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true;
+  $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true; $("cases").hidden = true;
 }
 
 async function loadUnits() {
@@ -157,10 +157,89 @@ async function downloadCsv() {
   } catch (e) { $("error").textContent = e.message; }
 }
 
+const LEVELS = { 1: "Rất không hài lòng", 2: "Không hài lòng", 3: "Bình thường", 4: "Hài lòng", 5: "Rất hài lòng" };
+let currentCase = null;
+
+function subjectName(s) {
+  return s.officer_name || s.unit_name || s.team || s.stage || s.branch;
+}
+
+async function listCases() {
+  $("error").textContent = "";
+  const p = new URLSearchParams();
+  if ($("case-unit").value.trim()) p.set("unit", $("case-unit").value.trim());
+  if ($("case-status").value) p.set("status", $("case-status").value);
+  try {
+    const body = await (await api("/v1/cases?" + p.toString())).json();
+    const table = $("case-list");
+    const head = el("tr");
+    ["Tờ khai / Declaration", "Chi cục", "Đơn vị xử lý / Unit", "Trạng thái / Status", "Hạn / Due"].forEach((h) => head.append(el("th", h)));
+    table.replaceChildren(head);
+    for (const c of body.items) {
+      const tr = el("tr", undefined, { class: "clickable" });
+      const open = el("a", c.complaint.declaration_number, { href: "#case=" + encodeURIComponent(c.id) });
+      const first = el("td"); first.append(open); tr.append(first);
+      [c.complaint.branch, c.assignment.unit, c.status, c.due_at.slice(0, 10)].forEach((v) => tr.append(el("td", v)));
+      table.append(tr);
+    }
+    if (!body.items.length) {
+      const tr = el("tr");
+      tr.append(el("td", "Không có hồ sơ / No cases"));
+      table.append(tr);
+    }
+  } catch (e) { $("error").textContent = e.message; }
+}
+
+async function showCase(id) {
+  try {
+    const d = await (await api("/v1/cases/" + encodeURIComponent(id))).json();
+    currentCase = d.case.id;
+    const c = d.case;
+    $("case-title").textContent = "Tờ khai " + c.complaint.declaration_number + " — " + c.complaint.business.name;
+    $("case-meta").textContent = c.assignment.name + " · " + c.status + (d.overdue ? " · QUÁ HẠN / OVERDUE" : "") + " · " + c.assignment.rule;
+    $("case-subjects").replaceChildren(...c.complaint.subjects.map((s) => {
+      const li = el("li");
+      li.append(el("strong", subjectName(s.subject) + ": " + s.level + " " + (LEVELS[s.level] || "")));
+      if (s.reasons.length) li.append(el("span", " · " + s.reasons.join(", ")));
+      if (s.comment) { li.append(el("br")); li.append(el("em", s.comment)); }
+      return li;
+    }));
+    const contact = c.complaint.contact;
+    $("case-contact").textContent = contact ? "Liên hệ / Contact: " + contact.name + " — " + contact.phone : "";
+    $("case-events").replaceChildren(...d.events.map((e) => el("li", e.at.slice(0, 16).replace("T", " ") + " · " + e.actor + " · " + e.action + (e.note ? " — " + e.note : ""))));
+    $("case-action").hidden = c.status === "resolved" || c.status === "dismissed";
+    $("case-detail").hidden = false;
+  } catch (e) { $("error").textContent = e.message; }
+}
+
+async function actOnCase(ev) {
+  ev.preventDefault();
+  if (!currentCase) return;
+  try {
+    await fetch("/v1/cases/" + encodeURIComponent(currentCase) + "/actions", {
+      method: "POST",
+      headers: { Authorization: "Bearer " + token(), "Content-Type": "application/json" },
+      body: JSON.stringify({ action: $("case-action-kind").value, note: $("case-note").value }),
+    }).then(async (res) => {
+      if (!res.ok) { const b = await res.json(); throw new Error(b.error ? b.error.message : res.status + ""); }
+    });
+    $("case-note").value = "";
+    await showCase(currentCase);
+    await listCases();
+  } catch (e) { $("error").textContent = e.message; }
+}
+
+function caseFromHash() {
+  const m = location.hash.match(/^#case=(.+)$/);
+  if (m) showCase(decodeURIComponent(m[1]));
+}
+
 async function start() {
-  $("signin").hidden = true; $("controls").hidden = false;
+  $("signin").hidden = true; $("controls").hidden = false; $("cases").hidden = false;
   await loadUnits();
   await refresh();
+  await listCases();
+  caseFromHash();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -176,5 +255,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("query").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
   $("csv").addEventListener("click", downloadCsv);
   $("signout").addEventListener("click", signOut);
+  $("case-query").addEventListener("submit", (e) => { e.preventDefault(); listCases(); });
+  $("case-action").addEventListener("submit", actOnCase);
+  window.addEventListener("hashchange", caseFromHash);
   if (token()) start();
 });
