@@ -245,8 +245,9 @@ async fn serve(
         let d = d?;
         println!(
             "Demo loaded: {} declarations, {} rated, {} complaints routed to cases.\n\n\
-             Rate a form:   {}\nOutbox:        {url}/outbox\nStaff token:   {}\n\n\
-             Try: curl -H \"Authorization: Bearer $TOKEN\" '{url}/v1/stats?unit=department'\n",
+             Rate a form:   {}\nOutbox:        {url}/outbox\nDashboard:     {url}/dashboard (paste the staff token)\n\
+             Staff token:   {}\n\n\
+             Try: TOKEN=<the staff token>; curl -H \"Authorization: Bearer $TOKEN\" '{url}/v1/stats?unit=department'\n",
             d.declarations, d.submitted, d.cases_opened, d.unrated_link, d.staff_token
         );
     }
