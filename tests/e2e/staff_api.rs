@@ -345,3 +345,27 @@ async fn the_dashboard_page_is_public_and_runs_only_its_own_script() {
             .contains("script-src")
     );
 }
+
+#[tokio::test]
+async fn reasons_come_with_their_labels() {
+    let app = spawn_app().await;
+    let dept = app.staff_token(StaffRole::Department, None);
+    let reasons: Value = app
+        .staff_get(&dept, "/v1/reasons")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let harassment = reasons
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "harassment")
+        .unwrap();
+    assert_eq!(harassment["vi"], "Sách nhiễu");
+    assert_eq!(harassment["misconduct"], true);
+    assert_eq!(
+        reasons.as_array().unwrap().len(),
+        csq_core::domain::rating_scale::Reason::ALL.len()
+    );
+}

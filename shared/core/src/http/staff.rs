@@ -23,6 +23,7 @@ pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/v1/org", get(org).put(replace_org))
         .route("/v1/forms", get(list_forms))
+        .route("/v1/reasons", get(reasons))
         .route("/v1/ratings", get(list_ratings))
         .route("/v1/cases", get(list_cases))
         .route("/v1/cases/{id}", get(case_detail))
@@ -149,6 +150,25 @@ async fn replace_org(
         .map_err(|e| ApiError::internal(&e))?;
     tracing::info!(by = %who.sub, branches = org.branches.len(), "org directory replaced");
     Ok(Json(org).into_response())
+}
+
+/// The predefined reasons with their labels, so clients show words, not codes.
+async fn reasons(_who: Staff) -> Response {
+    use crate::domain::declaration::Language;
+    use crate::domain::rating_scale::{Polarity, Reason};
+    let list: Vec<serde_json::Value> = Reason::ALL
+        .iter()
+        .map(|r| {
+            json!({
+                "code": r.code(),
+                "vi": r.label(Language::Vi),
+                "en": r.label(Language::En),
+                "negative": r.polarity() == Polarity::Negative,
+                "misconduct": r.is_misconduct(),
+            })
+        })
+        .collect();
+    Json(list).into_response()
 }
 
 async fn list_forms(

@@ -159,6 +159,13 @@ async function downloadCsv() {
 
 const LEVELS = { 1: "Rất không hài lòng", 2: "Không hài lòng", 3: "Bình thường", 4: "Hài lòng", 5: "Rất hài lòng" };
 let currentCase = null;
+let reasonLabels = {};
+
+async function loadReasons() {
+  try {
+    for (const r of await (await api("/v1/reasons")).json()) reasonLabels[r.code] = r.vi + " / " + r.en;
+  } catch (_) { /* codes are shown instead */ }
+}
 
 function subjectName(s) {
   return s.officer_name || s.unit_name || s.team || s.stage || s.branch;
@@ -200,7 +207,7 @@ async function showCase(id) {
     $("case-subjects").replaceChildren(...c.complaint.subjects.map((s) => {
       const li = el("li");
       li.append(el("strong", subjectName(s.subject) + ": " + s.level + " " + (LEVELS[s.level] || "")));
-      if (s.reasons.length) li.append(el("span", " · " + s.reasons.join(", ")));
+      if (s.reasons.length) li.append(el("span", " · " + s.reasons.map((r) => reasonLabels[r] || r).join(", ")));
       if (s.comment) { li.append(el("br")); li.append(el("em", s.comment)); }
       return li;
     }));
@@ -236,7 +243,7 @@ function caseFromHash() {
 
 async function start() {
   $("signin").hidden = true; $("controls").hidden = false; $("cases").hidden = false;
-  await loadUnits();
+  await Promise.all([loadUnits(), loadReasons()]);
   await refresh();
   await listCases();
   caseFromHash();
