@@ -23,6 +23,11 @@ use serde::de::DeserializeOwned;
 use super::keys::*;
 use super::{DynamoStore, Item, decode_cursor, encode_cursor, err};
 
+/// A state the table should never be in, or a retry budget spent.
+fn failed(context: &str, what: &'static str) -> csq_core::ports::PortError {
+    err(context, std::io::Error::other(what))
+}
+
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
@@ -274,10 +279,7 @@ impl DynamoStore {
                 Err(e) => return Err(err("update form", e)),
             }
         }
-        Err(err(
-            "update form",
-            std::io::Error::other("too many concurrent updates"),
-        ))
+        Err(failed("update form", "too many concurrent updates"))
     }
 
     fn case_item(&self, case: &Case) -> PortResult<Item> {
@@ -342,23 +344,16 @@ impl FormStore for DynamoStore {
                 let lock = self
                     .get(&decl_pk(number), "DECL", "get declaration")
                     .await?
-                    .ok_or_else(|| {
-                        err(
-                            "insert form",
-                            std::io::Error::other("declaration lock vanished"),
-                        )
-                    })?;
+                    .ok_or_else(|| failed("insert form", "declaration lock vanished"))?;
                 let id = lock
                     .get("form_id")
                     .and_then(|v| v.as_s().ok())
                     .cloned()
                     .unwrap_or_default();
-                let existing = self.form(&id).await?.ok_or_else(|| {
-                    err(
-                        "insert form",
-                        std::io::Error::other("declaration points to no form"),
-                    )
-                })?;
+                let existing = self
+                    .form(&id)
+                    .await?
+                    .ok_or_else(|| failed("insert form", "declaration points to no form"))?;
                 Ok(InsertFormOutcome::Exists(Box::new(existing)))
             }
         }
@@ -447,10 +442,7 @@ impl FormStore for DynamoStore {
                 TxOutcome::ConditionFailed => continue,
             }
         }
-        Err(err(
-            "submit form",
-            std::io::Error::other("too many concurrent updates"),
-        ))
+        Err(failed("submit form", "too many concurrent updates"))
     }
 
     async fn forms_issued_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Form>> {
@@ -556,12 +548,10 @@ impl CaseStore for DynamoStore {
         match self.transact(tx, "open case").await? {
             TxOutcome::Done => Ok(OpenCaseOutcome::Opened),
             TxOutcome::ConditionFailed => {
-                let existing = self.case(&case.id).await?.ok_or_else(|| {
-                    err(
-                        "open case",
-                        std::io::Error::other("case lost between writes"),
-                    )
-                })?;
+                let existing = self
+                    .case(&case.id)
+                    .await?
+                    .ok_or_else(|| failed("open case", "case lost between writes"))?;
                 Ok(OpenCaseOutcome::Exists(Box::new(existing)))
             }
         }
@@ -739,10 +729,7 @@ impl StatsStore for DynamoStore {
                 }
             }
             if pending.is_some_and(|m| m.values().any(|v| !v.is_empty())) {
-                return Err(err(
-                    "put daily stats",
-                    std::io::Error::other("items left unprocessed"),
-                ));
+                return Err(failed("put daily stats", "items left unprocessed"));
             }
         }
         Ok(())
