@@ -5,7 +5,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::declaration::Language;
 use crate::domain::fields::FieldError;
-use crate::domain::form::{Form, Submission};
+use crate::domain::form::{Form, SubjectKind, Submission};
 use crate::domain::rating_scale::{Level, Polarity, Reason};
 use crate::domain::time::vn_display;
 
@@ -184,7 +184,13 @@ fn declaration_card(form: &Form, lang: Language) -> Markup {
                 dt { (w.declaration) } dd { strong { (d.number) } }
                 dt { (w.type_code) } dd { (d.type_code) }
                 dt { (w.registered) } dd { (vn_display(d.registered_at)) }
-                dt { (w.branch) } dd { (d.customs_office) }
+                dt { (w.branch) } dd {
+                    @if let Some(name) = form.subjects.iter().find_map(|s| s.unit_name.as_ref().filter(|_| s.kind == SubjectKind::Branch)) {
+                        (name) " (" (d.customs_office) ")"
+                    } @else {
+                        (d.customs_office)
+                    }
+                }
                 dt { (w.lane) } dd { (d.lane.label(lang)) }
                 dt { (w.business) } dd { (form.business.name) " (" (form.business.tax_code) ")" }
                 dt { (w.expires) } dd { (vn_display(form.expires_at)) }
