@@ -138,6 +138,20 @@ pub async fn invitation_claim_is_exclusive(store: Arc<dyn FormStore>) {
         stored.invitation_rejected.as_deref(),
         Some("MessageRejected")
     );
+
+    // Only forms still awaiting their invitation are on the sweep's list.
+    let h = form(&declaration_number(), now);
+    store.insert_form(&h).await.unwrap();
+    let pending: Vec<String> = store
+        .pending_invitations(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    assert!(pending.contains(&h.id), "a new form awaits its invitation");
+    assert!(!pending.contains(&f.id), "a sent one does not");
+    assert!(!pending.contains(&g.id), "a refused one does not");
 }
 
 pub async fn submit_is_once_and_writes_everything(store: Arc<dyn FormStore>) {

@@ -104,6 +104,8 @@ pub trait FormStore: Send + Sync {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> PortResult<bool>;
+    /// Query the sparse index of forms that await their invitation, oldest first.
+    async fn pending_invitations(&self, limit: u32) -> PortResult<Vec<Form>>;
     /// Conditional update: records how the claimed send went (see `Form::finish_invitation`).
     async fn finish_invitation(&self, form_id: &str, result: InvitationResult) -> PortResult<()>;
     /// Transaction: the form goes from issued (and not expired at `submitted_at`) to

@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS forms (
     doc         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS forms_by_issue_day ON forms (issued_day, issued_at, id);
+CREATE INDEX IF NOT EXISTS forms_awaiting_invitation ON forms (issued_at, id)
+    WHERE status = 'issued'
+      AND json_extract(doc, '$.email_sent_at') IS NULL
+      AND json_extract(doc, '$.invitation_rejected') IS NULL;
 CREATE TABLE IF NOT EXISTS ratings (
     form_id      TEXT NOT NULL,
     subject_key  TEXT NOT NULL,
@@ -211,6 +215,25 @@ impl FormStore for SqliteStore {
                     update_form(conn, &id, |f| f.claim_invitation(now, until).then_some(()))?
                         .is_some(),
                 )
+            })
+            .await
+    }
+
+    async fn pending_invitations(&self, limit: u32) -> PortResult<Vec<Form>> {
+        self.db
+            .call("pending invitations", move |conn| {
+                // The WHERE clause is the partial index's own, so SQLite reads the index.
+                let mut stmt = conn.prepare_cached(
+                    "SELECT doc FROM forms
+                     WHERE status = 'issued'
+                       AND json_extract(doc, '$.email_sent_at') IS NULL
+                       AND json_extract(doc, '$.invitation_rejected') IS NULL
+                     ORDER BY issued_at, id LIMIT ?1",
+                )?;
+                let docs = stmt
+                    .query_map([limit.max(1)], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                docs.iter().map(|d| from_doc(d)).collect()
             })
             .await
     }

@@ -58,5 +58,6 @@ pub fn stats_pk(unit: &str) -> String {
 }
 pub const OPEN_CASES: &str = "OPENCASE";
 pub const OUTBOX: &str = "OUTBOX";
+pub const AWAITING_INVITATION: &str = "INVITE";
 pub const ORG_PK: &str = "ORG";
 pub const ORG_SK: &str = "CURRENT";

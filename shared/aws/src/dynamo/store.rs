@@ -220,17 +220,19 @@ impl DynamoStore {
     }
 
     fn form_item(&self, form: &Form, rev: u64) -> PortResult<Item> {
-        let mut it = item(
-            form,
-            &[
-                (PK, form_pk(&form.id)),
-                (SK, "FORM".into()),
-                ("GSI1PK", issued_day(vn_day(form.issued_at))),
-                ("GSI1SK", format!("{}#{}", ts(form.issued_at), form.id)),
-            ],
-        )?;
+        let mut keys = vec![
+            (PK, form_pk(&form.id)),
+            (SK, "FORM".to_owned()),
+            ("GSI1PK", issued_day(vn_day(form.issued_at))),
+            ("GSI1SK", format!("{}#{}", ts(form.issued_at), form.id)),
+        ];
+        // Sparse: the key disappears when the invitation is sent or refused.
+        if form.awaits_invitation() {
+            keys.push(("GSI3PK", AWAITING_INVITATION.to_owned()));
+            keys.push(("GSI3SK", format!("{}#{}", ts(form.issued_at), form.id)));
+        }
+        let mut it = with_ttl(item(form, &keys)?, form.personal_data_until);
         it.insert(REV.into(), n(rev));
-        it.insert(TTL.into(), n(form.personal_data_until.timestamp()));
         Ok(it)
     }
 
@@ -373,6 +375,23 @@ impl FormStore for DynamoStore {
             .update_form(form_id, |f| f.claim_invitation(now, until).then_some(()))
             .await?
             .is_some())
+    }
+
+    async fn pending_invitations(&self, limit: u32) -> PortResult<Vec<Form>> {
+        let page = PageRequest::first(limit);
+        let pk = AWAITING_INVITATION.to_owned();
+        Ok(self
+            .query_docs(
+                GSI3,
+                "GSI3PK",
+                pk,
+                "GSI3SK",
+                None,
+                &page,
+                "pending invitations",
+            )
+            .await?
+            .items)
     }
 
     async fn finish_invitation(&self, form_id: &str, result: InvitationResult) -> PortResult<()> {

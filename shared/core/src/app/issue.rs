@@ -88,9 +88,9 @@ impl Csq {
             InsertFormOutcome::Created => (true, form),
             InsertFormOutcome::Exists(existing) => (false, *existing),
         };
-        let pending = form.status == FormStatus::Issued
-            && form.invitation_state() == InvitationState::Pending;
-        if pending && let Some(result) = self.send_invitation(&form).await? {
+        if form.awaits_invitation()
+            && let Some(result) = self.send_invitation(&form).await?
+        {
             form.finish_invitation(&result);
         }
         tracing::info!(form_id = %form.id, created, invitation = ?form.invitation_state(), "form issued");
@@ -132,21 +132,13 @@ impl Csq {
         Ok(Some(result))
     }
 
-    /// Retries invitations still pending from `days` (today and yesterday in
-    /// practice). Returns how many went out.
-    pub async fn send_pending_invitations(
-        &self,
-        days: &[chrono::NaiveDate],
-    ) -> Result<usize, PortError> {
+    /// Retries invitations the mail service could not take yet, oldest first,
+    /// a bounded batch per call. Returns how many went out.
+    pub async fn send_pending_invitations(&self) -> Result<usize, PortError> {
         let mut sent = 0;
-        for day in days {
-            let forms = super::nightly::all_pages(|p| self.forms.forms_issued_on(*day, p)).await?;
-            for form in forms.iter().filter(|f| {
-                f.status == FormStatus::Issued && f.invitation_state() == InvitationState::Pending
-            }) {
-                if let Some(InvitationResult::Sent(_)) = self.send_invitation(form).await? {
-                    sent += 1;
-                }
+        for form in self.forms.pending_invitations(100).await? {
+            if let Some(InvitationResult::Sent(_)) = self.send_invitation(&form).await? {
+                sent += 1;
             }
         }
         Ok(sent)

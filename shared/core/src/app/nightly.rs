@@ -85,14 +85,9 @@ impl Csq {
     /// The frequent catch-up (every few minutes): complaints stuck in the outbox
     /// go to the queue, invitations the mail service could not take are retried.
     pub async fn sweep(&self) -> PortResult<SweepReport> {
-        let today = vn_day(self.clock.now());
-        let days: Vec<NaiveDate> = [Some(today), today.checked_sub_days(Days::new(1))]
-            .into_iter()
-            .flatten()
-            .collect();
         let report = SweepReport {
             complaints_relayed: self.relay_complaints().await?,
-            invitations_sent: self.send_pending_invitations(&days).await?,
+            invitations_sent: self.send_pending_invitations().await?,
         };
         if report != SweepReport::default() {
             tracing::info!(?report, "sweep caught up");

@@ -293,6 +293,12 @@ impl Form {
         }
     }
 
+    /// An issued form whose invitation has neither gone out nor been refused:
+    /// the sweep's work list (a sparse index on both stores).
+    pub fn awaits_invitation(&self) -> bool {
+        self.status == FormStatus::Issued && self.invitation_state() == InvitationState::Pending
+    }
+
     pub fn invitation_state(&self) -> InvitationState {
         match (self.email_sent_at, &self.invitation_rejected) {
             (Some(_), _) => InvitationState::Sent,
