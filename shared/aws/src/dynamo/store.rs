@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem, WriteRequest};
 use chrono::{DateTime, NaiveDate, Utc};
+use csq_core::app::nightly::all_pages;
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus};
 use csq_core::domain::complaint::Complaint;
 use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
@@ -102,6 +103,15 @@ fn put(
         .build())
 }
 
+/// A condition on the sort key of a Query.
+#[derive(Clone)]
+enum SortKey {
+    Any,
+    Before(String),
+    BeginsWith(String),
+    Between(String, String),
+}
+
 enum TxOutcome {
     Done,
     /// A condition did not hold.
@@ -188,35 +198,63 @@ impl DynamoStore {
         ))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One Query page of documents: the partition `pk` of the table (`index`
+    /// None) or of a GSI, whose key attributes are named `<index>PK`/`<index>SK`.
     async fn query_docs<T: DeserializeOwned>(
         &self,
-        index: &str,
-        pk_attr: &str,
+        index: Option<&str>,
         pk: String,
-        sk_attr: &str,
-        after_sk: Option<(&str, String)>,
+        sort: SortKey,
         page: &PageRequest,
         what: &str,
     ) -> PortResult<Page<T>> {
-        let mut cond = "#pk = :pk".to_owned();
-        let mut values = vec![(":pk", s(pk))];
-        if let Some((op, v)) = after_sk {
-            cond.push_str(&format!(" AND #sk {op} :sk"));
-            values.push((":sk", s(v)));
-        }
-        let names: Vec<(&str, &str)> = if cond.contains("#sk") {
-            vec![("#pk", pk_attr), ("#sk", sk_attr)]
-        } else {
-            vec![("#pk", pk_attr)]
+        let (pk_attr, sk_attr) = match index {
+            Some(i) => (format!("{i}PK"), format!("{i}SK")),
+            None => (PK.to_owned(), SK.to_owned()),
         };
+        let mut names = vec![("#pk", pk_attr.as_str())];
+        let mut values = vec![(":pk", s(pk))];
+        let condition = match sort {
+            SortKey::Any => "#pk = :pk",
+            SortKey::Before(v) => {
+                values.push((":sk", s(v)));
+                "#pk = :pk AND #sk < :sk"
+            }
+            SortKey::BeginsWith(v) => {
+                values.push((":sk", s(v)));
+                "#pk = :pk AND begins_with(#sk, :sk)"
+            }
+            SortKey::Between(from, to) => {
+                values.push((":from", s(from)));
+                values.push((":to", s(to)));
+                "#pk = :pk AND #sk BETWEEN :from AND :to"
+            }
+        };
+        if condition.contains("#sk") {
+            names.push(("#sk", sk_attr.as_str()));
+        }
         let (items, next) = self
-            .query(Some(index), &cond, &names, &values, page, what)
+            .query(index, condition, &names, &values, page, what)
             .await?;
         Ok(Page {
             items: items.into_iter().map(doc).collect::<PortResult<_>>()?,
             next,
         })
+    }
+
+    /// Every page of `query_docs`, for the few partitions that are read whole.
+    async fn query_all_docs<T: DeserializeOwned>(
+        &self,
+        index: Option<&str>,
+        pk: String,
+        sort: SortKey,
+        what: &str,
+    ) -> PortResult<Vec<T>> {
+        all_pages(|p| {
+            let (pk, sort) = (pk.clone(), sort.clone());
+            async move { self.query_docs(index, pk, sort, &p, what).await }
+        })
+        .await
     }
 
     fn form_item(&self, form: &Form, rev: u64) -> PortResult<Item> {
@@ -310,6 +348,26 @@ impl DynamoStore {
         ))
     }
 
+    /// A case write under `condition`, with its audit event: one transaction,
+    /// so the trail never misses or duplicates a change.
+    fn case_with_event(
+        &self,
+        case: &Case,
+        event: &CaseEvent,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> PortResult<Vec<TransactWriteItem>> {
+        Ok(vec![
+            put(&self.table, self.case_item(case)?, condition, values)?,
+            put(
+                &self.table,
+                self.event_item(case, event)?,
+                "attribute_not_exists(PK)",
+                &[],
+            )?,
+        ])
+    }
+
     fn event_item(&self, case: &Case, event: &CaseEvent) -> PortResult<Item> {
         let keys = [
             (PK, case_pk(&event.case_id)),
@@ -381,15 +439,7 @@ impl FormStore for DynamoStore {
         let page = PageRequest::first(limit);
         let pk = AWAITING_INVITATION.to_owned();
         Ok(self
-            .query_docs(
-                GSI3,
-                "GSI3PK",
-                pk,
-                "GSI3SK",
-                None,
-                &page,
-                "pending invitations",
-            )
+            .query_docs(Some(GSI3), pk, SortKey::Any, &page, "pending invitations")
             .await?
             .items)
     }
@@ -466,11 +516,9 @@ impl FormStore for DynamoStore {
 
     async fn forms_issued_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Form>> {
         self.query_docs(
-            GSI1,
-            "GSI1PK",
+            Some(GSI1),
             issued_day(day),
-            "GSI1SK",
-            None,
+            SortKey::Any,
             &page,
             "forms issued on day",
         )
@@ -483,11 +531,9 @@ impl FormStore for DynamoStore {
         page: PageRequest,
     ) -> PortResult<Page<RatingRecord>> {
         self.query_docs(
-            GSI1,
-            "GSI1PK",
+            Some(GSI1),
             rated_day(day),
-            "GSI1SK",
-            None,
+            SortKey::Any,
             &page,
             "ratings on day",
         )
@@ -517,11 +563,9 @@ impl FormStore for DynamoStore {
         let page = PageRequest::first(limit);
         Ok(self
             .query_docs(
-                GSI3,
-                "GSI3PK",
+                Some(GSI3),
                 OUTBOX.into(),
-                "GSI3SK",
-                None,
+                SortKey::Any,
                 &page,
                 "pending complaints",
             )
@@ -550,20 +594,7 @@ impl FormStore for DynamoStore {
 #[async_trait]
 impl CaseStore for DynamoStore {
     async fn open_case(&self, case: &Case, event: &CaseEvent) -> PortResult<OpenCaseOutcome> {
-        let tx = vec![
-            put(
-                &self.table,
-                self.case_item(case)?,
-                "attribute_not_exists(PK)",
-                &[],
-            )?,
-            put(
-                &self.table,
-                self.event_item(case, event)?,
-                "attribute_not_exists(PK)",
-                &[],
-            )?,
-        ];
+        let tx = self.case_with_event(case, event, "attribute_not_exists(PK)", &[])?;
         match self.transact(tx, "open case").await? {
             TxOutcome::Done => Ok(OpenCaseOutcome::Opened),
             TxOutcome::ConditionFailed => {
@@ -589,20 +620,8 @@ impl CaseStore for DynamoStore {
         expected_version: u32,
         event: &CaseEvent,
     ) -> PortResult<UpdateCaseOutcome> {
-        let tx = vec![
-            put(
-                &self.table,
-                self.case_item(case)?,
-                "#version = :v",
-                &[(":v", n(expected_version))],
-            )?,
-            put(
-                &self.table,
-                self.event_item(case, event)?,
-                "attribute_not_exists(PK)",
-                &[],
-            )?,
-        ];
+        let tx =
+            self.case_with_event(case, event, "#version = :v", &[(":v", n(expected_version))])?;
         match self.transact(tx, "update case").await? {
             TxOutcome::Done => Ok(UpdateCaseOutcome::Updated),
             TxOutcome::ConditionFailed => Ok(UpdateCaseOutcome::Conflict),
@@ -610,27 +629,9 @@ impl CaseStore for DynamoStore {
     }
 
     async fn case_events(&self, case_id: &str) -> PortResult<Vec<CaseEvent>> {
-        let mut out = Vec::new();
-        let mut page = PageRequest::first(1000);
-        loop {
-            let (items, next) = self
-                .query(
-                    None,
-                    "#pk = :pk AND begins_with(#sk, :ev)",
-                    &[("#pk", PK), ("#sk", SK)],
-                    &[(":pk", s(case_pk(case_id))), (":ev", s("EVENT#"))],
-                    &page,
-                    "case events",
-                )
-                .await?;
-            for it in items {
-                out.push(doc(it)?);
-            }
-            match next {
-                Some(n) => page.after = Some(n),
-                None => return Ok(out),
-            }
-        }
+        let events = SortKey::BeginsWith("EVENT#".into());
+        self.query_all_docs(None, case_pk(case_id), events, "case events")
+            .await
     }
 
     async fn cases_of_unit(
@@ -639,35 +640,19 @@ impl CaseStore for DynamoStore {
         status: Option<CaseStatus>,
         page: PageRequest,
     ) -> PortResult<Page<Case>> {
-        let prefix = status.map(|s| ("begins_with", format!("{}#", s.code())));
-        let (cond, values) = match &prefix {
-            Some((_, p)) => (
-                "#pk = :pk AND begins_with(#sk, :sk)",
-                vec![(":pk", s(unit_pk(unit))), (":sk", s(p.clone()))],
-            ),
-            None => ("#pk = :pk", vec![(":pk", s(unit_pk(unit)))]),
+        let sort = match status {
+            Some(st) => SortKey::BeginsWith(format!("{}#", st.code())),
+            None => SortKey::Any,
         };
-        let names: Vec<(&str, &str)> = if prefix.is_some() {
-            vec![("#pk", "GSI2PK"), ("#sk", "GSI2SK")]
-        } else {
-            vec![("#pk", "GSI2PK")]
-        };
-        let (items, next) = self
-            .query(Some(GSI2), cond, &names, &values, &page, "cases of unit")
-            .await?;
-        Ok(Page {
-            items: items.into_iter().map(doc).collect::<PortResult<_>>()?,
-            next,
-        })
+        self.query_docs(Some(GSI2), unit_pk(unit), sort, &page, "cases of unit")
+            .await
     }
 
     async fn cases_opened_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>> {
         self.query_docs(
-            GSI1,
-            "GSI1PK",
+            Some(GSI1),
             opened_day(day),
-            "GSI1SK",
-            None,
+            SortKey::Any,
             &page,
             "cases opened on day",
         )
@@ -676,11 +661,9 @@ impl CaseStore for DynamoStore {
 
     async fn cases_closed_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>> {
         self.query_docs(
-            GSI4,
-            "GSI4PK",
+            Some(GSI4),
             closed_day(day),
-            "GSI4SK",
-            None,
+            SortKey::Any,
             &page,
             "cases closed on day",
         )
@@ -698,11 +681,9 @@ impl CaseStore for DynamoStore {
         page: PageRequest,
     ) -> PortResult<Page<Case>> {
         self.query_docs(
-            GSI3,
-            "GSI3PK",
+            Some(GSI3),
             OPEN_CASES.into(),
-            "GSI3SK",
-            Some(("<", ts(t))),
+            SortKey::Before(ts(t)),
             &page,
             "open cases due",
         )
@@ -760,31 +741,9 @@ impl StatsStore for DynamoStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> PortResult<Vec<DailyStats>> {
-        let mut out = Vec::new();
-        let mut page = PageRequest::first(1000);
-        loop {
-            let (items, next) = self
-                .query(
-                    None,
-                    "#pk = :pk AND #sk BETWEEN :from AND :to",
-                    &[("#pk", PK), ("#sk", SK)],
-                    &[
-                        (":pk", s(stats_pk(unit))),
-                        (":from", s(format!("DAY#{from}"))),
-                        (":to", s(format!("DAY#{to}"))),
-                    ],
-                    &page,
-                    "daily stats",
-                )
-                .await?;
-            for it in items {
-                out.push(doc(it)?);
-            }
-            match next {
-                Some(n) => page.after = Some(n),
-                None => return Ok(out),
-            }
-        }
+        let days = SortKey::Between(format!("DAY#{from}"), format!("DAY#{to}"));
+        self.query_all_docs(None, stats_pk(unit), days, "daily stats")
+            .await
     }
 }
 
