@@ -133,9 +133,7 @@ async fn main() {
                     .unwrap()
                     .to_owned();
                 let body = page.text().await.unwrap();
-                let m = r#"name="csrf" value=""#;
-                let s = body.find(m).unwrap() + m.len();
-                let csrf = body[s..s + body[s..].find('"').unwrap()].to_owned();
+                let csrf = csq_tests::hidden_value(&body, "csrf").unwrap();
                 let level = if i % 20 == 0 { "2" } else { "5" };
                 let form = [
                     ("csrf", csrf.as_str()),

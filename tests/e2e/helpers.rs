@@ -241,7 +241,7 @@ impl TestApp {
             .expect("csrf cookie")
             .to_owned();
         let page = res.text().await.expect("page");
-        let csrf = hidden_value(&page, "csrf").expect("csrf field");
+        let csrf = csq_tests::hidden_value(&page, "csrf").expect("csrf field");
         Browser {
             cookie,
             csrf,
@@ -289,13 +289,6 @@ pub fn link_in(text: &str) -> String {
         .find(|w| w.contains("/f/"))
         .expect("a rating link in the email")
         .to_owned()
-}
-
-pub fn hidden_value(page: &str, name: &str) -> Option<String> {
-    let marker = format!(r#"name="{name}" value=""#);
-    let start = page.find(&marker)? + marker.len();
-    let end = page[start..].find('"')?;
-    Some(page[start..start + end].to_owned())
 }
 
 /// A unique 12-digit declaration number.

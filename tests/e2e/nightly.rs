@@ -4,7 +4,15 @@
 use chrono::{Days, Duration};
 use csq_core::domain::time::vn_day;
 
-use crate::helpers::{number, spawn_app};
+use crate::helpers::{TestApp, number, spawn_app};
+
+/// The nightly job as the timer runs it: for yesterday, Vietnamese time.
+async fn run_nightly(app: &TestApp) -> csq_core::app::nightly::NightlyReport {
+    let yesterday = vn_day(app.clock_now())
+        .checked_sub_days(Days::new(1))
+        .unwrap();
+    app.host.csq.run_nightly(yesterday).await.unwrap()
+}
 
 #[tokio::test]
 async fn unanswered_forms_get_one_reminder_then_expire() {
@@ -16,24 +24,11 @@ async fn unanswered_forms_get_one_reminder_then_expire() {
 
     // Two days on: too early for a reminder.
     app.clock.advance(Duration::days(2));
-    let yesterday = |app: &crate::helpers::TestApp| {
-        vn_day(app.clock_now())
-            .checked_sub_days(Days::new(1))
-            .unwrap()
-    };
-    assert_eq!(
-        app.host
-            .csq
-            .run_nightly(yesterday(&app))
-            .await
-            .unwrap()
-            .reminders_sent,
-        0
-    );
+    assert_eq!(run_nightly(&app).await.reminders_sent, 0);
 
     // Three days and an hour on: one reminder, to the business that did not answer.
     app.clock.advance(Duration::days(1) + Duration::hours(1));
-    let report = app.host.csq.run_nightly(yesterday(&app)).await.unwrap();
+    let report = run_nightly(&app).await;
     assert_eq!(report.reminders_sent, 1);
     let reminders: Vec<_> = app
         .emails_to("xnk@abc.com.vn")
@@ -46,20 +41,11 @@ async fn unanswered_forms_get_one_reminder_then_expire() {
         link,
         "the reminder carries a working link"
     );
-    assert_eq!(
-        app.host
-            .csq
-            .run_nightly(yesterday(&app))
-            .await
-            .unwrap()
-            .reminders_sent,
-        0,
-        "never twice"
-    );
+    assert_eq!(run_nightly(&app).await.reminders_sent, 0, "never twice");
 
     // Past the 30-day window: the form closes, and its link says so.
     app.clock.advance(Duration::days(28));
-    let report = app.host.csq.run_nightly(yesterday(&app)).await.unwrap();
+    let report = run_nightly(&app).await;
     assert_eq!(report.forms_expired, 1);
     assert_eq!(app.http.get(&link).send().await.unwrap().status(), 410);
     assert_eq!(

@@ -1,1 +1,10 @@
-//! Helpers live in the e2e test binary; this crate only exists to host it.
+//! Shared by the end-to-end tests (`e2e/`) and the benchmark (`benches/`).
+
+/// The value of a hidden form field on a page, such as the CSRF token a browser
+/// posts back with the rating form.
+pub fn hidden_value(page: &str, name: &str) -> Option<String> {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find('"')?;
+    Some(page[start..start + end].to_owned())
+}

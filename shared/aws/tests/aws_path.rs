@@ -83,7 +83,7 @@ impl World {
             vars,
             queue: csq_aws::sqs::SqsQueue::new(sqs, queue_url, Some(dlq_url)),
             business: format!("{}@abc.com.vn", support::unique("xnk")),
-            declaration: format!("{:012}", uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000),
+            declaration: declaration_number(),
         }
     }
 
@@ -248,6 +248,22 @@ fn issue_body(world: &World) -> String {
     .to_string()
 }
 
+/// The declaration system's `POST /v1/forms` through the issuance function.
+async fn post_form(issuer: &FunctionEnv, body: &str) -> Reply {
+    let headers = [("content-type", "application/json")];
+    let event = http_event("POST", "/v1/forms", &headers, &[], Some(body), None);
+    call(
+        csq_core::http::integration::router(issuer.http_state()),
+        event,
+    )
+    .await
+}
+
+/// A unique 12-digit declaration number.
+fn declaration_number() -> String {
+    format!("{:012}", uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000)
+}
+
 fn link_in_html(html: &str) -> String {
     let start = html.find("href=\"").expect("a link") + 6;
     let end = html[start..].find('"').unwrap();
@@ -262,30 +278,10 @@ async fn the_whole_loop_on_the_aws_path() {
     let router = world.function(&COMPLAINT_ROUTER).await;
     let nightly = world.function(&NIGHTLY).await;
     let staff = world.function(&STAFF_API).await;
-    let json_headers = [("content-type", "application/json")];
-
     // The declaration system calls the issuance function (IAM-authorised route).
-    let issue = || {
-        http_event(
-            "POST",
-            "/v1/forms",
-            &json_headers,
-            &[],
-            Some(&issue_body(&world)),
-            None,
-        )
-    };
-    let first = call(
-        csq_core::http::integration::router(issuer.http_state()),
-        issue(),
-    )
-    .await;
+    let first = post_form(&issuer, &issue_body(&world)).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
-    let again = call(
-        csq_core::http::integration::router(issuer.http_state()),
-        issue(),
-    )
-    .await;
+    let again = post_form(&issuer, &issue_body(&world)).await;
     assert_eq!(again.status, StatusCode::OK);
 
     // The business's email, read back from the emulator's SES: exactly one.
@@ -574,23 +570,11 @@ async fn issuer_with_ses(world: &World, ses_url: &str) -> FunctionEnv {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ses_throttling_is_retried_and_never_a_5xx() {
     let world = World::new().await;
-    let json_headers = [("content-type", "application/json")];
 
     // Throttled twice, then accepted: one call to the API, one email.
     let (url, calls) = flaky_ses(2, 429, "TooManyRequestsException").await;
     let issuer = issuer_with_ses(&world, &url).await;
-    let res = call(
-        csq_core::http::integration::router(issuer.http_state()),
-        http_event(
-            "POST",
-            "/v1/forms",
-            &json_headers,
-            &[],
-            Some(&issue_body(&world)),
-            None,
-        ),
-    )
-    .await;
+    let res = post_form(&issuer, &issue_body(&world)).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     assert_eq!(
         serde_json::from_str::<Value>(&res.body).unwrap()["invitation"],
@@ -603,20 +587,8 @@ async fn ses_throttling_is_retried_and_never_a_5xx() {
     let (url, calls) = flaky_ses(4, 400, "LimitExceededException").await;
     let issuer = issuer_with_ses(&world, &url).await;
     let mut body: Value = serde_json::from_str(&issue_body(&world)).unwrap();
-    body["declaration"]["number"] =
-        format!("{:012}", uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000).into();
-    let res = call(
-        csq_core::http::integration::router(issuer.http_state()),
-        http_event(
-            "POST",
-            "/v1/forms",
-            &json_headers,
-            &[],
-            Some(&body.to_string()),
-            None,
-        ),
-    )
-    .await;
+    body["declaration"]["number"] = declaration_number().into();
+    let res = post_form(&issuer, &body.to_string()).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     assert_eq!(
         serde_json::from_str::<Value>(&res.body).unwrap()["invitation"],
@@ -638,18 +610,7 @@ async fn a_rejected_invitation_is_reported_and_not_retried() {
     let world = World::new().await;
     let (url, calls) = flaky_ses(usize::MAX, 400, "MessageRejected").await;
     let issuer = issuer_with_ses(&world, &url).await;
-    let res = call(
-        csq_core::http::integration::router(issuer.http_state()),
-        http_event(
-            "POST",
-            "/v1/forms",
-            &[("content-type", "application/json")],
-            &[],
-            Some(&issue_body(&world)),
-            None,
-        ),
-    )
-    .await;
+    let res = post_form(&issuer, &issue_body(&world)).await;
     assert_eq!(res.status, StatusCode::CREATED);
     assert_eq!(
         serde_json::from_str::<Value>(&res.body).unwrap()["invitation"],
