@@ -53,6 +53,25 @@ fn link_error_response(e: LinkError) -> Response {
     }
 }
 
+/// The form again with what was typed and what is wrong (422), or the page
+/// for a link that cannot be used.
+fn submit_error_response(
+    e: SubmitError,
+    token: &str,
+    lang: Language,
+    csrf: &str,
+    fields: &[(String, String)],
+) -> Response {
+    match e {
+        SubmitError::Invalid { form, errors } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(pages::form_page(&form, token, lang, csrf, fields, &errors).into_string()),
+        )
+            .into_response(),
+        SubmitError::Link(e) => link_error_response(e),
+    }
+}
+
 fn cookie_nonce(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -179,12 +198,7 @@ async fn review(
             Html(pages::review_page(&form, &token, lang, &csrf, &fields, &submission).into_string())
                 .into_response()
         }
-        Err(SubmitError::Invalid { form, errors }) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Html(pages::form_page(&form, &token, lang, &csrf, &fields, &errors).into_string()),
-        )
-            .into_response(),
-        Err(SubmitError::Link(e)) => link_error_response(e),
+        Err(e) => submit_error_response(e, &token, lang, &csrf, &fields),
     }
 }
 
@@ -202,11 +216,6 @@ async fn submit(
         Ok((form, complaint)) => {
             Html(pages::thanks_page(&form, lang, complaint).into_string()).into_response()
         }
-        Err(SubmitError::Invalid { form, errors }) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Html(pages::form_page(&form, &token, lang, &csrf, &fields, &errors).into_string()),
-        )
-            .into_response(),
-        Err(SubmitError::Link(e)) => link_error_response(e),
+        Err(e) => submit_error_response(e, &token, lang, &csrf, &fields),
     }
 }
