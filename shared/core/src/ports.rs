@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::domain::case::{Case, CaseEvent, CaseStatus};
 use crate::domain::complaint::Complaint;
 use crate::domain::form::{Form, InvitationResult, RatingRecord, Submission};
-use crate::domain::org::OrgDirectory;
+use crate::domain::org::{OrgDirectory, OrgVersion, StoredOrg};
 use crate::domain::stats::DailyStats;
 
 /// A storage or transport failure the caller cannot fix by changing its input.
@@ -193,12 +193,37 @@ pub trait StatsStore: Send + Sync {
     ) -> PortResult<Vec<DailyStats>>;
 }
 
+/// The directory in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentOrg {
+    /// 0 for a document the first version wrote (before versions existed).
+    pub version: u32,
+    pub stored: StoredOrg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveOrgOutcome {
+    Saved,
+    /// Another replacement took this version number first.
+    Conflict,
+}
+
 #[async_trait]
 pub trait OrgStore: Send + Sync {
-    /// Put ORG#current: the directory is small and replaced whole on import.
-    async fn save_org(&self, org: &OrgDirectory) -> PortResult<()>;
+    /// Transaction: put version `summary.version` (absent) with its directory,
+    /// and move ORG#current to it, conditional on the current version being
+    /// `summary.version - 1` (0: none, or a first-version document).
+    async fn save_org_version(
+        &self,
+        summary: &OrgVersion,
+        org: &OrgDirectory,
+    ) -> PortResult<SaveOrgOutcome>;
     /// GetItem ORG#current.
-    async fn org(&self) -> PortResult<Option<OrgDirectory>>;
+    async fn current_org(&self) -> PortResult<Option<CurrentOrg>>;
+    /// GetItem of one version's directory.
+    async fn org_version(&self, version: u32) -> PortResult<Option<OrgDirectory>>;
+    /// Query the version summaries, newest first.
+    async fn org_versions(&self, page: PageRequest) -> PortResult<Page<OrgVersion>>;
 }
 
 /// An email ready to send; adapters turn it into an .eml file or an SES call.

@@ -2,7 +2,7 @@
 
 use super::Csq;
 use super::emails;
-use crate::auth::staff::StaffClaims;
+use crate::auth::scope::Scope;
 use crate::domain::case::{Case, CaseAction, CaseEvent, CaseRuleError, apply_staff_action};
 use crate::ports::{PageRequest, PortError, UpdateCaseOutcome};
 
@@ -25,7 +25,7 @@ impl Csq {
     /// finding; a mail failure is recorded in the trail, not hidden.
     pub async fn act_on_case(
         &self,
-        who: &StaffClaims,
+        who: &Scope,
         case_id: &str,
         action: &str,
         note: &str,
@@ -41,7 +41,7 @@ impl Csq {
             return Err(CaseActionError::NotFound);
         }
         let now = self.clock.now();
-        let (next, event) = apply_staff_action(&case, action, note, &who.sub, now)?;
+        let (next, event) = apply_staff_action(&case, action, note, &who.who.sub, now)?;
         if self.cases.update_case(&next, case.version, &event).await? == UpdateCaseOutcome::Conflict
         {
             return Err(CaseActionError::Conflict);
@@ -77,40 +77,32 @@ impl Csq {
         Ok((current, events))
     }
 
-    /// Emails the department's default handler about each open case past its due
-    /// date, once per case. Returns how many were escalated.
+    /// Brings each overdue case to the head of the unit above the one holding
+    /// it, one level per `case_due` past the due date, up to the authority: a
+    /// versioned update claims each level, so a rerun sends nothing twice.
+    /// Returns how many escalations were made.
     pub async fn escalate_overdue(&self) -> Result<usize, PortError> {
         let now = self.clock.now();
-        let Some(org) = self.org.org().await? else {
+        let Some((_, org)) = self.current_org().await? else {
             return Ok(0);
         };
+        let every = self.settings.case_due;
         let mut escalated = 0;
         let mut page = PageRequest::first(100);
         loop {
             let batch = self.cases.open_cases_due_before(now, page.clone()).await?;
-            for case in batch
-                .items
-                .iter()
-                .filter(|c| c.escalated_at.is_none() && c.is_overdue_at(now))
-            {
-                let mut next = case.clone();
-                next.escalated_at = Some(now);
-                next.version += 1;
-                let event = CaseEvent {
-                    case_id: case.id.clone(),
-                    at: now,
-                    actor: "nightly".into(),
-                    action: CaseAction::Escalated,
-                    note: Some(format!("escalated to {}", org.default_handler.email)),
-                    status_after: case.status,
+            for case in &batch.items {
+                let Some((unit, head)) = case.next_escalation(&org, now, every) else {
+                    continue;
                 };
+                let (next, event) = case.escalate(unit, head, now);
                 if self.cases.update_case(&next, case.version, &event).await?
                     == UpdateCaseOutcome::Updated
                 {
                     let mail = emails::case_escalated(
                         case,
-                        &org.default_handler.name,
-                        &org.default_handler.email,
+                        &head.name,
+                        &head.email,
                         &self.settings.staff_url,
                     );
                     if let Err(e) = self.mailer.send(&mail).await {

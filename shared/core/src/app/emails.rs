@@ -52,22 +52,22 @@ fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail 
     for lang in ordered(form.business.language) {
         text.push_str(&match lang {
             Language::Vi => format!(
-                "Kính gửi {name},\n\n{lead}tờ khai số {number} (mã loại hình {tc}, đăng ký {reg}) tại Chi cục {branch}.\n\
+                "Kính gửi {name},\n\n{lead}tờ khai số {number} (mã loại hình {tc}, đăng ký {reg}) tại {branch}.\n\
                  Mở liên kết sau để đánh giá (hạn đến {expires}):\n{link}\n\n",
                 name = form.business.name,
                 lead = if reminder { "Quý doanh nghiệp chưa đánh giá " } else { "Cảm ơn Quý doanh nghiệp. Xin mời đánh giá chất lượng phục vụ đối với " },
                 tc = form.declaration.type_code,
                 reg = vn_display(form.declaration.registered_at),
-                branch = form.declaration.customs_office,
+                branch = form.office_name(Language::Vi),
             ),
             Language::En => format!(
-                "Dear {name},\n\n{lead} declaration {number} (type {tc}, registered {reg}) at branch {branch}.\n\
+                "Dear {name},\n\n{lead} declaration {number} (type {tc}, registered {reg}) at {branch}.\n\
                  Open this link to rate it (until {expires}):\n{link}\n\n",
                 name = form.business.name,
                 lead = if reminder { "You have not yet rated our service for" } else { "Thank you. Please rate our service for" },
                 tc = form.declaration.type_code,
                 reg = vn_display(form.declaration.registered_at),
-                branch = form.declaration.customs_office,
+                branch = form.office_name(Language::En),
             ),
         });
     }
@@ -79,7 +79,7 @@ fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail 
                     p {
                         @if reminder { "Quý doanh nghiệp chưa đánh giá " } @else { "Xin mời Quý doanh nghiệp đánh giá chất lượng phục vụ đối với " }
                         "tờ khai số " strong { (number) } " (mã loại hình " (form.declaration.type_code) ", đăng ký "
-                        (vn_display(form.declaration.registered_at)) ") tại Chi cục " (form.declaration.customs_office) "."
+                        (vn_display(form.declaration.registered_at)) ") tại " (form.office_name(Language::Vi)) "."
                     }
                     p { a href=(link) style="background:#0b5394;color:#fff;padding:10px 16px;text-decoration:none;border-radius:4px" { "Đánh giá ngay" } }
                     p style="font-size:13px" { "Liên kết có hiệu lực đến " (expires) "." }
@@ -89,7 +89,7 @@ fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail 
                     p {
                         @if reminder { "You have not yet rated our service for " } @else { "Please rate our service for " }
                         "declaration " strong { (number) } " (type " (form.declaration.type_code) ", registered "
-                        (vn_display(form.declaration.registered_at)) ") at branch " (form.declaration.customs_office) "."
+                        (vn_display(form.declaration.registered_at)) ") at " (form.office_name(Language::En)) "."
                     }
                     p { a href=(link) { "Rate now" } }
                     p style="font-size:13px" { "The link is valid until " (expires) "." }
@@ -109,8 +109,12 @@ fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail 
 fn case_summary_text(case: &Case) -> String {
     let c = &case.complaint;
     let mut s = format!(
-        "Tờ khai / Declaration: {}\nChi cục / Branch: {}\nDoanh nghiệp / Business: {} ({})\n",
-        c.declaration_number, c.branch, c.business.name, c.business.tax_code
+        "Tờ khai / Declaration: {}\nĐơn vị / Unit: {} ({})\nDoanh nghiệp / Business: {} ({})\n",
+        c.declaration_number,
+        c.office_name(Language::Vi),
+        c.branch,
+        c.business.name,
+        c.business.tax_code
     );
     if let Some(contact) = &c.contact {
         s.push_str(&format!(
@@ -147,7 +151,7 @@ fn case_summary_html(case: &Case) -> Markup {
     html! {
         table cellpadding="4" style="border-collapse:collapse" {
             tr { th align="left" { "Tờ khai / Declaration" } td { (c.declaration_number) } }
-            tr { th align="left" { "Chi cục / Branch" } td { (c.branch) } }
+            tr { th align="left" { "Đơn vị / Unit" } td { (c.office_name(Language::Vi)) " (" (c.branch) ")" } }
             tr { th align="left" { "Doanh nghiệp / Business" } td { (c.business.name) " (" (c.business.tax_code) ")" } }
             @if let Some(contact) = &c.contact {
                 tr { th align="left" { "Liên hệ / Contact" } td { (contact.name) " — " (contact.phone) } }

@@ -65,10 +65,10 @@ impl Csq {
     pub async fn issue_form(&self, body: &Value) -> Result<IssueOutcome, IssueError> {
         let request = FormRequest::parse(body).map_err(IssueError::Invalid)?;
         let now = self.clock.now();
-        let org = self.org.org().await?;
-        let unknown_units = org
+        let current = self.current_org().await?;
+        let unknown_units = current
             .as_ref()
-            .map(|o| unknown_units(o, &request))
+            .map(|(_, o)| unknown_units(o, &request))
             .unwrap_or_default();
         // Whole seconds: the expiry travels in the signed link as a Unix timestamp.
         let expires_at =
@@ -81,8 +81,8 @@ impl Csq {
             now + self.settings.personal_data_retention,
             unknown_units,
         );
-        if let Some(org) = &org {
-            form.name_units(org);
+        if let Some((version, org)) = &current {
+            form.place_in_org(org, (*version > 0).then_some(*version));
         }
         let (created, mut form) = match self.forms.insert_form(&form).await? {
             InsertFormOutcome::Created => (true, form),
@@ -145,16 +145,17 @@ impl Csq {
     }
 }
 
-/// Branch and team codes of a request that the directory does not know.
+/// Office and team codes of a request that the directory does not know. A
+/// retired unit counts as known: a merged office's complaints follow its successor.
 fn unknown_units(org: &OrgDirectory, request: &FormRequest) -> Vec<String> {
-    let branch = request.declaration.customs_office.as_str();
+    let office = request.declaration.customs_office.as_str();
     let mut unknown = Vec::new();
-    if org.branch(branch).is_none() {
-        unknown.push(branch.to_owned());
+    if org.unit(office).is_none() {
+        unknown.push(office.to_owned());
     }
     for h in &request.handling {
         let team = h.team.as_str();
-        if !org.has_team(branch, team) && !unknown.iter().any(|u| u == team) {
+        if org.unit(team).is_none() && !unknown.iter().any(|u| u == team) {
             unknown.push(team.to_owned());
         }
     }

@@ -5,6 +5,7 @@ pub mod cases;
 pub mod emails;
 pub mod issue;
 pub mod nightly;
+pub mod org;
 pub mod rate;
 pub mod route;
 pub mod staff;

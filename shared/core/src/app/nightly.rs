@@ -57,6 +57,11 @@ const CATCH_UP_DAYS: u64 = 2;
 impl Csq {
     /// Runs every nightly step for `date` (a Vietnamese calendar day, normally yesterday).
     pub async fn run_nightly(&self, date: NaiveDate) -> PortResult<NightlyReport> {
+        match self.migrate_first_version().await {
+            Ok(_) => {}
+            Err(super::org::OrgError::Storage(e)) => return Err(e),
+            Err(e) => tracing::error!(error = %e, "org directory migration failed"),
+        }
         let SweepReport {
             complaints_relayed,
             invitations_sent,
@@ -107,6 +112,7 @@ impl Csq {
             .into_iter()
             .filter(|c| c.opened_at < end_of_day)
             .collect();
+        let org = self.current_org().await?.map(|(_, o)| o);
         let stats = roll_up(&DayInputs {
             date,
             forms_issued: &forms,
@@ -114,6 +120,7 @@ impl Csq {
             cases_opened: &opened,
             cases_closed: &closed,
             cases_overdue: &overdue,
+            org: org.as_ref(),
         });
         self.stats.put_daily(&stats).await?;
         tracing::info!(%date, units = stats.len(), forms = forms.len(), ratings = ratings.len(), "day rolled up");

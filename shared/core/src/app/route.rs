@@ -5,7 +5,7 @@ use super::Csq;
 use super::emails;
 use crate::domain::case::{Case, CaseAction, CaseEvent};
 use crate::domain::complaint::{Complaint, assign};
-use crate::domain::org::{Handler, OrgDirectory};
+use crate::domain::org::{Handler, OrgDirectory, Unit};
 use crate::ports::{MailError, OpenCaseOutcome, PortError, UpdateCaseOutcome};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,16 +28,24 @@ pub enum RouteOutcome {
 
 /// Used when no directory was imported yet: nobody may be left without a handler.
 fn fallback_org() -> OrgDirectory {
-    let h = Handler {
-        name: "Văn phòng Cục / Department office".into(),
-        email: "csq-default@localhost.localdomain".into(),
-    };
-    OrgDirectory {
-        department: "Department".into(),
-        inspection: h.clone(),
-        default_handler: h,
-        branches: vec![],
-    }
+    OrgDirectory::new(
+        "CUC",
+        "CUC",
+        vec![Unit {
+            code: "CUC".into(),
+            name: "Văn phòng Cục / Department office".into(),
+            name_en: None,
+            kind: "department".into(),
+            parent: None,
+            head: Some(Handler {
+                name: "Văn phòng Cục / Department office".into(),
+                email: "csq-default@localhost.localdomain".into(),
+            }),
+            handlers: vec![],
+            successor: None,
+            retired: false,
+        }],
+    )
 }
 
 impl Csq {
@@ -50,7 +58,11 @@ impl Csq {
             ));
         }
         let now = self.clock.now();
-        let org = self.org.org().await?.unwrap_or_else(fallback_org);
+        let org = self
+            .current_org()
+            .await?
+            .map(|(_, o)| o)
+            .unwrap_or_else(fallback_org);
         let assignment = assign(&complaint, &org);
         let case = Case::open(complaint, assignment, now, self.settings.case_due);
         let opened = CaseEvent {

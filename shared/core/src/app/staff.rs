@@ -4,13 +4,14 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::Csq;
-use crate::auth::staff::{StaffClaims, StaffRole};
+use crate::auth::scope::Scope;
+use crate::auth::staff::StaffRole;
 use crate::auth::{b64, unb64};
 use crate::domain::case::{Case, CaseEvent, CaseStatus};
 use crate::domain::form::{Form, RatingRecord, units};
-use crate::domain::org::OrgDirectory;
+use crate::domain::org::{DEFAULT_UNIT, INSPECTION_UNIT, OrgDirectory, Unit};
 use crate::domain::rating_scale::Level;
-use crate::domain::stats::DailyStats;
+use crate::domain::stats::{DailyStats, StatsTotal, merge_days, total};
 use crate::domain::time::vn_day;
 use crate::ports::{Page, PageRequest, PortError};
 
@@ -35,6 +36,9 @@ pub enum QueryError {
 pub struct ListFilter {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+    /// A unit at any level: records of its subtree.
+    pub unit: Option<String>,
+    /// The first version's name for `unit`.
     pub branch: Option<String>,
     pub team: Option<String>,
     pub officer: Option<String>,
@@ -150,29 +154,32 @@ impl Csq {
         Ok(Listing { items, next_cursor })
     }
 
-    fn check_branch_filter(who: &StaffClaims, branch: Option<&str>) -> Result<(), QueryError> {
-        match branch {
-            Some(b) if !who.sees_branch(b) => Err(QueryError::Forbidden(format!("branch:{b}"))),
-            _ => Ok(()),
+    /// The unit a listing is narrowed to, if any: it must be in the caller's scope.
+    fn unit_filter<'f>(who: &Scope, filter: &'f ListFilter) -> Result<Option<&'f str>, QueryError> {
+        let unit = filter.unit.as_deref().or(filter.branch.as_deref());
+        match unit {
+            Some(u) if !who.sees_unit(u) => Err(QueryError::Forbidden(u.to_owned())),
+            _ => Ok(unit),
         }
     }
 
     pub async fn list_forms(
         &self,
-        who: &StaffClaims,
+        who: &Scope,
         filter: &ListFilter,
     ) -> Result<Listing<Form>, QueryError> {
-        Self::check_branch_filter(who, filter.branch.as_deref())?;
+        let unit = Self::unit_filter(who, filter)?;
+        let within = |code: &str, u: &str| who.org().map_or(code == u, |o| o.is_within(code, u));
         let status = filter.status.as_deref();
         self.list_by_day(
             filter,
             |d, p| self.forms.forms_issued_on(d, p),
             |f: &Form| {
-                who.sees_branch(f.declaration.customs_office.as_str())
-                    && filter
-                        .branch
-                        .as_deref()
-                        .is_none_or(|b| f.declaration.customs_office.as_str() == b)
+                who.sees_form(f)
+                    && unit.is_none_or(|u| {
+                        within(f.declaration.customs_office.as_str(), u)
+                            || f.handling.iter().any(|h| within(h.team.as_str(), u))
+                    })
                     && filter
                         .team
                         .as_deref()
@@ -190,10 +197,11 @@ impl Csq {
 
     pub async fn list_ratings(
         &self,
-        who: &StaffClaims,
+        who: &Scope,
         filter: &ListFilter,
     ) -> Result<Listing<RatingRecord>, QueryError> {
-        Self::check_branch_filter(who, filter.branch.as_deref())?;
+        let unit = Self::unit_filter(who, filter)?;
+        let within = |code: &str, u: &str| who.org().map_or(code == u, |o| o.is_within(code, u));
         let level = match filter.level {
             Some(n) => Some(
                 Level::new(n)
@@ -205,11 +213,11 @@ impl Csq {
             filter,
             |d, p| self.forms.ratings_on(d, p),
             |r: &RatingRecord| {
-                who.sees_branch(r.branch.as_str())
-                    && filter
-                        .branch
-                        .as_deref()
-                        .is_none_or(|b| r.branch.as_str() == b)
+                who.sees_rating(r)
+                    && unit.is_none_or(|u| {
+                        within(r.branch.as_str(), u)
+                            || r.subject.team.as_ref().is_some_and(|t| within(t.as_str(), u))
+                    })
                     && filter
                         .team
                         .as_deref()
@@ -226,16 +234,16 @@ impl Csq {
         .await
     }
 
-    /// Cases of one unit (by default the caller's own), optionally one status.
+    /// Cases of one case list (`inspection`, `default` or a unit code; by default
+    /// the caller's own), optionally one status. With `subtree`, every case the
+    /// caller may see that was opened in the last 30 days (or `from`..`to`),
+    /// newest day first: how a region head reads the offices below it.
     pub async fn list_cases(
         &self,
-        who: &StaffClaims,
-        unit: Option<&str>,
-        status: Option<&str>,
-        limit: Option<u32>,
-        cursor: Option<String>,
+        who: &Scope,
+        query: &CaseListQuery,
     ) -> Result<Listing<Case>, QueryError> {
-        let status = match status {
+        let status = match query.status.as_deref() {
             Some(s) => Some(CaseStatus::from_code(s).ok_or_else(|| {
                 QueryError::BadRequest(
                     "status must be open, verifying, resolved or dismissed".into(),
@@ -243,11 +251,26 @@ impl Csq {
             })?),
             None => None,
         };
-        let unit = unit.or(who.default_case_unit());
-        let limit = limit.unwrap_or(50).clamp(1, MAX_PAGE);
+        let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+        let unit = if query.subtree {
+            None
+        } else {
+            query.unit.as_deref().or(who.default_case_unit())
+        };
         match unit {
             Some(unit) => {
-                if who.role != StaffRole::Department && who.default_case_unit() != Some(unit) {
+                let allowed = match who.role() {
+                    StaffRole::Department => true,
+                    StaffRole::Inspection => unit == INSPECTION_UNIT,
+                    StaffRole::UnitHead => {
+                        let code = match (unit, who.org()) {
+                            (DEFAULT_UNIT, Some(org)) => org.default_unit.as_str(),
+                            (code, _) => code,
+                        };
+                        unit != INSPECTION_UNIT && who.sees_unit(code)
+                    }
+                };
+                if !allowed {
                     return Err(QueryError::Forbidden(unit.to_owned()));
                 }
                 let page = self
@@ -256,27 +279,28 @@ impl Csq {
                         unit,
                         status,
                         PageRequest {
-                            after: cursor,
+                            after: query.cursor.clone(),
                             limit,
                         },
                     )
                     .await?;
                 Ok(Listing {
-                    items: page.items,
+                    items: page.items.into_iter().filter(|c| who.sees_case(c)).collect(),
                     next_cursor: page.next,
                 })
             }
-            // The department without a unit: every case opened in the last 30 days.
             None => {
                 let filter = ListFilter {
+                    from: query.from,
+                    to: query.to,
                     limit: Some(limit),
-                    cursor,
+                    cursor: query.cursor.clone(),
                     ..ListFilter::default()
                 };
                 self.list_by_day(
                     &filter,
                     |d, p| self.cases.cases_opened_on(d, p),
-                    |c: &Case| status.is_none_or(|s| c.status == s),
+                    |c: &Case| who.sees_case(c) && status.is_none_or(|s| c.status == s),
                 )
                 .await
             }
@@ -285,7 +309,7 @@ impl Csq {
 
     pub async fn case_detail(
         &self,
-        who: &StaffClaims,
+        who: &Scope,
         case_id: &str,
     ) -> Result<CaseDetail, QueryError> {
         let case = self
@@ -305,32 +329,233 @@ impl Csq {
         })
     }
 
-    /// Daily rollups of one unit. Branch heads see their branch and the units in it.
+    /// Daily rollups of one statistics unit, optionally with its predecessors'
+    /// history added in and its child units' totals for drill-down.
     pub async fn unit_stats(
         &self,
-        who: &StaffClaims,
-        unit: &str,
-        from: Option<NaiveDate>,
-        to: Option<NaiveDate>,
-    ) -> Result<Vec<DailyStats>, QueryError> {
-        if unit.is_empty() || unit.len() > 64 {
-            return Err(QueryError::BadRequest("unit is required, such as department, branch:03CC, team:03CC01, stage:03CC:clearance or officer:HP1234".into()));
-        }
-        let (from, to) = date_range(vn_day(self.clock.now()), from, to)?;
-        if who.role == StaffRole::BranchHead && unit == units::DEPARTMENT {
-            return Err(QueryError::Forbidden(unit.to_owned()));
-        }
-        let rows = self.stats.daily(unit, from, to).await?;
-        if rows
-            .iter()
-            .any(|r| r.branch.as_deref().is_some_and(|b| !who.sees_branch(b)))
+        who: &Scope,
+        request: &StatsRequest,
+    ) -> Result<UnitStats, QueryError> {
+        let (from, to) = date_range(vn_day(self.clock.now()), request.from, request.to)?;
+        let empty = OrgDirectory::new("", "", vec![]);
+        let org = who.org().unwrap_or(&empty);
+        let key = StatsKey::parse(request.unit.as_deref().unwrap_or(""), org)?;
+        if let Some(code) = key.unit_code()
+            && !who.sees_unit(code)
         {
-            return Err(QueryError::Forbidden(unit.to_owned()));
+            return Err(QueryError::Forbidden(code.to_owned()));
         }
-        Ok(rows)
+        let days = self
+            .stats_of(&key, org, from, to, request.include_predecessors)
+            .await?;
+        if days.iter().any(|r| !who.sees_owner(r.owner.as_deref())) {
+            return Err(QueryError::Forbidden(key.key()));
+        }
+        let unit = key.unit_code().and_then(|c| org.unit(c));
+        let children = match (request.children, &key) {
+            (true, StatsKey::Unit(code)) => {
+                let children = org.children(code);
+                if children.len() > MAX_CHILDREN {
+                    return Err(QueryError::BadRequest(format!(
+                        "{code} has more than {MAX_CHILDREN} units below it; ask for them one by one"
+                    )));
+                }
+                let mut out = Vec::with_capacity(children.len());
+                for child in children {
+                    let child_key = StatsKey::Unit(child.code.clone());
+                    let rows = self
+                        .stats_of(&child_key, org, from, to, request.include_predecessors)
+                        .await?;
+                    out.push(ChildStats {
+                        unit: UnitInfo::of(child),
+                        totals: total(&child_key.key(), &rows),
+                    });
+                }
+                Some(out)
+            }
+            (true, _) => {
+                return Err(QueryError::BadRequest(
+                    "children=true needs a unit of the tree, such as unit=03CC".into(),
+                ));
+            }
+            _ => None,
+        };
+        Ok(UnitStats {
+            unit: key.key(),
+            info: unit.map(UnitInfo::of),
+            path: unit
+                .map(|u| org.path(&u.code).into_iter().map(UnitInfo::of).collect())
+                .unwrap_or_default(),
+            predecessors: unit
+                .filter(|_| request.include_predecessors)
+                .map(|u| org.predecessors(&u.code).into_iter().map(|p| p.code.clone()).collect())
+                .unwrap_or_default(),
+            totals: total(&key.key(), &days),
+            days,
+            children,
+        })
+    }
+
+    /// One key's rows, or its rows and its predecessors' added up per day.
+    async fn stats_of(
+        &self,
+        key: &StatsKey,
+        org: &OrgDirectory,
+        from: NaiveDate,
+        to: NaiveDate,
+        include_predecessors: bool,
+    ) -> Result<Vec<DailyStats>, QueryError> {
+        let mut rows = self.stats.daily(&key.key(), from, to).await?;
+        let Some(code) = key.unit_code().filter(|_| include_predecessors) else {
+            return Ok(rows);
+        };
+        let predecessors = org.predecessors(code);
+        if predecessors.is_empty() {
+            return Ok(rows);
+        }
+        for p in predecessors {
+            rows.extend(self.stats.daily(&key.with_unit(&p.code).key(), from, to).await?);
+        }
+        Ok(merge_days(&key.key(), Some(code), &rows))
     }
 
     pub async fn org_directory(&self) -> Result<Option<OrgDirectory>, PortError> {
-        self.org.org().await
+        Ok(self.current_org().await?.map(|(_, o)| o))
     }
+}
+
+/// At most this many child units in one drill-down (one Query each).
+pub const MAX_CHILDREN: usize = 500;
+
+/// Query of `GET /v1/cases`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CaseListQuery {
+    pub unit: Option<String>,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub subtree: bool,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Query of `GET /v1/stats`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StatsRequest {
+    pub unit: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    #[serde(default)]
+    pub include_predecessors: bool,
+    #[serde(default)]
+    pub children: bool,
+}
+
+/// What a statistics request names: a unit of the tree, a stage within a unit,
+/// or an officer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsKey {
+    Unit(String),
+    Stage(String, String),
+    Officer(String),
+}
+
+impl StatsKey {
+    /// Reads `03CC`, `unit:03CC`, `stage:03CC:clearance`, `officer:HP1234`, and the
+    /// first version's `department`, `branch:03CC`, `team:03CC01`.
+    pub fn parse(raw: &str, org: &OrgDirectory) -> Result<StatsKey, QueryError> {
+        let bad = || {
+            QueryError::BadRequest(
+                "unit is required: a unit code at any level (03CC, or unit:03CC), department, stage:03CC:clearance or officer:HP1234".into(),
+            )
+        };
+        if raw.is_empty() || raw.len() > 64 {
+            return Err(bad());
+        }
+        let code_ok = |c: &str| crate::domain::fields::UnitCode::parse(c).is_ok();
+        let key = match raw.split_once(':') {
+            None if raw == "department" => {
+                StatsKey::Unit(org.root().map(|u| u.code.clone()).ok_or_else(bad)?)
+            }
+            None if code_ok(raw) => StatsKey::Unit(raw.to_owned()),
+            Some(("unit" | "branch" | "team", c)) if code_ok(c) => StatsKey::Unit(c.to_owned()),
+            Some(("stage", rest)) => match rest.split_once(':') {
+                Some((c, stage)) if code_ok(c) && !stage.is_empty() => {
+                    StatsKey::Stage(c.to_owned(), stage.to_owned())
+                }
+                _ => return Err(bad()),
+            },
+            Some(("officer", id)) if !id.is_empty() => StatsKey::Officer(id.to_owned()),
+            _ => return Err(bad()),
+        };
+        Ok(key)
+    }
+
+    pub fn key(&self) -> String {
+        match self {
+            StatsKey::Unit(c) => units::unit(c),
+            StatsKey::Stage(c, s) => format!("stage:{c}:{s}"),
+            StatsKey::Officer(id) => units::officer(id),
+        }
+    }
+
+    pub fn unit_code(&self) -> Option<&str> {
+        match self {
+            StatsKey::Unit(c) | StatsKey::Stage(c, _) => Some(c),
+            StatsKey::Officer(_) => None,
+        }
+    }
+
+    fn with_unit(&self, code: &str) -> StatsKey {
+        match self {
+            StatsKey::Unit(_) => StatsKey::Unit(code.to_owned()),
+            StatsKey::Stage(_, s) => StatsKey::Stage(code.to_owned(), s.clone()),
+            StatsKey::Officer(id) => StatsKey::Officer(id.clone()),
+        }
+    }
+}
+
+/// A unit as the statistics name it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitInfo {
+    pub code: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub kind: String,
+    pub active: bool,
+}
+
+impl UnitInfo {
+    fn of(u: &Unit) -> UnitInfo {
+        UnitInfo {
+            code: u.code.clone(),
+            name: u.name.clone(),
+            name_en: u.name_en.clone(),
+            kind: u.kind.clone(),
+            active: u.is_active(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChildStats {
+    pub unit: UnitInfo,
+    pub totals: StatsTotal,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitStats {
+    /// The statistics key read, such as `unit:03CC`.
+    pub unit: String,
+    /// The unit of the tree it belongs to, when it is one.
+    pub info: Option<UnitInfo>,
+    /// Root first, the unit last: for breadcrumbs.
+    pub path: Vec<UnitInfo>,
+    /// Codes whose history was added in (`include_predecessors=true`).
+    pub predecessors: Vec<String>,
+    pub totals: StatsTotal,
+    pub days: Vec<DailyStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub children: Option<Vec<ChildStats>>,
 }

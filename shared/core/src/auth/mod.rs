@@ -1,6 +1,7 @@
 //! Secrets in use: signed form links, CSRF tokens on the rating page, staff tokens.
 
 pub mod link;
+pub mod scope;
 pub mod staff;
 
 use base64::Engine;

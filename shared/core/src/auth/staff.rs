@@ -9,16 +9,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{b64, hmac_sign, hmac_verify, unb64};
-use crate::domain::case::Case;
-use crate::domain::org::INSPECTION_UNIT;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StaffRole {
     /// Department leadership and its office: sees everything.
     Department,
-    /// Head of one branch: that branch's ratings, statistics and cases.
-    BranchHead,
+    /// Head of a unit at any level (region, office, team): that unit and
+    /// everything below it. Tokens of the first version say `branch_head`.
+    #[serde(alias = "branch_head")]
+    UnitHead,
     /// The inspection unit: misconduct cases, and every rating to verify them.
     Inspection,
 }
@@ -27,7 +27,7 @@ impl StaffRole {
     pub fn from_code(s: &str) -> Option<StaffRole> {
         match s {
             "department" => Some(StaffRole::Department),
-            "branch_head" => Some(StaffRole::BranchHead),
+            "unit_head" | "branch_head" => Some(StaffRole::UnitHead),
             "inspection" => Some(StaffRole::Inspection),
             _ => None,
         }
@@ -38,7 +38,7 @@ impl StaffRole {
 pub struct StaffClaims {
     pub sub: String,
     pub role: StaffRole,
-    /// The branch code of a branch head.
+    /// The unit code of a unit head.
     pub unit: Option<String>,
 }
 
@@ -50,8 +50,10 @@ pub enum StaffAuthError {
     Invalid,
     #[error("the token has expired")]
     Expired,
-    #[error("the token's role is unknown or a branch head has no unit")]
+    #[error("the token's role is unknown or a unit head has no unit")]
     BadClaims,
+    #[error("the token's unit {0} is not an active unit of the org directory")]
+    UnknownUnit(String),
 }
 
 impl StaffClaims {
@@ -69,38 +71,12 @@ impl StaffClaims {
             .and_then(StaffRole::from_code)
             .ok_or(StaffAuthError::BadClaims)?;
         let unit = get("unit").filter(|u| !u.is_empty()).map(str::to_owned);
-        if role == StaffRole::BranchHead && unit.is_none() {
+        if role == StaffRole::UnitHead && unit.is_none() {
             return Err(StaffAuthError::BadClaims);
         }
         Ok(StaffClaims { sub, role, unit })
     }
 
-    /// Whether this person may see data of the branch with this code.
-    pub fn sees_branch(&self, branch: &str) -> bool {
-        match self.role {
-            StaffRole::Department | StaffRole::Inspection => true,
-            StaffRole::BranchHead => self.unit.as_deref() == Some(branch),
-        }
-    }
-
-    /// A branch head never sees a misconduct case about their branch: it belongs to
-    /// the inspection unit, whose independence is the point of the rule.
-    pub fn sees_case(&self, case: &Case) -> bool {
-        match self.role {
-            StaffRole::Department => true,
-            StaffRole::Inspection => case.assignment.unit == INSPECTION_UNIT,
-            StaffRole::BranchHead => self.unit.as_deref() == Some(case.assignment.unit.as_str()),
-        }
-    }
-
-    /// The case list this person reads by default.
-    pub fn default_case_unit(&self) -> Option<&str> {
-        match self.role {
-            StaffRole::Department => None,
-            StaffRole::Inspection => Some(INSPECTION_UNIT),
-            StaffRole::BranchHead => self.unit.as_deref(),
-        }
-    }
 }
 
 /// HS256 JWTs for the local host.
@@ -179,7 +155,7 @@ mod tests {
     fn head() -> StaffClaims {
         StaffClaims {
             sub: "u1".into(),
-            role: StaffRole::BranchHead,
+            role: StaffRole::UnitHead,
             unit: Some("03CC".into()),
         }
     }
@@ -220,8 +196,7 @@ mod tests {
         let p =
             serde_json::json!({"sub": "x", "custom:role": "branch_head", "custom:unit": "03CC"});
         let c = StaffClaims::from_payload(&p).unwrap();
-        assert!(c.sees_branch("03CC"));
-        assert!(!c.sees_branch("04CC"));
+        assert_eq!((c.role, c.unit.as_deref()), (StaffRole::UnitHead, Some("03CC")));
         let p = serde_json::json!({"sub": "x", "role": "branch_head"});
         assert_eq!(
             StaffClaims::from_payload(&p),

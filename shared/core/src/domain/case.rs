@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::complaint::{Assignment, Complaint};
 use super::fields::clean_free_text;
+use super::org::{Handler, OrgDirectory, Unit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,9 +59,22 @@ pub struct Case {
     pub finding: Option<String>,
     /// Set once the assignee has been emailed, so a redelivery does not mail again.
     pub assignee_notified_at: Option<DateTime<Utc>>,
+    /// When the case first escalated.
     pub escalated_at: Option<DateTime<Utc>>,
+    /// Each level the overdue case climbed to, lowest first (once per level).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalations: Vec<Escalation>,
     /// Bumped on every change; updates are conditional on it (optimistic locking).
     pub version: u32,
+}
+
+/// An overdue case brought to the head of a unit above its assignee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub unit: String,
+    pub name: String,
+    pub email: String,
+    pub at: DateTime<Utc>,
 }
 
 impl Case {
@@ -81,12 +95,63 @@ impl Case {
             finding: None,
             assignee_notified_at: None,
             escalated_at: None,
+            escalations: vec![],
             version: 1,
         }
     }
 
     pub fn is_overdue_at(&self, now: DateTime<Utc>) -> bool {
         !self.status.is_closed() && now > self.due_at
+    }
+
+    /// Where an overdue case goes next: the head of the unit above the last one
+    /// that held it, one level each `every` past the due date, up to the
+    /// authority. None when it is not yet time, or there is no level left.
+    pub fn next_escalation<'o>(
+        &self,
+        org: &'o OrgDirectory,
+        now: DateTime<Utc>,
+        every: chrono::Duration,
+    ) -> Option<(&'o Unit, &'o Handler)> {
+        // A case the first version escalated went to the department office: done.
+        if self.status.is_closed() || (self.escalations.is_empty() && self.escalated_at.is_some())
+        {
+            return None;
+        }
+        let levels_done = i32::try_from(self.escalations.len()).ok()?;
+        if now <= self.due_at + every * levels_done {
+            return None;
+        }
+        let holder = match self.escalations.last() {
+            Some(e) => e.unit.as_str(),
+            None => self.assignment.unit_code(org),
+        };
+        let parent = org.current_unit(holder)?.parent.as_deref()?;
+        let (unit, head) = org.head_for(parent)?;
+        let already = self.escalations.iter().any(|e| e.unit == unit.code);
+        (!already).then_some((unit, head))
+    }
+
+    /// Records an escalation to `unit`; the caller stores it with a versioned update.
+    pub fn escalate(&self, unit: &Unit, head: &Handler, now: DateTime<Utc>) -> (Case, CaseEvent) {
+        let mut next = self.clone();
+        next.escalated_at.get_or_insert(now);
+        next.escalations.push(Escalation {
+            unit: unit.code.clone(),
+            name: head.name.clone(),
+            email: head.email.clone(),
+            at: now,
+        });
+        next.version += 1;
+        let event = CaseEvent {
+            case_id: self.id.clone(),
+            at: now,
+            actor: "nightly".into(),
+            action: CaseAction::Escalated,
+            note: Some(format!("escalated to the head of {} ({})", unit.code, head.email)),
+            status_after: self.status,
+        };
+        (next, event)
     }
 }
 
@@ -258,6 +323,43 @@ mod tests {
             apply_staff_action(&c2, CaseAction::Note, "late", "s", Utc::now()).unwrap_err(),
             CaseRuleError::Closed("resolved")
         );
+    }
+
+    #[test]
+    fn overdue_cases_climb_one_level_at_a_time_to_the_authority() {
+        let org = sample_org();
+        let every = chrono::Duration::days(10);
+        let mut case = sample_case();
+        assert_eq!(case.assignment.unit, "03CC");
+        assert!(case.next_escalation(&org, case.due_at, every).is_none(), "not overdue yet");
+        let mut now = case.due_at + chrono::Duration::hours(1);
+        let mut climbed = vec![];
+        while let Some((unit, head)) = case.next_escalation(&org, now, every) {
+            let (next, event) = case.escalate(unit, head, now);
+            assert_eq!(event.action, CaseAction::Escalated);
+            climbed.push(unit.code.clone());
+            assert!(next.next_escalation(&org, now, every).is_none(), "once per level");
+            case = next;
+            now += every;
+        }
+        // 03CC › R03 (no head: its nearest head is the authority's) › CUC: one step.
+        assert_eq!(climbed, ["CUC"]);
+        assert_eq!(case.escalated_at, Some(case.escalations[0].at));
+
+        let mut org2 = sample_org();
+        org2.units[1].head = Some(crate::domain::org::Handler {
+            name: "Trưởng khu vực".into(),
+            email: "r03@demo.customs.example".into(),
+        });
+        let mut case = sample_case();
+        let mut now = case.due_at + chrono::Duration::hours(1);
+        let mut climbed = vec![];
+        while let Some((unit, head)) = case.next_escalation(&org2, now, every) {
+            climbed.push(unit.code.clone());
+            case = case.escalate(unit, head, now).0;
+            now += every;
+        }
+        assert_eq!(climbed, ["R03", "CUC"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::declaration::Business;
 use super::form::{Contact, Form, Subject, Submission};
-use super::org::{DEFAULT_UNIT, INSPECTION_UNIT, OrgDirectory};
+use super::org::{DEFAULT_UNIT, INSPECTION_UNIT, OrgDirectory, UnitLabel};
 use super::rating_scale::{Level, Polarity, Reason};
 
 /// One complained-about subject with what the business said of it.
@@ -37,6 +37,9 @@ pub struct Complaint {
     /// The form's retention limit: the case holding this complaint goes with it.
     #[serde(default = "keep_until_removed")]
     pub personal_data_until: DateTime<Utc>,
+    /// The office and the units above it when the form was issued, root first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub office_path: Vec<UnitLabel>,
 }
 
 /// For complaints queued before retention was recorded: kept until removed by hand.
@@ -81,7 +84,34 @@ impl Complaint {
             submitted_at: at,
             unknown_units: form.unknown_units.clone(),
             personal_data_until: form.personal_data_until,
+            office_path: form.office_path.clone(),
         })
+    }
+
+    /// The office's name in the reader's language, its code when it was unknown.
+    pub fn office_name(&self, lang: crate::domain::declaration::Language) -> &str {
+        self.office_path
+            .last()
+            .filter(|u| u.code == self.branch)
+            .map(|u| u.name_in(lang))
+            .unwrap_or(&self.branch)
+    }
+
+    /// The statistics units of the office and everything above it.
+    pub fn office_stats_units(&self, org: Option<&OrgDirectory>) -> Vec<String> {
+        let codes: Vec<String> = if self.office_path.is_empty() {
+            match org {
+                Some(org) if org.unit(&self.branch).is_some() => org
+                    .path(&self.branch)
+                    .into_iter()
+                    .map(|u| u.code.clone())
+                    .collect(),
+                _ => vec![self.branch.clone()],
+            }
+        } else {
+            self.office_path.iter().map(|u| u.code.clone()).collect()
+        };
+        codes.iter().map(|c| super::form::units::unit(c)).collect()
     }
 
     pub fn is_misconduct(&self) -> bool {
@@ -95,14 +125,18 @@ impl Complaint {
 #[serde(rename_all = "snake_case")]
 pub enum AssigneeRole {
     InspectionUnit,
-    BranchHead,
+    /// The head of the office that handled the declaration, or of the nearest
+    /// unit above it that has a head.
+    #[serde(alias = "branch_head")]
+    UnitHead,
     DefaultHandler,
 }
 
 /// Who must handle a complaint, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignment {
-    /// `inspection`, a branch code, or `default`: the unit whose case list shows it.
+    /// `inspection`, `default`, or the code of the unit whose head handles it:
+    /// the case list that shows it.
     pub unit: String,
     pub role: AssigneeRole,
     pub name: String,
@@ -110,17 +144,34 @@ pub struct Assignment {
     pub rule: String,
 }
 
-/// Misconduct goes to the inspection unit, never to the officer's own team; other
-/// complaints go to the head of the branch that handled the declaration; a branch
-/// the directory does not know sends the complaint to the default handler.
+impl Assignment {
+    /// The tree unit behind the case list (`inspection` and `default` name roles).
+    pub fn unit_code<'a>(&'a self, org: &'a OrgDirectory) -> &'a str {
+        match self.unit.as_str() {
+            INSPECTION_UNIT => &org.inspection_unit,
+            DEFAULT_UNIT => &org.default_unit,
+            code => code,
+        }
+    }
+}
+
+/// Misconduct goes to the inspection unit, never to the officer's own unit;
+/// other complaints go to the head of the office that handled the declaration
+/// (climbing to the nearest unit with a head, following merges); an office or
+/// team the directory does not know sends the complaint to the default unit.
 pub fn assign(complaint: &Complaint, org: &OrgDirectory) -> Assignment {
-    if complaint.is_misconduct() {
+    if complaint.is_misconduct()
+        && let Some((unit, head)) = org.inspection()
+    {
         return Assignment {
             unit: INSPECTION_UNIT.into(),
             role: AssigneeRole::InspectionUnit,
-            name: org.inspection.name.clone(),
-            email: org.inspection.email.clone(),
-            rule: "misconduct reason (causing trouble, harassment, misconduct) goes to the inspection unit".into(),
+            name: head.name.clone(),
+            email: head.email.clone(),
+            rule: format!(
+                "misconduct reason (causing trouble, harassment, misconduct) goes to the inspection unit {}",
+                unit.code
+            ),
         };
     }
     let unknown = complaint.unknown_units.iter().any(|u| {
@@ -129,21 +180,37 @@ pub fn assign(complaint: &Complaint, org: &OrgDirectory) -> Assignment {
                 || s.subject.team.as_ref().is_some_and(|t| t.as_str() == u)
         })
     });
-    match org.branch(&complaint.branch) {
-        Some(branch) if !unknown => Assignment {
-            unit: branch.code.clone(),
-            role: AssigneeRole::BranchHead,
-            name: branch.head.name.clone(),
-            email: branch.head.email.clone(),
-            rule: format!("complaint about branch {} goes to its head", branch.code),
+    let office_head = (!unknown)
+        .then(|| org.head_for(&complaint.branch))
+        .flatten();
+    match office_head {
+        Some((unit, head)) => Assignment {
+            unit: unit.code.clone(),
+            role: AssigneeRole::UnitHead,
+            name: head.name.clone(),
+            email: head.email.clone(),
+            rule: if unit.code == complaint.branch {
+                format!("complaint about office {} goes to its head", unit.code)
+            } else {
+                format!(
+                    "complaint about office {} goes to the head of {}, the nearest unit with a head",
+                    complaint.branch, unit.code
+                )
+            },
         },
-        _ => Assignment {
-            unit: DEFAULT_UNIT.into(),
-            role: AssigneeRole::DefaultHandler,
-            name: org.default_handler.name.clone(),
-            email: org.default_handler.email.clone(),
-            rule: "unit not in the org directory: default handler".into(),
-        },
+        None => {
+            let (name, email) = org
+                .default_handler()
+                .map(|(_, h)| (h.name.clone(), h.email.clone()))
+                .unwrap_or_default();
+            Assignment {
+                unit: DEFAULT_UNIT.into(),
+                role: AssigneeRole::DefaultHandler,
+                name,
+                email,
+                rule: "unit not in the org directory: default handler".into(),
+            }
+        }
     }
 }
 
@@ -219,12 +286,21 @@ mod tests {
         let a = assign(&c, &org);
         assert_eq!(
             (a.role, a.unit.as_str(), a.email.as_str()),
-            (
-                AssigneeRole::BranchHead,
-                "03CC",
-                "cc03@demo.customs.example"
-            )
+            (AssigneeRole::UnitHead, "03CC", "cc03@demo.customs.example")
         );
+
+        // An office without a head: the nearest head above it takes the case.
+        let mut headless = org.clone();
+        headless.units[2].head = None;
+        let a = assign(&c, &headless);
+        assert_eq!((a.unit.as_str(), a.email.as_str()), ("CUC", "cuc@demo.customs.example"));
+
+        // An office merged into another: the successor's head takes it.
+        let mut merged = org.clone();
+        merged.units[2].successor = Some("VP".into());
+        merged.units[2].retired = true;
+        let merged = OrgDirectory::new("TT", "VP", merged.units);
+        assert_eq!(assign(&c, &merged).unit, "VP");
 
         let mut unknown_branch = c.clone();
         unknown_branch.branch = "99ZZ".into();
@@ -235,6 +311,9 @@ mod tests {
 
         let mut unknown_team = c.clone();
         unknown_team.unknown_units = vec!["03CC01".into()];
-        assert_eq!(assign(&unknown_team, &org).unit, DEFAULT_UNIT);
+        let a = assign(&unknown_team, &org);
+        assert_eq!(a.unit, DEFAULT_UNIT);
+        assert_eq!(a.email, "vanphong@demo.customs.example");
+        assert_eq!(a.unit_code(&org), "VP");
     }
 }

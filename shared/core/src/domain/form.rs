@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::declaration::{Business, Declaration, FormRequest, Handling, Language, Stage};
 use super::fields::{DisplayName, OfficerId, UnitCode};
+use super::org::{OrgDirectory, UnitLabel};
 use super::rating_scale::{Level, Reason};
 
 /// What a subject is; the stats unit of a rating follows from it.
@@ -25,43 +26,108 @@ pub struct Subject {
     /// `officer:clearance:HP5678`.
     pub key: String,
     pub kind: SubjectKind,
+    /// The customs office the declaration names (the "branch" of the contract).
     pub branch: UnitCode,
     pub team: Option<UnitCode>,
     pub stage: Option<Stage>,
     pub officer_id: Option<OfficerId>,
     pub officer_name: Option<DisplayName>,
-    /// The branch's or team's name from the org directory, when it was known.
+    /// The office's or team's Vietnamese name from the directory, when it was known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_name_en: Option<String>,
+    /// The statistics units this subject's ratings count towards, fixed from the
+    /// directory in force when the form was issued: its own unit and, for an
+    /// office or a stage, the same above it up to the authority. Empty on forms
+    /// of the first version, which are placed in today's tree instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counts_toward: Vec<String>,
 }
 
 impl Subject {
-    /// The statistics unit this subject's ratings count towards. Stages are counted
-    /// per branch: "document check at 03CC" is what a branch head can act on.
+    /// The statistics unit of this subject itself. Stages are counted per office:
+    /// "document check at 03CC" is what an office head can act on.
     pub fn unit(&self) -> String {
         match self.kind {
-            SubjectKind::Branch => units::branch(&self.branch),
-            SubjectKind::Team => units::team(self.team.as_ref().expect("team subject has a team")),
-            SubjectKind::Stage => {
-                units::stage(&self.branch, self.stage.expect("stage subject has a stage"))
+            SubjectKind::Branch => units::unit(self.branch.as_str()),
+            SubjectKind::Team => units::unit(
+                self.team
+                    .as_ref()
+                    .map(UnitCode::as_str)
+                    .unwrap_or(self.branch.as_str()),
+            ),
+            SubjectKind::Stage => match self.stage {
+                Some(stage) => units::stage(self.branch.as_str(), stage),
+                None => units::unit(self.branch.as_str()),
+            },
+            SubjectKind::Officer => match &self.officer_id {
+                Some(id) => units::officer(id.as_str()),
+                None => units::unit(self.branch.as_str()),
+            },
+        }
+    }
+
+    /// Every statistics unit a rating of this subject counts towards.
+    pub fn stats_units(&self, org: Option<&OrgDirectory>) -> Vec<String> {
+        if !self.counts_toward.is_empty() {
+            return self.counts_toward.clone();
+        }
+        let Some(org) = org else {
+            return vec![self.unit()];
+        };
+        let office = self.branch.as_str();
+        let above_office = || org.ancestors(office).into_iter().map(|u| u.code.as_str());
+        match self.kind {
+            SubjectKind::Branch => std::iter::once(office)
+                .chain(above_office())
+                .map(units::unit)
+                .collect(),
+            SubjectKind::Stage => match self.stage {
+                Some(stage) => std::iter::once(office)
+                    .chain(above_office())
+                    .map(|u| units::stage(u, stage))
+                    .collect(),
+                None => vec![self.unit()],
+            },
+            // A team counts for itself and any level between it and its office
+            // (a division); the office and above have their own rating.
+            SubjectKind::Team => {
+                let Some(team) = self.team.as_ref().map(UnitCode::as_str) else {
+                    return vec![self.unit()];
+                };
+                let mut out = vec![units::unit(team)];
+                for u in org.ancestors(team) {
+                    if org.is_within(office, &u.code) {
+                        break;
+                    }
+                    out.push(units::unit(&u.code));
+                }
+                out
             }
-            SubjectKind::Officer => {
-                units::officer(self.officer_id.as_ref().expect("officer subject has an id"))
-            }
+            SubjectKind::Officer => vec![self.unit()],
+        }
+    }
+
+    fn unit_label(&self, lang: Language) -> Option<&str> {
+        match (lang, &self.unit_name_en, &self.unit_name) {
+            (Language::En, Some(en), _) => Some(en),
+            (_, _, Some(vi)) => Some(vi),
+            _ => None,
         }
     }
 
     pub fn label(&self, lang: Language) -> String {
         match self.kind {
-            SubjectKind::Branch => match (&self.unit_name, lang) {
-                (Some(name), _) => format!("{name} ({})", self.branch),
-                (None, Language::Vi) => format!("Chi cục {}", self.branch),
-                (None, Language::En) => format!("Branch {}", self.branch),
+            SubjectKind::Branch => match (self.unit_label(lang), lang) {
+                (Some(name), _) => name.to_owned(),
+                (None, Language::Vi) => format!("Hải quan {}", self.branch),
+                (None, Language::En) => format!("Customs office {}", self.branch),
             },
             SubjectKind::Team => {
                 let team = self.team.as_ref().map(UnitCode::as_str).unwrap_or("");
-                match (&self.unit_name, lang) {
-                    (Some(name), _) => format!("{name} ({team})"),
+                match (self.unit_label(lang), lang) {
+                    (Some(name), _) => name.to_owned(),
                     (None, Language::Vi) => format!("Đội công tác {team}"),
                     (None, Language::En) => format!("Team {team}"),
                 }
@@ -85,21 +151,25 @@ impl Subject {
 
 /// Names of statistics units, shared by aggregation, the stats API and scoping.
 pub mod units {
-    use super::{OfficerId, Stage, UnitCode};
+    use super::Stage;
 
-    pub const DEPARTMENT: &str = "department";
-
-    pub fn branch(code: &UnitCode) -> String {
-        format!("branch:{code}")
+    /// Any unit of the tree, at any level: `unit:03CC`.
+    pub fn unit(code: &str) -> String {
+        format!("unit:{code}")
     }
-    pub fn team(code: &UnitCode) -> String {
-        format!("team:{code}")
+    /// A stage within a unit: `stage:03CC:clearance`.
+    pub fn stage(unit: &str, stage: Stage) -> String {
+        format!("stage:{unit}:{}", stage.code())
     }
-    pub fn stage(branch: &UnitCode, stage: Stage) -> String {
-        format!("stage:{branch}:{}", stage.code())
-    }
-    pub fn officer(id: &OfficerId) -> String {
+    pub fn officer(id: &str) -> String {
         format!("officer:{id}")
+    }
+    /// The org unit a statistics key belongs to (officers: none by the key alone).
+    pub fn owner(key: &str) -> Option<&str> {
+        if let Some(code) = key.strip_prefix("unit:") {
+            return Some(code);
+        }
+        key.strip_prefix("stage:")?.split(':').next()
     }
 }
 
@@ -116,6 +186,8 @@ pub fn derive_subjects(declaration: &Declaration, handling: &[Handling]) -> Vec<
         officer_id: None,
         officer_name: None,
         unit_name: None,
+        unit_name_en: None,
+        counts_toward: vec![],
     }];
     let mut push_unique = |s: Subject| {
         if !subjects.iter().any(|x| x.key == s.key) {
@@ -132,6 +204,8 @@ pub fn derive_subjects(declaration: &Declaration, handling: &[Handling]) -> Vec<
             officer_id: None,
             officer_name: None,
             unit_name: None,
+            unit_name_en: None,
+            counts_toward: vec![],
         });
     }
     for h in handling {
@@ -144,6 +218,8 @@ pub fn derive_subjects(declaration: &Declaration, handling: &[Handling]) -> Vec<
             officer_id: None,
             officer_name: None,
             unit_name: None,
+            unit_name_en: None,
+            counts_toward: vec![],
         });
     }
     for h in handling {
@@ -157,6 +233,8 @@ pub fn derive_subjects(declaration: &Declaration, handling: &[Handling]) -> Vec<
                 officer_id: Some(officer.id.clone()),
                 officer_name: Some(officer.name.clone()),
                 unit_name: None,
+                unit_name_en: None,
+                counts_toward: vec![],
             });
         }
     }
@@ -238,6 +316,12 @@ pub struct Form {
     pub submission: Option<Submission>,
     /// After this instant the business's contact data is dropped (TTL on DynamoDB).
     pub personal_data_until: DateTime<Utc>,
+    /// The directory version in force when the form was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_version: Option<u32>,
+    /// The office and the units above it, root first, as named at issue.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub office_path: Vec<UnitLabel>,
 }
 
 impl Form {
@@ -267,6 +351,8 @@ impl Form {
             submitted_at: None,
             submission: None,
             personal_data_until,
+            org_version: None,
+            office_path: vec![],
         }
     }
 
@@ -332,23 +418,37 @@ impl Form {
             || (self.status == FormStatus::Issued && now >= self.expires_at)
     }
 
-    /// Names the branch and team subjects after the org directory, so the
-    /// business reads "Chi cục Hải quan cửa khẩu …" rather than a code.
-    pub fn name_units(&mut self, org: &super::org::OrgDirectory) {
-        let branch = org.branch(self.declaration.customs_office.as_str());
+    /// Places the form in the directory version in force: names the office and
+    /// teams, records the path above the office, and fixes which statistics
+    /// units each subject counts towards, so later reorganisations leave the
+    /// figures of this form where they were.
+    pub fn place_in_org(&mut self, org: &OrgDirectory, version: Option<u32>) {
+        self.org_version = version;
+        self.office_path = org
+            .path(self.declaration.customs_office.as_str())
+            .into_iter()
+            .map(|u| u.label())
+            .collect();
         for s in &mut self.subjects {
-            s.unit_name = match s.kind {
-                SubjectKind::Branch => branch.map(|b| b.name.clone()),
-                SubjectKind::Team => branch.and_then(|b| {
-                    let code = s.team.as_ref()?;
-                    b.teams
-                        .iter()
-                        .find(|t| t.code == code.as_str())
-                        .map(|t| t.name.clone())
-                }),
+            let named = match s.kind {
+                SubjectKind::Branch => org.unit(s.branch.as_str()),
+                SubjectKind::Team => s.team.as_ref().and_then(|t| org.unit(t.as_str())),
                 _ => None,
             };
+            s.unit_name = named.map(|u| u.name.clone());
+            s.unit_name_en = named.and_then(|u| u.name_en.clone());
+            s.counts_toward = vec![];
+            s.counts_toward = s.stats_units(Some(org));
         }
+    }
+
+    /// The office's name in the reader's language (its code when it was unknown).
+    pub fn office_name(&self, lang: Language) -> String {
+        self.subjects
+            .iter()
+            .find(|s| s.kind == SubjectKind::Branch)
+            .map(|s| s.label(lang))
+            .unwrap_or_else(|| self.declaration.customs_office.to_string())
     }
 
     pub fn subject(&self, key: &str) -> Option<&Subject> {
@@ -439,26 +539,50 @@ mod tests {
             ]
         );
         let units: Vec<String> = subjects.iter().map(Subject::unit).collect();
-        assert_eq!(units[0], "branch:03CC");
-        assert_eq!(units[1], "team:03CC01");
+        assert_eq!(units[0], "unit:03CC");
+        assert_eq!(units[1], "unit:03CC01");
         assert_eq!(units[3], "stage:03CC:document_check");
         assert_eq!(units[6], "officer:HP5678");
         assert!(subjects[5].label(Language::Vi).contains("Nguyễn Văn An"));
     }
 
     #[test]
-    fn units_are_named_from_the_directory() {
+    fn placed_in_the_tree_named_and_counted_up_to_the_authority() {
         let mut form = crate::domain::submission::tests::sample_form();
-        form.name_units(&crate::domain::org::tests::sample_org());
+        form.place_in_org(&crate::domain::org::tests::sample_org(), Some(3));
+        assert_eq!(form.org_version, Some(3));
+        assert_eq!(form.subjects[0].label(Language::Vi), "Hải quan cửa khẩu Demo 1");
+        assert_eq!(form.subjects[0].label(Language::En), "Demo 1 Border Office");
+        assert_eq!(form.office_name(Language::En), "Demo 1 Border Office");
+        assert_eq!(form.subjects[1].label(Language::En), "Đội thủ tục");
+        assert_eq!(form.subjects[3].unit_name, None, "stages keep their own labels");
+        let path: Vec<&str> = form.office_path.iter().map(|u| u.code.as_str()).collect();
+        assert_eq!(path, ["CUC", "R03", "03CC"]);
+        assert_eq!(form.subjects[0].counts_toward, ["unit:03CC", "unit:R03", "unit:CUC"]);
+        assert_eq!(form.subjects[1].counts_toward, ["unit:03CC01"]);
         assert_eq!(
-            form.subjects[0].label(Language::Vi),
-            "Chi cục Demo 1 (03CC)"
+            form.subjects[3].counts_toward,
+            ["stage:03CC:document_check", "stage:R03:document_check", "stage:CUC:document_check"]
         );
-        assert_eq!(form.subjects[1].label(Language::En), "Đội thủ tục (03CC01)");
-        assert_eq!(
-            form.subjects[3].unit_name, None,
-            "stages keep their own labels"
-        );
+        assert_eq!(form.subjects[5].counts_toward, ["officer:HP1234"]);
+    }
+
+    #[test]
+    fn an_unknown_office_counts_for_itself_only() {
+        let mut form = crate::domain::submission::tests::sample_form();
+        let org = crate::domain::org::tests::sample_org();
+        let mut unknown = form.clone();
+        unknown.declaration.customs_office = UnitCode::parse("77ZZ").unwrap();
+        for s in &mut unknown.subjects {
+            s.branch = unknown.declaration.customs_office.clone();
+        }
+        unknown.place_in_org(&org, Some(1));
+        assert_eq!(unknown.subjects[0].counts_toward, ["unit:77ZZ"]);
+        assert_eq!(unknown.subjects[0].label(Language::Vi), "Hải quan 77ZZ");
+        // A form of the first version (nothing recorded) is placed in today's tree.
+        form.subjects[0].counts_toward.clear();
+        assert_eq!(form.subjects[0].stats_units(Some(&org)).len(), 3);
+        assert_eq!(form.subjects[0].stats_units(None), ["unit:03CC"]);
     }
 
     #[test]

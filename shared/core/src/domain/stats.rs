@@ -1,19 +1,21 @@
-//! Daily rollups per unit (department, branch, team, stage, officer).
+//! Daily rollups per unit of the tree (any level), per stage within a unit, per officer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::case::Case;
 use super::form::{Form, RatingRecord, Subject, units};
+use super::org::OrgDirectory;
 
 /// One unit's figures for one Vietnamese calendar day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DailyStats {
     pub unit: String,
-    /// The branch the unit belongs to (none for the department), for scoping.
-    pub branch: Option<String>,
+    /// The org unit the row belongs to (an officer's: the office), for scoping.
+    #[serde(alias = "branch")]
+    pub owner: Option<String>,
     pub date: NaiveDate,
     /// Ratings at level 1, 2, 3, 4, 5 (index 0 is level 1).
     pub level_counts: [u64; 5],
@@ -35,7 +37,7 @@ impl DailyStats {
     fn empty(unit: &str, date: NaiveDate) -> DailyStats {
         DailyStats {
             unit: unit.to_owned(),
-            branch: None,
+            owner: None,
             date,
             level_counts: [0; 5],
             ratings: 0,
@@ -48,6 +50,17 @@ impl DailyStats {
             complaints_closed: 0,
             complaints_overdue: 0,
         }
+    }
+
+    fn add(&mut self, other: &DailyStats) {
+        for (a, b) in self.level_counts.iter_mut().zip(other.level_counts) {
+            *a += b;
+        }
+        self.forms_issued += other.forms_issued;
+        self.forms_submitted += other.forms_submitted;
+        self.complaints_opened += other.complaints_opened;
+        self.complaints_closed += other.complaints_closed;
+        self.complaints_overdue += other.complaints_overdue;
     }
 
     fn finish(&mut self) {
@@ -69,23 +82,30 @@ impl DailyStats {
     }
 }
 
-/// Every unit a form's subjects count towards, plus the department.
-fn form_units(subjects: &[Subject]) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = subjects.iter().map(Subject::unit).collect();
-    out.insert(units::DEPARTMENT.to_owned());
+/// Every statistics unit a form counts towards: its subjects' units and the
+/// office path (a form with only officer subjects still counts for its office).
+fn form_units(subjects: &[Subject], org: Option<&OrgDirectory>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for s in subjects {
+        for unit in s.stats_units(org) {
+            let owner = units::owner(&unit).unwrap_or(s.branch.as_str()).to_owned();
+            out.entry(unit).or_insert(owner);
+        }
+    }
     out
 }
 
-fn case_units(case: &Case) -> BTreeSet<String> {
+fn case_units(case: &Case, org: Option<&OrgDirectory>) -> BTreeMap<String, String> {
     let subjects: Vec<Subject> = case
         .complaint
         .subjects
         .iter()
         .map(|s| s.subject.clone())
         .collect();
-    let mut out = form_units(&subjects);
-    if let Some(first) = subjects.first() {
-        out.insert(units::branch(&first.branch));
+    let mut out = form_units(&subjects, org);
+    for unit in case.complaint.office_stats_units(org) {
+        let owner = units::owner(&unit).unwrap_or_default().to_owned();
+        out.entry(unit).or_insert(owner);
     }
     out
 }
@@ -98,96 +118,137 @@ pub struct DayInputs<'a> {
     pub cases_opened: &'a [Case],
     pub cases_closed: &'a [Case],
     pub cases_overdue: &'a [Case],
+    /// Today's directory: only to place records of the first version, which did
+    /// not record their units. Everything newer carries its own units.
+    pub org: Option<&'a OrgDirectory>,
 }
 
 /// Pure arithmetic: the same inputs always give the same rollups, so rerunning the
-/// nightly job for a day overwrites its figures with identical ones.
+/// nightly job for a day overwrites its figures with identical ones. Every unit of
+/// the tree with activity gets a row: an office's rating counts for the office
+/// and each unit above it, a team's for the team, a stage's for the stage in the
+/// office and above, an officer's for the officer.
 pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
     let date = inputs.date;
+    let org = inputs.org;
     let mut by_unit: BTreeMap<String, DailyStats> = BTreeMap::new();
     fn at<'m>(
         map: &'m mut BTreeMap<String, DailyStats>,
-        unit: &str,
         date: NaiveDate,
+        unit: &str,
+        owner: &str,
     ) -> &'m mut DailyStats {
-        map.entry(unit.to_owned())
-            .or_insert_with(|| DailyStats::empty(unit, date))
+        let row = map
+            .entry(unit.to_owned())
+            .or_insert_with(|| DailyStats::empty(unit, date));
+        if row.owner.is_none() && !owner.is_empty() {
+            row.owner = Some(owner.to_owned());
+        }
+        row
     }
 
     for form in inputs.forms_issued {
-        for unit in form_units(&form.subjects) {
-            at(&mut by_unit, &unit, date).forms_issued += 1;
+        for (unit, owner) in form_units(&form.subjects, org) {
+            at(&mut by_unit, date, &unit, &owner).forms_issued += 1;
         }
     }
 
-    let mut submitted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut submitted: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
     for r in inputs.ratings {
         let idx = usize::from(r.level.value()) - 1;
-        at(&mut by_unit, &r.subject.unit(), date).level_counts[idx] += 1;
-        let units = submitted.entry(&r.form_id).or_default();
-        units.insert(r.subject.unit());
-        units.insert(units::DEPARTMENT.to_owned());
-        // The department's own satisfaction is how businesses rated the branches.
-        if r.subject.kind == super::form::SubjectKind::Branch {
-            at(&mut by_unit, units::DEPARTMENT, date).level_counts[idx] += 1;
+        let form_units = submitted.entry(&r.form_id).or_default();
+        for unit in r.subject.stats_units(org) {
+            let owner = units::owner(&unit)
+                .unwrap_or(r.subject.branch.as_str())
+                .to_owned();
+            at(&mut by_unit, date, &unit, &owner).level_counts[idx] += 1;
+            form_units.insert(unit, owner);
         }
     }
     for units in submitted.values() {
-        for unit in units {
-            at(&mut by_unit, unit, date).forms_submitted += 1;
+        for (unit, owner) in units {
+            at(&mut by_unit, date, unit, owner).forms_submitted += 1;
         }
     }
 
-    for case in inputs.cases_opened {
-        for unit in case_units(case) {
-            at(&mut by_unit, &unit, date).complaints_opened += 1;
+    for (cases, field) in [
+        (inputs.cases_opened, 0),
+        (inputs.cases_closed, 1),
+        (inputs.cases_overdue, 2),
+    ] {
+        for case in cases {
+            for (unit, owner) in case_units(case, org) {
+                let row = at(&mut by_unit, date, &unit, &owner);
+                match field {
+                    0 => row.complaints_opened += 1,
+                    1 => row.complaints_closed += 1,
+                    _ => row.complaints_overdue += 1,
+                }
+            }
         }
-    }
-    for case in inputs.cases_closed {
-        for unit in case_units(case) {
-            at(&mut by_unit, &unit, date).complaints_closed += 1;
-        }
-    }
-    for case in inputs.cases_overdue {
-        for unit in case_units(case) {
-            at(&mut by_unit, &unit, date).complaints_overdue += 1;
-        }
-    }
-
-    // Which branch each unit belongs to, from the subjects seen.
-    let mut branch_of: BTreeMap<String, String> = BTreeMap::new();
-    let subjects = inputs
-        .forms_issued
-        .iter()
-        .flat_map(|f| f.subjects.iter())
-        .chain(inputs.ratings.iter().map(|r| &r.subject))
-        .chain(
-            [
-                inputs.cases_opened,
-                inputs.cases_closed,
-                inputs.cases_overdue,
-            ]
-            .into_iter()
-            .flatten()
-            .flat_map(|c| c.complaint.subjects.iter().map(|s| &s.subject)),
-        );
-    for s in subjects {
-        branch_of
-            .entry(s.unit())
-            .or_insert_with(|| s.branch.to_string());
-        branch_of
-            .entry(units::branch(&s.branch))
-            .or_insert_with(|| s.branch.to_string());
     }
 
     by_unit
         .into_values()
         .map(|mut s| {
-            s.branch = branch_of.get(&s.unit).cloned();
             s.finish();
             s
         })
         .collect()
+}
+
+/// Several rows of one day added up, as one unit (a unit with its predecessors).
+pub fn merge_days(unit: &str, owner: Option<&str>, rows: &[DailyStats]) -> Vec<DailyStats> {
+    let mut by_day: BTreeMap<NaiveDate, DailyStats> = BTreeMap::new();
+    for r in rows {
+        let day = by_day.entry(r.date).or_insert_with(|| {
+            let mut d = DailyStats::empty(unit, r.date);
+            d.owner = owner.map(str::to_owned);
+            d
+        });
+        day.add(r);
+    }
+    by_day
+        .into_values()
+        .map(|mut d| {
+            d.finish();
+            d
+        })
+        .collect()
+}
+
+/// A unit's figures over a whole range: what a drill-down table shows per child.
+pub fn total(unit: &str, rows: &[DailyStats]) -> StatsTotal {
+    let mut sum = DailyStats::empty(unit, NaiveDate::MIN);
+    for r in rows {
+        sum.add(r);
+    }
+    sum.finish();
+    StatsTotal {
+        unit: unit.to_owned(),
+        level_counts: sum.level_counts,
+        ratings: sum.ratings,
+        average: sum.average,
+        satisfied_share: sum.satisfied_share,
+        forms_issued: sum.forms_issued,
+        forms_submitted: sum.forms_submitted,
+        complaints_opened: sum.complaints_opened,
+        complaints_closed: sum.complaints_closed,
+    }
+}
+
+/// The sum of a unit's daily rows over a range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsTotal {
+    pub unit: String,
+    pub level_counts: [u64; 5],
+    pub ratings: u64,
+    pub average: Option<f64>,
+    pub satisfied_share: Option<f64>,
+    pub forms_issued: u64,
+    pub forms_submitted: u64,
+    pub complaints_opened: u64,
+    pub complaints_closed: u64,
 }
 
 #[cfg(test)]
@@ -213,18 +274,23 @@ mod tests {
     }
 
     #[test]
-    fn counts_average_share_and_response_rate() {
+    fn counts_every_level_of_the_tree() {
         let date = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
-        let mut f1 = sample_form();
-        f1.id = "f1".into();
-        let mut f2 = sample_form();
-        f2.id = "f2".into();
-        let forms = vec![f1.clone(), f2.clone(), sample_form(), sample_form()];
+        let org = crate::domain::org::tests::sample_org();
+        let placed = |id: &str| {
+            let mut f = sample_form();
+            f.id = id.into();
+            f.place_in_org(&org, Some(1));
+            f
+        };
+        let (f1, f2) = (placed("f1"), placed("f2"));
+        let forms = vec![f1.clone(), f2.clone(), placed("f3"), placed("f4")];
         let ratings = vec![
             record(&f1, "branch:03CC", 5),
             record(&f1, "officer:document_check:HP1234", 4),
             record(&f2, "branch:03CC", 2),
             record(&f2, "officer:document_check:HP1234", 1),
+            record(&f2, "stage:clearance", 4),
         ];
         let stats = roll_up(&DayInputs {
             date,
@@ -233,34 +299,95 @@ mod tests {
             cases_opened: &[],
             cases_closed: &[],
             cases_overdue: &[],
+            org: None,
         });
         let get = |u: &str| stats.iter().find(|s| s.unit == u).unwrap();
 
-        let branch = get("branch:03CC");
-        assert_eq!(branch.level_counts, [0, 1, 0, 0, 1]);
-        assert_eq!(branch.ratings, 2);
-        assert_eq!(branch.average, Some(3.5));
-        assert_eq!(branch.satisfied_share, Some(0.5));
-        assert_eq!(branch.forms_issued, 4);
-        assert_eq!(branch.forms_submitted, 2);
-        assert_eq!(branch.response_rate, Some(0.5));
+        for unit in ["unit:03CC", "unit:R03", "unit:CUC"] {
+            let row = get(unit);
+            assert_eq!(row.level_counts, [0, 1, 0, 0, 1], "{unit}");
+            assert_eq!(row.ratings, 2);
+            assert_eq!(row.average, Some(3.5));
+            assert_eq!(row.satisfied_share, Some(0.5));
+            assert_eq!(row.forms_issued, 4);
+            assert_eq!(row.forms_submitted, 2);
+            assert_eq!(row.response_rate, Some(0.5));
+            assert_eq!(row.owner.as_deref(), unit.strip_prefix("unit:"));
+        }
 
         let officer = get("officer:HP1234");
         assert_eq!(officer.level_counts, [1, 0, 0, 1, 0]);
         assert_eq!(officer.average, Some(2.5));
-        assert_eq!(officer.branch.as_deref(), Some("03CC"));
+        assert_eq!(officer.owner.as_deref(), Some("03CC"));
 
-        let dept = get("department");
-        assert_eq!(dept.forms_issued, 4);
-        assert_eq!(dept.forms_submitted, 2);
-        assert_eq!(dept.ratings, 2, "the department counts branch ratings");
-        assert_eq!(dept.branch, None);
+        for unit in ["stage:03CC:clearance", "stage:R03:clearance", "stage:CUC:clearance"] {
+            assert_eq!(get(unit).level_counts, [0, 0, 0, 1, 0], "{unit}");
+        }
 
-        let team = get("team:03CC02");
+        let team = get("unit:03CC02");
         assert_eq!(team.forms_issued, 4);
         assert_eq!(team.forms_submitted, 0);
         assert_eq!(team.response_rate, Some(0.0));
         assert_eq!(team.average, None);
         assert!(stats.iter().all(|s| s.date == date));
+        assert!(stats.iter().all(|s| s.unit != "unit:TT"), "no activity, no row");
+
+        // Records of the first version carry no units: today's tree places them,
+        // and the figures come out the same.
+        let strip = |f: &Form| {
+            let mut f = f.clone();
+            f.office_path.clear();
+            for s in &mut f.subjects {
+                s.counts_toward.clear();
+            }
+            f
+        };
+        let old_forms: Vec<Form> = forms.iter().map(strip).collect();
+        let old_ratings: Vec<RatingRecord> = ratings
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.subject.counts_toward.clear();
+                r
+            })
+            .collect();
+        let again = roll_up(&DayInputs {
+            date,
+            forms_issued: &old_forms,
+            ratings: &old_ratings,
+            cases_opened: &[],
+            cases_closed: &[],
+            cases_overdue: &[],
+            org: Some(&org),
+        });
+        assert_eq!(again, stats);
+    }
+
+    #[test]
+    fn merged_days_and_totals_add_up() {
+        let d1 = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let d2 = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let row = |unit: &str, date, counts: [u64; 5], issued| {
+            let mut r = DailyStats::empty(unit, date);
+            r.level_counts = counts;
+            r.forms_issued = issued;
+            r.finish();
+            r
+        };
+        let rows = [
+            row("unit:A", d1, [0, 0, 0, 1, 1], 4),
+            row("unit:B", d1, [1, 0, 0, 0, 0], 2),
+            row("unit:B", d2, [0, 0, 0, 0, 2], 2),
+        ];
+        let merged = merge_days("unit:A", Some("A"), &rows);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].level_counts, [1, 0, 0, 1, 1]);
+        assert_eq!(merged[0].forms_issued, 6);
+        assert_eq!(merged[0].unit, "unit:A");
+        assert_eq!(merged[1].satisfied_share, Some(1.0));
+        let t = total("unit:A", &rows);
+        assert_eq!(t.ratings, 5);
+        assert_eq!(t.satisfied_share, Some(0.8));
+        assert_eq!(t.forms_issued, 8);
     }
 }

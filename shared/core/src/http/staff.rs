@@ -9,19 +9,24 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{ApiError, HttpState, MAX_BODY_BYTES, security_headers};
 use crate::app::cases::CaseActionError;
-use crate::app::staff::{ListFilter, QueryError};
-use crate::auth::staff::StaffClaims;
+use crate::app::org::OrgError;
+use crate::app::staff::{CaseListQuery, ListFilter, QueryError, StatsRequest, UnitStats};
+use crate::auth::scope::Scope;
+use crate::auth::staff::StaffRole;
+use crate::domain::org::OrgDirectory;
 use crate::domain::stats::DailyStats;
+use crate::ports::PageRequest;
 
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/v1/org", get(org).put(replace_org))
+        .route("/v1/org/versions", get(org_versions))
+        .route("/v1/org/versions/{version}", get(org_version))
         .route("/v1/forms", get(list_forms))
         .route("/v1/reasons", get(reasons))
         .route("/v1/ratings", get(list_ratings))
@@ -66,8 +71,8 @@ async fn dashboard_script() -> Response {
         .into_response()
 }
 
-/// The authenticated caller.
-pub struct Staff(pub StaffClaims);
+/// The authenticated caller and the units they may see, from the directory in force.
+pub struct Staff(pub Scope);
 
 impl FromRequestParts<HttpState> for Staff {
     type Rejection = ApiError;
@@ -77,7 +82,14 @@ impl FromRequestParts<HttpState> for Staff {
         state: &HttpState,
     ) -> Result<Self, Self::Rejection> {
         let now = state.csq.clock.now();
-        Ok(Staff(state.staff_auth.authenticate(parts, now)?))
+        let claims = state.staff_auth.authenticate(parts, now)?;
+        let org = state
+            .csq
+            .current_org()
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            .map(|(_, o)| o);
+        Ok(Staff(Scope::new(claims, org)?))
     }
 }
 
@@ -106,8 +118,14 @@ impl From<QueryError> for ApiError {
 }
 
 async fn org(State(state): State<HttpState>, _who: Staff) -> Result<Response, ApiError> {
-    match state.csq.org_directory().await {
-        Ok(Some(org)) => Ok(Json(org).into_response()),
+    match state.csq.current_org().await {
+        Ok(Some((version, org))) => Ok(Json(json!({
+            "version": version,
+            "inspection_unit": org.inspection_unit,
+            "default_unit": org.default_unit,
+            "units": org.units,
+        }))
+        .into_response()),
         Ok(None) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no_directory",
@@ -117,21 +135,28 @@ async fn org(State(state): State<HttpState>, _who: Staff) -> Result<Response, Ap
     }
 }
 
-/// Replaces the org directory (department staff only): how the directory is
-/// kept on AWS, where there is no `csq org import`.
+fn department_only(who: &Scope, what: &str) -> Result<(), ApiError> {
+    if who.role() == StaffRole::Department {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("Only department staff may {what}."),
+        ))
+    }
+}
+
+/// Replaces the org directory with a new version (department staff only): how
+/// the directory is kept on AWS, where there is no `csq org import`. 201 with
+/// the new version; 200 when the directory sent is the one in force.
 async fn replace_org(
     State(state): State<HttpState>,
     Staff(who): Staff,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if who.role != crate::auth::staff::StaffRole::Department {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Only department staff may replace the org directory.",
-        ));
-    }
-    let org: crate::domain::org::OrgDirectory = serde_json::from_slice(&body).map_err(|e| {
+    department_only(&who, "replace the org directory")?;
+    let org: OrgDirectory = serde_json::from_slice(&body).map_err(|e| {
         ApiError::Fields(
             StatusCode::UNPROCESSABLE_ENTITY,
             vec![crate::domain::fields::FieldError::new(
@@ -140,16 +165,72 @@ async fn replace_org(
             )],
         )
     })?;
-    org.validate()
-        .map_err(|errors| ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))?;
-    state
+    match state.csq.replace_org(org, &who.who.sub).await {
+        Ok(saved) => {
+            let status = if saved.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, Json(saved.version)).into_response())
+        }
+        Err(OrgError::Invalid(errors)) => {
+            Err(ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))
+        }
+        Err(e @ OrgError::Conflict) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            e.to_string(),
+        )),
+        Err(OrgError::Storage(e)) => Err(ApiError::internal(&e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct VersionsQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// Who replaced the directory, when, and what changed: newest first.
+async fn org_versions(
+    State(state): State<HttpState>,
+    Staff(_who): Staff,
+    q: Result<Query<VersionsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let page = state
         .csq
-        .org
-        .save_org(&org)
+        .org_versions(PageRequest {
+            after: q.cursor,
+            limit: q.limit.unwrap_or(20).clamp(1, 100),
+        })
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    tracing::info!(by = %who.sub, branches = org.branches.len(), "org directory replaced");
-    Ok(Json(org).into_response())
+    Ok(Json(json!({ "items": page.items, "next_cursor": page.next })).into_response())
+}
+
+/// One past version of the directory, as it was in force.
+async fn org_version(
+    State(state): State<HttpState>,
+    Staff(_who): Staff,
+    Path(version): Path<u32>,
+) -> Result<Response, ApiError> {
+    match state.csq.org_at_version(version).await {
+        Ok(Some(org)) => Ok(Json(json!({
+            "version": version,
+            "inspection_unit": org.inspection_unit,
+            "default_unit": org.default_unit,
+            "units": org.units,
+        }))
+        .into_response()),
+        Ok(None) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("There is no version {version} of the org directory."),
+        )),
+        Err(e) => Err(ApiError::internal(&e)),
+    }
 }
 
 /// The predefined reasons with their labels, so clients show words, not codes.
@@ -189,31 +270,13 @@ async fn list_ratings(
     Ok(Json(state.csq.list_ratings(&who, &filter).await?).into_response())
 }
 
-#[derive(Deserialize)]
-struct CaseQuery {
-    unit: Option<String>,
-    status: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
 async fn list_cases(
     State(state): State<HttpState>,
     Staff(who): Staff,
-    q: Result<Query<CaseQuery>, QueryRejection>,
+    q: Result<Query<CaseListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
-    let listing = state
-        .csq
-        .list_cases(
-            &who,
-            q.unit.as_deref(),
-            q.status.as_deref(),
-            q.limit,
-            q.cursor,
-        )
-        .await?;
-    Ok(Json(listing).into_response())
+    Ok(Json(state.csq.list_cases(&who, &q).await?).into_response())
 }
 
 async fn case_detail(
@@ -272,31 +335,21 @@ async fn case_action(
     }
 }
 
-#[derive(Deserialize)]
-struct StatsQuery {
-    unit: Option<String>,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-}
-
 async fn stats_rows(
     state: &HttpState,
-    who: &StaffClaims,
-    q: Result<Query<StatsQuery>, QueryRejection>,
-) -> Result<(String, Vec<DailyStats>), ApiError> {
+    who: &Scope,
+    q: Result<Query<StatsRequest>, QueryRejection>,
+) -> Result<UnitStats, ApiError> {
     let q = query(q)?;
-    let unit = q.unit.unwrap_or_default();
-    let rows = state.csq.unit_stats(who, &unit, q.from, q.to).await?;
-    Ok((unit, rows))
+    Ok(state.csq.unit_stats(who, &q).await?)
 }
 
 async fn stats(
     State(state): State<HttpState>,
     Staff(who): Staff,
-    q: Result<Query<StatsQuery>, QueryRejection>,
+    q: Result<Query<StatsRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (unit, days) = stats_rows(&state, &who, q).await?;
-    Ok(Json(json!({ "unit": unit, "days": days })).into_response())
+    Ok(Json(stats_rows(&state, &who, q).await?).into_response())
 }
 
 /// Spreadsheet programs run cells that start with = + - @ as formulas; a leading
@@ -350,9 +403,10 @@ pub fn stats_to_csv(rows: &[DailyStats]) -> String {
 async fn stats_csv(
     State(state): State<HttpState>,
     Staff(who): Staff,
-    q: Result<Query<StatsQuery>, QueryRejection>,
+    q: Result<Query<StatsRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (unit, rows) = stats_rows(&state, &who, q).await?;
+    let stats = stats_rows(&state, &who, q).await?;
+    let (unit, rows) = (stats.unit, stats.days);
     let filename: String = unit
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })

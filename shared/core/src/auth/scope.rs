@@ -1,0 +1,148 @@
+//! Which units a member of staff may see: one check, following the tree, used by
+//! every staff listing, statistic and case.
+
+use std::collections::HashSet;
+
+use super::staff::{StaffAuthError, StaffClaims, StaffRole};
+use crate::domain::case::Case;
+use crate::domain::complaint::AssigneeRole;
+use crate::domain::form::{Form, RatingRecord};
+use crate::domain::org::{INSPECTION_UNIT, OrgDirectory};
+
+
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub who: StaffClaims,
+    /// None: every unit, including codes the directory does not know.
+    units: Option<HashSet<String>>,
+    /// The directory in force when the scope was made.
+    org: Option<OrgDirectory>,
+}
+
+impl Scope {
+    /// A unit head's unit must be an active unit of the directory: a typo in a
+    /// token or an identity provider must not widen (or silently empty) access.
+    pub fn new(who: StaffClaims, org: Option<OrgDirectory>) -> Result<Scope, StaffAuthError> {
+        let units = match who.role {
+            StaffRole::Department | StaffRole::Inspection => None,
+            StaffRole::UnitHead => {
+                let code = who.unit.clone().unwrap_or_default();
+                match org.as_ref().and_then(|o| Some((o, o.unit(&code)?))) {
+                    Some((o, u)) if u.is_active() => Some(o.subtree(&code)),
+                    _ => return Err(StaffAuthError::UnknownUnit(code)),
+                }
+            }
+        };
+        Ok(Scope { who, units, org })
+    }
+
+    pub fn org(&self) -> Option<&OrgDirectory> {
+        self.org.as_ref()
+    }
+
+    pub fn role(&self) -> StaffRole {
+        self.who.role
+    }
+
+    pub fn sees_every_unit(&self) -> bool {
+        self.units.is_none()
+    }
+
+    pub fn sees_unit(&self, code: &str) -> bool {
+        self.units.as_ref().is_none_or(|u| u.contains(code))
+    }
+
+    /// A form is in scope through its office or any team that handled it.
+    pub fn sees_form(&self, form: &Form) -> bool {
+        self.sees_unit(form.declaration.customs_office.as_str())
+            || form.handling.iter().any(|h| self.sees_unit(h.team.as_str()))
+    }
+
+    pub fn sees_rating(&self, r: &RatingRecord) -> bool {
+        self.sees_unit(r.branch.as_str())
+            || r.subject.team.as_ref().is_some_and(|t| self.sees_unit(t.as_str()))
+    }
+
+    /// A statistics row, by the unit that owns it (rows without one: the whole authority).
+    pub fn sees_owner(&self, owner: Option<&str>) -> bool {
+        match owner {
+            Some(code) => self.sees_unit(code),
+            None => self.sees_every_unit(),
+        }
+    }
+
+    /// Unit heads see the cases of their subtree, escalations to them included,
+    /// but never a misconduct case: it belongs to the inspection unit, whose
+    /// independence is the point of the rule.
+    pub fn sees_case(&self, case: &Case) -> bool {
+        match self.who.role {
+            StaffRole::Department => true,
+            StaffRole::Inspection => case.assignment.role == AssigneeRole::InspectionUnit,
+            StaffRole::UnitHead => {
+                let unit = match &self.org {
+                    Some(org) => case.assignment.unit_code(org),
+                    None => &case.assignment.unit,
+                };
+                case.assignment.role != AssigneeRole::InspectionUnit
+                    && (self.sees_unit(unit)
+                        || case.escalations.iter().any(|e| self.sees_unit(&e.unit)))
+            }
+        }
+    }
+
+    /// The case list a person reads when they name none.
+    pub fn default_case_unit(&self) -> Option<&str> {
+        match self.who.role {
+            StaffRole::Department => None,
+            StaffRole::Inspection => Some(INSPECTION_UNIT),
+            StaffRole::UnitHead => self.who.unit.as_deref(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::org::tests::sample_org;
+
+    fn head(unit: &str) -> StaffClaims {
+        StaffClaims {
+            sub: "u".into(),
+            role: StaffRole::UnitHead,
+            unit: Some(unit.into()),
+        }
+    }
+
+    #[test]
+    fn a_head_sees_the_unit_and_everything_below() {
+        let org = sample_org();
+        let region = Scope::new(head("R03"), Some(org.clone())).unwrap();
+        assert!(region.sees_unit("R03") && region.sees_unit("03CC") && region.sees_unit("03CC02"));
+        assert!(!region.sees_unit("CUC") && !region.sees_unit("TT") && !region.sees_unit("77ZZ"));
+        let office = Scope::new(head("03CC"), Some(org.clone())).unwrap();
+        assert!(!office.sees_unit("R03"));
+        assert!(!office.sees_owner(None));
+        let dept = Scope::new(
+            StaffClaims {
+                sub: "d".into(),
+                role: StaffRole::Department,
+                unit: None,
+            },
+            Some(org),
+        )
+        .unwrap();
+        assert!(dept.sees_unit("77ZZ") && dept.sees_owner(None));
+    }
+
+    #[test]
+    fn an_unknown_or_retired_unit_claim_is_refused() {
+        let mut org = sample_org();
+        assert_eq!(
+            Scope::new(head("03XX"), Some(org.clone())).unwrap_err(),
+            StaffAuthError::UnknownUnit("03XX".into())
+        );
+        assert!(Scope::new(head("03CC"), None).is_err());
+        org.units[4].retired = true;
+        assert!(Scope::new(head("03CC02"), Some(org)).is_err());
+    }
+}
