@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use csq_core::auth::staff::{StaffClaims, StaffRole};
-use csq_core::domain::org::{Branch, Handler, OrgDirectory, Team};
+use csq_core::domain::org::{Handler, OrgDirectory, Unit};
 use csq_core::ports::ManualClock;
 use csq_local_host::{HostConfig, LocalHost};
 use serde_json::{Value, json};
@@ -28,42 +28,79 @@ impl Drop for TestApp {
     }
 }
 
+/// The test authority: CUC › region R03 › offices 03CC and 04CC › teams,
+/// with the inspection unit TT and the department office VP under CUC.
 pub fn org() -> OrgDirectory {
-    let h = |name: &str, email: &str| Handler {
-        name: name.into(),
-        email: email.into(),
-    };
-    OrgDirectory {
-        department: "Cục Hải quan Thử nghiệm".into(),
-        inspection: h("Phòng Thanh tra", "thanhtra@customs.test"),
-        default_handler: h("Văn phòng Cục", "vanphong@customs.test"),
-        branches: vec![
-            Branch {
-                code: "03CC".into(),
-                name: "Chi cục 03CC".into(),
-                head: h("Chi cục trưởng 03CC", "head03cc@customs.test"),
-                teams: vec![
-                    Team {
-                        code: "03CC01".into(),
-                        name: "Đội 1".into(),
-                    },
-                    Team {
-                        code: "03CC02".into(),
-                        name: "Đội 2".into(),
-                    },
-                ],
-            },
-            Branch {
-                code: "04CC".into(),
-                name: "Chi cục 04CC".into(),
-                head: h("Chi cục trưởng 04CC", "head04cc@customs.test"),
-                teams: vec![Team {
-                    code: "04CC01".into(),
-                    name: "Đội 1".into(),
-                }],
-            },
+    let unit =
+        |code: &str, name: &str, kind: &str, parent: Option<&str>, head: Option<(&str, &str)>| {
+            Unit {
+                code: code.into(),
+                name: name.into(),
+                name_en: None,
+                kind: kind.into(),
+                parent: parent.map(Into::into),
+                head: head.map(|(name, email)| Handler {
+                    name: name.into(),
+                    email: email.into(),
+                }),
+                handlers: vec![],
+                successor: None,
+                retired: false,
+            }
+        };
+    let mut office03 = unit(
+        "03CC",
+        "Chi cục 03CC",
+        "office",
+        Some("R03"),
+        Some(("Chi cục trưởng 03CC", "head03cc@customs.test")),
+    );
+    office03.name_en = Some("Branch 03CC".into());
+    OrgDirectory::new(
+        "TT",
+        "VP",
+        vec![
+            unit(
+                "CUC",
+                "Cục Hải quan Thử nghiệm",
+                "department",
+                None,
+                Some(("Cục trưởng", "cuctruong@customs.test")),
+            ),
+            unit(
+                "TT",
+                "Phòng Thanh tra",
+                "inspection",
+                Some("CUC"),
+                Some(("Phòng Thanh tra", "thanhtra@customs.test")),
+            ),
+            unit(
+                "VP",
+                "Văn phòng Cục",
+                "office",
+                Some("CUC"),
+                Some(("Văn phòng Cục", "vanphong@customs.test")),
+            ),
+            unit(
+                "R03",
+                "Chi cục Khu vực 03",
+                "region",
+                Some("CUC"),
+                Some(("Trưởng khu vực 03", "head-r03@customs.test")),
+            ),
+            office03,
+            unit("03CC01", "Đội 1", "team", Some("03CC"), None),
+            unit("03CC02", "Đội 2", "team", Some("03CC"), None),
+            unit(
+                "04CC",
+                "Chi cục 04CC",
+                "office",
+                Some("R03"),
+                Some(("Chi cục trưởng 04CC", "head04cc@customs.test")),
+            ),
+            unit("04CC01", "Đội 1", "team", Some("04CC"), None),
         ],
-    }
+    )
 }
 
 /// Starts the local host with the test org directory imported.
@@ -79,7 +116,12 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut HostConfig)) -> TestApp {
     let running = csq_local_host::host::spawn(config.clone(), clock.clone())
         .await
         .expect("start host");
-    running.host.csq.org.save_org(&org()).await.expect("org");
+    running
+        .host
+        .csq
+        .replace_org(org(), "test")
+        .await
+        .expect("org");
     let (host, addr, stop) = (running.host, running.addr, running.stop);
     TestApp {
         base: format!("http://{addr}"),

@@ -7,6 +7,7 @@ mod helpers;
 mod complaints;
 mod integration_api;
 mod nightly;
+mod org_tree;
 mod rating_loop;
 mod rating_page;
 mod staff_api;

@@ -56,7 +56,7 @@ async fn unanswered_forms_get_one_reminder_then_expire() {
 }
 
 #[tokio::test]
-async fn overdue_cases_escalate_once_to_the_default_handler() {
+async fn overdue_cases_climb_the_tree_once_per_level() {
     let app = spawn_app().await;
     let link = app.issue_and_get_link(&number()).await;
     let b = app.open(&link).await;
@@ -71,27 +71,55 @@ async fn overdue_cases_escalate_once_to_the_default_handler() {
     })
     .await;
 
+    // Overdue: the head of the region above the office gets it, once.
     app.clock.advance(Duration::days(11));
     let day = vn_day(app.clock_now())
         .checked_sub_days(Days::new(1))
         .unwrap();
-    assert_eq!(
-        app.host.csq.run_nightly(day).await.unwrap().cases_escalated,
-        1
-    );
-    assert_eq!(
-        app.host.csq.run_nightly(day).await.unwrap().cases_escalated,
-        0,
-        "once"
-    );
-    let escalations = app.emails_to("vanphong@customs.test");
-    assert_eq!(escalations.len(), 1);
-    assert!(escalations[0].subject.contains("quá hạn"));
+    let escalated = |app: &crate::helpers::TestApp| {
+        let csq = app.host.csq.clone();
+        async move { csq.run_nightly(day).await.unwrap().cases_escalated }
+    };
+    assert_eq!(escalated(&app).await, 1);
+    assert_eq!(escalated(&app).await, 0, "once per level");
+    let to_region = app.emails_to("head-r03@customs.test");
+    assert_eq!(to_region.len(), 1);
+    assert!(to_region[0].subject.contains("quá hạn"));
+    assert!(app.emails_to("cuctruong@customs.test").is_empty());
+
+    // Still open a case-period later: the next level up, the authority's head.
+    app.clock.advance(Duration::days(10));
+    assert_eq!(escalated(&app).await, 1);
+    assert_eq!(escalated(&app).await, 0);
+    assert_eq!(app.emails_to("cuctruong@customs.test").len(), 1);
+    // No level above the authority: nothing more, however long it stays open.
+    app.clock.advance(Duration::days(30));
+    assert_eq!(escalated(&app).await, 0);
+    assert_eq!(app.emails_to("head-r03@customs.test").len(), 1);
+
+    // The region head reads the escalated case; the other office's head cannot.
+    let case_id = app
+        .host
+        .csq
+        .cases
+        .cases_of_unit("03CC", None, csq_core::ports::PageRequest::first(5))
+        .await
+        .unwrap()
+        .items[0]
+        .id
+        .clone();
+    let region = app.staff_token(csq_core::auth::staff::StaffRole::UnitHead, Some("R03"));
+    let other = app.staff_token(csq_core::auth::staff::StaffRole::UnitHead, Some("04CC"));
+    let path = format!("/v1/cases/{case_id}");
+    assert_eq!(app.staff_get(&region, &path).await.status(), 200);
+    assert_eq!(app.staff_get(&other, &path).await.status(), 404);
 
     // The day's rollup counts it as overdue, and rerunning changes nothing.
     let first = app.host.csq.aggregate_day(day).await.unwrap();
     let second = app.host.csq.aggregate_day(day).await.unwrap();
     assert_eq!(first, second);
-    let dept = first.iter().find(|s| s.unit == "department").unwrap();
-    assert_eq!(dept.complaints_overdue, 1);
+    for unit in ["unit:CUC", "unit:R03", "unit:03CC"] {
+        let row = first.iter().find(|s| s.unit == unit).unwrap();
+        assert_eq!(row.complaints_overdue, 1, "{unit}");
+    }
 }

@@ -18,8 +18,8 @@ async fn a_misconduct_complaint_travels_from_email_to_statistics() {
     let browser = app.open(&link).await;
     assert!(browser.page.contains("Nguyễn Văn An"));
     assert!(
-        browser.page.contains("Đội 1 (03CC01)"),
-        "teams are named from the org directory"
+        browser.page.contains("Đội 1") && browser.page.contains("Chi cục Khu vực 03"),
+        "units are named from the org directory, with the path above the office"
     );
     assert!(browser.page.contains(&decl));
     let fields = [
@@ -156,7 +156,7 @@ async fn a_misconduct_complaint_travels_from_email_to_statistics() {
     let branch: Value = app
         .staff_get(
             &dept,
-            &format!("/v1/stats?unit=branch:03CC&from={today}&to={today}"),
+            &format!("/v1/stats?unit=03CC&from={today}&to={today}"),
         )
         .await
         .json()

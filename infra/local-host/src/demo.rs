@@ -7,8 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{Days, Duration, Utc};
 use csq_core::app::Csq;
+use csq_core::auth::scope::Scope;
 use csq_core::auth::staff::{StaffClaims, StaffRole};
-use csq_core::domain::org::{Branch, Handler, OrgDirectory, Team};
+use csq_core::domain::org::{Handler, OrgDirectory, Unit};
 use csq_core::domain::rating_scale::{Polarity, Reason};
 use csq_core::domain::time::{vn_day, vn_day_start};
 use csq_core::ports::{MailError, Mailer, ManualClock, OutgoingEmail, QueueConsumer};
@@ -39,46 +40,154 @@ const COMMENTS: [&str; 5] = [
     "Yêu cầu bổ sung chứng từ không cần thiết.",
 ];
 
-/// The demo department: four fictional branches with three teams each.
-pub fn demo_org() -> OrgDirectory {
-    let h = |name: &str, email: &str| Handler {
-        name: name.into(),
-        email: email.into(),
+/// Offices of the demo authority: code, Vietnamese and English names, region.
+const OFFICES: [(&str, &str, &str, &str); 5] = [
+    (
+        "91AA",
+        "Hải quan cửa khẩu Cảng Demo",
+        "Demo Port Border Customs",
+        "KV1",
+    ),
+    (
+        "91AB",
+        "Hải quan Khu công nghiệp Demo",
+        "Demo Industrial Zone Customs",
+        "KV1",
+    ),
+    (
+        "91AC",
+        "Hải quan Sân bay Demo",
+        "Demo Airport Customs",
+        "KV2",
+    ),
+    (
+        "91AD",
+        "Hải quan Cửa khẩu Đường bộ Demo",
+        "Demo Road Border Customs",
+        "KV2",
+    ),
+    (
+        "91AE",
+        "Hải quan Cảng cạn Demo",
+        "Demo Dry Port Customs",
+        "KV2",
+    ),
+];
+
+/// The demo authority as it stood `DAYS` ago: a department, two regions, five
+/// offices with three teams each, the inspection unit and the department office.
+pub fn demo_org_before() -> OrgDirectory {
+    let h = |name: &str, email: &str| {
+        Some(Handler {
+            name: name.into(),
+            email: email.into(),
+        })
     };
-    let branches = [
-        ("91AA", "Chi cục Hải quan Cảng Demo"),
-        ("91AB", "Chi cục Hải quan Khu công nghiệp Demo"),
-        ("91AC", "Chi cục Hải quan Sân bay Demo"),
-        ("91AD", "Chi cục Hải quan Cửa khẩu Demo"),
+    let unit = |code: &str, vi: &str, en: &str, kind: &str, parent: Option<&str>| Unit {
+        code: code.into(),
+        name: vi.into(),
+        name_en: Some(en.into()),
+        kind: kind.into(),
+        parent: parent.map(Into::into),
+        head: None,
+        handlers: vec![],
+        successor: None,
+        retired: false,
+    };
+    let mut units = vec![
+        Unit {
+            head: h("Cục trưởng Demo", "cuctruong@demo-customs.invalid"),
+            ..unit(
+                "CUC",
+                "Cục Hải quan Demo (hư cấu)",
+                "Demo Customs Department (fictional)",
+                "department",
+                None,
+            )
+        },
+        Unit {
+            head: h("Phòng Thanh tra Demo", "thanhtra@demo-customs.invalid"),
+            ..unit(
+                "TT",
+                "Phòng Thanh tra",
+                "Inspection Division",
+                "inspection",
+                Some("CUC"),
+            )
+        },
+        Unit {
+            head: h("Văn phòng Cục Demo", "vanphong@demo-customs.invalid"),
+            ..unit(
+                "VP",
+                "Văn phòng Cục",
+                "Department Office",
+                "office",
+                Some("CUC"),
+            )
+        },
+        Unit {
+            head: h("Chi cục trưởng Khu vực I", "kv1@demo-customs.invalid"),
+            ..unit(
+                "KV1",
+                "Chi cục Hải quan Khu vực I Demo",
+                "Customs Region I (demo)",
+                "region",
+                Some("CUC"),
+            )
+        },
+        Unit {
+            head: h("Chi cục trưởng Khu vực II", "kv2@demo-customs.invalid"),
+            ..unit(
+                "KV2",
+                "Chi cục Hải quan Khu vực II Demo",
+                "Customs Region II (demo)",
+                "region",
+                Some("CUC"),
+            )
+        },
     ];
-    OrgDirectory {
-        department: "Cục Hải quan Demo (hư cấu / fictional)".into(),
-        inspection: h("Phòng Thanh tra Demo", "thanhtra@demo-customs.invalid"),
-        default_handler: h("Văn phòng Cục Demo", "vanphong@demo-customs.invalid"),
-        branches: branches
-            .iter()
-            .map(|(code, name)| Branch {
-                code: (*code).into(),
-                name: (*name).into(),
-                head: h(
-                    &format!("Chi cục trưởng {code}"),
-                    &format!("cc{}@demo-customs.invalid", code.to_lowercase()),
-                ),
-                teams: [
-                    ("01", "Đội Thủ tục hàng hóa"),
-                    ("02", "Đội Kiểm tra thực tế"),
-                    ("03", "Đội Giám sát"),
-                ]
-                .iter()
-                .map(|(n, t)| Team {
-                    code: format!("{code}{n}"),
-                    name: (*t).into(),
-                })
-                .collect(),
-            })
-            .collect(),
+    for (code, vi, en, region) in OFFICES {
+        units.push(Unit {
+            head: h(
+                &format!("Đội trưởng {code}"),
+                &format!("{}@demo-customs.invalid", code.to_lowercase()),
+            ),
+            ..unit(code, vi, en, "office", Some(region))
+        });
+        for (n, t, te) in [
+            ("01", "Đội Thủ tục hàng hóa", "Clearance Team"),
+            ("02", "Đội Kiểm tra thực tế", "Physical Inspection Team"),
+            ("03", "Đội Giám sát", "Supervision Team"),
+        ] {
+            units.push(unit(&format!("{code}{n}"), t, te, "team", Some(code)));
+        }
     }
+    OrgDirectory::new("TT", "VP", units)
 }
+
+/// The demo authority today: 91AE was renamed and 91AD merged into 91AC
+/// (`MERGE_DAYS_AGO` days ago), so the history features have something to show.
+pub fn demo_org() -> OrgDirectory {
+    let mut org = demo_org_before();
+    for u in &mut org.units {
+        match u.code.as_str() {
+            "91AE" => {
+                u.name = "Hải quan ICD Demo".into();
+                u.name_en = Some("Demo Inland Container Depot Customs".into());
+            }
+            "91AD" => {
+                u.successor = Some("91AC".into());
+                u.retired = true;
+            }
+            c if c.starts_with("91AD") => u.retired = true,
+            _ => {}
+        }
+    }
+    OrgDirectory::new(&org.inspection_unit, &org.default_unit, org.units)
+}
+
+/// Days ago that the demo directory's second version came into force.
+const MERGE_DAYS_AGO: u64 = 6;
 
 /// Back-filled history must not flood the outbox: its emails are counted, not written.
 struct CountingMailer(std::sync::atomic::AtomicUsize);
@@ -105,8 +214,14 @@ fn declaration(
     rng: &mut StdRng,
     number: &str,
     registered_at: chrono::DateTime<Utc>,
+    merged: bool,
 ) -> serde_json::Value {
-    let branch = ["91AA", "91AB", "91AC", "91AD"][rng.random_range(0..4)];
+    let offices: &[&str] = if merged {
+        &["91AA", "91AB", "91AC", "91AE"]
+    } else {
+        &["91AA", "91AB", "91AC", "91AD", "91AE"]
+    };
+    let branch = offices[rng.random_range(0..offices.len())];
     let lane = ["green", "yellow", "red"][rng.random_range(0..3)];
     let stages: &[&str] = match lane {
         "green" => &["registration", "clearance"],
@@ -209,8 +324,6 @@ const DAYS: u64 = 14;
 const PER_DAY: usize = 22;
 
 pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
-    let org = crate::org_import::check(demo_org())?;
-    host.csq.org.save_org(&org).await?;
     let mut rng = StdRng::seed_from_u64(20_200_401);
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let past = Csq {
@@ -224,6 +337,18 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         unit: None,
     };
     let today = vn_day(Utc::now());
+    // The directory's history, written once: a reloaded demo keeps the versions it has.
+    let fresh = host.csq.current_org().await?.is_none();
+    if fresh {
+        clock.set(vn_day_start(
+            today.checked_sub_days(Days::new(DAYS + 1)).expect("recent"),
+        ));
+        past.replace_org(crate::org_import::check(demo_org_before())?, "demo")
+            .await?;
+    }
+    let merge_day = today
+        .checked_sub_days(Days::new(MERGE_DAYS_AGO))
+        .expect("recent date");
     let (mut declarations, mut submitted, mut cases_opened) = (0, 0, 0);
 
     for back in (1..=DAYS).rev() {
@@ -231,11 +356,21 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
             .checked_sub_days(Days::new(back))
             .expect("recent date");
         let start = vn_day_start(day) + Duration::hours(7);
+        if fresh && day == merge_day {
+            clock.set(vn_day_start(day));
+            past.replace_org(crate::org_import::check(demo_org())?, "demo")
+                .await?;
+        }
         for k in 0..PER_DAY {
             let at = start + Duration::minutes(25 * k as i64);
             clock.set(at);
             let number = format!("99{back:04}{k:06}");
-            let request = declaration(&mut rng, &number, at - Duration::minutes(20));
+            let request = declaration(
+                &mut rng,
+                &number,
+                at - Duration::minutes(20),
+                day >= merge_day,
+            );
             let issued = past.issue_form(&request).await?;
             declarations += 1;
             let form = issued.form;
@@ -260,6 +395,7 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
     }
 
     // Older cases get handled: most resolved, some dismissed, some still open.
+    let department_scope = Scope::new(department.clone(), None)?;
     for back in (4..=DAYS).rev() {
         let day = today
             .checked_sub_days(Days::new(back))
@@ -282,7 +418,9 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
                 ),
                 _ => ("verify", ""),
             };
-            let _ = past.act_on_case(&department, &case.id, action, note).await;
+            let _ = past
+                .act_on_case(&department_scope, &case.id, action, note)
+                .await;
         }
     }
 
@@ -298,7 +436,7 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
     let mut unrated_link = String::new();
     for k in 0..3 {
         let number = format!("990000{k:06}");
-        let request = declaration(&mut rng, &number, Utc::now() - Duration::minutes(30));
+        let request = declaration(&mut rng, &number, Utc::now() - Duration::minutes(30), true);
         let issued = host.csq.issue_form(&request).await?;
         if k == 0 {
             let token = host

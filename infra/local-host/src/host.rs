@@ -85,6 +85,14 @@ impl LocalHost {
         })
     }
 
+    /// Brings a data directory the first version wrote up to date (once; a no-op after).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        if self.csq.migrate_first_version().await? {
+            tracing::info!("org directory migrated to a tree (version 1)");
+        }
+        Ok(())
+    }
+
     /// Every function's router on one port, plus the local-only pages.
     pub fn router(&self) -> Router {
         let state = HttpState {
@@ -224,6 +232,7 @@ pub async fn spawn(config: HostConfig, clock: Arc<dyn Clock>) -> anyhow::Result<
     let listener = TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
     let host = LocalHost::open(config, clock, addr)?;
+    host.migrate().await?;
     let (stop, stop_rx) = watch::channel(false);
     let serving = host.clone();
     tokio::spawn(async move {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{Days, Duration, NaiveDate};
 use clap::{Parser, Subcommand};
+use csq_core::app::org::OrgError;
 use csq_core::auth::staff::{StaffClaims, StaffRole};
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{QueueConsumer, SystemClock};
@@ -58,10 +59,10 @@ enum Command {
     },
     /// Print a staff token (HS256 JWT) for the staff API
     StaffToken {
-        /// department, branch_head or inspection
+        /// department, unit_head (branch_head also works) or inspection
         #[arg(long)]
         role: String,
-        /// Branch code of a branch head
+        /// Code of the unit a unit head heads (any level: region, office, team)
         #[arg(long)]
         unit: Option<String>,
         #[arg(long, default_value = "local-staff")]
@@ -80,10 +81,14 @@ enum Command {
 
 #[derive(Subcommand)]
 enum OrgCommand {
-    /// Replace the org directory with the one in FILE (.yaml, .yml or .csv)
+    /// Replace the org directory with the one in FILE (.yaml, .yml or .csv), as a new version
     Import { file: PathBuf },
-    /// Print the current org directory as JSON
+    /// Write the org directory in force to FILE (.yaml, .yml, .csv or .json)
+    Export { file: PathBuf },
+    /// Print the org directory in force as a tree
     Show,
+    /// List the versions of the org directory: who, when, what changed
+    Versions,
     /// Convert FILE (.yaml or .csv) to the JSON that `PUT /v1/org` takes (for AWS)
     ToJson { file: PathBuf },
 }
@@ -123,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         command => {
             let bind = config.bind;
             let host = LocalHost::open(config, Arc::new(SystemClock), bind)?;
+            host.migrate().await?;
             offline(host, command).await
         }
     }
@@ -140,15 +146,37 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
             command: OrgCommand::Import { file },
         } => {
             let org = org_import::read_org_file(&file)?;
-            host.csq.org.save_org(&org).await?;
-            let teams: usize = org.branches.iter().map(|b| b.teams.len()).sum();
-            println!(
-                "Imported {}: {} branches, {} teams.",
-                org.department,
-                org.branches.len(),
-                teams
-            );
+            let saved = match host.csq.replace_org(org, "csq org import").await {
+                Ok(saved) => saved,
+                Err(OrgError::Invalid(errors)) => {
+                    anyhow::bail!("{}", org_import::describe_problems(&errors))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let v = &saved.version;
+            if saved.created {
+                println!(
+                    "Imported as version {}: {} units, {} change(s).",
+                    v.version,
+                    v.units,
+                    v.changes.len()
+                );
+                for c in &v.changes {
+                    println!("  {} {:?}: {}", c.code, c.change, c.detail);
+                }
+            } else {
+                println!("Unchanged: version {} is already in force.", v.version);
+            }
         }
+        Command::Org {
+            command: OrgCommand::Export { file },
+        } => match host.csq.current_org().await? {
+            Some((version, org)) => {
+                org_import::write_org_file(&file, &org)?;
+                println!("Wrote version {version} to {}.", file.display());
+            }
+            None => anyhow::bail!("no org directory yet: csq org import FILE"),
+        },
         Command::Org {
             command: OrgCommand::ToJson { file },
         } => println!(
@@ -157,10 +185,24 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
         ),
         Command::Org {
             command: OrgCommand::Show,
-        } => match host.csq.org.org().await? {
-            Some(org) => println!("{}", serde_json::to_string_pretty(&org)?),
+        } => match host.csq.current_org().await? {
+            Some((version, org)) => print!("{}", org_import::render_tree(&org, version)),
             None => println!("No org directory yet: csq org import FILE"),
         },
+        Command::Org {
+            command: OrgCommand::Versions,
+        } => {
+            for v in host.csq.all_org_versions().await? {
+                println!(
+                    "version {}\t{}\tby {}\t{} units\t{} change(s)",
+                    v.version,
+                    v.saved_at.to_rfc3339(),
+                    v.saved_by,
+                    v.units,
+                    v.changes.len()
+                );
+            }
+        }
         Command::Aggregate { date } => {
             let date = date.unwrap_or_else(yesterday);
             let stats = host.csq.aggregate_day(date).await?;
@@ -177,10 +219,10 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
             hours,
         } => {
             let role = StaffRole::from_code(&role)
-                .context("role must be department, branch_head or inspection")?;
+                .context("role must be department, unit_head or inspection")?;
             let claims = StaffClaims { sub, role, unit };
-            if role == StaffRole::BranchHead && claims.unit.is_none() {
-                anyhow::bail!("a branch head needs --unit BRANCH_CODE");
+            if role == StaffRole::UnitHead && claims.unit.is_none() {
+                anyhow::bail!("a unit head needs --unit UNIT_CODE");
             }
             println!(
                 "{}",
@@ -236,6 +278,7 @@ async fn serve(
         .with_context(|| format!("cannot listen on {} (set CSQ_BIND or --bind)", config.bind))?;
     let addr = listener.local_addr()?;
     let host = LocalHost::open(config, Arc::new(SystemClock), addr)?;
+    host.migrate().await?;
     let url = host.csq.settings.public_url.clone();
     if demo {
         println!("Loading the demo department (fictional)...");
@@ -247,7 +290,7 @@ async fn serve(
             "Demo loaded: {} declarations, {} rated, {} complaints routed to cases.\n\n\
              Rate a form:   {}\nOutbox:        {url}/outbox\nDashboard:     {url}/dashboard (paste the staff token)\n\
              Staff token:   {}\n\n\
-             Try: TOKEN=<the staff token>; curl -H \"Authorization: Bearer $TOKEN\" '{url}/v1/stats?unit=department'\n",
+             Try: TOKEN=<the staff token>; curl -H \"Authorization: Bearer $TOKEN\" '{url}/v1/stats?unit=department&children=true'\n",
             d.declarations, d.submitted, d.cases_opened, d.unrated_link, d.staff_token
         );
     }

@@ -13,7 +13,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use csq_aws::lambda::env::{self, COMPLAINT_ROUTER, ISSUE_FORM, NIGHTLY, RATING_FORM, STAFF_API};
 use csq_aws::lambda::{FunctionEnv, events};
-use csq_core::domain::org::{Branch, Handler, OrgDirectory, Team};
+use csq_core::domain::org::Handler;
+use csq_core::domain::org::LegacyOrg;
+use csq_core::domain::org::legacy::{LegacyBranch, LegacyTeam};
 use csq_core::domain::time::vn_day;
 use csq_core::ports::QueueConsumer;
 use serde_json::{Value, json};
@@ -77,8 +79,10 @@ impl World {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        use csq_core::ports::OrgStore;
-        store.save_org(&org()).await.unwrap();
+        // The directory as the first version wrote it: the functions must read
+        // it as a three-level tree with no manual step.
+        use csq_core::ports::FirstVersionOrgWriter;
+        store.write_first_version_org(&org()).await.unwrap();
         World {
             vars,
             queue: csq_aws::sqs::SqsQueue::new(sqs, queue_url, Some(dlq_url)),
@@ -94,25 +98,25 @@ impl World {
     }
 }
 
-fn org() -> OrgDirectory {
+fn org() -> LegacyOrg {
     let h = |n: &str, e: &str| Handler {
         name: n.into(),
         email: e.into(),
     };
-    OrgDirectory {
+    LegacyOrg {
         department: "Cục Hải quan Thử nghiệm".into(),
         inspection: h("Phòng Thanh tra", "thanhtra@customs.example.vn"),
         default_handler: h("Văn phòng", "vanphong@customs.example.vn"),
-        branches: vec![Branch {
+        branches: vec![LegacyBranch {
             code: "03CC".into(),
             name: "Chi cục 03CC".into(),
             head: h("Chi cục trưởng", "head03cc@customs.example.vn"),
             teams: vec![
-                Team {
+                LegacyTeam {
                     code: "03CC01".into(),
                     name: "Đội 1".into(),
                 },
-                Team {
+                LegacyTeam {
                     code: "03CC02".into(),
                     name: "Đội 2".into(),
                 },

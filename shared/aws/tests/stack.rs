@@ -84,7 +84,7 @@ async fn the_deployed_stack_serves_the_adapters() {
     cases::unit_query_filters_status_and_pages(store.clone()).await;
     cases::day_and_due_queries(store.clone()).await;
     misc::daily_stats_overwrite_and_range(store.clone()).await;
-    misc::org_directory_round_trip(store.clone()).await;
+    misc::org_versions_are_kept(store.clone()).await;
     // moto's CloudFormation ignores TimeToLiveSpecification (template.rs checks it).
 
     // SQS: the stack's redrive, exercised. A message nobody deletes goes to the

@@ -76,7 +76,7 @@ pub fn case(unit: &str, at: DateTime<Utc>, due_in: Duration) -> (Case, CaseEvent
     let f = form(&declaration_number(), at);
     let assignment = Assignment {
         unit: unit.into(),
-        role: AssigneeRole::BranchHead,
+        role: AssigneeRole::UnitHead,
         name: "Chi cục trưởng".into(),
         email: "head@demo.example.vn".into(),
         rule: "test".into(),

@@ -69,7 +69,13 @@ macro_rules! stats_and_org_contract {
         $crate::contract_tests!(
             misc,
             $make,
-            [daily_stats_overwrite_and_range, org_directory_round_trip,]
+            [
+                daily_stats_overwrite_and_range,
+                org_versions_are_kept,
+                org_version_is_taken_once,
+                national_directory_fits,
+                first_version_directory_reads_and_upgrades,
+            ]
         );
     };
 }

@@ -4,9 +4,15 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use csq_core::domain::org::{Branch, Handler, OrgDirectory, Team};
+use chrono::Utc;
+use csq_core::domain::org::{
+    Handler, LegacyOrg, OrgDirectory, OrgVersion, StoredOrg, Unit, legacy::LegacyBranch,
+    legacy::LegacyTeam,
+};
 use csq_core::domain::stats::DailyStats;
-use csq_core::ports::{OrgStore, Page, PageRequest, PortResult, StatsStore};
+use csq_core::ports::{
+    FirstVersionOrgWriter, OrgStore, Page, PageRequest, PortResult, SaveOrgOutcome, StatsStore,
+};
 
 /// Reads every page, checking the page size is respected.
 pub async fn all<T, F, Fut>(mut query: F) -> Vec<T>
@@ -39,7 +45,7 @@ fn day(d: u32) -> NaiveDate {
 fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
     DailyStats {
         unit: unit.into(),
-        branch: Some("03CC".into()),
+        owner: Some("03CC".into()),
         date: day(d),
         level_counts: [0, 0, 0, 0, ratings],
         ratings,
@@ -55,8 +61,8 @@ fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
 }
 
 /// Both stores on one adapter, as the local host and DynamoDB have them.
-pub trait StatsAndOrg: StatsStore + OrgStore {}
-impl<T: StatsStore + OrgStore> StatsAndOrg for T {}
+pub trait StatsAndOrg: StatsStore + OrgStore + FirstVersionOrgWriter {}
+impl<T: StatsStore + OrgStore + FirstVersionOrgWriter> StatsAndOrg for T {}
 
 pub async fn daily_stats_overwrite_and_range(store: Arc<dyn StatsAndOrg>) {
     store
@@ -89,33 +95,179 @@ pub async fn daily_stats_overwrite_and_range(store: Arc<dyn StatsAndOrg>) {
     );
 }
 
-pub async fn org_directory_round_trip(store: Arc<dyn StatsAndOrg>) {
-    assert_eq!(store.org().await.unwrap(), None);
-    let h = |n: &str| Handler {
+fn handler(n: &str) -> Handler {
+    Handler {
         name: n.into(),
         email: format!("{n}@demo.example.vn"),
+    }
+}
+
+fn unit(code: &str, kind: &str, parent: Option<&str>) -> Unit {
+    Unit {
+        code: code.into(),
+        name: format!("Đơn vị nghiệp vụ Hải quan {code} thuộc Cục Hải quan"),
+        name_en: Some(format!("Customs operational unit {code} of the department")),
+        kind: kind.into(),
+        parent: parent.map(Into::into),
+        head: Some(handler(&code.to_lowercase())),
+        handlers: vec![],
+        successor: None,
+        retired: false,
+    }
+}
+
+fn tree(offices: usize) -> OrgDirectory {
+    let mut units = vec![
+        unit("CUC", "department", None),
+        unit("TT", "inspection", Some("CUC")),
+    ];
+    for r in 0..offices.div_ceil(10) {
+        units.push(unit(&format!("R{r:02}"), "region", Some("CUC")));
+    }
+    for o in 0..offices {
+        let code = format!("{o:04}CC");
+        units.push(unit(&code, "office", Some(&format!("R{:02}", o / 10))));
+        for t in 1..=9 {
+            units.push(unit(&format!("{code}{t}"), "team", Some(&code)));
+        }
+    }
+    OrgDirectory::new("TT", "CUC", units)
+}
+
+fn summary(version: u32, units: usize) -> OrgVersion {
+    OrgVersion {
+        version,
+        saved_at: Utc::now(),
+        saved_by: format!("staff-{version}"),
+        changes: vec![],
+        units,
+    }
+}
+
+pub async fn org_versions_are_kept(store: Arc<dyn StatsAndOrg>) {
+    assert_eq!(store.current_org().await.unwrap(), None);
+    assert_eq!(
+        store
+            .org_versions(PageRequest::first(10))
+            .await
+            .unwrap()
+            .items,
+        vec![]
+    );
+    let first = tree(2);
+    let save = |v: u32, org: OrgDirectory| {
+        let store = store.clone();
+        async move {
+            store
+                .save_org_version(&summary(v, org.units.len()), &org)
+                .await
+                .unwrap()
+        }
     };
-    let mut org = OrgDirectory {
+    assert_eq!(
+        save(2, first.clone()).await,
+        SaveOrgOutcome::Conflict,
+        "no version 1 yet"
+    );
+    assert_eq!(save(1, first.clone()).await, SaveOrgOutcome::Saved);
+    assert_eq!(
+        save(1, first.clone()).await,
+        SaveOrgOutcome::Conflict,
+        "version 1 is taken"
+    );
+    for v in 2..=5 {
+        assert_eq!(save(v, tree(v as usize)).await, SaveOrgOutcome::Saved);
+    }
+    let current = store.current_org().await.unwrap().unwrap();
+    assert_eq!(current.version, 5);
+    assert_eq!(current.stored, StoredOrg::Tree(tree(5)));
+    assert_eq!(store.org_version(1).await.unwrap(), Some(first));
+    assert_eq!(store.org_version(9).await.unwrap(), None);
+
+    let versions: Vec<u32> = all(|p| {
+        let store = store.clone();
+        async move { store.org_versions(PageRequest { limit: 2, ..p }).await }
+    })
+    .await
+    .iter()
+    .map(|v| v.version)
+    .collect();
+    assert_eq!(versions, [5, 4, 3, 2, 1], "newest first, every page");
+    let page = store.org_versions(PageRequest::first(1)).await.unwrap();
+    assert_eq!(page.items[0].saved_by, "staff-5");
+    assert!(page.next.is_some());
+}
+
+/// Two replacements racing for the same version: one wins, the other is told.
+pub async fn org_version_is_taken_once(store: Arc<dyn StatsAndOrg>) {
+    let org = tree(3);
+    let tries = (0..4).map(|_| {
+        let (store, org) = (store.clone(), org.clone());
+        tokio::spawn(async move { store.save_org_version(&summary(1, 0), &org).await.unwrap() })
+    });
+    let mut saved = 0;
+    for t in tries {
+        if t.await.unwrap() == SaveOrgOutcome::Saved {
+            saved += 1;
+        }
+    }
+    assert_eq!(saved, 1);
+    assert_eq!(store.current_org().await.unwrap().unwrap().version, 1);
+}
+
+/// One deployment for a whole authority: 1 department, 20 regions, 200 offices,
+/// 1,800 teams, each named in both languages — larger than one DynamoDB item
+/// as plain JSON.
+pub async fn national_directory_fits(store: Arc<dyn StatsAndOrg>) {
+    let org = tree(200);
+    assert!(org.units.len() > 2_000);
+    assert!(serde_json::to_vec(&org).unwrap().len() > 400_000);
+    assert_eq!(
+        store
+            .save_org_version(&summary(1, org.units.len()), &org)
+            .await
+            .unwrap(),
+        SaveOrgOutcome::Saved
+    );
+    let back = store.current_org().await.unwrap().unwrap();
+    assert_eq!(back.stored.into_tree(), org);
+}
+
+pub async fn first_version_directory_reads_and_upgrades(store: Arc<dyn StatsAndOrg>) {
+    let legacy = LegacyOrg {
         department: "Cục Hải quan Demo".into(),
-        inspection: h("thanhtra"),
-        default_handler: h("vanphong"),
-        branches: vec![Branch {
+        inspection: handler("thanhtra"),
+        default_handler: handler("vanphong"),
+        branches: vec![LegacyBranch {
             code: "03CC".into(),
             name: "Chi cục Demo".into(),
-            head: h("cc03"),
-            teams: vec![Team {
+            head: handler("cc03"),
+            teams: vec![LegacyTeam {
                 code: "03CC01".into(),
                 name: "Đội 1".into(),
             }],
         }],
     };
-    store.save_org(&org).await.unwrap();
-    assert_eq!(store.org().await.unwrap().as_ref(), Some(&org));
-    org.branches.clear();
-    store.save_org(&org).await.unwrap();
+    store.write_first_version_org(&legacy).await.unwrap();
+    let current = store.current_org().await.unwrap().unwrap();
+    assert_eq!(current.version, 0);
+    assert_eq!(current.stored, StoredOrg::Legacy(legacy.clone()));
+    let tree = legacy.into_tree();
     assert_eq!(
-        store.org().await.unwrap().unwrap().branches.len(),
-        0,
-        "import replaces the directory"
+        store.save_org_version(&summary(2, 0), &tree).await.unwrap(),
+        SaveOrgOutcome::Conflict
+    );
+    assert_eq!(
+        store
+            .save_org_version(&summary(1, tree.units.len()), &tree)
+            .await
+            .unwrap(),
+        SaveOrgOutcome::Saved,
+        "version 1 replaces the first version's document"
+    );
+    let current = store.current_org().await.unwrap().unwrap();
+    assert_eq!(
+        (current.version, current.stored),
+        (1, StoredOrg::Tree(tree))
     );
 }

@@ -226,6 +226,16 @@ pub trait OrgStore: Send + Sync {
     async fn org_versions(&self, page: PageRequest) -> PortResult<Page<OrgVersion>>;
 }
 
+/// Writes the directory as the first version of CSQ stored it, so the
+/// migration can be tested on every adapter. Not used by the product.
+#[async_trait]
+pub trait FirstVersionOrgWriter: Send + Sync {
+    async fn write_first_version_org(
+        &self,
+        legacy: &crate::domain::org::LegacyOrg,
+    ) -> PortResult<()>;
+}
+
 /// An email ready to send; adapters turn it into an .eml file or an SES call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutgoingEmail {

@@ -18,6 +18,16 @@ impl Db {
     /// WAL with `synchronous=FULL`: a committed write survives a crash of the
     /// process and of the machine, which is what "never lose accepted data" needs.
     pub(crate) fn open(path: &Path, name: &'static str, schema: &str) -> anyhow::Result<Db> {
+        Db::open_with(path, name, schema, |_| Ok(()))
+    }
+
+    /// As `open`, then `upgrade` brings a file an older version wrote up to `schema`.
+    pub(crate) fn open_with(
+        path: &Path,
+        name: &'static str,
+        schema: &str,
+        upgrade: fn(&Connection) -> rusqlite::Result<()>,
+    ) -> anyhow::Result<Db> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -27,6 +37,7 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(schema)?;
+        upgrade(&conn)?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
             name,

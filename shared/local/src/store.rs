@@ -12,12 +12,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus};
 use csq_core::domain::complaint::Complaint;
 use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
-use csq_core::domain::org::OrgDirectory;
+use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion};
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{
-    CaseStore, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page, PageRequest,
-    PortResult, StatsStore, SubmissionWrite, SubmitOutcome, UpdateCaseOutcome,
+    CaseStore, CurrentOrg, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page,
+    PageRequest, PortError, PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome,
+    UpdateCaseOutcome,
 };
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -85,7 +86,26 @@ CREATE TABLE IF NOT EXISTS org_directory (
     id  INTEGER PRIMARY KEY CHECK (id = 1),
     doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS org_versions (
+    version INTEGER PRIMARY KEY,
+    summary TEXT NOT NULL,
+    doc     TEXT NOT NULL
+);
 "#;
+
+/// Columns added after the first version: a data directory that version wrote
+/// gets them on open, with the value its rows mean (version 0: before versions).
+fn upgrade(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let has_version: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('org_directory') WHERE name = 'version'")?
+        .exists([])?;
+    if !has_version {
+        conn.execute_batch(
+            "ALTER TABLE org_directory ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
+}
 
 /// All store ports on one embedded database file.
 #[derive(Clone)]
@@ -96,7 +116,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         Ok(SqliteStore {
-            db: Db::open(path, "store", SCHEMA)?,
+            db: Db::open_with(path, "store", SCHEMA, upgrade)?,
         })
     }
 }
@@ -672,29 +692,117 @@ impl StatsStore for SqliteStore {
 
 #[async_trait]
 impl OrgStore for SqliteStore {
-    async fn save_org(&self, org: &OrgDirectory) -> PortResult<()> {
-        let doc = serde_json::to_string(org)
-            .map_err(|e| csq_core::ports::PortError::new("save org", e))?;
+    async fn save_org_version(
+        &self,
+        summary: &OrgVersion,
+        org: &OrgDirectory,
+    ) -> PortResult<SaveOrgOutcome> {
+        let summary_doc =
+            serde_json::to_string(summary).map_err(|e| PortError::new("save org version", e))?;
+        let doc = serde_json::to_string(org).map_err(|e| PortError::new("save org version", e))?;
+        let version = summary.version;
         self.db
-            .call("save org", move |conn| {
-                conn.execute(
-                    "INSERT OR REPLACE INTO org_directory (id, doc) VALUES (1, ?1)",
-                    [doc],
+            .call("save org version", move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let current: u32 = tx
+                    .query_row("SELECT version FROM org_directory WHERE id = 1", [], |r| {
+                        r.get(0)
+                    })
+                    .optional()?
+                    .unwrap_or(0);
+                let taken = tx
+                    .prepare_cached("SELECT 1 FROM org_versions WHERE version = ?1")?
+                    .exists([version])?;
+                if taken || current + 1 != version {
+                    return Ok(SaveOrgOutcome::Conflict);
+                }
+                tx.execute(
+                    "INSERT INTO org_versions (version, summary, doc) VALUES (?1, ?2, ?3)",
+                    params![version, summary_doc, doc],
                 )?;
-                Ok(())
+                tx.execute(
+                    "INSERT OR REPLACE INTO org_directory (id, doc, version) VALUES (1, ?1, ?2)",
+                    params![doc, version],
+                )?;
+                tx.commit()?;
+                Ok(SaveOrgOutcome::Saved)
             })
             .await
     }
 
-    async fn org(&self) -> PortResult<Option<OrgDirectory>> {
+    async fn current_org(&self) -> PortResult<Option<CurrentOrg>> {
         self.db
-            .call("get org", |conn| {
-                conn.query_row("SELECT doc FROM org_directory WHERE id = 1", [], |r| {
-                    r.get::<_, String>(0)
+            .call("current org", |conn| {
+                let row = conn
+                    .query_row(
+                        "SELECT doc, version FROM org_directory WHERE id = 1",
+                        [],
+                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)),
+                    )
+                    .optional()?;
+                row.map(|(doc, version)| {
+                    Ok(CurrentOrg {
+                        version,
+                        stored: from_doc(&doc)?,
+                    })
                 })
+                .transpose()
+            })
+            .await
+    }
+
+    async fn org_version(&self, version: u32) -> PortResult<Option<OrgDirectory>> {
+        self.db
+            .call("org version", move |conn| {
+                conn.query_row(
+                    "SELECT doc FROM org_versions WHERE version = ?1",
+                    [version],
+                    |r| r.get::<_, String>(0),
+                )
                 .optional()?
                 .map(|d| from_doc(&d))
                 .transpose()
+            })
+            .await
+    }
+
+    async fn org_versions(&self, page: PageRequest) -> PortResult<Page<OrgVersion>> {
+        self.db
+            .call("org versions", move |conn| {
+                let before: u32 = match &page.after {
+                    None => u32::MAX,
+                    Some(c) => c
+                        .parse()
+                        .map_err(|_| StoreError::Other("malformed cursor".into()))?,
+                };
+                let rows = conn
+                    .prepare_cached(
+                        "SELECT version, summary FROM org_versions WHERE version < ?1
+                         ORDER BY version DESC LIMIT ?2",
+                    )?
+                    .query_map(params![before, page.limit.max(1) + 1], |r| {
+                        Ok((r.get::<_, u32>(0)?.to_string(), r.get::<_, String>(1)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                page_of(rows, page.limit)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl csq_core::ports::FirstVersionOrgWriter for SqliteStore {
+    /// Writes a directory as the first version of CSQ did (no version column
+    /// value, the department › branch › team shape): for migration tests.
+    async fn write_first_version_org(&self, legacy: &LegacyOrg) -> PortResult<()> {
+        let doc = serde_json::to_string(legacy).map_err(|e| PortError::new("legacy org", e))?;
+        self.db
+            .call("legacy org", move |conn| {
+                conn.execute(
+                    "INSERT OR REPLACE INTO org_directory (id, doc, version) VALUES (1, ?1, 0)",
+                    [doc],
+                )?;
+                Ok(())
             })
             .await
     }

@@ -11,12 +11,13 @@ use csq_core::app::nightly::all_pages;
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus};
 use csq_core::domain::complaint::Complaint;
 use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
-use csq_core::domain::org::OrgDirectory;
+use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion, StoredOrg};
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{
-    CaseStore, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page, PageRequest,
-    PortResult, StatsStore, SubmissionWrite, SubmitOutcome, UpdateCaseOutcome,
+    CaseStore, CurrentOrg, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page,
+    PageRequest, PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome,
+    UpdateCaseOutcome,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -747,24 +748,186 @@ impl StatsStore for DynamoStore {
     }
 }
 
+/// The directory as gzip-compressed JSON: a national tree (a couple of thousand
+/// units with heads and names) is larger than one item may be, and a fraction
+/// of it compressed, which also cuts the read units of every form issued.
+fn pack_org(org: &OrgDirectory) -> PortResult<AttributeValue> {
+    use std::io::Write;
+    let json = serde_json::to_vec(org).map_err(|e| err("serialize org", e))?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&json).map_err(|e| err("compress org", e))?;
+    let bytes = gz.finish().map_err(|e| err("compress org", e))?;
+    // Three such items go in one transaction; each must stay under 400 KB.
+    if bytes.len() > 350_000 {
+        return Err(failed(
+            "save org version",
+            "the compressed directory exceeds 350 KB",
+        ));
+    }
+    Ok(AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(
+        bytes,
+    )))
+}
+
+fn unpack<T: DeserializeOwned>(v: &AttributeValue) -> PortResult<T> {
+    use std::io::Read;
+    let bytes = v
+        .as_b()
+        .map_err(|_| failed("read org", "doc is not binary"))?;
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(bytes.as_ref())
+        .read_to_end(&mut json)
+        .map_err(|e| err("decompress org", e))?;
+    serde_json::from_slice(&json).map_err(|e| err("deserialize org", e))
+}
+
+const ORG_DOC: &str = "doc";
+const ORG_VERSION: &str = "version";
+
+fn org_version_sk(version: u32) -> String {
+    format!("VERSION#{version:010}")
+}
+fn org_doc_sk(version: u32) -> String {
+    format!("DOC#{version:010}")
+}
+
 #[async_trait]
 impl OrgStore for DynamoStore {
-    async fn save_org(&self, org: &OrgDirectory) -> PortResult<()> {
-        let it = item(org, &[(PK, ORG_PK.into()), (SK, ORG_SK.into())])?;
+    async fn save_org_version(
+        &self,
+        summary: &OrgVersion,
+        org: &OrgDirectory,
+    ) -> PortResult<SaveOrgOutcome> {
+        let packed = pack_org(org)?;
+        let version = summary.version;
+        let current = Item::from([
+            (PK.to_owned(), s(ORG_PK)),
+            (SK.to_owned(), s(ORG_SK)),
+            (ORG_VERSION.to_owned(), n(version)),
+            (ORG_DOC.to_owned(), packed.clone()),
+        ]);
+        // Version 1 replaces nothing, or a document the first version wrote
+        // (which has no version attribute).
+        let current_put = if version <= 1 {
+            put(&self.table, current, "attribute_not_exists(#version)", &[])?
+        } else {
+            put(
+                &self.table,
+                current,
+                "#version = :previous",
+                &[(":previous", n(version - 1))],
+            )?
+        };
+        let summary_item = item(
+            summary,
+            &[(PK, ORG_PK.into()), (SK, org_version_sk(version))],
+        )?;
+        let doc_item = Item::from([
+            (PK.to_owned(), s(ORG_PK)),
+            (SK.to_owned(), s(org_doc_sk(version))),
+            (ORG_DOC.to_owned(), packed),
+        ]);
+        let absent = "attribute_not_exists(PK)";
+        let items = vec![
+            current_put,
+            put(&self.table, summary_item, absent, &[])?,
+            put(&self.table, doc_item, absent, &[])?,
+        ];
+        Ok(match self.transact(items, "save org version").await? {
+            TxOutcome::Done => SaveOrgOutcome::Saved,
+            TxOutcome::ConditionFailed => SaveOrgOutcome::Conflict,
+        })
+    }
+
+    async fn current_org(&self) -> PortResult<Option<CurrentOrg>> {
+        let Some(item) = self.get(ORG_PK, ORG_SK, "current org").await? else {
+            return Ok(None);
+        };
+        match item.get(ORG_DOC) {
+            Some(packed) => {
+                let version = item
+                    .get(ORG_VERSION)
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| failed("current org", "no version"))?;
+                Ok(Some(CurrentOrg {
+                    version,
+                    stored: StoredOrg::Tree(unpack(packed)?),
+                }))
+            }
+            // Written by the first version: the document's fields are the item's.
+            None => Ok(Some(CurrentOrg {
+                version: 0,
+                stored: StoredOrg::Legacy(doc(item)?),
+            })),
+        }
+    }
+
+    async fn org_version(&self, version: u32) -> PortResult<Option<OrgDirectory>> {
+        match self
+            .get(ORG_PK, &org_doc_sk(version), "org version")
+            .await?
+        {
+            Some(item) => Ok(Some(unpack(
+                item.get(ORG_DOC)
+                    .ok_or_else(|| failed("org version", "no doc"))?,
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn org_versions(&self, page: PageRequest) -> PortResult<Page<OrgVersion>> {
+        let sk = match page.after.as_deref() {
+            None => "VERSION#~".to_owned(),
+            Some(c) => org_version_sk(
+                c.parse()
+                    .map_err(|_| failed("org versions", "malformed cursor"))?,
+            ),
+        };
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(ORG_PK))
+            .expression_attribute_values(":from", s("VERSION#"))
+            .expression_attribute_values(":to", s(sk.clone()))
+            .scan_index_forward(false)
+            .limit(page.limit.clamp(1, 100) as i32 + 1);
+        if page.after.is_some() {
+            // BETWEEN includes its bound: the cursor's own version is skipped below.
+            q = q.limit(page.limit.clamp(1, 100) as i32 + 2);
+        }
+        let res = q.send().await.map_err(|e| err("org versions", e))?;
+        let mut items: Vec<OrgVersion> = res
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| i.get(SK).and_then(|v| v.as_s().ok()) != Some(&sk))
+            .map(doc)
+            .collect::<PortResult<_>>()?;
+        let limit = page.limit.clamp(1, 100) as usize;
+        let next = (items.len() > limit).then(|| items[limit - 1].version.to_string());
+        items.truncate(limit);
+        Ok(Page { items, next })
+    }
+}
+
+#[async_trait]
+impl csq_core::ports::FirstVersionOrgWriter for DynamoStore {
+    /// Writes a directory as the first version of CSQ did (its fields as the
+    /// item's attributes): for migration tests.
+    async fn write_first_version_org(&self, legacy: &LegacyOrg) -> PortResult<()> {
+        let it = item(legacy, &[(PK, ORG_PK.into()), (SK, ORG_SK.into())])?;
         self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(it))
             .send()
             .await
-            .map_err(|e| err("save org", e))?;
+            .map_err(|e| err("legacy org", e))?;
         Ok(())
-    }
-
-    async fn org(&self) -> PortResult<Option<OrgDirectory>> {
-        self.get(ORG_PK, ORG_SK, "get org")
-            .await?
-            .map(doc)
-            .transpose()
     }
 }

@@ -10,6 +10,10 @@ use crate::domain::org::{
 };
 use crate::ports::{Page, PageRequest, PortError, SaveOrgOutcome};
 
+/// The days a first-version deployment can hold rollups for (it ran from 2026).
+const FIRST_DAY: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+const LAST_DAY: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2100, 12, 31).unwrap();
+
 #[derive(Debug, thiserror::Error)]
 pub enum OrgError {
     #[error("the org directory has {} problem(s)", .0.len())]
@@ -69,7 +73,12 @@ impl Csq {
         };
         match self.org.save_org_version(&summary, &merged).await? {
             SaveOrgOutcome::Saved => {
-                tracing::info!(version = summary.version, by, changes = summary.changes.len(), "org directory replaced");
+                tracing::info!(
+                    version = summary.version,
+                    by,
+                    changes = summary.changes.len(),
+                    "org directory replaced"
+                );
                 Ok(OrgSaved {
                     version: summary,
                     created: true,
@@ -108,7 +117,7 @@ impl Csq {
         let root = tree.root().map(|u| u.code.clone()).unwrap_or_default();
         let mut copied = 0;
         for (old_key, code) in legacy.stats_keys(&root) {
-            let rows = self.stats.daily(&old_key, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX).await?;
+            let rows = self.stats.daily(&old_key, FIRST_DAY, LAST_DAY).await?;
             if rows.is_empty() {
                 continue;
             }
@@ -140,7 +149,11 @@ impl Csq {
         };
         match self.org.save_org_version(&summary, &tree).await? {
             SaveOrgOutcome::Saved => {
-                tracing::info!(units = tree.units.len(), stats_rows = copied, "org directory migrated to a tree");
+                tracing::info!(
+                    units = tree.units.len(),
+                    stats_rows = copied,
+                    "org directory migrated to a tree"
+                );
                 Ok(true)
             }
             // Another process migrated it at the same moment.

@@ -216,7 +216,10 @@ impl Csq {
                 who.sees_rating(r)
                     && unit.is_none_or(|u| {
                         within(r.branch.as_str(), u)
-                            || r.subject.team.as_ref().is_some_and(|t| within(t.as_str(), u))
+                            || r.subject
+                                .team
+                                .as_ref()
+                                .is_some_and(|t| within(t.as_str(), u))
                     })
                     && filter
                         .team
@@ -285,7 +288,11 @@ impl Csq {
                     )
                     .await?;
                 Ok(Listing {
-                    items: page.items.into_iter().filter(|c| who.sees_case(c)).collect(),
+                    items: page
+                        .items
+                        .into_iter()
+                        .filter(|c| who.sees_case(c))
+                        .collect(),
                     next_cursor: page.next,
                 })
             }
@@ -307,11 +314,7 @@ impl Csq {
         }
     }
 
-    pub async fn case_detail(
-        &self,
-        who: &Scope,
-        case_id: &str,
-    ) -> Result<CaseDetail, QueryError> {
+    pub async fn case_detail(&self, who: &Scope, case_id: &str) -> Result<CaseDetail, QueryError> {
         let case = self
             .cases
             .case(case_id)
@@ -388,7 +391,12 @@ impl Csq {
                 .unwrap_or_default(),
             predecessors: unit
                 .filter(|_| request.include_predecessors)
-                .map(|u| org.predecessors(&u.code).into_iter().map(|p| p.code.clone()).collect())
+                .map(|u| {
+                    org.predecessors(&u.code)
+                        .into_iter()
+                        .map(|p| p.code.clone())
+                        .collect()
+                })
                 .unwrap_or_default(),
             totals: total(&key.key(), &days),
             days,
@@ -414,7 +422,11 @@ impl Csq {
             return Ok(rows);
         }
         for p in predecessors {
-            rows.extend(self.stats.daily(&key.with_unit(&p.code).key(), from, to).await?);
+            rows.extend(
+                self.stats
+                    .daily(&key.with_unit(&p.code).key(), from, to)
+                    .await?,
+            );
         }
         Ok(merge_days(&key.key(), Some(code), &rows))
     }

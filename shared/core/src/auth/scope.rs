@@ -9,7 +9,6 @@ use crate::domain::complaint::AssigneeRole;
 use crate::domain::form::{Form, RatingRecord};
 use crate::domain::org::{INSPECTION_UNIT, OrgDirectory};
 
-
 #[derive(Debug, Clone)]
 pub struct Scope {
     pub who: StaffClaims,
@@ -55,12 +54,18 @@ impl Scope {
     /// A form is in scope through its office or any team that handled it.
     pub fn sees_form(&self, form: &Form) -> bool {
         self.sees_unit(form.declaration.customs_office.as_str())
-            || form.handling.iter().any(|h| self.sees_unit(h.team.as_str()))
+            || form
+                .handling
+                .iter()
+                .any(|h| self.sees_unit(h.team.as_str()))
     }
 
     pub fn sees_rating(&self, r: &RatingRecord) -> bool {
         self.sees_unit(r.branch.as_str())
-            || r.subject.team.as_ref().is_some_and(|t| self.sees_unit(t.as_str()))
+            || r.subject
+                .team
+                .as_ref()
+                .is_some_and(|t| self.sees_unit(t.as_str()))
     }
 
     /// A statistics row, by the unit that owns it (rows without one: the whole authority).

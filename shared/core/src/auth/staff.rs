@@ -76,7 +76,6 @@ impl StaffClaims {
         }
         Ok(StaffClaims { sub, role, unit })
     }
-
 }
 
 /// HS256 JWTs for the local host.
@@ -196,7 +195,10 @@ mod tests {
         let p =
             serde_json::json!({"sub": "x", "custom:role": "branch_head", "custom:unit": "03CC"});
         let c = StaffClaims::from_payload(&p).unwrap();
-        assert_eq!((c.role, c.unit.as_deref()), (StaffRole::UnitHead, Some("03CC")));
+        assert_eq!(
+            (c.role, c.unit.as_deref()),
+            (StaffRole::UnitHead, Some("03CC"))
+        );
         let p = serde_json::json!({"sub": "x", "role": "branch_head"});
         assert_eq!(
             StaffClaims::from_payload(&p),

@@ -114,8 +114,7 @@ impl Case {
         every: chrono::Duration,
     ) -> Option<(&'o Unit, &'o Handler)> {
         // A case the first version escalated went to the department office: done.
-        if self.status.is_closed() || (self.escalations.is_empty() && self.escalated_at.is_some())
-        {
+        if self.status.is_closed() || (self.escalations.is_empty() && self.escalated_at.is_some()) {
             return None;
         }
         let levels_done = i32::try_from(self.escalations.len()).ok()?;
@@ -148,7 +147,10 @@ impl Case {
             at: now,
             actor: "nightly".into(),
             action: CaseAction::Escalated,
-            note: Some(format!("escalated to the head of {} ({})", unit.code, head.email)),
+            note: Some(format!(
+                "escalated to the head of {} ({})",
+                unit.code, head.email
+            )),
             status_after: self.status,
         };
         (next, event)
@@ -331,14 +333,20 @@ mod tests {
         let every = chrono::Duration::days(10);
         let mut case = sample_case();
         assert_eq!(case.assignment.unit, "03CC");
-        assert!(case.next_escalation(&org, case.due_at, every).is_none(), "not overdue yet");
+        assert!(
+            case.next_escalation(&org, case.due_at, every).is_none(),
+            "not overdue yet"
+        );
         let mut now = case.due_at + chrono::Duration::hours(1);
         let mut climbed = vec![];
         while let Some((unit, head)) = case.next_escalation(&org, now, every) {
             let (next, event) = case.escalate(unit, head, now);
             assert_eq!(event.action, CaseAction::Escalated);
             climbed.push(unit.code.clone());
-            assert!(next.next_escalation(&org, now, every).is_none(), "once per level");
+            assert!(
+                next.next_escalation(&org, now, every).is_none(),
+                "once per level"
+            );
             case = next;
             now += every;
         }

@@ -293,7 +293,10 @@ mod tests {
         let mut headless = org.clone();
         headless.units[2].head = None;
         let a = assign(&c, &headless);
-        assert_eq!((a.unit.as_str(), a.email.as_str()), ("CUC", "cuc@demo.customs.example"));
+        assert_eq!(
+            (a.unit.as_str(), a.email.as_str()),
+            ("CUC", "cuc@demo.customs.example")
+        );
 
         // An office merged into another: the successor's head takes it.
         let mut merged = org.clone();

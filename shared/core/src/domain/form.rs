@@ -551,18 +551,31 @@ mod tests {
         let mut form = crate::domain::submission::tests::sample_form();
         form.place_in_org(&crate::domain::org::tests::sample_org(), Some(3));
         assert_eq!(form.org_version, Some(3));
-        assert_eq!(form.subjects[0].label(Language::Vi), "Hải quan cửa khẩu Demo 1");
+        assert_eq!(
+            form.subjects[0].label(Language::Vi),
+            "Hải quan cửa khẩu Demo 1"
+        );
         assert_eq!(form.subjects[0].label(Language::En), "Demo 1 Border Office");
         assert_eq!(form.office_name(Language::En), "Demo 1 Border Office");
         assert_eq!(form.subjects[1].label(Language::En), "Đội thủ tục");
-        assert_eq!(form.subjects[3].unit_name, None, "stages keep their own labels");
+        assert_eq!(
+            form.subjects[3].unit_name, None,
+            "stages keep their own labels"
+        );
         let path: Vec<&str> = form.office_path.iter().map(|u| u.code.as_str()).collect();
         assert_eq!(path, ["CUC", "R03", "03CC"]);
-        assert_eq!(form.subjects[0].counts_toward, ["unit:03CC", "unit:R03", "unit:CUC"]);
+        assert_eq!(
+            form.subjects[0].counts_toward,
+            ["unit:03CC", "unit:R03", "unit:CUC"]
+        );
         assert_eq!(form.subjects[1].counts_toward, ["unit:03CC01"]);
         assert_eq!(
             form.subjects[3].counts_toward,
-            ["stage:03CC:document_check", "stage:R03:document_check", "stage:CUC:document_check"]
+            [
+                "stage:03CC:document_check",
+                "stage:R03:document_check",
+                "stage:CUC:document_check"
+            ]
         );
         assert_eq!(form.subjects[5].counts_toward, ["officer:HP1234"]);
     }

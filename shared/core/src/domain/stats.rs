@@ -320,7 +320,11 @@ mod tests {
         assert_eq!(officer.average, Some(2.5));
         assert_eq!(officer.owner.as_deref(), Some("03CC"));
 
-        for unit in ["stage:03CC:clearance", "stage:R03:clearance", "stage:CUC:clearance"] {
+        for unit in [
+            "stage:03CC:clearance",
+            "stage:R03:clearance",
+            "stage:CUC:clearance",
+        ] {
             assert_eq!(get(unit).level_counts, [0, 0, 0, 1, 0], "{unit}");
         }
 
@@ -330,7 +334,10 @@ mod tests {
         assert_eq!(team.response_rate, Some(0.0));
         assert_eq!(team.average, None);
         assert!(stats.iter().all(|s| s.date == date));
-        assert!(stats.iter().all(|s| s.unit != "unit:TT"), "no activity, no row");
+        assert!(
+            stats.iter().all(|s| s.unit != "unit:TT"),
+            "no activity, no row"
+        );
 
         // Records of the first version carry no units: today's tree places them,
         // and the figures come out the same.

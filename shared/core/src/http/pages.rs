@@ -5,7 +5,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::declaration::Language;
 use crate::domain::fields::FieldError;
-use crate::domain::form::{Form, SubjectKind, Submission};
+use crate::domain::form::{Form, Submission};
 use crate::domain::rating_scale::{Level, Polarity, Reason};
 use crate::domain::time::vn_display;
 
@@ -47,7 +47,7 @@ const VI: Words = Words {
     declaration: "Tờ khai số",
     type_code: "Mã loại hình",
     registered: "Ngày đăng ký",
-    branch: "Chi cục",
+    branch: "Đơn vị",
     lane: "Phân luồng",
     business: "Doanh nghiệp",
     intro: "Chọn mức độ hài lòng cho từng đối tượng đã phục vụ Quý doanh nghiệp. Có thể bỏ qua đối tượng không tiếp xúc.",
@@ -79,7 +79,7 @@ const EN: Words = Words {
     declaration: "Declaration",
     type_code: "Type code",
     registered: "Registered",
-    branch: "Branch",
+    branch: "Customs unit",
     lane: "Lane",
     business: "Business",
     intro: "Choose a level for each unit or officer that served you. You may skip those you did not deal with.",
@@ -185,10 +185,14 @@ fn declaration_card(form: &Form, lang: Language) -> Markup {
                 dt { (w.type_code) } dd { (d.type_code) }
                 dt { (w.registered) } dd { (vn_display(d.registered_at)) }
                 dt { (w.branch) } dd {
-                    @if let Some(name) = form.subjects.iter().find_map(|s| s.unit_name.as_ref().filter(|_| s.kind == SubjectKind::Branch)) {
-                        (name) " (" (d.customs_office) ")"
+                    // The path above the office (region › office), in the reader's language.
+                    @if form.office_path.len() > 1 {
+                        @for (i, u) in form.office_path.iter().skip(1).enumerate() {
+                            @if i > 0 { " › " }
+                            (u.name_in(lang))
+                        }
                     } @else {
-                        (d.customs_office)
+                        (form.office_name(lang))
                     }
                 }
                 dt { (w.lane) } dd { (d.lane.label(lang)) }

@@ -72,11 +72,19 @@ pub fn changes_between(previous: Option<&OrgDirectory>, next: &OrgDirectory) -> 
     };
     for u in &next.units {
         let Some(old) = previous.and_then(|p| p.unit(&u.code)) else {
-            push(&u.code, ChangeKind::Added, format!("{} under {}", u.name, describe_parent(u)));
+            push(
+                &u.code,
+                ChangeKind::Added,
+                format!("{} under {}", u.name, describe_parent(u)),
+            );
             continue;
         };
         if old.name != u.name || old.name_en != u.name_en {
-            push(&u.code, ChangeKind::Renamed, format!("{} → {}", old.name, u.name));
+            push(
+                &u.code,
+                ChangeKind::Renamed,
+                format!("{} → {}", old.name, u.name),
+            );
         }
         if old.parent != u.parent {
             push(
@@ -113,7 +121,11 @@ pub fn changes_between(previous: Option<&OrgDirectory>, next: &OrgDirectory) -> 
             ("default_unit", &p.default_unit, &next.default_unit),
         ] {
             if before != after {
-                push(after, ChangeKind::RoutingChanged, format!("{role}: {before} → {after}"));
+                push(
+                    after,
+                    ChangeKind::RoutingChanged,
+                    format!("{role}: {before} → {after}"),
+                );
             }
         }
     }
@@ -136,17 +148,16 @@ mod tests {
         merged.successor = Some("03CC".into());
         merged.retired = true;
         units.push(merged);
-        let after = carry_forward(
-            Some(&before),
-            OrgDirectory::new("TT", "VP", units),
-        );
+        let after = carry_forward(Some(&before), OrgDirectory::new("TT", "VP", units));
         let kept = after.unit("03CC02").expect("carried forward");
         assert!(kept.retired && kept.parent.as_deref() == Some("03CC"));
         assert_eq!(after.validate(), Ok(()));
 
         let changes = changes_between(Some(&before), &after);
-        let kinds: Vec<(&str, ChangeKind)> =
-            changes.iter().map(|c| (c.code.as_str(), c.change)).collect();
+        let kinds: Vec<(&str, ChangeKind)> = changes
+            .iter()
+            .map(|c| (c.code.as_str(), c.change))
+            .collect();
         assert!(kinds.contains(&("03CC", ChangeKind::Renamed)));
         assert!(kinds.contains(&("03CC01", ChangeKind::Moved)));
         assert!(kinds.contains(&("03CC02", ChangeKind::Retired)));

@@ -71,21 +71,42 @@ impl LegacyOrg {
                 .expect("an unused code exists")
         };
         let (root, inspection, office) = (free("CUC"), free("TT"), free("VP"));
-        let unit = |code: &str, name: &str, kind: &str, parent: Option<&str>, head: Option<&Handler>| Unit {
-            code: code.to_owned(),
-            name: name.to_owned(),
-            name_en: None,
-            kind: kind.to_owned(),
-            parent: parent.map(str::to_owned),
-            head: head.cloned(),
-            handlers: vec![],
-            successor: None,
-            retired: false,
-        };
+        let unit =
+            |code: &str, name: &str, kind: &str, parent: Option<&str>, head: Option<&Handler>| {
+                Unit {
+                    code: code.to_owned(),
+                    name: name.to_owned(),
+                    name_en: None,
+                    kind: kind.to_owned(),
+                    parent: parent.map(str::to_owned),
+                    head: head.cloned(),
+                    handlers: vec![],
+                    successor: None,
+                    retired: false,
+                }
+            };
         let mut units = vec![
-            unit(&root, &self.department, "department", None, Some(&self.default_handler)),
-            unit(&inspection, &self.inspection.name, "inspection", Some(&root), Some(&self.inspection)),
-            unit(&office, &self.default_handler.name, "office", Some(&root), Some(&self.default_handler)),
+            unit(
+                &root,
+                &self.department,
+                "department",
+                None,
+                Some(&self.default_handler),
+            ),
+            unit(
+                &inspection,
+                &self.inspection.name,
+                "inspection",
+                Some(&root),
+                Some(&self.inspection),
+            ),
+            unit(
+                &office,
+                &self.default_handler.name,
+                "office",
+                Some(&root),
+                Some(&self.default_handler),
+            ),
         ];
         for b in &self.branches {
             units.push(unit(&b.code, &b.name, "branch", Some(&root), Some(&b.head)));
@@ -131,10 +152,17 @@ mod tests {
         assert_eq!(root.code, "CUC1", "a branch already used CUC");
         let path: Vec<&str> = tree.path("CUC01").iter().map(|u| u.code.as_str()).collect();
         assert_eq!(path, ["CUC1", "CUC", "CUC01"]);
-        assert_eq!(tree.inspection().unwrap().1.email, "tt@demo.customs.example");
-        assert_eq!(tree.head_for("CUC01").unwrap().1.email, "a@demo.customs.example");
+        assert_eq!(
+            tree.inspection().unwrap().1.email,
+            "tt@demo.customs.example"
+        );
+        assert_eq!(
+            tree.head_for("CUC01").unwrap().1.email,
+            "a@demo.customs.example"
+        );
 
-        let again: StoredOrg = serde_json::from_str(&serde_json::to_string(&tree).unwrap()).unwrap();
+        let again: StoredOrg =
+            serde_json::from_str(&serde_json::to_string(&tree).unwrap()).unwrap();
         assert_eq!(again, StoredOrg::Tree(tree));
     }
 }

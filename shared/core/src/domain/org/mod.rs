@@ -7,7 +7,7 @@
 //! directory is a new version (see `history`).
 
 mod history;
-mod legacy;
+pub mod legacy;
 mod validate;
 
 use std::collections::{HashMap, HashSet};
@@ -239,7 +239,11 @@ impl OrgDirectory {
         let mut out: Vec<&Unit> = Vec::new();
         let mut frontier = vec![code.to_owned()];
         while let Some(c) = frontier.pop() {
-            for u in self.units.iter().filter(|u| u.successor.as_deref() == Some(&c)) {
+            for u in self
+                .units
+                .iter()
+                .filter(|u| u.successor.as_deref() == Some(&c))
+            {
                 if u.code != code && !out.iter().any(|x| x.code == u.code) {
                     out.push(u);
                     frontier.push(u.code.clone());
@@ -344,9 +348,15 @@ pub(crate) mod tests {
         // A team without a head is handled by the office's head; the region has
         // none either, so the office is the first head up.
         let (u, head) = org.head_for("03CC01").unwrap();
-        assert_eq!((u.code.as_str(), head.email.as_str()), ("03CC", "cc03@demo.customs.example"));
+        assert_eq!(
+            (u.code.as_str(), head.email.as_str()),
+            ("03CC", "cc03@demo.customs.example")
+        );
         assert_eq!(org.head_for("R03").unwrap().0.code, "CUC");
-        assert_eq!(org.inspection().unwrap().1.email, "thanhtra@demo.customs.example");
+        assert_eq!(
+            org.inspection().unwrap().1.email,
+            "thanhtra@demo.customs.example"
+        );
     }
 
     #[test]
@@ -361,7 +371,11 @@ pub(crate) mod tests {
         org.units.push(older);
         let org = OrgDirectory::new("TT", "VP", org.units);
         assert_eq!(org.current_unit("03EE").unwrap().code, "03CC");
-        let preds: Vec<&str> = org.predecessors("03CC").iter().map(|u| u.code.as_str()).collect();
+        let preds: Vec<&str> = org
+            .predecessors("03CC")
+            .iter()
+            .map(|u| u.code.as_str())
+            .collect();
         assert_eq!(preds, ["03DD", "03EE"]);
         assert_eq!(org.head_for("03EE").unwrap().0.code, "03CC");
         // The successor's head sees its predecessors, wherever they hung.

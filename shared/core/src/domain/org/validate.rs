@@ -21,7 +21,10 @@ impl OrgDirectory {
         let mut errors = Vec::new();
         let mut err = |field: String, message: String| errors.push(FieldError::new(field, message));
         if self.units.is_empty() {
-            err("units".into(), "must list at least the authority itself".into());
+            err(
+                "units".into(),
+                "must list at least the authority itself".into(),
+            );
         }
         if self.units.len() > MAX_UNITS {
             err(
@@ -37,7 +40,10 @@ impl OrgDirectory {
             }
             if let Some(j) = first_at.insert(&u.code, i).filter(|_| !u.code.is_empty()) {
                 first_at.insert(&u.code, j);
-                err(at("code"), format!("{} appears twice (also units[{j}])", u.code));
+                err(
+                    at("code"),
+                    format!("{} appears twice (also units[{j}])", u.code),
+                );
             }
             if let Err(m) = DisplayName::parse(&u.name) {
                 err(at("name"), m);
@@ -143,8 +149,16 @@ impl OrgDirectory {
         }
 
         for (field, code, what) in [
-            ("inspection_unit", &self.inspection_unit, "misconduct complaints"),
-            ("default_unit", &self.default_unit, "complaints about unknown units"),
+            (
+                "inspection_unit",
+                &self.inspection_unit,
+                "misconduct complaints",
+            ),
+            (
+                "default_unit",
+                &self.default_unit,
+                "complaints about unknown units",
+            ),
         ] {
             match self.unit(code) {
                 None => errors.push(FieldError::new(
@@ -210,7 +224,8 @@ mod tests {
         org.units[3].code = "03CC02".into(); // duplicate of units[4]
         org.units[2].head.as_mut().unwrap().email = "nope".into();
         org.units[1].kind = "Region!".into();
-        org.units.push(unit("99XX", "Lạc", "office", Some("NOWHERE")));
+        org.units
+            .push(unit("99XX", "Lạc", "office", Some("NOWHERE")));
         org.units.push(unit("ab", "Sai mã", "team", Some("03CC")));
         let f = fields(&org);
         for expected in [
@@ -220,7 +235,10 @@ mod tests {
             "units[7].parent",
             "units[8].code",
         ] {
-            assert!(f.contains(&expected.to_string()), "{expected} missing in {f:?}");
+            assert!(
+                f.contains(&expected.to_string()),
+                "{expected} missing in {f:?}"
+            );
         }
     }
 
@@ -229,10 +247,14 @@ mod tests {
         let mut org = sample_org();
         org.units[1].parent = Some("03CC01".into()); // R03 under its own team: a cycle
         let f = fields(&org);
-        assert!(f.iter().filter(|x| x.ends_with(".parent")).count() >= 3, "{f:?}");
+        assert!(
+            f.iter().filter(|x| x.ends_with(".parent")).count() >= 3,
+            "{f:?}"
+        );
 
         let mut org = sample_org();
-        org.units.push(unit("CUC2", "Cục thứ hai", "department", None));
+        org.units
+            .push(unit("CUC2", "Cục thứ hai", "department", None));
         assert!(fields(&org).contains(&"units[7].parent".to_string()));
 
         let mut org = sample_org();
