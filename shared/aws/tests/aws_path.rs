@@ -442,6 +442,76 @@ async fn the_whole_loop_on_the_aws_path() {
     let stats: Value = serde_json::from_str(&stats.body).unwrap();
     assert_eq!(stats["days"][0]["level_counts"], json!([1, 0, 0, 0, 0]));
     assert_eq!(stats["days"][0]["complaints_opened"], 1);
+
+    // The table held the first version's directory: the nightly run made it
+    // version 1 of a tree, and every level of that tree has its rollup.
+    let get = |path: String, claims: Value| {
+        let staff = &staff;
+        async move {
+            let r = call(
+                csq_core::http::staff::router(staff.http_state()),
+                http_event("GET", &path, &[], &[], None, Some(claims)),
+            )
+            .await;
+            (
+                r.status,
+                serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let dept = json!({"custom:role": "department"});
+    let (status, versions) = get("/v1/org/versions".into(), dept.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(versions["items"][0]["saved_by"], "migration");
+    let (_, root) = get(
+        format!("/v1/stats?unit=department&children=true&from={today}&to={today}"),
+        dept.clone(),
+    )
+    .await;
+    assert_eq!(root["unit"], "unit:CUC");
+    assert_eq!(root["totals"]["forms_issued"], 1);
+    let branch = root["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["unit"]["code"] == "03CC")
+        .expect("the branch under the department");
+    assert_eq!(branch["totals"]["forms_submitted"], 1);
+    // A first-version token (branch_head) still works, scoped to its subtree.
+    let head = json!({"custom:role": "branch_head", "custom:unit": "03CC"});
+    let (status, _) = get(
+        format!("/v1/stats?unit=03CC01&from={today}&to={today}"),
+        head.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = get(
+        format!("/v1/stats?unit=department&from={today}&to={today}"),
+        head,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Department staff replace the directory through the staff function.
+    let (_, org) = get("/v1/org".into(), dept.clone()).await;
+    let mut next = json!({"inspection_unit": org["inspection_unit"], "default_unit": org["default_unit"], "units": org["units"]});
+    next["units"][3]["name"] = json!("Chi cục 03CC (mới)");
+    let put = call(
+        csq_core::http::staff::router(staff.http_state()),
+        http_event(
+            "PUT",
+            "/v1/org",
+            &[("content-type", "application/json")],
+            &[],
+            Some(&next.to_string()),
+            Some(dept.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.body);
+    let (_, org) = get("/v1/org".into(), dept).await;
+    assert_eq!(org["version"], 2);
+    assert_eq!(org["units"][3]["name"], "Chi cục 03CC (mới)");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
