@@ -364,11 +364,11 @@ impl Csq {
                     )));
                 }
                 let mut out = Vec::with_capacity(children.len());
+                // Each child's own figures, retired ones included: they add up
+                // to the parent's (predecessors are only merged into the unit asked).
                 for child in children {
                     let child_key = StatsKey::Unit(child.code.clone());
-                    let rows = self
-                        .stats_of(&child_key, org, from, to, request.include_predecessors)
-                        .await?;
+                    let rows = self.stats.daily(&child_key.key(), from, to).await?;
                     out.push(ChildStats {
                         unit: UnitInfo::of(child),
                         totals: total(&child_key.key(), &rows),

@@ -1,4 +1,4 @@
-// CSQ staff dashboard: reads /v1/org and /v1/stats with the staff token kept in
+// CSQ staff dashboard: reads /v1/org and /v1/stats (drilling down the org tree) with the staff token kept in
 // sessionStorage, and draws SVG charts. Every value reaches the page through
 // textContent or SVG attributes, never as markup.
 "use strict";
@@ -40,23 +40,80 @@ function signOut() {
   $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true; $("cases").hidden = true;
 }
 
+/// The claims of the pasted token (it is the caller's own): to start where they are.
+function claims() {
+  try {
+    const part = token().split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(decodeURIComponent(escape(atob(part))));
+  } catch (_) { return {}; }
+}
+
 async function loadUnits() {
   const select = $("unit");
-  select.replaceChildren(el("option", "Toàn Cục / Department", { value: "department" }));
+  select.replaceChildren();
   try {
     const org = await (await api("/v1/org")).json();
-    for (const b of org.branches) {
-      select.append(el("option", b.name + " (" + b.code + ")", { value: "branch:" + b.code }));
-      for (const t of b.teams) select.append(el("option", "— " + t.name + " (" + t.code + ")", { value: "team:" + t.code }));
-    }
-  } catch (e) { /* no directory yet: the department and free codes still work */ }
+    const children = {};
+    for (const u of org.units) (children[u.parent || ""] = children[u.parent || ""] || []).push(u);
+    const walk = (parent, depth) => {
+      for (const u of children[parent] || []) {
+        const label = "\u00a0\u00a0".repeat(depth) + u.name + " (" + u.code + ")" + (u.retired || u.successor ? " — ngừng / retired" : "");
+        select.append(el("option", label, { value: u.code }));
+        if (depth < 16) walk(u.code, depth + 1);
+      }
+    };
+    walk("", 0);
+    const mine = claims().unit || claims()["custom:unit"];
+    if (mine) select.value = mine;
+  } catch (e) { select.append(el("option", "Toàn Cục / Department", { value: "department" })); }
 }
 
 function chosenUnit() { return $("unit-code").value.trim() || $("unit").value; }
 
-function query() {
-  const p = new URLSearchParams({ unit: chosenUnit(), from: $("from").value, to: $("to").value });
+function isTreeUnit(unit) { return !unit.includes(":") || unit.startsWith("unit:"); }
+
+function query(withChildren) {
+  const unit = chosenUnit();
+  const p = new URLSearchParams({ unit, from: $("from").value, to: $("to").value });
+  if ($("predecessors").checked) p.set("include_predecessors", "true");
+  if (withChildren && isTreeUnit(unit)) p.set("children", "true");
   return p.toString();
+}
+
+function drillTo(code) {
+  $("unit-code").value = "";
+  $("unit").value = code;
+  refresh();
+}
+
+function renderTree(body) {
+  const crumbs = $("crumbs");
+  crumbs.replaceChildren();
+  body.path.forEach((u, i) => {
+    if (i) crumbs.append(el("span", " › "));
+    const a = el("a", u.name, { href: "#", title: u.code });
+    a.addEventListener("click", (e) => { e.preventDefault(); drillTo(u.code); });
+    crumbs.append(i === body.path.length - 1 ? el("strong", u.name) : a);
+  });
+  $("merged-note").textContent = body.predecessors.length
+    ? "Gồm số liệu của đơn vị đã sáp nhập / Including merged units: " + body.predecessors.join(", ")
+    : "";
+  const kids = body.children || [];
+  $("drill").hidden = !kids.length;
+  const table = $("children");
+  const hr = el("tr");
+  ["Đơn vị / Unit", "Loại / Kind", "Đánh giá / Ratings", "Hài lòng / Satisfied", "TB / Avg", "Phát hành / Issued", "Phản ánh / Complaints"].forEach((h) => hr.append(el("th", h)));
+  table.replaceChildren(hr);
+  for (const c of kids) {
+    const tr = el("tr", undefined, { class: "clickable" });
+    const name = el("a", c.unit.name + (c.unit.active ? "" : " (ngừng / retired)"), { href: "#", title: c.unit.code });
+    name.addEventListener("click", (e) => { e.preventDefault(); drillTo(c.unit.code); });
+    const td = el("td"); td.append(name); tr.append(td);
+    const t = c.totals;
+    [c.unit.kind, t.ratings, pct(t.satisfied_share), t.average === null ? "—" : t.average.toFixed(2), t.forms_issued, t.complaints_opened]
+      .forEach((v) => tr.append(el("td", String(v))));
+    table.append(tr);
+  }
 }
 
 function frame(width, height) {
@@ -144,14 +201,15 @@ function render(days) {
 async function refresh() {
   $("error").textContent = "";
   try {
-    const body = await (await api("/v1/stats?" + query())).json();
+    const body = await (await api("/v1/stats?" + query(true))).json();
     render(body.days);
+    renderTree(body);
   } catch (e) { $("error").textContent = e.message; }
 }
 
 async function downloadCsv() {
   try {
-    const blob = await (await api("/v1/stats.csv?" + query())).blob();
+    const blob = await (await api("/v1/stats.csv?" + query(false))).blob();
     const a = el("a", undefined, { href: URL.createObjectURL(blob), download: "csq-" + chosenUnit().replace(/[^A-Za-z0-9]/g, "_") + ".csv" });
     document.body.append(a); a.click(); a.remove();
   } catch (e) { $("error").textContent = e.message; }
@@ -176,17 +234,20 @@ async function listCases() {
   const p = new URLSearchParams();
   if ($("case-unit").value.trim()) p.set("unit", $("case-unit").value.trim());
   if ($("case-status").value) p.set("status", $("case-status").value);
+  if ($("case-subtree").checked) p.set("subtree", "true");
   try {
     const body = await (await api("/v1/cases?" + p.toString())).json();
     const table = $("case-list");
     const head = el("tr");
-    ["Tờ khai / Declaration", "Chi cục", "Đơn vị xử lý / Unit", "Trạng thái / Status", "Hạn / Due"].forEach((h) => head.append(el("th", h)));
+    ["Tờ khai / Declaration", "Đơn vị / Office", "Đơn vị xử lý / Handling unit", "Trạng thái / Status", "Hạn / Due"].forEach((h) => head.append(el("th", h)));
     table.replaceChildren(head);
     for (const c of body.items) {
       const tr = el("tr", undefined, { class: "clickable" });
       const open = el("a", c.complaint.declaration_number, { href: "#case=" + encodeURIComponent(c.id) });
       const first = el("td"); first.append(open); tr.append(first);
-      [c.complaint.branch, c.assignment.unit, c.status, c.due_at.slice(0, 10)].forEach((v) => tr.append(el("td", v)));
+      const path = c.complaint.office_path || [];
+      const office = path.length ? path[path.length - 1].name : c.complaint.branch;
+      [office, c.assignment.unit, c.status, c.due_at.slice(0, 10)].forEach((v) => tr.append(el("td", v)));
       table.append(tr);
     }
     if (!body.items.length) {
