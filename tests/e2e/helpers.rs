@@ -194,6 +194,13 @@ impl TestApp {
             .mint_staff_token(&claims, chrono::Duration::hours(1))
     }
 
+    /// A staff GET that must succeed, as JSON.
+    pub async fn staff_json(&self, token: &str, path: &str) -> Value {
+        let res = self.staff_get(token, path).await;
+        assert!(res.status().is_success(), "GET {path}: {}", res.status());
+        res.json().await.expect("JSON")
+    }
+
     pub async fn staff_get(&self, token: &str, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base))

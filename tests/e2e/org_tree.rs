@@ -55,7 +55,7 @@ async fn rate_office(app: &TestApp, office: &str, team: &str, level: &str) -> Va
 async fn the_directory_changes_as_versions_and_history_stays_with_its_unit() {
     let app = spawn_app().await;
     let dept = app.staff_token(StaffRole::Department, None);
-    let org: Value = app.staff_get(&dept, "/v1/org").await.json().await.unwrap();
+    let org: Value = app.staff_json(&dept, "/v1/org").await;
     assert_eq!(org["version"], 1);
     let body = json!({"inspection_unit": org["inspection_unit"], "default_unit": org["default_unit"], "units": org["units"]});
 
@@ -121,12 +121,7 @@ async fn the_directory_changes_as_versions_and_history_stays_with_its_unit() {
             "{expected:?} in {changes:?}"
         );
     }
-    let versions: Value = app
-        .staff_get(&dept, "/v1/org/versions")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let versions: Value = app.staff_json(&dept, "/v1/org/versions").await;
     let listed: Vec<u64> = versions["items"]
         .as_array()
         .unwrap()
@@ -138,12 +133,7 @@ async fn the_directory_changes_as_versions_and_history_stays_with_its_unit() {
         versions["items"][0]["saved_by"], "tester",
         "the token's subject"
     );
-    let v1: Value = app
-        .staff_get(&dept, "/v1/org/versions/1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v1: Value = app.staff_json(&dept, "/v1/org/versions/1").await;
     assert_eq!(
         v1["units"][4]["name"], "Chi cục 03CC",
         "the old version as it was"
@@ -157,11 +147,8 @@ async fn the_directory_changes_as_versions_and_history_stays_with_its_unit() {
     let after = rate_office(&app, "03CC", "03CC01", "5").await;
     let today = vn_day(app.clock_now());
     let forms: Value = app
-        .staff_get(&dept, &format!("/v1/forms?from={today}&to={today}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .staff_json(&dept, &format!("/v1/forms?from={today}&to={today}"))
+        .await;
     let version_of = |id: &Value| {
         forms["items"]
             .as_array()
@@ -179,12 +166,7 @@ async fn the_directory_changes_as_versions_and_history_stays_with_its_unit() {
     app.host.csq.aggregate_day(today).await.unwrap();
     let q =
         |unit: &str, extra: &str| format!("/v1/stats?unit={unit}&from={today}&to={today}{extra}");
-    let own: Value = app
-        .staff_get(&dept, &q("03CC", ""))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let own: Value = app.staff_json(&dept, &q("03CC", "")).await;
     assert_eq!(own["totals"]["level_counts"], json!([0, 0, 0, 0, 1]));
     assert_eq!(own["info"]["name"], "Hải quan cửa khẩu 03CC");
     let path: Vec<&str> = own["path"]
@@ -195,28 +177,17 @@ async fn the_directory_changes_as_versions_and_history_stays_with_its_unit() {
         .collect();
     assert_eq!(path, ["CUC", "R03", "03CC"]);
     let merged: Value = app
-        .staff_get(&dept, &q("03CC", "&include_predecessors=true"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .staff_json(&dept, &q("03CC", "&include_predecessors=true"))
+        .await;
     assert_eq!(merged["predecessors"], json!(["04CC"]));
     assert_eq!(merged["totals"]["level_counts"], json!([0, 1, 0, 0, 1]));
-    let old: Value = app
-        .staff_get(&dept, &q("04CC", ""))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let old: Value = app.staff_json(&dept, &q("04CC", "")).await;
     assert_eq!(old["totals"]["level_counts"], json!([0, 1, 0, 0, 0]));
 
     // Every level has figures; drill down from the authority.
     let root: Value = app
-        .staff_get(&dept, &q("department", "&children=true"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .staff_json(&dept, &q("department", "&children=true"))
+        .await;
     assert_eq!(root["unit"], "unit:CUC");
     assert_eq!(root["totals"]["ratings"], 2);
     let region = root["children"]
@@ -227,12 +198,7 @@ async fn the_directory_changes_as_versions_and_history_stays_with_its_unit() {
         .unwrap();
     assert_eq!(region["totals"]["ratings"], 2);
     assert_eq!(region["totals"]["forms_issued"], 2);
-    let offices: Value = app
-        .staff_get(&dept, &q("R03", "&children=true"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let offices: Value = app.staff_json(&dept, &q("R03", "&children=true")).await;
     let children: Vec<(&str, bool, u64)> = offices["children"]
         .as_array()
         .unwrap()
@@ -246,12 +212,7 @@ async fn the_directory_changes_as_versions_and_history_stays_with_its_unit() {
         })
         .collect();
     assert_eq!(children, [("03CC", true, 1), ("04CC", false, 1)]);
-    let stage: Value = app
-        .staff_get(&dept, &q("stage:R03:clearance", ""))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stage: Value = app.staff_json(&dept, &q("stage:R03:clearance", "")).await;
     assert_eq!(stage["totals"]["forms_issued"], 2);
 }
 
@@ -266,7 +227,7 @@ async fn a_complaint_about_a_merged_office_goes_to_its_successor() {
     assert_eq!(app.issue(&body).await.status(), 201);
     let link = crate::helpers::link_in(&app.emails_to("xnk@abc.com.vn")[0].text);
     // ... rated after 04CC was merged into 03CC.
-    let org: Value = app.staff_get(&dept, "/v1/org").await.json().await.unwrap();
+    let org: Value = app.staff_json(&dept, "/v1/org").await;
     let mut next = json!({"inspection_unit": "TT", "default_unit": "VP", "units": org["units"]});
     next["units"][7]["successor"] = json!("03CC");
     next["units"][7]["retired"] = json!(true);
@@ -323,11 +284,8 @@ async fn scopes_follow_the_tree() {
         let (app, token) = (&app, token.to_owned());
         async move {
             let v: Value = app
-                .staff_get(&token, &format!("/v1/ratings?from={today}&to={today}"))
-                .await
-                .json()
-                .await
-                .unwrap();
+                .staff_json(&token, &format!("/v1/ratings?from={today}&to={today}"))
+                .await;
             let mut offices: Vec<String> = v["items"]
                 .as_array()
                 .unwrap()
@@ -413,24 +371,14 @@ async fn a_first_version_data_directory_reads_as_a_tree() {
     let dept = app.staff_token(StaffRole::Department, None);
 
     // THEN the migration made it version 1 of a tree, once, and kept its figures
-    let versions: Value = app
-        .staff_get(&dept, "/v1/org/versions")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let versions: Value = app.staff_json(&dept, "/v1/org/versions").await;
     let items = versions["items"].as_array().unwrap();
     let first = items.last().unwrap();
     assert_eq!(
         (first["version"].as_u64(), first["saved_by"].as_str()),
         (Some(1), Some("migration"))
     );
-    let v1: Value = app
-        .staff_get(&dept, "/v1/org/versions/1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v1: Value = app.staff_json(&dept, "/v1/org/versions/1").await;
     let codes: Vec<&str> = v1["units"]
         .as_array()
         .unwrap()

@@ -84,15 +84,8 @@ pub fn demo_org_before() -> OrgDirectory {
         })
     };
     let unit = |code: &str, vi: &str, en: &str, kind: &str, parent: Option<&str>| Unit {
-        code: code.into(),
-        name: vi.into(),
         name_en: Some(en.into()),
-        kind: kind.into(),
-        parent: parent.map(Into::into),
-        head: None,
-        handlers: vec![],
-        successor: None,
-        retired: false,
+        ..Unit::new(code, vi, kind, parent)
     };
     let mut units = vec![
         Unit {

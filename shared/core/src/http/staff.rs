@@ -117,15 +117,57 @@ impl From<QueryError> for ApiError {
     }
 }
 
+/// The directory as staff read it: each field chosen here, so a field added to
+/// the domain record later stays out until this view names it.
+#[derive(serde::Serialize)]
+struct OrgView<'a> {
+    version: u32,
+    inspection_unit: &'a str,
+    default_unit: &'a str,
+    units: Vec<UnitView<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct UnitView<'a> {
+    code: &'a str,
+    name: &'a str,
+    name_en: Option<&'a str>,
+    kind: &'a str,
+    parent: Option<&'a str>,
+    head: Option<&'a crate::domain::org::Handler>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    handlers: &'a [crate::domain::org::Handler],
+    successor: Option<&'a str>,
+    retired: bool,
+}
+
+fn org_view(version: u32, org: &OrgDirectory) -> Response {
+    Json(OrgView {
+        version,
+        inspection_unit: &org.inspection_unit,
+        default_unit: &org.default_unit,
+        units: org
+            .units
+            .iter()
+            .map(|u| UnitView {
+                code: &u.code,
+                name: &u.name,
+                name_en: u.name_en.as_deref(),
+                kind: &u.kind,
+                parent: u.parent.as_deref(),
+                head: u.head.as_ref(),
+                handlers: &u.handlers,
+                successor: u.successor.as_deref(),
+                retired: u.retired,
+            })
+            .collect(),
+    })
+    .into_response()
+}
+
 async fn org(State(state): State<HttpState>, _who: Staff) -> Result<Response, ApiError> {
     match state.csq.current_org().await {
-        Ok(Some((version, org))) => Ok(Json(json!({
-            "version": version,
-            "inspection_unit": org.inspection_unit,
-            "default_unit": org.default_unit,
-            "units": org.units,
-        }))
-        .into_response()),
+        Ok(Some((version, org))) => Ok(org_view(version, &org)),
         Ok(None) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no_directory",
@@ -217,13 +259,7 @@ async fn org_version(
     Path(version): Path<u32>,
 ) -> Result<Response, ApiError> {
     match state.csq.org_at_version(version).await {
-        Ok(Some(org)) => Ok(Json(json!({
-            "version": version,
-            "inspection_unit": org.inspection_unit,
-            "default_unit": org.default_unit,
-            "units": org.units,
-        }))
-        .into_response()),
+        Ok(Some(org)) => Ok(org_view(version, &org)),
         Ok(None) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",

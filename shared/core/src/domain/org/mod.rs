@@ -56,6 +56,21 @@ pub struct Unit {
 }
 
 impl Unit {
+    /// An active unit without a head or handlers: fill in the rest with struct update.
+    pub fn new(code: &str, name: &str, kind: &str, parent: Option<&str>) -> Unit {
+        Unit {
+            code: code.into(),
+            name: name.into(),
+            name_en: None,
+            kind: kind.into(),
+            parent: parent.map(Into::into),
+            head: None,
+            handlers: vec![],
+            successor: None,
+            retired: false,
+        }
+    }
+
     /// The unit's name in the reader's language (Vietnamese when no English name is kept).
     pub fn name_in(&self, lang: Language) -> &str {
         match (lang, &self.name_en) {
@@ -293,17 +308,7 @@ pub(crate) mod tests {
     }
 
     pub fn unit(code: &str, name: &str, kind: &str, parent: Option<&str>) -> Unit {
-        Unit {
-            code: code.into(),
-            name: name.into(),
-            name_en: None,
-            kind: kind.into(),
-            parent: parent.map(Into::into),
-            head: None,
-            handlers: vec![],
-            successor: None,
-            retired: false,
-        }
+        Unit::new(code, name, kind, parent)
     }
 
     /// Department › region 03 › office 03CC › two teams; inspection and office units.
