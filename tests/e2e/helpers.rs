@@ -189,6 +189,18 @@ impl TestApp {
             sub: "tester".into(),
             role,
             unit: unit.map(str::to_owned),
+            officer: None,
+        };
+        self.host
+            .mint_staff_token(&claims, chrono::Duration::hours(1))
+    }
+
+    pub fn officer_token(&self, officer: &str) -> String {
+        let claims = StaffClaims {
+            sub: format!("officer-{officer}"),
+            role: StaffRole::Officer,
+            unit: None,
+            officer: Some(officer.to_owned()),
         };
         self.host
             .mint_staff_token(&claims, chrono::Duration::hours(1))

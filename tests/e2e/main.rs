@@ -11,3 +11,4 @@ mod org_tree;
 mod rating_loop;
 mod rating_page;
 mod staff_api;
+mod visibility;

@@ -83,7 +83,7 @@ async fn ratings_page_by_cursor_and_filter() {
 }
 
 #[tokio::test]
-async fn branch_heads_see_their_branch_only() {
+async fn unit_heads_see_their_subtree_but_never_a_misconduct_report() {
     let app = spawn_app().await;
     let link = app.issue_and_get_link(&number()).await;
     let b = app.open(&link).await;
@@ -107,7 +107,11 @@ async fn branch_heads_see_their_branch_only() {
         .json()
         .await
         .unwrap();
-    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        mine["items"].as_array().unwrap().len(),
+        0,
+        "a misconduct report is withheld from the head of the unit it is about"
+    );
     assert_eq!(
         app.staff_get(&head04, "/v1/ratings?branch=03CC")
             .await

@@ -24,6 +24,13 @@ pub struct HostConfig {
     pub remind_after_days: i64,
     pub case_due_days: i64,
     pub personal_data_days: i64,
+    /// k of the visibility policy: the fewest ratings a figure may rest on for
+    /// a unit head (where misconduct reports count) or an officer.
+    pub min_cell: u64,
+    /// Days the audit log of personal-data reads is kept.
+    pub audit_days: i64,
+    /// Days a closed case keeps the complainant's contact.
+    pub contact_grace_days: i64,
     /// Time of day (Asia/Ho_Chi_Minh) of the nightly job; `None` turns it off.
     pub nightly_at: Option<NaiveTime>,
     pub queue_visibility_secs: i64,
@@ -78,6 +85,9 @@ impl HostConfig {
             remind_after_days: env_or("CSQ_REMIND_AFTER_DAYS", 3)?,
             case_due_days: env_or("CSQ_CASE_DUE_DAYS", 10)?,
             personal_data_days: env_or("CSQ_PERSONAL_DATA_DAYS", 365)?,
+            min_cell: env_or("CSQ_MIN_CELL", csq_core::policy::DEFAULT_MIN_CELL)?,
+            audit_days: env_or("CSQ_AUDIT_DAYS", 365)?,
+            contact_grace_days: env_or("CSQ_CONTACT_GRACE_DAYS", 30)?,
             nightly_at,
             queue_visibility_secs: env_or("CSQ_QUEUE_VISIBILITY_SECS", 30)?,
             queue_max_receives: env_or("CSQ_QUEUE_MAX_RECEIVES", 5)?,
@@ -96,6 +106,9 @@ impl HostConfig {
             remind_after_days: 3,
             case_due_days: 10,
             personal_data_days: 365,
+            min_cell: csq_core::policy::DEFAULT_MIN_CELL,
+            audit_days: 365,
+            contact_grace_days: 30,
             nightly_at: None,
             queue_visibility_secs: 1,
             queue_max_receives: 3,
@@ -151,6 +164,9 @@ impl HostConfig {
         s.remind_after = Duration::days(self.remind_after_days.max(1));
         s.case_due = Duration::days(self.case_due_days.max(1));
         s.personal_data_retention = Duration::days(self.personal_data_days.max(1));
+        s.min_cell = self.min_cell.max(1);
+        s.audit_retention = Duration::days(self.audit_days.max(1));
+        s.contact_grace = Duration::days(self.contact_grace_days.max(0));
         Ok(s)
     }
 }

@@ -328,6 +328,7 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         sub: "demo-department".into(),
         role: StaffRole::Department,
         unit: None,
+        officer: None,
     };
     let today = vn_day(Utc::now());
     // The directory's history, written once: a reloaded demo keeps the versions it has.

@@ -68,6 +68,7 @@ impl LocalHost {
             cases: store.clone(),
             stats: store.clone(),
             org: store.clone(),
+            audit: store.clone(),
             mailer: mailer.clone(),
             queue: queue.clone(),
             clock,

@@ -59,12 +59,15 @@ enum Command {
     },
     /// Print a staff token (HS256 JWT) for the staff API
     StaffToken {
-        /// department, unit_head (branch_head also works) or inspection
+        /// department, unit_head (branch_head also works), inspection or officer
         #[arg(long)]
         role: String,
         /// Code of the unit a unit head heads (any level: region, office, team)
         #[arg(long)]
         unit: Option<String>,
+        /// The officer id of an officer (role officer)
+        #[arg(long)]
+        officer: Option<String>,
         #[arg(long, default_value = "local-staff")]
         sub: String,
         #[arg(long, default_value_t = 12)]
@@ -215,14 +218,23 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
         Command::StaffToken {
             role,
             unit,
+            officer,
             sub,
             hours,
         } => {
             let role = StaffRole::from_code(&role)
-                .context("role must be department, unit_head or inspection")?;
-            let claims = StaffClaims { sub, role, unit };
+                .context("role must be department, unit_head, inspection or officer")?;
+            let claims = StaffClaims {
+                sub,
+                role,
+                unit,
+                officer,
+            };
             if role == StaffRole::UnitHead && claims.unit.is_none() {
                 anyhow::bail!("a unit head needs --unit UNIT_CODE");
+            }
+            if role == StaffRole::Officer && claims.officer.is_none() {
+                anyhow::bail!("an officer needs --officer OFFICER_ID");
             }
             println!(
                 "{}",

@@ -75,6 +75,7 @@ macro_rules! stats_and_org_contract {
                 org_version_is_taken_once,
                 national_directory_fits,
                 first_version_directory_reads_and_upgrades,
+                audit_is_kept_by_day_until_it_expires,
             ]
         );
     };

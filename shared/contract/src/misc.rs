@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use chrono::Utc;
+use csq_core::domain::audit::AuditEntry;
 use csq_core::domain::org::{
     Handler, LegacyOrg, OrgDirectory, OrgVersion, StoredOrg, Unit, legacy::LegacyBranch,
     legacy::LegacyTeam,
 };
 use csq_core::domain::stats::DailyStats;
 use csq_core::ports::{
-    FirstVersionOrgWriter, OrgStore, Page, PageRequest, PortResult, SaveOrgOutcome, StatsStore,
+    AuditLog, FirstVersionOrgWriter, OrgStore, Page, PageRequest, PortResult, SaveOrgOutcome,
+    StatsStore,
 };
 
 /// Reads every page, checking the page size is respected.
@@ -57,12 +59,14 @@ fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
         complaints_opened: 0,
         complaints_closed: 0,
         complaints_overdue: 0,
+        misconduct_level_counts: [0, 0, 0, 0, 1.min(ratings)],
+        misconduct_complaints: [0; 3],
     }
 }
 
 /// Both stores on one adapter, as the local host and DynamoDB have them.
-pub trait StatsAndOrg: StatsStore + OrgStore + FirstVersionOrgWriter {}
-impl<T: StatsStore + OrgStore + FirstVersionOrgWriter> StatsAndOrg for T {}
+pub trait StatsAndOrg: StatsStore + OrgStore + FirstVersionOrgWriter + AuditLog {}
+impl<T: StatsStore + OrgStore + FirstVersionOrgWriter + AuditLog> StatsAndOrg for T {}
 
 pub async fn daily_stats_overwrite_and_range(store: Arc<dyn StatsAndOrg>) {
     store
@@ -269,5 +273,54 @@ pub async fn first_version_directory_reads_and_upgrades(store: Arc<dyn StatsAndO
     assert_eq!(
         (current.version, current.stored),
         (1, StoredOrg::Tree(tree))
+    );
+}
+
+fn audit_entry(id: &str, at: chrono::DateTime<Utc>, keep: chrono::Duration) -> AuditEntry {
+    AuditEntry {
+        id: id.into(),
+        at,
+        who: "head-03cc".into(),
+        role: "unit_head".into(),
+        unit: Some("03CC".into()),
+        what: "ratings".into(),
+        records: vec![format!("form-{id}:branch:03CC")],
+        keep_until: at + keep,
+    }
+}
+
+/// Each read is kept once, by the Vietnamese day it happened, in time order;
+/// entries past their retention are gone.
+pub async fn audit_is_kept_by_day_until_it_expires(store: Arc<dyn StatsAndOrg>) {
+    let base = Utc::now() - chrono::Duration::hours(1);
+    let day = csq_core::domain::time::vn_day(base);
+    let keep = chrono::Duration::days(30);
+    let entries: Vec<AuditEntry> = (0..5)
+        .map(|i| audit_entry(&format!("a{i}"), base + chrono::Duration::seconds(i), keep))
+        .collect();
+    for e in entries.iter().rev() {
+        store.record(e).await.unwrap();
+    }
+    store.record(&entries[0]).await.unwrap();
+    let expired = audit_entry("old", base, -chrono::Duration::minutes(5));
+    store.record(&expired).await.unwrap();
+    store.drop_expired_audit(Utc::now()).await.unwrap();
+    let read = all(|p| {
+        let store = store.clone();
+        async move { store.audit_on(day, PageRequest { limit: 2, ..p }).await }
+    })
+    .await;
+    assert_eq!(
+        read, entries,
+        "once each, oldest first, the expired one gone"
+    );
+    let other_day = day.succ_opt().unwrap();
+    assert!(
+        store
+            .audit_on(other_day, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
     );
 }

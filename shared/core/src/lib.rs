@@ -6,4 +6,5 @@ pub mod app;
 pub mod auth;
 pub mod domain;
 pub mod http;
+pub mod policy;
 pub mod ports;

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::domain::audit::AuditEntry;
 use crate::domain::case::{Case, CaseEvent, CaseStatus};
 use crate::domain::complaint::Complaint;
 use crate::domain::form::{Form, InvitationResult, RatingRecord, Submission};
@@ -224,6 +225,17 @@ pub trait OrgStore: Send + Sync {
     async fn org_version(&self, version: u32) -> PortResult<Option<OrgDirectory>>;
     /// Query the version summaries, newest first.
     async fn org_versions(&self, page: PageRequest) -> PortResult<Page<OrgVersion>>;
+}
+
+/// The audit log of personal-data reads by staff.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// PutItem AUDIT#day / at#id, with a TTL at `keep_until`.
+    async fn record(&self, entry: &AuditEntry) -> PortResult<()>;
+    /// Query AUDIT#day (Vietnamese calendar day), oldest first.
+    async fn audit_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<AuditEntry>>;
+    /// Deletes entries past `keep_until`; DynamoDB's TTL does it there.
+    async fn drop_expired_audit(&self, now: DateTime<Utc>) -> PortResult<u64>;
 }
 
 /// Writes the directory as the first version of CSQ stored it, so the

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use csq_core::domain::audit::AuditEntry;
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus};
 use csq_core::domain::complaint::Complaint;
 use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
@@ -16,7 +17,7 @@ use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion};
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{
-    CaseStore, CurrentOrg, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page,
+    AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page,
     PageRequest, PortError, PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome,
     UpdateCaseOutcome,
 };
@@ -86,6 +87,15 @@ CREATE TABLE IF NOT EXISTS org_directory (
     id  INTEGER PRIMARY KEY CHECK (id = 1),
     doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit (
+    day        TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    keep_until TEXT NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (day, at, id)
+);
+CREATE INDEX IF NOT EXISTS audit_by_expiry ON audit (keep_until);
 CREATE TABLE IF NOT EXISTS org_versions (
     version INTEGER PRIMARY KEY,
     summary TEXT NOT NULL,
@@ -685,6 +695,57 @@ impl StatsStore for SqliteStore {
                     .query_map(params![unit, from.to_string(), to.to_string()], |r| r.get::<_, String>(0))?
                     .collect::<Result<Vec<_>, _>>()?;
                 docs.iter().map(|d| from_doc(d)).collect()
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditLog for SqliteStore {
+    async fn record(&self, entry: &AuditEntry) -> PortResult<()> {
+        let doc = serde_json::to_string(entry).map_err(|e| PortError::new("audit", e))?;
+        let (day, at, id, keep) = (
+            vn_day(entry.at).to_string(),
+            ts(entry.at),
+            entry.id.clone(),
+            ts(entry.keep_until),
+        );
+        self.db
+            .call("record audit", move |conn| {
+                conn.execute(
+                    "INSERT OR IGNORE INTO audit (day, at, id, keep_until, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![day, at, id, keep, doc],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn audit_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<AuditEntry>> {
+        self.db
+            .call("audit of a day", move |conn| {
+                let after = cursor_parts(&page.after, 2)?
+                    .unwrap_or_else(|| vec![String::new(), String::new()]);
+                let rows = conn
+                    .prepare_cached(
+                        "SELECT at || '|' || id, doc FROM audit
+                         WHERE day = ?1 AND (at, id) > (?2, ?3)
+                         ORDER BY at, id LIMIT ?4",
+                    )?
+                    .query_map(
+                        params![day.to_string(), after[0], after[1], page.limit.max(1) + 1],
+                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                page_of(rows, page.limit)
+            })
+            .await
+    }
+
+    async fn drop_expired_audit(&self, now: DateTime<Utc>) -> PortResult<u64> {
+        self.db
+            .call("drop expired audit", move |conn| {
+                Ok(conn.execute("DELETE FROM audit WHERE keep_until <= ?1", [ts(now)])? as u64)
             })
             .await
     }

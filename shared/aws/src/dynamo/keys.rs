@@ -53,6 +53,10 @@ pub fn closed_day(day: NaiveDate) -> String {
 pub fn unit_pk(unit: &str) -> String {
     format!("UNIT#{unit}")
 }
+/// Audit entries of one Vietnamese calendar day (a day's reads by staff are few).
+pub fn audit_pk(day: NaiveDate) -> String {
+    format!("AUDIT#{day}")
+}
 pub fn stats_pk(unit: &str) -> String {
     format!("STATS#{unit}")
 }

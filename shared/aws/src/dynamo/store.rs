@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem, WriteRequest};
 use chrono::{DateTime, NaiveDate, Utc};
 use csq_core::app::nightly::all_pages;
+use csq_core::domain::audit::AuditEntry;
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus};
 use csq_core::domain::complaint::Complaint;
 use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
@@ -15,7 +16,7 @@ use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion, StoredOrg};
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{
-    CaseStore, CurrentOrg, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page,
+    AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page,
     PageRequest, PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome,
     UpdateCaseOutcome,
 };
@@ -745,6 +746,40 @@ impl StatsStore for DynamoStore {
         let days = SortKey::Between(format!("DAY#{from}"), format!("DAY#{to}"));
         self.query_all_docs(None, stats_pk(unit), days, "daily stats")
             .await
+    }
+}
+
+#[async_trait]
+impl AuditLog for DynamoStore {
+    async fn record(&self, entry: &AuditEntry) -> PortResult<()> {
+        let it = with_ttl(
+            item(
+                entry,
+                &[
+                    (PK, audit_pk(vn_day(entry.at))),
+                    (SK, format!("{}#{}", ts(entry.at), entry.id)),
+                ],
+            )?,
+            entry.keep_until,
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(it))
+            .send()
+            .await
+            .map_err(|e| err("record audit", e))?;
+        Ok(())
+    }
+
+    async fn audit_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<AuditEntry>> {
+        self.query_docs(None, audit_pk(day), SortKey::Any, &page, "audit of a day")
+            .await
+    }
+
+    /// The table's TTL deletes entries; reads already skip expired ones.
+    async fn drop_expired_audit(&self, _now: DateTime<Utc>) -> PortResult<u64> {
+        Ok(0)
     }
 }
 

@@ -258,6 +258,7 @@ impl FunctionEnv {
             forms: store.clone(),
             cases: store.clone(),
             stats: store.clone(),
+            audit: store.clone(),
             org: store,
             mailer,
             queue,

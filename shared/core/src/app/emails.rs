@@ -6,7 +6,9 @@ use maud::{Markup, html};
 use crate::domain::case::Case;
 use crate::domain::declaration::Language;
 use crate::domain::form::Form;
+use crate::domain::rating_scale::Level;
 use crate::domain::time::vn_display;
+use crate::policy::CaseView;
 use crate::ports::{MailError, OutgoingEmail};
 
 fn page(body: Markup) -> String {
@@ -106,16 +108,26 @@ fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail 
     }
 }
 
-fn case_summary_text(case: &Case) -> String {
+fn level_label(level: u8) -> &'static str {
+    Level::new(level).map_or("", |l| l.label(Language::Vi))
+}
+
+/// What a staff email says of a case: the view built for its recipient (see
+/// `policy`), so an escalation never carries a contact or a reporter it should not.
+fn case_summary_text(case: &CaseView) -> String {
     let c = &case.complaint;
     let mut s = format!(
-        "Tờ khai / Declaration: {}\nĐơn vị / Unit: {} ({})\nDoanh nghiệp / Business: {} ({})\n",
+        "Tờ khai / Declaration: {}\nĐơn vị / Unit: {} ({})\n",
         c.declaration_number,
-        c.office_name(Language::Vi),
+        c.office_name(),
         c.branch,
-        c.business.name,
-        c.business.tax_code
     );
+    if let Some(b) = &c.business {
+        s.push_str(&format!(
+            "Doanh nghiệp / Business: {} ({})\n",
+            b.name, b.tax_code
+        ));
+    }
     if let Some(contact) = &c.contact {
         s.push_str(&format!(
             "Liên hệ / Contact: {} {}\n",
@@ -126,9 +138,9 @@ fn case_summary_text(case: &Case) -> String {
         let reasons: Vec<&str> = subj.reasons.iter().map(|r| r.label(Language::Vi)).collect();
         s.push_str(&format!(
             "- {}: {} ({}){}{}\n",
-            subj.subject.label(Language::Vi),
-            subj.level.value(),
-            subj.level.label(Language::Vi),
+            subj.subject.label,
+            subj.level,
+            level_label(subj.level),
             if reasons.is_empty() {
                 String::new()
             } else {
@@ -146,13 +158,15 @@ fn case_summary_text(case: &Case) -> String {
     s
 }
 
-fn case_summary_html(case: &Case) -> Markup {
+fn case_summary_html(case: &CaseView) -> Markup {
     let c = &case.complaint;
     html! {
         table cellpadding="4" style="border-collapse:collapse" {
             tr { th align="left" { "Tờ khai / Declaration" } td { (c.declaration_number) } }
-            tr { th align="left" { "Đơn vị / Unit" } td { (c.office_name(Language::Vi)) " (" (c.branch) ")" } }
-            tr { th align="left" { "Doanh nghiệp / Business" } td { (c.business.name) " (" (c.business.tax_code) ")" } }
+            tr { th align="left" { "Đơn vị / Unit" } td { (c.office_name()) " (" (c.branch) ")" } }
+            @if let Some(b) = &c.business {
+                tr { th align="left" { "Doanh nghiệp / Business" } td { (b.name) " (" (b.tax_code) ")" } }
+            }
             @if let Some(contact) = &c.contact {
                 tr { th align="left" { "Liên hệ / Contact" } td { (contact.name) " — " (contact.phone) } }
             }
@@ -160,7 +174,7 @@ fn case_summary_html(case: &Case) -> Markup {
         ul {
             @for subj in &c.subjects {
                 li {
-                    strong { (subj.subject.label(Language::Vi)) } ": " (subj.level.value()) " — " (subj.level.label(Language::Vi))
+                    strong { (subj.subject.label) } ": " (subj.level) " — " (level_label(subj.level))
                     @for r in &subj.reasons { " · " (r.label(Language::Vi)) }
                     @if let Some(t) = &subj.comment { br; em { (t) } }
                 }
@@ -183,12 +197,12 @@ pub fn case_assigned(case: &Case, staff_url: &str) -> OutgoingEmail {
          Hạn xử lý / Due: {due}\nHồ sơ / Case: {link}\n",
         name = case.assignment.name,
         rule = case.assignment.rule,
-        summary = case_summary_text(case),
+        summary = case_summary_text(&CaseView::for_assignee_email(case)),
     );
     let html = page(html! {
         p { "Kính gửi " strong { (case.assignment.name) } "," }
         p { "Một phản ánh của doanh nghiệp được giao cho đơn vị. A business complaint has been assigned to your unit." }
-        (case_summary_html(case))
+        (case_summary_html(&CaseView::for_assignee_email(case)))
         p { "Hạn xử lý / Due: " strong { (due) } }
         p { "Hồ sơ / Case: " a href=(link) { (link) } }
     });
@@ -214,12 +228,12 @@ pub fn case_escalated(case: &Case, to_name: &str, to: &str, staff_url: &str) -> 
         vn_display(case.due_at),
         case.assignment.name,
         vn_display(case.due_at),
-        case_summary_text(case)
+        case_summary_text(&CaseView::for_escalation_email(case))
     );
     let html = page(html! {
         p { "Phản ánh giao cho " strong { (case.assignment.name) } " đã quá hạn xử lý " (vn_display(case.due_at)) "." }
         p { "The complaint assigned to " (case.assignment.name) " is overdue." }
-        (case_summary_html(case))
+        (case_summary_html(&CaseView::for_escalation_email(case)))
         p { a href=(link) { (link) } }
     });
     OutgoingEmail {

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use crate::auth::link::LinkKeys;
-use crate::ports::{CaseStore, Clock, ComplaintQueue, FormStore, Mailer, OrgStore, StatsStore};
+use crate::ports::{
+    AuditLog, CaseStore, Clock, ComplaintQueue, FormStore, Mailer, OrgStore, StatsStore,
+};
 
 /// Settings every host supplies (from flags, environment or the SAM template).
 #[derive(Debug, Clone)]
@@ -33,6 +35,13 @@ pub struct Settings {
     pub case_due: Duration,
     /// How long business contact data is kept.
     pub personal_data_retention: Duration,
+    /// The fewest ratings a figure may rest on for a reader who may not see
+    /// misconduct reports, or for an officer (k of the visibility policy).
+    pub min_cell: u64,
+    /// How long the audit log of personal-data reads is kept.
+    pub audit_retention: Duration,
+    /// How long after a case closes the complainant's contact is kept.
+    pub contact_grace: Duration,
 }
 
 impl Settings {
@@ -47,6 +56,9 @@ impl Settings {
             remind_after: Duration::days(3),
             case_due: Duration::days(10),
             personal_data_retention: Duration::days(365),
+            min_cell: crate::policy::DEFAULT_MIN_CELL,
+            audit_retention: Duration::days(365),
+            contact_grace: Duration::days(30),
         }
     }
 
@@ -62,6 +74,7 @@ pub struct Csq {
     pub cases: Arc<dyn CaseStore>,
     pub stats: Arc<dyn StatsStore>,
     pub org: Arc<dyn OrgStore>,
+    pub audit: Arc<dyn AuditLog>,
     pub mailer: Arc<dyn Mailer>,
     pub queue: Arc<dyn ComplaintQueue>,
     pub clock: Arc<dyn Clock>,

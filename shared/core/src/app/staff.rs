@@ -1,18 +1,20 @@
 //! What staff read: forms, ratings, cases and statistics, scoped to their units.
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::Csq;
 use crate::auth::scope::Scope;
 use crate::auth::staff::StaffRole;
 use crate::auth::{b64, unb64};
-use crate::domain::case::{Case, CaseEvent, CaseStatus};
+use crate::domain::audit::AuditEntry;
+use crate::domain::case::{Case, CaseStatus};
 use crate::domain::form::{Form, RatingRecord, units};
 use crate::domain::org::{DEFAULT_UNIT, INSPECTION_UNIT, OrgDirectory, Unit};
 use crate::domain::rating_scale::Level;
 use crate::domain::stats::{DailyStats, StatsTotal, merge_days, total};
 use crate::domain::time::vn_day;
+use crate::policy::{self, CaseEventView, CaseView, FormView, RatingView, StatsRowView};
 use crate::ports::{Page, PageRequest, PortError};
 
 /// The longest date range one listing or stats request may cover.
@@ -92,10 +94,19 @@ pub struct Listing<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Listing<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Listing<U> {
+        Listing {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct CaseDetail {
-    pub case: Case,
-    pub events: Vec<CaseEvent>,
+    pub case: CaseView,
+    pub events: Vec<CaseEventView>,
     pub overdue: bool,
 }
 
@@ -167,39 +178,45 @@ impl Csq {
         &self,
         who: &Scope,
         filter: &ListFilter,
-    ) -> Result<Listing<Form>, QueryError> {
+    ) -> Result<Listing<FormView>, QueryError> {
+        Self::records_allowed(who)?;
         let unit = Self::unit_filter(who, filter)?;
         let within = |code: &str, u: &str| who.org().map_or(code == u, |o| o.is_within(code, u));
         let status = filter.status.as_deref();
-        self.list_by_day(
-            filter,
-            |d, p| self.forms.forms_issued_on(d, p),
-            |f: &Form| {
-                who.sees_form(f)
-                    && unit.is_none_or(|u| {
-                        within(f.declaration.customs_office.as_str(), u)
-                            || f.handling.iter().any(|h| within(h.team.as_str(), u))
-                    })
-                    && filter
-                        .team
-                        .as_deref()
-                        .is_none_or(|t| f.handling.iter().any(|h| h.team.as_str() == t))
-                    && filter.officer.as_deref().is_none_or(|o| {
-                        f.handling
-                            .iter()
-                            .any(|h| h.officer.as_ref().is_some_and(|x| x.id.as_str() == o))
-                    })
-                    && status.is_none_or(|s| f.status.code() == s)
-            },
-        )
-        .await
+        let listing = self
+            .list_by_day(
+                filter,
+                |d, p| self.forms.forms_issued_on(d, p),
+                |f: &Form| {
+                    policy::sees_form(who, f)
+                        && unit.is_none_or(|u| {
+                            within(f.declaration.customs_office.as_str(), u)
+                                || f.handling.iter().any(|h| within(h.team.as_str(), u))
+                        })
+                        && filter
+                            .team
+                            .as_deref()
+                            .is_none_or(|t| f.handling.iter().any(|h| h.team.as_str() == t))
+                        && filter.officer.as_deref().is_none_or(|o| {
+                            f.handling
+                                .iter()
+                                .any(|h| h.officer.as_ref().is_some_and(|x| x.id.as_str() == o))
+                        })
+                        && status.is_none_or(|s| f.status.code() == s)
+                },
+            )
+            .await?;
+        self.record_read(who, "forms", listing.items.iter().map(|f| f.id.clone()))
+            .await?;
+        Ok(listing.map(|f| FormView::for_reader(who, &f)))
     }
 
     pub async fn list_ratings(
         &self,
         who: &Scope,
         filter: &ListFilter,
-    ) -> Result<Listing<RatingRecord>, QueryError> {
+    ) -> Result<Listing<RatingView>, QueryError> {
+        Self::records_allowed(who)?;
         let unit = Self::unit_filter(who, filter)?;
         let within = |code: &str, u: &str| who.org().map_or(code == u, |o| o.is_within(code, u));
         let level = match filter.level {
@@ -209,32 +226,42 @@ impl Csq {
             ),
             None => None,
         };
-        self.list_by_day(
-            filter,
-            |d, p| self.forms.ratings_on(d, p),
-            |r: &RatingRecord| {
-                who.sees_rating(r)
-                    && unit.is_none_or(|u| {
-                        within(r.branch.as_str(), u)
-                            || r.subject
-                                .team
+        let listing = self
+            .list_by_day(
+                filter,
+                |d, p| self.forms.ratings_on(d, p),
+                |r: &RatingRecord| {
+                    policy::sees_rating(who, r)
+                        && unit.is_none_or(|u| {
+                            within(r.branch.as_str(), u)
+                                || r.subject
+                                    .team
+                                    .as_ref()
+                                    .is_some_and(|t| within(t.as_str(), u))
+                        })
+                        && filter.team.as_deref().is_none_or(|t| {
+                            r.subject.team.as_ref().is_some_and(|x| x.as_str() == t)
+                        })
+                        && filter.officer.as_deref().is_none_or(|o| {
+                            r.subject
+                                .officer_id
                                 .as_ref()
-                                .is_some_and(|t| within(t.as_str(), u))
-                    })
-                    && filter
-                        .team
-                        .as_deref()
-                        .is_none_or(|t| r.subject.team.as_ref().is_some_and(|x| x.as_str() == t))
-                    && filter.officer.as_deref().is_none_or(|o| {
-                        r.subject
-                            .officer_id
-                            .as_ref()
-                            .is_some_and(|x| x.as_str() == o)
-                    })
-                    && level.is_none_or(|l| r.level == l)
-            },
+                                .is_some_and(|x| x.as_str() == o)
+                        })
+                        && level.is_none_or(|l| r.level == l)
+                },
+            )
+            .await?;
+        self.record_read(
+            who,
+            "ratings",
+            listing
+                .items
+                .iter()
+                .map(|r| format!("{}:{}", r.form_id, r.subject.key)),
         )
-        .await
+        .await?;
+        Ok(listing.map(|r| RatingView::of(&r)))
     }
 
     /// Cases of one case list (`inspection`, `default` or a unit code; by default
@@ -245,7 +272,8 @@ impl Csq {
         &self,
         who: &Scope,
         query: &CaseListQuery,
-    ) -> Result<Listing<Case>, QueryError> {
+    ) -> Result<Listing<CaseView>, QueryError> {
+        Self::records_allowed(who)?;
         let status = match query.status.as_deref() {
             Some(s) => Some(CaseStatus::from_code(s).ok_or_else(|| {
                 QueryError::BadRequest(
@@ -260,10 +288,11 @@ impl Csq {
         } else {
             query.unit.as_deref().or(who.default_case_unit())
         };
-        match unit {
+        let listing = match unit {
             Some(unit) => {
                 let allowed = match who.role() {
                     StaffRole::Department => true,
+                    StaffRole::Officer => false,
                     StaffRole::Inspection => unit == INSPECTION_UNIT,
                     StaffRole::UnitHead => {
                         let code = match (unit, who.org()) {
@@ -287,14 +316,14 @@ impl Csq {
                         },
                     )
                     .await?;
-                Ok(Listing {
+                Listing {
                     items: page
                         .items
                         .into_iter()
-                        .filter(|c| who.sees_case(c))
+                        .filter(|c| policy::sees_case(who, c))
                         .collect(),
                     next_cursor: page.next,
-                })
+                }
             }
             None => {
                 let filter = ListFilter {
@@ -307,11 +336,14 @@ impl Csq {
                 self.list_by_day(
                     &filter,
                     |d, p| self.cases.cases_opened_on(d, p),
-                    |c: &Case| who.sees_case(c) && status.is_none_or(|s| c.status == s),
+                    |c: &Case| policy::sees_case(who, c) && status.is_none_or(|s| c.status == s),
                 )
-                .await
+                .await?
             }
-        }
+        };
+        self.record_read(who, "cases", listing.items.iter().map(|c| c.id.clone()))
+            .await?;
+        Ok(listing.map(|c| CaseView::for_reader(who, &c)))
     }
 
     pub async fn case_detail(&self, who: &Scope, case_id: &str) -> Result<CaseDetail, QueryError> {
@@ -320,16 +352,155 @@ impl Csq {
             .case(case_id)
             .await?
             .ok_or(QueryError::NotFound)?;
-        if !who.sees_case(&case) {
+        if !policy::sees_case(who, &case) {
             return Err(QueryError::NotFound);
         }
         let events = self.cases.case_events(case_id).await?;
+        self.record_read(who, "case", [case.id.clone()]).await?;
         let overdue = case.is_overdue_at(self.clock.now());
         Ok(CaseDetail {
-            case,
-            events,
+            case: CaseView::for_reader(who, &case),
+            events: events.iter().map(CaseEventView::from).collect(),
             overdue,
         })
+    }
+
+    /// Officers read only their own figures (`/v1/me`); every other listing is
+    /// for unit heads, the inspection unit and the department.
+    fn records_allowed(who: &Scope) -> Result<(), QueryError> {
+        if who.may_list_records() {
+            Ok(())
+        } else {
+            Err(QueryError::Forbidden("an officer reads /v1/me".into()))
+        }
+    }
+
+    /// Records that `who` read these records (ids only). A listing that
+    /// returned nothing read nothing and is not recorded.
+    async fn record_read(
+        &self,
+        who: &Scope,
+        what: &str,
+        ids: impl IntoIterator<Item = String>,
+    ) -> Result<(), PortError> {
+        let records: Vec<String> = ids.into_iter().collect();
+        if records.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        self.audit
+            .record(&AuditEntry {
+                id: uuid::Uuid::new_v4().simple().to_string(),
+                at: now,
+                who: who.who.sub.clone(),
+                role: who.role().code().to_owned(),
+                unit: who.who.unit.clone().or_else(|| who.who.officer.clone()),
+                what: what.to_owned(),
+                records,
+                keep_until: now + self.settings.audit_retention,
+            })
+            .await
+    }
+
+    /// An officer's own page: figures per month, only months of at least k
+    /// ratings, misconduct reports never; comments without the business or the
+    /// declaration, from those months only.
+    pub async fn officer_report(
+        &self,
+        who: &Scope,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<OfficerReport, QueryError> {
+        let officer = match (who.role(), who.who.officer.as_deref()) {
+            (StaffRole::Officer, Some(id)) => id.to_owned(),
+            _ => {
+                return Err(QueryError::Forbidden(
+                    "/v1/me is an officer's own page".into(),
+                ));
+            }
+        };
+        let today = vn_day(self.clock.now());
+        let first_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+        let default_from = first_of(
+            first_of(today)
+                .checked_sub_months(chrono::Months::new(2))
+                .unwrap_or(today),
+        );
+        let (from, to) = date_range(today, Some(from.unwrap_or(default_from)), to)?;
+        let k = self.settings.min_cell;
+        let rows = self
+            .stats
+            .daily(&units::officer(&officer), from, to)
+            .await?;
+        let mut by_month: std::collections::BTreeMap<String, Vec<DailyStats>> = Default::default();
+        for r in rows {
+            by_month
+                .entry(r.date.format("%Y-%m").to_string())
+                .or_default()
+                .push(r.without_misconduct());
+        }
+        let months: Vec<OfficerMonth> = by_month
+            .iter()
+            .map(|(month, rows)| {
+                let t = total(&units::officer(&officer), rows);
+                let enough = t.ratings >= k;
+                OfficerMonth {
+                    month: month.clone(),
+                    enough_ratings: enough,
+                    figures: enough.then_some(t),
+                }
+            })
+            .collect();
+        let shown: std::collections::HashSet<&str> = months
+            .iter()
+            .filter(|m| m.enough_ratings)
+            .map(|m| m.month.as_str())
+            .collect();
+        let filter = ListFilter {
+            from: Some(from),
+            to: Some(to),
+            limit: Some(MAX_PAGE),
+            ..ListFilter::default()
+        };
+        let comments = self
+            .list_by_day(
+                &filter,
+                |d, p| self.forms.ratings_on(d, p),
+                |r: &RatingRecord| {
+                    r.subject
+                        .officer_id
+                        .as_ref()
+                        .is_some_and(|o| o.as_str() == officer)
+                        && r.comment.is_some()
+                },
+            )
+            .await?
+            .items
+            .iter()
+            .filter_map(policy::officer_comment)
+            .filter(|c| shown.contains(c.month.as_str()))
+            .collect();
+        Ok(OfficerReport {
+            officer_id: officer,
+            from,
+            to,
+            min_ratings: k,
+            months,
+            comments,
+        })
+    }
+
+    /// The audit log of personal-data reads, newest day first (department only).
+    pub async fn audit_log(
+        &self,
+        who: &Scope,
+        filter: &ListFilter,
+    ) -> Result<Listing<AuditEntry>, QueryError> {
+        if who.role() != StaffRole::Department {
+            return Err(QueryError::Forbidden("the audit log".into()));
+        }
+        self.list_by_day(filter, |d, p| self.audit.audit_on(d, p), |_| true)
+            .await
     }
 
     /// Daily rollups of one statistics unit, optionally with its predecessors'
@@ -348,8 +519,11 @@ impl Csq {
         {
             return Err(QueryError::Forbidden(code.to_owned()));
         }
+        if !who.may_list_records() {
+            return Err(QueryError::Forbidden(key.key()));
+        }
         let days = self
-            .stats_of(&key, org, from, to, request.include_predecessors)
+            .stats_of(who, &key, org, from, to, request.include_predecessors)
             .await?;
         if days.iter().any(|r| !who.sees_owner(r.owner.as_deref())) {
             return Err(QueryError::Forbidden(key.key()));
@@ -368,7 +542,7 @@ impl Csq {
                 // to the parent's (predecessors are only merged into the unit asked).
                 for child in children {
                     let child_key = StatsKey::Unit(child.code.clone());
-                    let rows = self.stats.daily(&child_key.key(), from, to).await?;
+                    let rows = self.stats_of(who, &child_key, org, from, to, false).await?;
                     out.push(ChildStats {
                         unit: UnitInfo::of(child),
                         totals: total(&child_key.key(), &rows),
@@ -399,21 +573,32 @@ impl Csq {
                 })
                 .unwrap_or_default(),
             totals: total(&key.key(), &days),
-            days,
+            days: days.iter().map(StatsRowView::from).collect(),
             children,
         })
     }
 
-    /// One key's rows, or its rows and its predecessors' added up per day.
+    /// One key's rows as `who` may see them, or its rows and its predecessors'
+    /// added up per day (each unit's cell judged on its own first).
     async fn stats_of(
         &self,
+        who: &Scope,
         key: &StatsKey,
         org: &OrgDirectory,
         from: NaiveDate,
         to: NaiveDate,
         include_predecessors: bool,
     ) -> Result<Vec<DailyStats>, QueryError> {
-        let mut rows = self.stats.daily(&key.key(), from, to).await?;
+        let k = self.settings.min_cell;
+        let read = |key: StatsKey| async move {
+            let rows = self.stats.daily(&key.key(), from, to).await?;
+            Ok::<_, QueryError>(
+                rows.iter()
+                    .map(|r| policy::stats_for_reader(who, r, k))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let mut rows = read(key.clone()).await?;
         let Some(code) = key.unit_code().filter(|_| include_predecessors) else {
             return Ok(rows);
         };
@@ -422,11 +607,7 @@ impl Csq {
             return Ok(rows);
         }
         for p in predecessors {
-            rows.extend(
-                self.stats
-                    .daily(&key.with_unit(&p.code).key(), from, to)
-                    .await?,
-            );
+            rows.extend(read(key.with_unit(&p.code)).await?);
         }
         Ok(merge_days(&key.key(), Some(code), &rows))
     }
@@ -434,6 +615,25 @@ impl Csq {
     pub async fn org_directory(&self) -> Result<Option<OrgDirectory>, PortError> {
         Ok(self.current_org().await?.map(|(_, o)| o))
     }
+}
+
+/// What an officer reads about themselves.
+#[derive(Debug, Serialize)]
+pub struct OfficerReport {
+    pub officer_id: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Months with fewer ratings show no figures and no comments.
+    pub min_ratings: u64,
+    pub months: Vec<OfficerMonth>,
+    pub comments: Vec<policy::OfficerCommentView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OfficerMonth {
+    pub month: String,
+    pub enough_ratings: bool,
+    pub figures: Option<StatsTotal>,
 }
 
 /// At most this many child units in one drill-down (one Query each).
@@ -567,7 +767,7 @@ pub struct UnitStats {
     /// Codes whose history was added in (`include_predecessors=true`).
     pub predecessors: Vec<String>,
     pub totals: StatsTotal,
-    pub days: Vec<DailyStats>,
+    pub days: Vec<StatsRowView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<ChildStats>>,
 }

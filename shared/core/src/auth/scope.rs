@@ -22,8 +22,32 @@ impl Scope {
     /// A unit head's unit must be an active unit of the directory: a typo in a
     /// token or an identity provider must not widen (or silently empty) access.
     pub fn new(who: StaffClaims, org: Option<OrgDirectory>) -> Result<Scope, StaffAuthError> {
+        // A unit claim on another role must still be the unit that role means.
+        let unit_for_role = |expected: Option<&str>, role: &'static str| match (&who.unit, expected)
+        {
+            (Some(u), Some(e)) if u != e => Err(StaffAuthError::UnitNotForRole {
+                unit: u.clone(),
+                role,
+            }),
+            _ => Ok(()),
+        };
         let units = match who.role {
-            StaffRole::Department | StaffRole::Inspection => None,
+            StaffRole::Department => {
+                unit_for_role(
+                    org.as_ref().and_then(|o| o.root()).map(|r| r.code.as_str()),
+                    "department",
+                )?;
+                None
+            }
+            StaffRole::Inspection => {
+                unit_for_role(
+                    org.as_ref().map(|o| o.inspection_unit.as_str()),
+                    "inspection",
+                )?;
+                None
+            }
+            // An officer sees no unit: only their own figures, through /v1/me.
+            StaffRole::Officer => Some(HashSet::new()),
             StaffRole::UnitHead => {
                 let code = who.unit.clone().unwrap_or_default();
                 match org.as_ref().and_then(|o| Some((o, o.unit(&code)?))) {
@@ -82,6 +106,7 @@ impl Scope {
     pub fn sees_case(&self, case: &Case) -> bool {
         match self.who.role {
             StaffRole::Department => true,
+            StaffRole::Officer => false,
             StaffRole::Inspection => case.assignment.role == AssigneeRole::InspectionUnit,
             StaffRole::UnitHead => {
                 let unit = match &self.org {
@@ -98,7 +123,7 @@ impl Scope {
     /// The case list a person reads when they name none.
     pub fn default_case_unit(&self) -> Option<&str> {
         match self.who.role {
-            StaffRole::Department => None,
+            StaffRole::Department | StaffRole::Officer => None,
             StaffRole::Inspection => Some(INSPECTION_UNIT),
             StaffRole::UnitHead => self.who.unit.as_deref(),
         }
@@ -115,6 +140,7 @@ mod tests {
             sub: "u".into(),
             role: StaffRole::UnitHead,
             unit: Some(unit.into()),
+            officer: None,
         }
     }
 
@@ -132,6 +158,7 @@ mod tests {
                 sub: "d".into(),
                 role: StaffRole::Department,
                 unit: None,
+                officer: None,
             },
             Some(org),
         )
@@ -147,6 +174,14 @@ mod tests {
             StaffAuthError::UnknownUnit("03XX".into())
         );
         assert!(Scope::new(head("03CC"), None).is_err());
+        let mut inspector = head("03CC");
+        inspector.role = StaffRole::Inspection;
+        assert!(matches!(
+            Scope::new(inspector.clone(), Some(org.clone())),
+            Err(StaffAuthError::UnitNotForRole { .. })
+        ));
+        inspector.unit = Some("TT".into());
+        assert!(Scope::new(inspector, Some(org.clone())).is_ok());
         org.units[4].retired = true;
         assert!(Scope::new(head("03CC02"), Some(org)).is_err());
     }

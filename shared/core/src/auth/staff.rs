@@ -19,16 +19,28 @@ pub enum StaffRole {
     /// everything below it. Tokens of the first version say `branch_head`.
     #[serde(alias = "branch_head")]
     UnitHead,
-    /// The inspection unit: misconduct cases, and every rating to verify them.
+    /// The inspection unit: misconduct reports and cases in every unit.
     Inspection,
+    /// A customs officer: their own figures and comments (`/v1/me`), nothing else.
+    Officer,
 }
 
 impl StaffRole {
+    pub fn code(self) -> &'static str {
+        match self {
+            StaffRole::Department => "department",
+            StaffRole::UnitHead => "unit_head",
+            StaffRole::Inspection => "inspection",
+            StaffRole::Officer => "officer",
+        }
+    }
+
     pub fn from_code(s: &str) -> Option<StaffRole> {
         match s {
             "department" => Some(StaffRole::Department),
             "unit_head" | "branch_head" => Some(StaffRole::UnitHead),
             "inspection" => Some(StaffRole::Inspection),
+            "officer" => Some(StaffRole::Officer),
             _ => None,
         }
     }
@@ -38,8 +50,12 @@ impl StaffRole {
 pub struct StaffClaims {
     pub sub: String,
     pub role: StaffRole,
-    /// The unit code of a unit head.
+    /// The unit code of a unit head (the inspection unit's, or the root's, for
+    /// those roles if given at all).
     pub unit: Option<String>,
+    /// The officer id of an officer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub officer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,10 +66,12 @@ pub enum StaffAuthError {
     Invalid,
     #[error("the token has expired")]
     Expired,
-    #[error("the token's role is unknown or a unit head has no unit")]
+    #[error("the token's role is unknown, a unit head has no unit or an officer no officer id")]
     BadClaims,
     #[error("the token's unit {0} is not an active unit of the org directory")]
     UnknownUnit(String),
+    #[error("the token's unit {unit} is not one the role {role} may hold")]
+    UnitNotForRole { unit: String, role: &'static str },
 }
 
 impl StaffClaims {
@@ -71,10 +89,18 @@ impl StaffClaims {
             .and_then(StaffRole::from_code)
             .ok_or(StaffAuthError::BadClaims)?;
         let unit = get("unit").filter(|u| !u.is_empty()).map(str::to_owned);
-        if role == StaffRole::UnitHead && unit.is_none() {
+        let officer = get("officer").filter(|u| !u.is_empty()).map(str::to_owned);
+        if (role == StaffRole::UnitHead && unit.is_none())
+            || (role == StaffRole::Officer && officer.is_none())
+        {
             return Err(StaffAuthError::BadClaims);
         }
-        Ok(StaffClaims { sub, role, unit })
+        Ok(StaffClaims {
+            sub,
+            role,
+            unit,
+            officer,
+        })
     }
 }
 
@@ -156,6 +182,7 @@ mod tests {
             sub: "u1".into(),
             role: StaffRole::UnitHead,
             unit: Some("03CC".into()),
+            officer: None,
         }
     }
 

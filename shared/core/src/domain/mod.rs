@@ -1,5 +1,6 @@
 //! Domain types and rules: pure, no I/O.
 
+pub mod audit;
 pub mod case;
 pub mod complaint;
 pub mod declaration;

@@ -31,6 +31,13 @@ pub struct DailyStats {
     pub complaints_closed: u64,
     /// Cases still open past their due date at the end of the day.
     pub complaints_overdue: u64,
+    /// The part of `level_counts` that are misconduct reports, and of the
+    /// complaint counts that are misconduct cases: what a reader who may not see
+    /// them loses in a small cell (see `policy`). Never shown on its own.
+    #[serde(default)]
+    pub misconduct_level_counts: [u64; 5],
+    #[serde(default)]
+    pub misconduct_complaints: [u64; 3],
 }
 
 impl DailyStats {
@@ -49,7 +56,32 @@ impl DailyStats {
             complaints_opened: 0,
             complaints_closed: 0,
             complaints_overdue: 0,
+            misconduct_level_counts: [0; 5],
+            misconduct_complaints: [0; 3],
         }
+    }
+
+    /// The same row with misconduct reports and cases taken out.
+    pub fn without_misconduct(&self) -> DailyStats {
+        let mut out = self.clone();
+        for (n, m) in out
+            .level_counts
+            .iter_mut()
+            .zip(self.misconduct_level_counts)
+        {
+            *n = n.saturating_sub(m);
+        }
+        let [o, c, d] = self.misconduct_complaints;
+        out.complaints_opened = out.complaints_opened.saturating_sub(o);
+        out.complaints_closed = out.complaints_closed.saturating_sub(c);
+        out.complaints_overdue = out.complaints_overdue.saturating_sub(d);
+        out.misconduct_level_counts = [0; 5];
+        out.misconduct_complaints = [0; 3];
+        out.average = None;
+        out.satisfied_share = None;
+        out.response_rate = None;
+        out.finish();
+        out
     }
 
     fn add(&mut self, other: &DailyStats) {
@@ -61,6 +93,20 @@ impl DailyStats {
         self.complaints_opened += other.complaints_opened;
         self.complaints_closed += other.complaints_closed;
         self.complaints_overdue += other.complaints_overdue;
+        for (a, b) in self
+            .misconduct_level_counts
+            .iter_mut()
+            .zip(other.misconduct_level_counts)
+        {
+            *a += b;
+        }
+        for (a, b) in self
+            .misconduct_complaints
+            .iter_mut()
+            .zip(other.misconduct_complaints)
+        {
+            *a += b;
+        }
     }
 
     fn finish(&mut self) {
@@ -156,12 +202,17 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
     let mut submitted: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
     for r in inputs.ratings {
         let idx = usize::from(r.level.value()) - 1;
+        let misconduct = r.reasons.iter().any(|x| x.is_misconduct());
         let form_units = submitted.entry(&r.form_id).or_default();
         for unit in r.subject.stats_units(org) {
             let owner = units::owner(&unit)
                 .unwrap_or(r.subject.branch.as_str())
                 .to_owned();
-            at(&mut by_unit, date, &unit, &owner).level_counts[idx] += 1;
+            let row = at(&mut by_unit, date, &unit, &owner);
+            row.level_counts[idx] += 1;
+            if misconduct {
+                row.misconduct_level_counts[idx] += 1;
+            }
             form_units.insert(unit, owner);
         }
     }
@@ -177,12 +228,16 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
         (inputs.cases_overdue, 2),
     ] {
         for case in cases {
+            let misconduct = case.complaint.is_misconduct();
             for (unit, owner) in case_units(case, org) {
                 let row = at(&mut by_unit, date, &unit, &owner);
                 match field {
                     0 => row.complaints_opened += 1,
                     1 => row.complaints_closed += 1,
                     _ => row.complaints_overdue += 1,
+                }
+                if misconduct {
+                    row.misconduct_complaints[field] += 1;
                 }
             }
         }

@@ -19,7 +19,7 @@ use crate::app::staff::{CaseListQuery, ListFilter, QueryError, StatsRequest, Uni
 use crate::auth::scope::Scope;
 use crate::auth::staff::StaffRole;
 use crate::domain::org::OrgDirectory;
-use crate::domain::stats::DailyStats;
+use crate::policy::{CaseEventView, CaseView, StatsRowView};
 use crate::ports::PageRequest;
 
 pub fn router(state: HttpState) -> Router {
@@ -34,6 +34,9 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/cases/{id}", get(case_detail))
         .route("/v1/cases/{id}/actions", post(case_action))
         .route("/v1/stats", get(stats))
+        .route("/v1/me", get(me))
+        .route("/v1/audit", get(audit))
+        .route("/me", get(dashboard))
         .route("/v1/stats.csv", get(stats_csv))
         .route("/dashboard", get(dashboard))
         .route("/static/dashboard.js", get(dashboard_script))
@@ -348,7 +351,13 @@ async fn case_action(
         .act_on_case(&who, &id, &body.action, &body.note)
         .await
     {
-        Ok((case, events)) => Ok(Json(json!({ "case": case, "events": events })).into_response()),
+        Ok((case, events)) => {
+            let events: Vec<CaseEventView> = events.iter().map(CaseEventView::from).collect();
+            Ok(
+                Json(json!({ "case": CaseView::for_reader(&who, &case), "events": events }))
+                    .into_response(),
+            )
+        }
         Err(CaseActionError::NotFound) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -369,6 +378,32 @@ async fn case_action(
             e.to_string(),
         )),
     }
+}
+
+#[derive(Deserialize)]
+struct PeriodQuery {
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+}
+
+/// An officer's own figures and comments.
+async fn me(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    q: Result<Query<PeriodQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    Ok(Json(state.csq.officer_report(&who, q.from, q.to).await?).into_response())
+}
+
+/// Who read which personal data, when (department only).
+async fn audit(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    q: Result<Query<ListFilter>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let filter = query(q)?;
+    Ok(Json(state.csq.audit_log(&who, &filter).await?).into_response())
 }
 
 async fn stats_rows(
@@ -407,7 +442,7 @@ fn opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.4}")).unwrap_or_default()
 }
 
-pub fn stats_to_csv(rows: &[DailyStats]) -> String {
+pub fn stats_to_csv(rows: &[StatsRowView]) -> String {
     let mut out = String::from(
         "date,unit,ratings,level_1,level_2,level_3,level_4,level_5,average,satisfied_share,forms_issued,forms_submitted,response_rate,complaints_opened,complaints_closed,complaints_overdue\r\n",
     );

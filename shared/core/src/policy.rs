@@ -1,0 +1,505 @@
+//! Who sees what: the one visibility policy, applied by every staff route, CSV
+//! export, the dashboard (which only reads these routes) and every email sent
+//! to staff. Everything staff read goes out through a view built here for its
+//! reader, never as a domain record serialized whole: a field added to a record
+//! later stays private until a view names it.
+//!
+//! | reader | sees |
+//! |---|---|
+//! | department | everything |
+//! | inspection unit | misconduct reports and their reporters, in every unit; its cases |
+//! | unit head | its subtree's ratings, forms and cases with the business identity, never a misconduct report; misconduct counts in statistics only in cells of at least k ratings |
+//! | case assignee | the complainant's contact, while the case is open |
+//! | officer | own figures per month (months of at least k ratings) and comments, no business identity, never misconduct reports |
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::auth::scope::Scope;
+use crate::auth::staff::StaffRole;
+use crate::domain::case::{Case, CaseEvent, CaseStatus, Escalation};
+use crate::domain::complaint::{AssigneeRole, Complaint};
+use crate::domain::declaration::{Lane, Stage};
+use crate::domain::form::{Form, FormStatus, InvitationState, RatingRecord, Subject, SubjectKind};
+use crate::domain::org::UnitLabel;
+use crate::domain::rating_scale::Reason;
+use crate::domain::stats::DailyStats;
+
+/// The smallest number of ratings a figure may rest on before a reader who may
+/// not see misconduct reports (or an officer) sees it: fewer would let them
+/// work out who said what. Configurable per host; 5 by default.
+pub const DEFAULT_MIN_CELL: u64 = 5;
+
+/// A rating record that reports misconduct (phiền hà, sách nhiễu, tiêu cực).
+pub fn is_misconduct_report(r: &RatingRecord) -> bool {
+    r.reasons.iter().any(|x| x.is_misconduct())
+}
+
+fn form_reports_misconduct(form: &Form) -> bool {
+    form.submission.as_ref().is_some_and(|s| {
+        s.ratings
+            .iter()
+            .any(|r| r.reasons.iter().any(|x| x.is_misconduct()))
+    })
+}
+
+impl Scope {
+    /// Department and inspection unit: the readers misconduct reports are for.
+    pub fn sees_misconduct(&self) -> bool {
+        matches!(self.role(), StaffRole::Department | StaffRole::Inspection)
+    }
+
+    /// The person the case is assigned to: its unit's head, or the inspection unit.
+    pub fn is_assignee(&self, case: &Case) -> bool {
+        match self.role() {
+            StaffRole::Inspection => case.assignment.role == AssigneeRole::InspectionUnit,
+            StaffRole::UnitHead => {
+                let unit = match self.org() {
+                    Some(org) => case.assignment.unit_code(org),
+                    None => &case.assignment.unit,
+                };
+                case.assignment.role != AssigneeRole::InspectionUnit
+                    && self.who.unit.as_deref() == Some(unit)
+            }
+            StaffRole::Department | StaffRole::Officer => false,
+        }
+    }
+
+    /// The complainant's contact: the department, and the assignee while the case is open.
+    fn sees_contact(&self, case: &Case) -> bool {
+        self.role() == StaffRole::Department || (self.is_assignee(case) && !case.status.is_closed())
+    }
+
+    pub fn may_list_records(&self) -> bool {
+        self.role() != StaffRole::Officer
+    }
+}
+
+/// Whether a form appears in this reader's listing at all.
+pub fn sees_form(who: &Scope, form: &Form) -> bool {
+    match who.role() {
+        StaffRole::Department => true,
+        StaffRole::Inspection => form_reports_misconduct(form),
+        StaffRole::UnitHead => who.sees_form(form) && !form_reports_misconduct(form),
+        StaffRole::Officer => false,
+    }
+}
+
+pub fn sees_rating(who: &Scope, r: &RatingRecord) -> bool {
+    match who.role() {
+        StaffRole::Department => true,
+        StaffRole::Inspection => is_misconduct_report(r),
+        StaffRole::UnitHead => who.sees_rating(r) && !is_misconduct_report(r),
+        StaffRole::Officer => false,
+    }
+}
+
+pub fn sees_case(who: &Scope, case: &Case) -> bool {
+    who.role() != StaffRole::Officer && who.sees_case(case)
+}
+
+#[derive(Debug, Serialize)]
+pub struct BusinessView {
+    pub tax_code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContactView {
+    pub name: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubjectView {
+    pub key: String,
+    pub kind: SubjectKind,
+    pub branch: String,
+    pub team: Option<String>,
+    pub stage: Option<Stage>,
+    pub officer_id: Option<String>,
+    pub officer_name: Option<String>,
+    pub unit_name: Option<String>,
+    /// How the subject reads in Vietnamese ("Công chức Nguyễn Văn An (Kiểm tra hồ sơ)").
+    pub label: String,
+}
+
+impl From<&Subject> for SubjectView {
+    fn from(s: &Subject) -> Self {
+        SubjectView {
+            key: s.key.clone(),
+            kind: s.kind,
+            branch: s.branch.to_string(),
+            team: s.team.as_ref().map(ToString::to_string),
+            stage: s.stage,
+            officer_id: s.officer_id.as_ref().map(ToString::to_string),
+            officer_name: s.officer_name.as_ref().map(ToString::to_string),
+            unit_name: s.unit_name.clone(),
+            label: s.label(crate::domain::declaration::Language::Vi),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RatingView {
+    pub form_id: String,
+    pub declaration_number: String,
+    pub branch: String,
+    pub subject: SubjectView,
+    pub level: u8,
+    pub reasons: Vec<Reason>,
+    pub comment: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+}
+
+impl RatingView {
+    pub fn of(r: &RatingRecord) -> RatingView {
+        RatingView {
+            form_id: r.form_id.clone(),
+            declaration_number: r.declaration_number.clone(),
+            branch: r.branch.to_string(),
+            subject: SubjectView::from(&r.subject),
+            level: r.level.value(),
+            reasons: r.reasons.clone(),
+            comment: r.comment.clone(),
+            submitted_at: r.submitted_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeclarationView {
+    pub number: String,
+    pub type_code: String,
+    pub registered_at: DateTime<Utc>,
+    pub customs_office: String,
+    pub lane: Lane,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubmittedRatingView {
+    pub subject_key: String,
+    pub level: u8,
+    pub reasons: Vec<Reason>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubmissionView {
+    pub ratings: Vec<SubmittedRatingView>,
+    pub overall_comment: Option<String>,
+    /// Only the department reads a complainant's contact from a form; an
+    /// assignee reads it on the case.
+    pub contact: Option<ContactView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FormView {
+    pub id: String,
+    pub declaration: DeclarationView,
+    pub business: BusinessView,
+    pub office_path: Vec<UnitLabel>,
+    pub subjects: Vec<SubjectView>,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub status: FormStatus,
+    pub invitation: InvitationState,
+    pub reminded_at: Option<DateTime<Utc>>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub org_version: Option<u32>,
+    pub submission: Option<SubmissionView>,
+}
+
+impl FormView {
+    pub fn for_reader(who: &Scope, f: &Form) -> FormView {
+        let d = &f.declaration;
+        FormView {
+            id: f.id.clone(),
+            declaration: DeclarationView {
+                number: d.number.to_string(),
+                type_code: d.type_code.to_string(),
+                registered_at: d.registered_at,
+                customs_office: d.customs_office.to_string(),
+                lane: d.lane,
+            },
+            business: BusinessView {
+                tax_code: f.business.tax_code.to_string(),
+                name: f.business.name.to_string(),
+            },
+            office_path: f.office_path.clone(),
+            subjects: f.subjects.iter().map(SubjectView::from).collect(),
+            issued_at: f.issued_at,
+            expires_at: f.expires_at,
+            status: f.status,
+            invitation: f.invitation_state(),
+            reminded_at: f.reminded_at,
+            submitted_at: f.submitted_at,
+            org_version: f.org_version,
+            submission: f.submission.as_ref().map(|s| SubmissionView {
+                ratings: s
+                    .ratings
+                    .iter()
+                    .map(|r| SubmittedRatingView {
+                        subject_key: r.subject_key.clone(),
+                        level: r.level.value(),
+                        reasons: r.reasons.clone(),
+                        comment: r.comment.clone(),
+                    })
+                    .collect(),
+                overall_comment: s.overall_comment.clone(),
+                contact: s
+                    .contact
+                    .as_ref()
+                    .filter(|_| who.role() == StaffRole::Department)
+                    .map(|c| ContactView {
+                        name: c.name.to_string(),
+                        phone: c.phone.clone(),
+                    }),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ComplainedSubjectView {
+    pub subject: SubjectView,
+    pub level: u8,
+    pub reasons: Vec<Reason>,
+    pub comment: Option<String>,
+}
+
+impl ComplaintView {
+    /// The office's Vietnamese name as it was named when the form was issued.
+    pub fn office_name(&self) -> &str {
+        self.office_path
+            .last()
+            .filter(|u| u.code == self.branch)
+            .map(|u| u.name.as_str())
+            .unwrap_or(&self.branch)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ComplaintView {
+    pub declaration_number: String,
+    pub branch: String,
+    pub office_path: Vec<UnitLabel>,
+    /// Withheld from a reader who is shown a misconduct case without being
+    /// entitled to its reporter (a head above the inspection unit, by email).
+    pub business: Option<BusinessView>,
+    pub contact: Option<ContactView>,
+    pub subjects: Vec<ComplainedSubjectView>,
+    pub overall_comment: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AssignmentView {
+    pub unit: String,
+    pub role: AssigneeRole,
+    pub name: String,
+    pub rule: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseView {
+    pub id: String,
+    pub status: CaseStatus,
+    pub opened_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub finding: Option<String>,
+    pub escalations: Vec<EscalationView>,
+    pub assignment: AssignmentView,
+    pub complaint: ComplaintView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EscalationView {
+    pub unit: String,
+    pub name: String,
+    pub at: DateTime<Utc>,
+}
+
+impl From<&Escalation> for EscalationView {
+    fn from(e: &Escalation) -> Self {
+        EscalationView {
+            unit: e.unit.clone(),
+            name: e.name.clone(),
+            at: e.at,
+        }
+    }
+}
+
+/// Who a case view is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseReader {
+    /// A member of staff allowed to see the case, with their rights.
+    Contact(bool),
+    /// A head the case was escalated to by email: the complaint, not the person.
+    EscalationRecipient,
+}
+
+impl CaseView {
+    pub fn for_reader(who: &Scope, case: &Case) -> CaseView {
+        CaseView::build(case, CaseReader::Contact(who.sees_contact(case)))
+    }
+
+    /// The view an email to the case's assignee carries: they handle it, so they
+    /// may call the business back.
+    pub fn for_assignee_email(case: &Case) -> CaseView {
+        CaseView::build(case, CaseReader::Contact(!case.status.is_closed()))
+    }
+
+    /// The view an escalation email carries: no contact; for a misconduct case,
+    /// not even who reported it (the recipient heads a unit, not the inspection).
+    pub fn for_escalation_email(case: &Case) -> CaseView {
+        CaseView::build(case, CaseReader::EscalationRecipient)
+    }
+
+    fn build(case: &Case, reader: CaseReader) -> CaseView {
+        let c: &Complaint = &case.complaint;
+        let show_contact = reader == CaseReader::Contact(true);
+        let hide_business = reader == CaseReader::EscalationRecipient && c.is_misconduct();
+        CaseView {
+            id: case.id.clone(),
+            status: case.status,
+            opened_at: case.opened_at,
+            due_at: case.due_at,
+            closed_at: case.closed_at,
+            finding: case.finding.clone(),
+            escalations: case.escalations.iter().map(EscalationView::from).collect(),
+            assignment: AssignmentView {
+                unit: case.assignment.unit.clone(),
+                role: case.assignment.role,
+                name: case.assignment.name.clone(),
+                rule: case.assignment.rule.clone(),
+            },
+            complaint: ComplaintView {
+                declaration_number: c.declaration_number.clone(),
+                branch: c.branch.clone(),
+                office_path: c.office_path.clone(),
+                business: (!hide_business).then(|| BusinessView {
+                    tax_code: c.business.tax_code.to_string(),
+                    name: c.business.name.to_string(),
+                }),
+                contact: c
+                    .contact
+                    .as_ref()
+                    .filter(|_| show_contact)
+                    .map(|x| ContactView {
+                        name: x.name.to_string(),
+                        phone: x.phone.clone(),
+                    }),
+                subjects: c
+                    .subjects
+                    .iter()
+                    .map(|s| ComplainedSubjectView {
+                        subject: SubjectView::from(&s.subject),
+                        level: s.level.value(),
+                        reasons: s.reasons.clone(),
+                        comment: s.comment.clone(),
+                    })
+                    .collect(),
+                overall_comment: c.overall_comment.clone(),
+                submitted_at: c.submitted_at,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseEventView {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: crate::domain::case::CaseAction,
+    pub note: Option<String>,
+    pub status_after: CaseStatus,
+}
+
+impl From<&CaseEvent> for CaseEventView {
+    fn from(e: &CaseEvent) -> Self {
+        CaseEventView {
+            at: e.at,
+            actor: e.actor.clone(),
+            action: e.action,
+            note: e.note.clone(),
+            status_after: e.status_after,
+        }
+    }
+}
+
+/// One day's figures of one statistics unit, as a reader may see them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsRowView {
+    pub unit: String,
+    pub owner: Option<String>,
+    pub date: NaiveDate,
+    pub level_counts: [u64; 5],
+    pub ratings: u64,
+    pub average: Option<f64>,
+    pub satisfied_share: Option<f64>,
+    pub forms_issued: u64,
+    pub forms_submitted: u64,
+    pub response_rate: Option<f64>,
+    pub complaints_opened: u64,
+    pub complaints_closed: u64,
+    pub complaints_overdue: u64,
+}
+
+/// A rollup as this reader may see it: misconduct reports count in a cell of at
+/// least `k` ratings; in a smaller one they are taken out for anyone who may
+/// not see them, so a single report cannot be traced through the figures.
+pub fn stats_for_reader(who: &Scope, row: &DailyStats, k: u64) -> DailyStats {
+    if who.sees_misconduct() || row.ratings >= k {
+        row.clone()
+    } else {
+        row.without_misconduct()
+    }
+}
+
+impl From<&DailyStats> for StatsRowView {
+    fn from(r: &DailyStats) -> Self {
+        StatsRowView {
+            unit: r.unit.clone(),
+            owner: r.owner.clone(),
+            date: r.date,
+            level_counts: r.level_counts,
+            ratings: r.ratings,
+            average: r.average,
+            satisfied_share: r.satisfied_share,
+            forms_issued: r.forms_issued,
+            forms_submitted: r.forms_submitted,
+            response_rate: r.response_rate,
+            complaints_opened: r.complaints_opened,
+            complaints_closed: r.complaints_closed,
+            complaints_overdue: r.complaints_overdue,
+        }
+    }
+}
+
+/// A comment about an officer as the officer reads it: no business, no
+/// declaration, no day (only the month).
+#[derive(Debug, Serialize)]
+pub struct OfficerCommentView {
+    pub month: String,
+    pub stage: Option<Stage>,
+    pub level: u8,
+    pub reasons: Vec<Reason>,
+    pub comment: String,
+}
+
+pub fn officer_comment(r: &RatingRecord) -> Option<OfficerCommentView> {
+    if is_misconduct_report(r) {
+        return None;
+    }
+    Some(OfficerCommentView {
+        month: crate::domain::time::vn_day(r.submitted_at)
+            .format("%Y-%m")
+            .to_string(),
+        stage: r.subject.stage,
+        level: r.level.value(),
+        reasons: r.reasons.clone(),
+        comment: r.comment.clone()?,
+    })
+}
