@@ -369,3 +369,88 @@ async fn every_read_of_personal_data_is_audited_once_without_contents() {
     assert_eq!(again["items"].as_array().unwrap().len(), 2);
     assert_eq!(app.staff_get(&head, "/v1/audit").await.status(), 403);
 }
+
+#[tokio::test]
+async fn a_closed_case_forgets_the_contact_after_the_grace_period_and_keeps_the_rest() {
+    let app = spawn_app().await;
+    let r = three_kinds(&app).await;
+    let dept = app.staff_token(StaffRole::Department, None);
+    let path = format!("/v1/cases/{}", r.ordinary);
+    let res = app
+        .http
+        .post(format!("{}{path}/actions", app.base))
+        .bearer_auth(&dept)
+        .json(&serde_json::json!({"action": "resolve", "note": "Đã nhắc nhở"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let day = vn_day(app.clock_now());
+    app.clock.advance(chrono::Duration::days(29));
+    assert_eq!(
+        app.host
+            .csq
+            .run_nightly(day)
+            .await
+            .unwrap()
+            .contacts_forgotten,
+        0
+    );
+    let dept = app.staff_token(StaffRole::Department, None);
+    assert!(app.staff_json(&dept, &path).await["case"]["complaint"]["contact"].is_object());
+
+    app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(
+        app.host
+            .csq
+            .run_nightly(day)
+            .await
+            .unwrap()
+            .contacts_forgotten,
+        1
+    );
+    assert_eq!(
+        app.host
+            .csq
+            .run_nightly(day)
+            .await
+            .unwrap()
+            .contacts_forgotten,
+        0,
+        "once"
+    );
+    let dept = app.staff_token(StaffRole::Department, None);
+    let case: Value = app.staff_json(&dept, &path).await;
+    assert!(case["case"]["complaint"]["contact"].is_null());
+    assert_eq!(case["case"]["finding"], "Đã nhắc nhở", "the finding stays");
+    assert_eq!(
+        case["case"]["complaint"]["business"]["tax_code"],
+        "0200123456"
+    );
+    let trail: Vec<&str> = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        trail.contains(&"resolve") && trail.last() == Some(&"note"),
+        "{trail:?}"
+    );
+    let form = app.host.csq.forms.form(&r.ordinary).await.unwrap().unwrap();
+    assert_eq!(
+        form.submission.unwrap().contact,
+        None,
+        "gone from the form as well"
+    );
+    // The open misconduct case keeps its contact.
+    let m = app
+        .host
+        .csq
+        .cases
+        .case(&r.misconduct)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(m.complaint.contact.is_some());
+}

@@ -264,3 +264,32 @@ fn policies_are_least_privilege_and_nothing_scans() {
         }
     }
 }
+
+/// Every path the staff router serves is routed to the staff function by the
+/// HTTP API (a route added in code but not here would 404 on AWS only).
+#[test]
+fn every_staff_route_reaches_the_staff_function() {
+    let t = template();
+    let events = resource(&t, "StaffApiFunction")
+        .get("Properties")
+        .and_then(|p| p.get("Events"))
+        .and_then(Value::as_mapping)
+        .expect("staff function events");
+    let declared: Vec<&str> = events
+        .values()
+        .filter_map(|e| str_at(e, &["Properties", "Path"]))
+        .collect();
+    let router = std::fs::read_to_string(root().join("shared/core/src/http/staff.rs")).unwrap();
+    let served: Vec<&str> = router
+        .split(".route(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(served.len() >= 15, "read the router's routes: {served:?}");
+    for path in served {
+        assert!(
+            declared.contains(&path),
+            "{path} is served but not routed in template.yaml"
+        );
+    }
+}

@@ -323,6 +323,32 @@ pub async fn reminders_and_expiry_happen_once(store: Arc<dyn FormStore>) {
     );
 }
 
+/// A closed case's contact is forgotten on its form too, once; the rest of the
+/// submission stays.
+pub async fn a_forgotten_contact_is_gone_from_the_form(store: Arc<dyn FormStore>) {
+    let at = Utc::now();
+    let f = form(&declaration_number(), at);
+    store.insert_form(&f).await.unwrap();
+    let mut write = submission_write(&f, 2, at);
+    write.submission.contact = Some(csq_core::domain::form::Contact {
+        name: csq_core::domain::fields::DisplayName::parse("Ngô Lan").unwrap(),
+        phone: "0933444555".into(),
+    });
+    store.submit(&write).await.unwrap();
+    assert!(store.forget_contact(&f.id).await.unwrap());
+    assert!(!store.forget_contact(&f.id).await.unwrap(), "once");
+    let stored = store
+        .form(&f.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .submission
+        .unwrap();
+    assert_eq!(stored.contact, None);
+    assert_eq!(stored.ratings, write.submission.ratings);
+    assert!(!store.forget_contact("no-such-form").await.unwrap());
+}
+
 pub async fn expired_personal_data_is_gone(store: Arc<dyn FormStore>) {
     let now = Utc::now();
     let mut old = form(&declaration_number(), now - Duration::days(400));

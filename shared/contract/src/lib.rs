@@ -40,6 +40,7 @@ macro_rules! form_store_contract {
                 submit_refuses_expired_and_unknown_forms,
                 issue_day_query_pages_without_gaps,
                 reminders_and_expiry_happen_once,
+                a_forgotten_contact_is_gone_from_the_form,
                 expired_personal_data_is_gone,
             ]
         );

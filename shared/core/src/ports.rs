@@ -121,6 +121,8 @@ pub trait FormStore: Send + Sync {
     async fn mark_reminded(&self, form_id: &str, at: DateTime<Utc>) -> PortResult<bool>;
     /// Conditional update: only an issued form. True if this call closed it.
     async fn mark_expired(&self, form_id: &str) -> PortResult<bool>;
+    /// Conditional update applying `Form::forget_contact`. True if a contact went.
+    async fn forget_contact(&self, form_id: &str) -> PortResult<bool>;
     /// Query the sparse index of complaints not yet handed to the queue.
     async fn pending_complaints(&self, limit: u32) -> PortResult<Vec<Complaint>>;
     /// Removes a complaint from the outbox once the queue accepted it.

@@ -363,6 +363,15 @@ impl FormStore for SqliteStore {
             .await
     }
 
+    async fn forget_contact(&self, form_id: &str) -> PortResult<bool> {
+        let id = form_id.to_owned();
+        self.db
+            .call("forget contact", move |conn| {
+                Ok(update_form(conn, &id, |f| f.forget_contact().then_some(()))?.is_some())
+            })
+            .await
+    }
+
     async fn mark_reminded(&self, form_id: &str, at: DateTime<Utc>) -> PortResult<bool> {
         let id = form_id.to_owned();
         self.db

@@ -542,6 +542,13 @@ impl FormStore for DynamoStore {
         .await
     }
 
+    async fn forget_contact(&self, form_id: &str) -> PortResult<bool> {
+        Ok(self
+            .update_form(form_id, |f| f.forget_contact().then_some(()))
+            .await?
+            .is_some())
+    }
+
     async fn mark_reminded(&self, form_id: &str, at: DateTime<Utc>) -> PortResult<bool> {
         Ok(self
             .update_form(form_id, |f| {

@@ -34,14 +34,21 @@ pub const FORM_TTL_DAYS: &str = "CSQ_FORM_TTL_DAYS";
 pub const REMIND_AFTER_DAYS: &str = "CSQ_REMIND_AFTER_DAYS";
 pub const CASE_DUE_DAYS: &str = "CSQ_CASE_DUE_DAYS";
 pub const PERSONAL_DATA_DAYS: &str = "CSQ_PERSONAL_DATA_DAYS";
+/// k of the visibility policy (see `csq_core::policy`).
+pub const MIN_CELL: &str = "CSQ_MIN_CELL";
+pub const AUDIT_DAYS: &str = "CSQ_AUDIT_DAYS";
+pub const CONTACT_GRACE_DAYS: &str = "CSQ_CONTACT_GRACE_DAYS";
 
 /// Read by every function (the template sets them in Globals).
-const COMMON: [&str; 5] = [
+const COMMON: [&str; 8] = [
     TABLE_NAME,
     FORM_TTL_DAYS,
     REMIND_AFTER_DAYS,
     CASE_DUE_DAYS,
     PERSONAL_DATA_DAYS,
+    MIN_CELL,
+    AUDIT_DAYS,
+    CONTACT_GRACE_DAYS,
 ];
 
 /// One Lambda function: its binary and what it needs.
@@ -204,7 +211,13 @@ impl FunctionEnv {
         let missing: Vec<&str> = spec
             .all_env()
             .into_iter()
-            .filter(|n| *n != SES_CONFIGURATION_SET && !n.ends_with("_DAYS") && get(n).is_empty())
+            .filter(|n| {
+                // Optional: these have defaults.
+                *n != SES_CONFIGURATION_SET
+                    && *n != MIN_CELL
+                    && !n.ends_with("_DAYS")
+                    && get(n).is_empty()
+            })
             .collect();
         if !missing.is_empty() {
             bail!(
@@ -230,6 +243,18 @@ impl FunctionEnv {
         settings.remind_after = days(vars, REMIND_AFTER_DAYS, 3)?;
         settings.case_due = days(vars, CASE_DUE_DAYS, 10)?;
         settings.personal_data_retention = days(vars, PERSONAL_DATA_DAYS, 365)?;
+        settings.audit_retention = days(vars, AUDIT_DAYS, 365)?;
+        settings.contact_grace = days(vars, CONTACT_GRACE_DAYS, 30)?;
+        if let Some(k) = vars
+            .get(MIN_CELL)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+        {
+            settings.min_cell = k
+                .parse::<u64>()
+                .with_context(|| format!("{MIN_CELL}={k:?} is not a number"))?
+                .max(1);
+        }
 
         let store = Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(sdk),

@@ -42,6 +42,9 @@ pub struct NightlyReport {
     pub units_rolled_up: usize,
     /// Forms and cases deleted because their personal-data limit passed.
     pub personal_data_dropped: u64,
+    /// Closed cases whose complainant contact went after the grace period.
+    pub contacts_forgotten: usize,
+    pub audit_entries_dropped: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -70,9 +73,11 @@ impl Csq {
         let forms_expired = self.expire_forms().await?;
         let cases_escalated = self.escalate_overdue().await?;
         let units_rolled_up = self.aggregate_day(date).await?.len();
+        let contacts_forgotten = self.forget_closed_case_contacts().await?;
         let now = self.clock.now();
         let personal_data_dropped = self.forms.drop_expired_personal_data(now).await?
             + self.cases.drop_expired_personal_data(now).await?;
+        let audit_entries_dropped = self.audit.drop_expired_audit(now).await?;
         let report = NightlyReport {
             date: Some(date),
             complaints_relayed,
@@ -82,6 +87,8 @@ impl Csq {
             cases_escalated,
             units_rolled_up,
             personal_data_dropped,
+            contacts_forgotten,
+            audit_entries_dropped,
         };
         tracing::info!(?report, "nightly run finished");
         Ok(report)
@@ -165,6 +172,29 @@ impl Csq {
             }
         }
         Ok(sent)
+    }
+
+    /// Removes the complainant's contact from cases closed `contact_grace` ago
+    /// (and from their forms), looking back a few days to catch up a missed
+    /// night. Bounded by the cases closed on those days.
+    pub async fn forget_closed_case_contacts(&self) -> PortResult<usize> {
+        let now = self.clock.now();
+        let grace = self.settings.contact_grace;
+        let mut forgotten = 0;
+        for day in Self::issue_days_due(now, grace) {
+            for case in all_pages(|p| self.cases.cases_closed_on(day, p)).await? {
+                let Some((next, event)) = case.forget_contact(now, grace) else {
+                    continue;
+                };
+                if self.cases.update_case(&next, case.version, &event).await?
+                    == crate::ports::UpdateCaseOutcome::Updated
+                {
+                    self.forms.forget_contact(&case.complaint.form_id).await?;
+                    forgotten += 1;
+                }
+            }
+        }
+        Ok(forgotten)
     }
 
     /// Closes forms whose rating window has passed.

@@ -131,6 +131,33 @@ impl Case {
         (!already).then_some((unit, head))
     }
 
+    /// The complainant's contact goes once the case has been closed for `grace`:
+    /// the case, its finding and its audit trail stay. None when not yet due.
+    pub fn forget_contact(
+        &self,
+        now: DateTime<Utc>,
+        grace: chrono::Duration,
+    ) -> Option<(Case, CaseEvent)> {
+        let closed_at = self.closed_at.filter(|_| self.status.is_closed())?;
+        if now < closed_at + grace || self.complaint.contact.is_none() {
+            return None;
+        }
+        let mut next = self.clone();
+        next.complaint.contact = None;
+        next.version += 1;
+        let event = CaseEvent {
+            case_id: self.id.clone(),
+            at: now,
+            actor: "nightly".into(),
+            action: CaseAction::Note,
+            note: Some(
+                "complainant contact removed: the case closed and its grace period passed".into(),
+            ),
+            status_after: self.status,
+        };
+        Some((next, event))
+    }
+
     /// Records an escalation to `unit`; the caller stores it with a versioned update.
     pub fn escalate(&self, unit: &Unit, head: &Handler, now: DateTime<Utc>) -> (Case, CaseEvent) {
         let mut next = self.clone();
@@ -368,6 +395,34 @@ mod tests {
             now += every;
         }
         assert_eq!(climbed, ["R03", "CUC"]);
+    }
+
+    #[test]
+    fn the_contact_goes_a_grace_period_after_closing() {
+        let mut case = sample_case();
+        case.complaint.contact = Some(crate::domain::form::Contact {
+            name: crate::domain::fields::DisplayName::parse("Lan").unwrap(),
+            phone: "0901234567".into(),
+        });
+        let grace = chrono::Duration::days(30);
+        assert!(
+            case.forget_contact(Utc::now() + grace * 2, grace).is_none(),
+            "open"
+        );
+        let (closed, _) =
+            apply_staff_action(&case, CaseAction::Resolve, "done", "s", Utc::now()).unwrap();
+        let at = closed.closed_at.unwrap();
+        assert!(
+            closed
+                .forget_contact(at + grace - chrono::Duration::seconds(1), grace)
+                .is_none()
+        );
+        let (gone, event) = closed.forget_contact(at + grace, grace).unwrap();
+        assert!(gone.complaint.contact.is_none());
+        assert_eq!(gone.finding, closed.finding, "the finding stays");
+        assert_eq!(gone.version, closed.version + 1);
+        assert_eq!(event.action, CaseAction::Note);
+        assert!(gone.forget_contact(at + grace * 2, grace).is_none(), "once");
     }
 
     #[test]

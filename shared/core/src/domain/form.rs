@@ -413,6 +413,15 @@ impl Form {
         Ok(())
     }
 
+    /// Drops the complainant's contact from the stored submission (its case
+    /// closed and the grace period passed). True if there was one to drop.
+    pub fn forget_contact(&mut self) -> bool {
+        self.submission
+            .as_mut()
+            .and_then(|s| s.contact.take())
+            .is_some()
+    }
+
     pub fn is_expired_at(&self, now: DateTime<Utc>) -> bool {
         self.status == FormStatus::Expired
             || (self.status == FormStatus::Issued && now >= self.expires_at)

@@ -37,7 +37,7 @@ function isoDay(d) { return d.toISOString().slice(0, 10); }
 
 function signOut() {
   sessionStorage.removeItem("csq-staff-token");
-  $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true; $("cases").hidden = true;
+  $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true; $("cases").hidden = true; $("me").hidden = true;
 }
 
 /// The claims of the pasted token (it is the caller's own): to start where they are.
@@ -226,7 +226,7 @@ async function loadReasons() {
 }
 
 function subjectName(s) {
-  return s.officer_name || s.unit_name || s.team || s.stage || s.branch;
+  return s.label || s.officer_name || s.unit_name || s.team || s.stage || s.branch;
 }
 
 async function listCases() {
@@ -263,7 +263,7 @@ async function showCase(id) {
     const d = await (await api("/v1/cases/" + encodeURIComponent(id))).json();
     currentCase = d.case.id;
     const c = d.case;
-    $("case-title").textContent = "Tờ khai " + c.complaint.declaration_number + " — " + c.complaint.business.name;
+    $("case-title").textContent = "Tờ khai " + c.complaint.declaration_number + (c.complaint.business ? " — " + c.complaint.business.name : "");
     $("case-meta").textContent = c.assignment.name + " · " + c.status + (d.overdue ? " · QUÁ HẠN / OVERDUE" : "") + " · " + c.assignment.rule;
     $("case-subjects").replaceChildren(...c.complaint.subjects.map((s) => {
       const li = el("li");
@@ -302,7 +302,32 @@ function caseFromHash() {
   if (m) showCase(decodeURIComponent(m[1]));
 }
 
+/// An officer's own page: figures per month (months of at least k ratings) and
+/// comments, as /v1/me gives them; nothing about businesses.
+async function showMe() {
+  $("signin").hidden = true; $("me").hidden = false;
+  try {
+    const me = await (await api("/v1/me")).json();
+    $("me-note").textContent = "Công chức / Officer " + me.officer_id + " · " + me.from + " → " + me.to +
+      " · Chỉ hiện tháng có ít nhất " + me.min_ratings + " lượt đánh giá / Only months with at least " + me.min_ratings + " ratings are shown.";
+    const table = $("me-months");
+    const hr = el("tr");
+    ["Tháng / Month", "Đánh giá / Ratings", "TB / Avg", "Hài lòng / Satisfied"].forEach((h) => hr.append(el("th", h)));
+    table.replaceChildren(hr);
+    for (const m of me.months) {
+      const tr = el("tr");
+      const f = m.figures;
+      const cells = f ? [m.month, f.ratings, f.average === null ? "—" : f.average.toFixed(2), pct(f.satisfied_share)]
+        : [m.month, "< " + me.min_ratings, "—", "—"];
+      cells.forEach((v) => tr.append(el("td", String(v))));
+      table.append(tr);
+    }
+    $("me-comments").replaceChildren(...me.comments.map((c) => el("li", c.month + " · " + c.level + " " + (LEVELS[c.level] || "") + " · " + c.comment)));
+  } catch (e) { $("me-note").textContent = e.message; }
+}
+
 async function start() {
+  if (claims().role === "officer" || claims()["custom:role"] === "officer") return showMe();
   $("signin").hidden = true; $("controls").hidden = false; $("cases").hidden = false;
   await Promise.all([loadUnits(), loadReasons()]);
   await refresh();
