@@ -487,10 +487,57 @@ async fn the_whole_loop_on_the_aws_path() {
     assert_eq!(status, StatusCode::OK);
     let (status, _) = get(
         format!("/v1/stats?unit=department&from={today}&to={today}"),
-        head,
+        head.clone(),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Who sees what, on the AWS adapters: the misconduct report and its case
+    // are the inspection unit's and the department's, never the office head's;
+    // every read is in the audit log.
+    let inspection = json!({"custom:role": "inspection"});
+    let ratings_path = format!("/v1/ratings?from={today}&to={today}");
+    let ours = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["declaration_number"] == world.declaration.as_str())
+            .count()
+    };
+    let (_, seen) = get(ratings_path.clone(), dept.clone()).await;
+    assert!(ours(&seen) >= 1);
+    let (_, seen) = get(ratings_path.clone(), inspection.clone()).await;
+    assert_eq!(ours(&seen), 2, "the inspection unit reads the whole report");
+    let (status, seen) = get(ratings_path, head.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ours(&seen), 0, "the office head never does");
+    let case_path = format!("/v1/cases/{}", cases["items"][0]["id"].as_str().unwrap());
+    assert_eq!(
+        get(case_path.clone(), head.clone()).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, case) = get(case_path, inspection).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        case["case"]["complaint"]["contact"].is_object(),
+        "the assignee calls back"
+    );
+    let (_, log) = get("/v1/audit".into(), dept.clone()).await;
+    let reads: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    assert!(
+        reads.contains(&"ratings") && reads.contains(&"case"),
+        "{reads:?}"
+    );
+    assert!(
+        !log.to_string().contains(&world.business),
+        "ids, never contents"
+    );
 
     // Department staff replace the directory through the staff function.
     let (_, org) = get("/v1/org".into(), dept.clone()).await;

@@ -30,9 +30,11 @@ use crate::domain::stats::DailyStats;
 /// work out who said what. Configurable per host; 5 by default.
 pub const DEFAULT_MIN_CELL: u64 = 5;
 
-/// A rating record that reports misconduct (phiền hà, sách nhiễu, tiêu cực).
+/// A rating record that is, or belongs to a form that is, a misconduct report
+/// (phiền hà, sách nhiễu, tiêu cực): the whole report is withheld, not only the
+/// line that names the reason.
 pub fn is_misconduct_report(r: &RatingRecord) -> bool {
-    r.reasons.iter().any(|x| x.is_misconduct())
+    r.part_of_misconduct_report || r.reasons.iter().any(|x| x.is_misconduct())
 }
 
 fn form_reports_misconduct(form: &Form) -> bool {

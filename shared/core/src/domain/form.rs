@@ -497,6 +497,10 @@ pub struct RatingRecord {
     pub reasons: Vec<Reason>,
     pub comment: Option<String>,
     pub submitted_at: DateTime<Utc>,
+    /// Another rating on the same form reports misconduct: the whole report is
+    /// withheld from those who may not see misconduct reports.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub part_of_misconduct_report: bool,
 }
 
 impl RatingRecord {
@@ -505,6 +509,10 @@ impl RatingRecord {
         submission: &Submission,
         at: DateTime<Utc>,
     ) -> Vec<RatingRecord> {
+        let misconduct = submission
+            .ratings
+            .iter()
+            .any(|r| r.reasons.iter().any(|x| x.is_misconduct()));
         submission
             .ratings
             .iter()
@@ -519,6 +527,7 @@ impl RatingRecord {
                     reasons: r.reasons.clone(),
                     comment: r.comment.clone(),
                     submitted_at: at,
+                    part_of_misconduct_report: misconduct,
                 })
             })
             .collect()
