@@ -20,8 +20,10 @@ struct Records {
 async fn three_kinds(app: &TestApp) -> Records {
     let mut ids = vec![];
     for fields in [
-        // The officer at document check (HP1234), reported for harassment.
+        // The officer at document check (HP1234), reported for harassment; the
+        // office rated 4 on the same form is part of the same report.
         &[
+            ("level.0", "4"),
             ("level.5", "1"),
             ("reason.5", "harassment"),
             ("comment.5", "đòi tiền"),
