@@ -112,7 +112,8 @@ pub struct ContactView {
     pub phone: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A subject as staff and the declaration system read it.
+#[derive(Debug, Clone, Serialize)]
 pub struct SubjectView {
     pub key: String,
     pub kind: SubjectKind,
@@ -121,7 +122,10 @@ pub struct SubjectView {
     pub stage: Option<Stage>,
     pub officer_id: Option<String>,
     pub officer_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_name_en: Option<String>,
     /// How the subject reads in Vietnamese ("Công chức Nguyễn Văn An (Kiểm tra hồ sơ)").
     pub label: String,
 }
@@ -137,6 +141,7 @@ impl From<&Subject> for SubjectView {
             officer_id: s.officer_id.as_ref().map(ToString::to_string),
             officer_name: s.officer_name.as_ref().map(ToString::to_string),
             unit_name: s.unit_name.clone(),
+            unit_name_en: s.unit_name_en.clone(),
             label: s.label(crate::domain::declaration::Language::Vi),
         }
     }

@@ -7,12 +7,10 @@ use serde_json::Value;
 use super::Csq;
 use super::emails;
 use crate::domain::declaration::FormRequest;
-use crate::domain::declaration::Stage;
 use crate::domain::fields::FieldError;
-use crate::domain::form::{
-    Form, FormStatus, InvitationResult, InvitationState, Subject, SubjectKind,
-};
+use crate::domain::form::{Form, FormStatus, InvitationResult, InvitationState};
 use crate::domain::org::OrgDirectory;
+use crate::policy::SubjectView;
 use crate::ports::{InsertFormOutcome, MailError, PortError};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +30,7 @@ pub struct IssuedForm {
     /// `sent`, `pending` (the mail service is busy: CSQ retries by itself) or
     /// `rejected` (the address was refused for good).
     pub invitation: InvitationState,
-    pub subjects: Vec<IssuedSubject>,
+    pub subjects: Vec<SubjectView>,
     /// Codes the org directory does not know: accepted, flagged for the directory's keepers.
     pub unknown_units: Vec<String>,
 }
@@ -44,40 +42,8 @@ impl From<&Form> for IssuedForm {
             expires_at: f.expires_at,
             status: f.status,
             invitation: f.invitation_state(),
-            subjects: f.subjects.iter().map(IssuedSubject::from).collect(),
+            subjects: f.subjects.iter().map(SubjectView::from).collect(),
             unknown_units: f.unknown_units.clone(),
-        }
-    }
-}
-
-/// A subject as the declaration system reads it (the fields of the contract).
-#[derive(Debug, Clone, Serialize)]
-pub struct IssuedSubject {
-    pub key: String,
-    pub kind: SubjectKind,
-    pub branch: String,
-    pub team: Option<String>,
-    pub stage: Option<Stage>,
-    pub officer_id: Option<String>,
-    pub officer_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit_name_en: Option<String>,
-}
-
-impl From<&Subject> for IssuedSubject {
-    fn from(s: &Subject) -> Self {
-        IssuedSubject {
-            key: s.key.clone(),
-            kind: s.kind,
-            branch: s.branch.to_string(),
-            team: s.team.as_ref().map(ToString::to_string),
-            stage: s.stage,
-            officer_id: s.officer_id.as_ref().map(ToString::to_string),
-            officer_name: s.officer_name.as_ref().map(ToString::to_string),
-            unit_name: s.unit_name.clone(),
-            unit_name_en: s.unit_name_en.clone(),
         }
     }
 }
