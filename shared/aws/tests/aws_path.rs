@@ -745,3 +745,72 @@ async fn a_rejected_invitation_is_reported_and_not_retried() {
     issuer.csq.sweep().await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1, "nor swept again");
 }
+
+/// A directory store that panics: stands for any bug deep in routing.
+struct PanickingOrg;
+
+#[async_trait::async_trait]
+impl csq_core::ports::OrgStore for PanickingOrg {
+    async fn save_org_version(
+        &self,
+        _: &csq_core::domain::org::OrgVersion,
+        _: &csq_core::domain::org::OrgDirectory,
+    ) -> csq_core::ports::PortResult<csq_core::ports::SaveOrgOutcome> {
+        panic!("save_org_version")
+    }
+    async fn current_org(
+        &self,
+    ) -> csq_core::ports::PortResult<Option<csq_core::ports::CurrentOrg>> {
+        panic!("a bug while routing")
+    }
+    async fn org_version(
+        &self,
+        _: u32,
+    ) -> csq_core::ports::PortResult<Option<csq_core::domain::org::OrgDirectory>> {
+        panic!("org_version")
+    }
+    async fn org_versions(
+        &self,
+        _: csq_core::ports::PageRequest,
+    ) -> csq_core::ports::PortResult<csq_core::ports::Page<csq_core::domain::org::OrgVersion>> {
+        panic!("org_versions")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_while_routing_fails_its_record_and_loses_nothing() {
+    let world = World::new().await;
+    let router = world.function(&COMPLAINT_ROUTER).await;
+    let csq = csq_core::app::Csq {
+        org: Arc::new(PanickingOrg),
+        ..router.csq.clone()
+    };
+    let at = chrono::Utc::now();
+    let template = fixture("sqs_event.json")["Records"][0].clone();
+    let mut records = vec![];
+    for id in ["panics-1", "panics-2"] {
+        let form = csq_contract::fixtures::form(&declaration_number(), at);
+        let complaint = csq_contract::fixtures::complaint(&form, at);
+        let mut r = template.clone();
+        r["messageId"] = id.into();
+        r["body"] = serde_json::to_string(&complaint).unwrap().into();
+        records.push(r);
+    }
+    let mut poison = template.clone();
+    poison["messageId"] = "poison-1".into();
+    poison["body"] = "not json".into();
+    records.push(poison);
+    let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).unwrap();
+    let response = events::route_sqs_batch(&csq, event).await;
+    let mut failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    failed.sort();
+    assert_eq!(
+        failed,
+        ["panics-1", "panics-2", "poison-1"],
+        "a record whose routing panicked is reported failed, so SQS keeps it"
+    );
+}

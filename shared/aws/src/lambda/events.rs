@@ -11,33 +11,36 @@ use csq_core::domain::time::vn_day;
 /// the dead-letter queue without holding up the others.
 pub async fn route_sqs_batch(csq: &Csq, event: SqsEvent) -> SqsBatchResponse {
     let mut tasks = tokio::task::JoinSet::new();
+    // Which message each task routes: a task that panics returns nothing, and
+    // its record must still be reported failed, or SQS would delete it.
+    let mut message_of = std::collections::HashMap::new();
     for record in event.records {
         let csq = csq.clone();
-        tasks.spawn(async move {
-            let id = record.message_id.clone().unwrap_or_default();
-            let result = match record.body.as_deref() {
+        let id = record.message_id.clone().unwrap_or_default();
+        let task = tasks.spawn(async move {
+            match record.body.as_deref() {
                 Some(body) => csq
                     .route_complaint(body)
                     .await
                     .map(|_| ())
                     .map_err(|e| e.to_string()),
                 None => Err("record without a body".to_owned()),
-            };
-            (id, result)
+            }
         });
+        message_of.insert(task.id(), id);
     }
     let mut response = SqsBatchResponse::default();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((_, Ok(()))) => {}
-            Ok((id, Err(e))) => {
-                tracing::warn!(message_id = %id, error = %e, "complaint not routed; SQS will retry it");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
-            }
-            Err(e) => tracing::error!(error = %e, "routing task panicked"),
-        }
+    while let Some(joined) = tasks.join_next_with_id().await {
+        let (task, error) = match joined {
+            Ok((_, Ok(()))) => continue,
+            Ok((task, Err(e))) => (task, e),
+            Err(e) => (e.id(), format!("routing task failed: {e}")),
+        };
+        let id = message_of.remove(&task).unwrap_or_default();
+        tracing::warn!(message_id = %id, error = %error, "complaint not routed; SQS will retry it");
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id;
+        response.batch_item_failures.push(failure);
     }
     response
 }
