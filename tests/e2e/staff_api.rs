@@ -319,3 +319,65 @@ async fn reasons_come_with_their_labels() {
         csq_core::domain::rating_scale::Reason::ALL.len()
     );
 }
+
+#[tokio::test]
+async fn cursors_stay_in_their_range_and_listings_read_within_a_budget() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let link = app.issue_and_get_link(&number()).await;
+    assert_eq!(
+        app.open(&link)
+            .await
+            .post(&app, true, &[("level.0", "5")])
+            .await
+            .status(),
+        200
+    );
+    let dept = app.staff_token(StaffRole::Department, None);
+    let today = vn_day(app.clock_now());
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    // A made-up cursor far before the range would walk millions of days.
+    let far = b64(json!({"day": "0001-01-01", "after": null}));
+    let res = app
+        .staff_get(&dept, &format!("/v1/ratings?cursor={far}"))
+        .await;
+    assert_eq!(res.status(), 400);
+    // A day in range with a damaged store position: 400, not an outage.
+    let damaged = b64(json!({"day": today.to_string(), "after": "garbage"}));
+    let res = app
+        .staff_get(&dept, &format!("/v1/ratings?cursor={damaged}"))
+        .await;
+    assert_eq!(res.status(), 400);
+    let res = app
+        .staff_get(&dept, "/v1/cases?unit=03CC&cursor=garbage")
+        .await;
+    assert_eq!(res.status(), 400);
+    let res = app
+        .staff_get(&dept, "/v1/org/versions?cursor=garbage")
+        .await;
+    assert_eq!(res.status(), 400);
+
+    // A filter that keeps nothing over a year: each request reads at most its
+    // budget of days and hands back a cursor; following them ends.
+    let from = today.checked_sub_days(chrono::Days::new(365)).unwrap();
+    let mut path = format!("/v1/ratings?from={from}&to={today}&officer=NOBODY");
+    let mut requests = 0;
+    loop {
+        let page: Value = app.staff_json(&dept, &path).await;
+        requests += 1;
+        assert!(page["items"].as_array().unwrap().is_empty());
+        match page["next_cursor"].as_str() {
+            Some(c) => {
+                path = format!("/v1/ratings?from={from}&to={today}&officer=NOBODY&cursor={c}")
+            }
+            None => break,
+        }
+        assert!(requests < 50, "the walk ends");
+    }
+    let budget = csq_core::app::staff::READ_BUDGET as usize;
+    assert_eq!(
+        requests,
+        366usize.div_ceil(budget),
+        "366 days at {budget} reads a request"
+    );
+}

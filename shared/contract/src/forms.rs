@@ -368,3 +368,49 @@ pub async fn expired_personal_data_is_gone(store: Arc<dyn FormStore>) {
     let listed = crate::misc::all(|p| store.forms_issued_on(vn_day(old.issued_at), p)).await;
     assert!(!listed.iter().any(|f| f.id == old.id), "not listed either");
 }
+
+/// A cursor the store did not give out for this listing is refused as such
+/// (the API answers 400), never as a storage failure or a jump elsewhere.
+pub async fn foreign_and_damaged_cursors_are_refused(store: Arc<dyn FormStore>) {
+    let at = Utc::now();
+    let day = csq_core::domain::time::vn_day(at);
+    for _ in 0..3 {
+        let f = form(&declaration_number(), at);
+        store.insert_form(&f).await.unwrap();
+        store.submit(&submission_write(&f, 5, at)).await.unwrap();
+    }
+    let page = store
+        .forms_issued_on(day, PageRequest::first(1))
+        .await
+        .unwrap();
+    let forms_cursor = page.next.expect("more than one page");
+    for bad in ["@@@", "e30", "not|a|cursor|at|all", forms_cursor.as_str()] {
+        let err = store
+            .ratings_on(
+                day,
+                PageRequest {
+                    after: Some(bad.into()),
+                    limit: 5,
+                },
+            )
+            .await
+            .expect_err(bad);
+        assert!(err.is_bad_cursor(), "{bad}: {err}");
+    }
+    let other_day = day.pred_opt().unwrap();
+    let err = store
+        .forms_issued_on(
+            other_day,
+            PageRequest {
+                after: Some(forms_cursor.clone()),
+                limit: 5,
+            },
+        )
+        .await;
+    // A cursor of another day: refused (DynamoDB) or a position past every
+    // form of that day (SQLite); never an error of another kind.
+    match err {
+        Err(e) => assert!(e.is_bad_cursor(), "{e}"),
+        Ok(p) => assert!(p.items.is_empty()),
+    }
+}

@@ -41,6 +41,7 @@ macro_rules! form_store_contract {
                 issue_day_query_pages_without_gaps,
                 reminders_and_expiry_happen_once,
                 a_forgotten_contact_is_gone_from_the_form,
+                foreign_and_damaged_cursors_are_refused,
                 expired_personal_data_is_gone,
             ]
         );

@@ -34,6 +34,22 @@ impl PortError {
     }
 }
 
+impl PortError {
+    /// A page cursor the store cannot use (made up, damaged, or from another
+    /// listing): the caller's mistake, answered with 400, not an outage.
+    pub fn bad_cursor(context: impl Into<String>) -> Self {
+        PortError::new(context, BadCursor)
+    }
+
+    pub fn is_bad_cursor(&self) -> bool {
+        self.source.downcast_ref::<BadCursor>().is_some()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the cursor is not one this listing gave out")]
+pub struct BadCursor;
+
 pub type PortResult<T> = Result<T, PortError>;
 
 /// One page of a Query. `next` is an opaque cursor for the following page.

@@ -60,7 +60,10 @@ impl Db {
         })
         .await
         .map_err(|e| PortError::new(format!("{name}: {what}"), e))?
-        .map_err(|e| PortError::new(format!("{name}: {what}"), e))
+        .map_err(|e| match e {
+            StoreError::BadCursor => PortError::bad_cursor(format!("{name}: {what}")),
+            e => PortError::new(format!("{name}: {what}"), e),
+        })
     }
 }
 
@@ -72,6 +75,8 @@ pub(crate) enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("{0}")]
     Other(String),
+    #[error("malformed cursor")]
+    BadCursor,
 }
 
 /// Timestamps as fixed-width RFC 3339 UTC strings, so text order is time order.
@@ -91,7 +96,7 @@ pub(crate) fn cursor_parts(
             if parts.len() == n {
                 Ok(Some(parts))
             } else {
-                Err(StoreError::Other("malformed cursor".into()))
+                Err(StoreError::BadCursor)
             }
         }
     }

@@ -841,9 +841,7 @@ impl OrgStore for SqliteStore {
             .call("org versions", move |conn| {
                 let before: u32 = match &page.after {
                     None => u32::MAX,
-                    Some(c) => c
-                        .parse()
-                        .map_err(|_| StoreError::Other("malformed cursor".into()))?,
+                    Some(c) => c.parse().map_err(|_| StoreError::BadCursor)?,
                 };
                 let rows = conn
                     .prepare_cached(

@@ -54,12 +54,7 @@ pub(crate) fn encode_cursor(key: Option<&Item>) -> Option<String> {
 
 pub(crate) fn decode_cursor(cursor: Option<&str>) -> Result<Option<Item>, PortError> {
     let Some(c) = cursor else { return Ok(None) };
-    let bad = || {
-        PortError::new(
-            "dynamodb: cursor",
-            std::io::Error::other("malformed cursor"),
-        )
-    };
+    let bad = || PortError::bad_cursor("dynamodb: cursor");
     let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
     let map: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     Ok(Some(

@@ -173,6 +173,21 @@ impl DynamoStore {
         page: &PageRequest,
         what: &str,
     ) -> PortResult<(Vec<Item>, Option<String>)> {
+        let start = decode_cursor(page.after.as_deref())?;
+        if let Some(key) = &start {
+            // A cursor must come from this very partition: anything else would
+            // be a ValidationException (an outage to the caller) or a jump.
+            let pk_attr = names.iter().find(|(n, _)| *n == "#pk").map(|(_, a)| *a);
+            let pk_value = values.iter().find(|(n, _)| *n == ":pk").map(|(_, v)| v);
+            let index_sk = index.map(|i| format!("{i}SK"));
+            let complete = key.contains_key(PK)
+                && key.contains_key(SK)
+                && index_sk.is_none_or(|sk| key.contains_key(&sk))
+                && pk_attr.is_some_and(|a| key.get(a) == pk_value);
+            if !complete {
+                return Err(csq_core::ports::PortError::bad_cursor(what.to_owned()));
+            }
+        }
         let mut q = self
             .client
             .query()
@@ -180,7 +195,7 @@ impl DynamoStore {
             .set_index_name(index.map(str::to_owned))
             .key_condition_expression(key_condition)
             .limit(page.limit.clamp(1, 1000) as i32)
-            .set_exclusive_start_key(decode_cursor(page.after.as_deref())?);
+            .set_exclusive_start_key(start);
         for (k, v) in names {
             q = q.expression_attribute_names(*k, *v);
         }
@@ -923,7 +938,7 @@ impl OrgStore for DynamoStore {
             None => "VERSION#~".to_owned(),
             Some(c) => org_version_sk(
                 c.parse()
-                    .map_err(|_| failed("org versions", "malformed cursor"))?,
+                    .map_err(|_| csq_core::ports::PortError::bad_cursor("org versions"))?,
             ),
         };
         let mut q = self

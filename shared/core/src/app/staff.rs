@@ -30,8 +30,26 @@ pub enum QueryError {
     #[error("you may not see unit {0}")]
     Forbidden(String),
     #[error(transparent)]
-    Storage(#[from] PortError),
+    Storage(PortError),
 }
+
+/// A cursor the store rejects is the caller's mistake (400), not an outage.
+impl From<PortError> for QueryError {
+    fn from(e: PortError) -> Self {
+        if e.is_bad_cursor() {
+            QueryError::BadRequest(BAD_CURSOR.into())
+        } else {
+            QueryError::Storage(e)
+        }
+    }
+}
+
+const BAD_CURSOR: &str = "cursor is not valid for this listing; start again without it";
+
+/// Store pages one listing request may read. A listing whose filter keeps few
+/// records over a long range stops here and hands back a cursor: no request
+/// walks storage without a bound.
+pub const READ_BUDGET: u32 = 40;
 
 /// Filters shared by the form and rating listings.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -66,7 +84,7 @@ fn encode_cursor(c: &Cursor) -> String {
 fn decode_cursor(s: &str) -> Result<Cursor, QueryError> {
     unb64(s)
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| QueryError::BadRequest("cursor is not valid; start again without it".into()))
+        .ok_or_else(|| QueryError::BadRequest(BAD_CURSOR.into()))
 }
 
 /// Resolves from/to (default: the last 30 days) and checks the range.
@@ -128,12 +146,17 @@ impl Csq {
         let (mut day, mut after) = match &filter.cursor {
             Some(c) => {
                 let c = decode_cursor(c)?;
+                // A cursor names a day of this listing's range, never another.
+                if c.day < from || c.day > to {
+                    return Err(QueryError::BadRequest(BAD_CURSOR.into()));
+                }
                 (c.day, c.after)
             }
             None => (to, None),
         };
         let mut items = Vec::new();
-        while day >= from {
+        let mut reads = 0;
+        while day >= from && reads < READ_BUDGET {
             // Ask only for what is still missing, so the store's cursor after this
             // page is exactly where the caller's next page must start.
             let missing = limit - items.len() as u32;
@@ -145,6 +168,7 @@ impl Csq {
                 },
             )
             .await?;
+            reads += 1;
             for item in page.items {
                 if keep(&item) {
                     items.push(item);

@@ -251,7 +251,7 @@ async fn org_versions(
             limit: q.limit.unwrap_or(20).clamp(1, 100),
         })
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::from(QueryError::from(e)))?;
     Ok(Json(json!({ "items": page.items, "next_cursor": page.next })).into_response())
 }
 
