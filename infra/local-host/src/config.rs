@@ -136,7 +136,7 @@ impl HostConfig {
             Some(s) => s,
             None => {
                 let fresh = Secrets {
-                    integration_key: random_secret(24),
+                    integration_key: random_secret(32),
                     link_keys: format!("k1:{}", random_secret(32)),
                     staff_jwt_secret: random_secret(32),
                 };
@@ -146,10 +146,18 @@ impl HostConfig {
             }
         };
         let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        let strong = |n: &str, what: &str| -> anyhow::Result<Option<String>> {
+            var(n).map(|v| strong_secret(n, what, v)).transpose()
+        };
         Ok(Secrets {
-            integration_key: var("CSQ_INTEGRATION_KEY").unwrap_or(stored.integration_key),
+            integration_key: strong("CSQ_INTEGRATION_KEY", "lets its holder issue forms")?
+                .unwrap_or(stored.integration_key),
             link_keys: var("CSQ_LINK_KEYS").unwrap_or(stored.link_keys),
-            staff_jwt_secret: var("CSQ_STAFF_JWT_SECRET").unwrap_or(stored.staff_jwt_secret),
+            staff_jwt_secret: strong(
+                "CSQ_STAFF_JWT_SECRET",
+                "signs staff tokens, which open complaints and personal data",
+            )?
+            .unwrap_or(stored.staff_jwt_secret),
         })
     }
 
@@ -188,5 +196,63 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     {
         std::fs::write(path, contents)?;
         Ok(())
+    }
+}
+
+/// Bits of entropy a secret given by environment must carry: 32 random bytes.
+const SECRET_BITS: f64 = 256.0;
+
+/// Estimates a secret's entropy from its length and the character classes it
+/// uses, and refuses one that is too short or too repetitive to be random: a
+/// guessable staff secret would let anyone mint a department token.
+pub fn strong_secret(name: &str, what: &str, value: String) -> anyhow::Result<String> {
+    let v = value.trim();
+    let classes = [
+        (v.bytes().any(|b| b.is_ascii_lowercase()), 26.0),
+        (v.bytes().any(|b| b.is_ascii_uppercase()), 26.0),
+        (v.bytes().any(|b| b.is_ascii_digit()), 10.0),
+        (v.bytes().any(|b| !b.is_ascii_alphanumeric()), 32.0),
+    ];
+    let alphabet: f64 = classes
+        .iter()
+        .filter(|(used, _)| *used)
+        .map(|(_, n)| n)
+        .sum();
+    let bits = v.chars().count() as f64 * alphabet.max(2.0).log2();
+    let distinct = v.chars().collect::<std::collections::HashSet<_>>().len();
+    if bits < SECRET_BITS || distinct < 16 {
+        anyhow::bail!(
+            "{name} is too weak (about {bits:.0} bits, {distinct} distinct characters): it {what}. \
+             Use 32 random bytes, for example `openssl rand -base64 32` (44 characters), \
+             or leave it unset and CSQ generates one in the data directory."
+        );
+    }
+    Ok(v.to_owned())
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::strong_secret;
+
+    #[test]
+    fn weak_secrets_are_refused_with_the_reason() {
+        for weak in [
+            "secret",
+            "changeme-changeme-changeme-changeme",
+            &"a".repeat(100),
+            "0123456789abcdef0123456789abcdef", // 32 hex characters: 128 bits
+        ] {
+            let err = strong_secret("CSQ_STAFF_JWT_SECRET", "signs staff tokens", weak.into())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("CSQ_STAFF_JWT_SECRET is too weak"), "{err}");
+            assert!(err.contains("openssl rand -base64 32"));
+        }
+        for strong in [
+            "Zx9Qm2Lr7Tc4Vb8Nw1Ys6Hd3Kf5Jg0Pa+Eu/Ri2Oo4Ww=", // base64 of 32 bytes
+            "3f9a0c1b7e2d4a6f8b0c2e4d6f8a0b1c3e5d7f9a1b3c5e7d9f0a2b4c6e8d0f1a", // 64 hex
+        ] {
+            assert!(strong_secret("X", "y", strong.into()).is_ok(), "{strong}");
+        }
     }
 }
