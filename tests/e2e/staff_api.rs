@@ -381,3 +381,36 @@ async fn cursors_stay_in_their_range_and_listings_read_within_a_budget() {
         "366 days at {budget} reads a request"
     );
 }
+
+/// The outbox holds rating links and case details: on a bind other machines
+/// can reach, only a department token opens it. (Driven in-process: no
+/// network address other than loopback is used in tests.)
+#[tokio::test]
+async fn the_outbox_of_a_public_bind_needs_a_department_token() {
+    use tower::ServiceExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = csq_local_host::HostConfig::for_tests(dir.path());
+    let clock = std::sync::Arc::new(csq_core::ports::ManualClock::new(chrono::Utc::now()));
+    let host = csq_local_host::LocalHost::open(config, clock, "10.20.30.40:8080".parse().unwrap())
+        .unwrap();
+    let get = |token: Option<String>| {
+        let mut req = axum::http::Request::get("/outbox");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        host.router()
+            .oneshot(req.body(axum::body::Body::empty()).unwrap())
+    };
+    let claims = |role, unit: Option<&str>| csq_core::auth::staff::StaffClaims {
+        sub: "s".into(),
+        role,
+        unit: unit.map(Into::into),
+        officer: None,
+    };
+    let token = |c| host.mint_staff_token(&c, chrono::Duration::hours(1));
+    assert_eq!(get(None).await.unwrap().status(), 403);
+    let head = token(claims(StaffRole::UnitHead, Some("03CC")));
+    assert_eq!(get(Some(head)).await.unwrap().status(), 403);
+    let dept = token(claims(StaffRole::Department, None));
+    assert_eq!(get(Some(dept)).await.unwrap().status(), 200);
+}

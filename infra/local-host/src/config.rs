@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 pub struct HostConfig {
     pub data_dir: PathBuf,
     pub bind: SocketAddr,
+    /// Listen on an address other machines can reach (plain HTTP): only behind
+    /// a TLS proxy, and only when asked for (`--allow-public-bind`).
+    pub allow_public_bind: bool,
     /// Base URL written into emailed links; defaults to `http://{bind}`.
     pub public_url: Option<String>,
     pub mail_from: String,
@@ -74,6 +77,7 @@ impl HostConfig {
         Ok(HostConfig {
             data_dir: env_or("CSQ_DATA_DIR", PathBuf::from("csq-data"))?,
             bind: env_or("CSQ_BIND", "127.0.0.1:8080".parse()?)?,
+            allow_public_bind: env_or("CSQ_ALLOW_PUBLIC_BIND", false)?,
             public_url: std::env::var("CSQ_PUBLIC_URL")
                 .ok()
                 .filter(|s| !s.trim().is_empty()),
@@ -100,6 +104,7 @@ impl HostConfig {
         HostConfig {
             data_dir: data_dir.to_owned(),
             bind: "127.0.0.1:0".parse().expect("valid address"),
+            allow_public_bind: false,
             public_url: None,
             mail_from: "CSQ Hải quan <no-reply@csq.localhost>".into(),
             form_ttl_days: 30,
@@ -199,6 +204,20 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     }
 }
 
+/// A bind other machines can reach serves plain HTTP to them: staff tokens,
+/// rating links and case details in clear text. Refused unless asked for.
+pub fn check_bind(bind: SocketAddr, allow_public: bool) -> anyhow::Result<()> {
+    if bind.ip().is_loopback() || allow_public {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to listen on {bind}: CSQ serves plain HTTP, so staff tokens, rating links and \
+         case details would cross the network unencrypted. Bind 127.0.0.1 (the default), or put \
+         a TLS proxy in front and pass --allow-public-bind (CSQ_ALLOW_PUBLIC_BIND=true); the \
+         outbox then answers only a department token."
+    )
+}
+
 /// Bits of entropy a secret given by environment must carry: 32 random bytes.
 const SECRET_BITS: f64 = 256.0;
 
@@ -233,6 +252,19 @@ pub fn strong_secret(name: &str, what: &str, value: String) -> anyhow::Result<St
 #[cfg(test)]
 mod secret_tests {
     use super::strong_secret;
+
+    #[test]
+    fn a_public_bind_needs_the_flag() {
+        let public: std::net::SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let err = super::check_bind(public, false).unwrap_err().to_string();
+        assert!(
+            err.contains("plain HTTP") && err.contains("--allow-public-bind"),
+            "{err}"
+        );
+        assert!(super::check_bind(public, true).is_ok());
+        assert!(super::check_bind("127.0.0.1:8080".parse().unwrap(), false).is_ok());
+        assert!(super::check_bind("[::1]:8080".parse().unwrap(), false).is_ok());
+    }
 
     #[test]
     fn weak_secrets_are_refused_with_the_reason() {

@@ -43,10 +43,12 @@ impl LocalHost {
     /// Opens the data directory. `public_addr` is where the HTTP server listens
     /// (links in emails point there unless CSQ_PUBLIC_URL says otherwise).
     pub fn open(
-        config: HostConfig,
+        mut config: HostConfig,
         clock: Arc<dyn Clock>,
         public_addr: SocketAddr,
     ) -> anyhow::Result<LocalHost> {
+        // What the server really listens on decides who can reach it.
+        config.bind = public_addr;
         let secrets = config.secrets()?;
         let settings = config.settings(public_addr, &secrets)?;
         let store = Arc::new(
@@ -110,6 +112,11 @@ impl LocalHost {
             .merge(outbox_page::router(
                 self.config.outbox_dir(),
                 self.csq.settings.public_url.clone(),
+                outbox_page::OutboxAccess {
+                    loopback_bind: self.config.bind.ip().is_loopback(),
+                    staff: Arc::new(self.staff_jwt.clone()),
+                    clock: self.csq.clock.clone(),
+                },
             ))
     }
 

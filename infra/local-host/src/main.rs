@@ -36,11 +36,16 @@ enum Command {
         /// Address to listen on [env: CSQ_BIND, default 127.0.0.1:8080]
         #[arg(long)]
         bind: Option<std::net::SocketAddr>,
+        /// Allow an address other machines can reach (plain HTTP: only behind a TLS proxy)
+        #[arg(long)]
+        allow_public_bind: bool,
     },
     /// Same as `serve --demo`
     Demo {
         #[arg(long)]
         bind: Option<std::net::SocketAddr>,
+        #[arg(long)]
+        allow_public_bind: bool,
     },
     /// Org directory
     Org {
@@ -126,8 +131,21 @@ async fn main() -> anyhow::Result<()> {
         config.data_dir = dir;
     }
     match cli.command {
-        Command::Serve { demo, bind } => serve(config, bind, demo, &quiet).await,
-        Command::Demo { bind } => serve(config, bind, true, &quiet).await,
+        Command::Serve {
+            demo,
+            bind,
+            allow_public_bind,
+        } => {
+            config.allow_public_bind |= allow_public_bind;
+            serve(config, bind, demo, &quiet).await
+        }
+        Command::Demo {
+            bind,
+            allow_public_bind,
+        } => {
+            config.allow_public_bind |= allow_public_bind;
+            serve(config, bind, true, &quiet).await
+        }
         command => {
             let bind = config.bind;
             let host = LocalHost::open(config, Arc::new(SystemClock), bind)?;
@@ -285,6 +303,7 @@ async fn serve(
     if let Some(b) = bind {
         config.bind = b;
     }
+    csq_local_host::config::check_bind(config.bind, config.allow_public_bind)?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {} (set CSQ_BIND or --bind)", config.bind))?;

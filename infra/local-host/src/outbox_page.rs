@@ -18,12 +18,50 @@ struct OutboxState {
     public_url: Arc<str>,
 }
 
-pub fn router(dir: PathBuf, public_url: String) -> Router {
-    Router::new()
-        .route("/", get(start_page))
+/// Who may read the outbox: everyone who can reach a loopback bind (the
+/// machine's own users), otherwise only a department token.
+#[derive(Clone)]
+pub struct OutboxAccess {
+    pub loopback_bind: bool,
+    pub staff: Arc<dyn csq_core::http::StaffAuthenticator>,
+    pub clock: Arc<dyn csq_core::ports::Clock>,
+}
+
+/// The outbox holds every email sent: rating links (which let anyone rate in a
+/// business's name) and case details. On a bind other machines can reach, it
+/// answers only a department token.
+async fn guard(
+    State(access): State<OutboxAccess>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if access.loopback_bind {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match access.staff.authenticate(&parts, access.clock.now()) {
+        Ok(claims) if claims.role == csq_core::auth::staff::StaffRole::Department => {
+            next.run(axum::extract::Request::from_parts(parts, body))
+                .await
+        }
+        _ => (
+            StatusCode::FORBIDDEN,
+            "The outbox holds rating links and case details: on a non-loopback bind it needs \
+             Authorization: Bearer <department token>.",
+        )
+            .into_response(),
+    }
+}
+
+pub fn router(dir: PathBuf, public_url: String, access: OutboxAccess) -> Router {
+    let outbox = Router::new()
         .route("/outbox", get(list))
         .route("/outbox/{name}", get(show))
         .route("/outbox/{name}/raw", get(raw))
+        .layer(axum::middleware::from_fn_with_state(access, guard));
+    Router::new()
+        .route("/", get(start_page))
+        .merge(outbox)
         .layer(axum::middleware::from_fn(csq_core::http::security_headers))
         .with_state(OutboxState {
             dir: Arc::new(dir),
