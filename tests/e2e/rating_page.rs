@@ -257,3 +257,42 @@ async fn pages_carry_security_headers_and_size_limits() {
     assert_eq!(res.status(), 413);
     assert_eq!(form_status(&app, &link).await, "issued");
 }
+
+/// One client hammering the rating pages is slowed down alone: another client
+/// (another address) still gets through.
+#[tokio::test]
+async fn one_noisy_client_does_not_lock_out_the_others() {
+    use csq_local_host::limits::{ClientLimits, Rate};
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.client_limits = Some(ClientLimits {
+            reads: Rate {
+                per_second: 2.0,
+                burst: 3.0,
+            },
+            writes: Rate {
+                per_second: 1.0,
+                burst: 2.0,
+            },
+        })
+    })
+    .await;
+    let link = app.issue_and_get_link(&crate::helpers::number()).await;
+    let mut limited = 0;
+    for _ in 0..10 {
+        let res = app.http.get(&link).send().await.unwrap();
+        if res.status() == 429 {
+            assert!(res.headers().contains_key("retry-after"));
+            limited += 1;
+        }
+    }
+    assert!(
+        limited >= 5,
+        "the noisy client is limited ({limited} of 10)"
+    );
+    // Another business, from another address (all of 127/8 is this machine).
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    assert_eq!(other.get(&link).send().await.unwrap().status(), 200);
+}

@@ -20,6 +20,8 @@ pub struct HostConfig {
     /// Listen on an address other machines can reach (plain HTTP): only behind
     /// a TLS proxy, and only when asked for (`--allow-public-bind`).
     pub allow_public_bind: bool,
+    /// Requests per second each client address may make (None: no limit).
+    pub client_limits: Option<crate::limits::ClientLimits>,
     /// Base URL written into emailed links; defaults to `http://{bind}`.
     pub public_url: Option<String>,
     pub mail_from: String,
@@ -78,6 +80,10 @@ impl HostConfig {
             data_dir: env_or("CSQ_DATA_DIR", PathBuf::from("csq-data"))?,
             bind: env_or("CSQ_BIND", "127.0.0.1:8080".parse()?)?,
             allow_public_bind: env_or("CSQ_ALLOW_PUBLIC_BIND", false)?,
+            client_limits: client_limits(
+                env_or("CSQ_CLIENT_READS_PER_SEC", 20.0)?,
+                env_or("CSQ_CLIENT_WRITES_PER_SEC", 5.0)?,
+            ),
             public_url: std::env::var("CSQ_PUBLIC_URL")
                 .ok()
                 .filter(|s| !s.trim().is_empty()),
@@ -105,6 +111,7 @@ impl HostConfig {
             data_dir: data_dir.to_owned(),
             bind: "127.0.0.1:0".parse().expect("valid address"),
             allow_public_bind: false,
+            client_limits: None,
             public_url: None,
             mail_from: "CSQ Hải quan <no-reply@csq.localhost>".into(),
             form_ttl_days: 30,
@@ -202,6 +209,23 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         std::fs::write(path, contents)?;
         Ok(())
     }
+}
+
+/// Per-client limits with a burst of twice the rate; 0 turns a limit off.
+fn client_limits(reads: f64, writes: f64) -> Option<crate::limits::ClientLimits> {
+    use crate::limits::{ClientLimits, Rate};
+    let rate = |r: f64| Rate {
+        per_second: if r > 0.0 { r } else { f64::MAX },
+        burst: if r > 0.0 {
+            (2.0 * r).max(1.0)
+        } else {
+            f64::MAX
+        },
+    };
+    (reads > 0.0 || writes > 0.0).then(|| ClientLimits {
+        reads: rate(reads),
+        writes: rate(writes),
+    })
 }
 
 /// A bind other machines can reach serves plain HTTP to them: staff tokens,

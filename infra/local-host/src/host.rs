@@ -105,7 +105,7 @@ impl LocalHost {
             ),
             staff_auth: Arc::new(self.staff_jwt.clone()),
         };
-        Router::new()
+        let app = Router::new()
             .merge(http::integration::router(state.clone()))
             .merge(http::rating_form::router(state.clone()))
             .merge(http::staff::router(state))
@@ -117,7 +117,14 @@ impl LocalHost {
                     staff: Arc::new(self.staff_jwt.clone()),
                     clock: self.csq.clock.clone(),
                 },
-            ))
+            ));
+        match self.config.client_limits {
+            Some(limits) => app.layer(axum::middleware::from_fn_with_state(
+                crate::limits::Limiter::new(limits),
+                crate::limits::limit,
+            )),
+            None => app,
+        }
     }
 
     pub fn mint_staff_token(&self, claims: &StaffClaims, valid_for: Duration) -> String {
@@ -166,11 +173,15 @@ impl LocalHost {
     ) -> anyhow::Result<()> {
         let workers = self.spawn_workers(shutdown.clone());
         let app = self.router();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-            })
-            .await?;
+        // The peer address feeds the per-client limits.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await?;
         for w in workers {
             w.abort();
         }
