@@ -295,4 +295,11 @@ async fn one_noisy_client_does_not_lock_out_the_others() {
         .build()
         .unwrap();
     assert_eq!(other.get(&link).send().await.unwrap().status(), 200);
+    // The declaration system, authenticated, is not held to the public limits.
+    for _ in 0..10 {
+        let res = app
+            .issue(&crate::helpers::declaration(&crate::helpers::number()))
+            .await;
+        assert_eq!(res.status(), 201);
+    }
 }

@@ -105,9 +105,19 @@ impl LocalHost {
             ),
             staff_auth: Arc::new(self.staff_jwt.clone()),
         };
-        let app = Router::new()
+        // Per-client limits guard the public rating pages; the declaration
+        // system and staff are authenticated and come from few addresses.
+        let rating_pages = http::rating_form::router(state.clone());
+        let rating_pages = match self.config.client_limits {
+            Some(limits) => rating_pages.layer(axum::middleware::from_fn_with_state(
+                crate::limits::Limiter::new(limits),
+                crate::limits::limit,
+            )),
+            None => rating_pages,
+        };
+        Router::new()
             .merge(http::integration::router(state.clone()))
-            .merge(http::rating_form::router(state.clone()))
+            .merge(rating_pages)
             .merge(http::staff::router(state))
             .merge(outbox_page::router(
                 self.config.outbox_dir(),
@@ -117,14 +127,7 @@ impl LocalHost {
                     staff: Arc::new(self.staff_jwt.clone()),
                     clock: self.csq.clock.clone(),
                 },
-            ));
-        match self.config.client_limits {
-            Some(limits) => app.layer(axum::middleware::from_fn_with_state(
-                crate::limits::Limiter::new(limits),
-                crate::limits::limit,
-            )),
-            None => app,
-        }
+            ))
     }
 
     pub fn mint_staff_token(&self, claims: &StaffClaims, valid_for: Duration) -> String {
