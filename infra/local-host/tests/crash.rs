@@ -36,7 +36,7 @@ fn output(data: &Path, args: &[&str]) -> String {
 }
 
 async fn start(data: &Path, port: u16) -> Child {
-    let child = csq(data)
+    let mut child = csq(data)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .spawn()
         .unwrap();
@@ -49,6 +49,8 @@ async fn start(data: &Path, port: u16) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("csq did not start");
 }
 
