@@ -244,6 +244,12 @@ async fn pages_carry_security_headers_and_size_limits() {
             .contains("default-src 'none'")
     );
     assert_eq!(h["referrer-policy"], "no-referrer");
+    assert!(
+        h["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-store");
     let cookie = h["set-cookie"].to_str().unwrap();

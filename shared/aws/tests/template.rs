@@ -293,3 +293,59 @@ fn every_staff_route_reaches_the_staff_function() {
         );
     }
 }
+
+/// Logs are kept a bounded time and never carry a link token; staff sign in
+/// with a second factor and sign-in never reveals who is staff; mail goes out
+/// only from the verified domain.
+#[test]
+fn logs_sign_in_and_mail_are_locked_down() {
+    let t = template();
+    for spec in SPECS {
+        let f = resource(&t, spec.logical_id);
+        // `!Ref X` reads as a tagged value.
+        let group = match f
+            .get("Properties")
+            .and_then(|p| p.get("LoggingConfig"))
+            .and_then(|l| l.get("LogGroup"))
+        {
+            Some(Value::Tagged(t)) if t.tag == "Ref" => t.value.as_str().unwrap_or_default(),
+            other => panic!("{} logs to its own group: {other:?}", spec.logical_id),
+        };
+        assert!(
+            resource(&t, group)
+                .get("Properties")
+                .and_then(|p| p.get("RetentionInDays"))
+                .is_some(),
+            "{group} has a retention"
+        );
+    }
+    let api = resource(&t, "HttpApi");
+    let format = str_at(api, &["Properties", "AccessLogSettings", "Format"]).expect("access logs");
+    assert!(format.contains("$context.routeKey"));
+    assert!(
+        !format.contains("$context.path"),
+        "the path carries link tokens"
+    );
+    assert_eq!(
+        str_at(
+            resource(&t, "StaffUserPool"),
+            &["Properties", "MfaConfiguration"]
+        ),
+        Some("ON")
+    );
+    assert_eq!(
+        str_at(
+            resource(&t, "StaffUserPoolClient"),
+            &["Properties", "PreventUserExistenceErrors"]
+        ),
+        Some("ENABLED")
+    );
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let sends = text.matches("Action: ses:SendEmail").count();
+    assert!(sends >= 3);
+    assert_eq!(
+        text.matches("ses:FromAddress").count(),
+        sends,
+        "every send is conditioned"
+    );
+}
