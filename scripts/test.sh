@@ -6,15 +6,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Installs a pinned requirements file into its own virtualenv, once per version.
+install_venv() {
+  local venv=$1 reqs=$2
+  local stamp
+  stamp="$venv/.installed-$(sha256sum "$reqs" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    echo "== installing test tools into $venv ($reqs)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$reqs"
+    touch "$stamp"
+  fi
+}
 VENV=.venv
-REQS=infra/requirements-test.txt
-stamp="$VENV/.installed-$(sha256sum "$REQS" | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-  echo "== installing test tools into $VENV ($REQS)"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQS"
-  touch "$stamp"
-fi
+install_venv "$VENV" infra/requirements-test.txt
+ST_VENV=.venv-schemathesis
+install_venv "$ST_VENV" infra/requirements-schemathesis.txt
 
 # One AWS emulator for the whole run, on a free loopback port.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -33,3 +40,24 @@ echo "== cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
 
 cargo test --workspace "$@"
+
+# Schemathesis against the local host with the integration contract's OpenAPI
+# document: no 5xx, every response matching its schema, schema-valid requests
+# accepted and invalid ones refused. Bounded and seeded so CI is repeatable;
+# run it without --seed to explore further. (Allow-header conformance is off:
+# /v1/forms also serves the staff listing, which this document does not cover.)
+echo "== schemathesis: the integration API"
+cargo build --quiet --bin csq
+st_data=$(mktemp -d)
+st_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+CSQ_NIGHTLY_AT=off RUST_LOG=warn target/debug/csq --data-dir "$st_data" serve --bind "127.0.0.1:$st_port" > target/schemathesis-host.log 2>&1 &
+st_pid=$!
+trap 'kill $moto_pid $st_pid 2>/dev/null || true; rm -rf "$st_data"' EXIT
+for _ in $(seq 1 200); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$st_port") 2>/dev/null && break
+  sleep 0.1
+done
+st_key=$(target/debug/csq --data-dir "$st_data" integration-key)
+"$ST_VENV/bin/schemathesis" run shared/core/api/integration-v1.yaml \
+  --url "http://127.0.0.1:$st_port" -H "Authorization: Bearer $st_key" \
+  --max-examples 100 --seed 20261128 --exclude-checks allow_header_conformance
