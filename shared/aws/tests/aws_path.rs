@@ -814,3 +814,221 @@ async fn a_panic_while_routing_fails_its_record_and_loses_nothing() {
         "a record whose routing panicked is reported failed, so SQS keeps it"
     );
 }
+
+/// An SES stand-in that throttles 3 calls in 10 and records to whom each
+/// accepted message went.
+async fn throttling_ses() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (counter, log) = (calls.clone(), sent.clone());
+    let app = axum::Router::new().route(
+        "/v2/email/outbound-emails",
+        axum::routing::post(move |body: String| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let log = log.clone();
+            async move {
+                if [0, 3, 6].contains(&(n % 10)) {
+                    return (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [("x-amzn-ErrorType", "TooManyRequestsException")],
+                        r#"{"message":"injected throttling"}"#.to_owned(),
+                    )
+                        .into_response();
+                }
+                let v: Value = serde_json::from_str(&body).unwrap_or_default();
+                let to = v["Destination"]["ToAddresses"][0]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned();
+                log.lock().unwrap().push(to);
+                (
+                    StatusCode::OK,
+                    [("content-type", "application/json")],
+                    format!(r#"{{"MessageId":"fake-{n}"}}"#),
+                )
+                    .into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, sent)
+}
+
+fn with_ses(mut env: FunctionEnv, ses_url: &str) -> FunctionEnv {
+    let config = aws_sdk_sesv2::config::Builder::from(&csq_aws::emulator_config(ses_url))
+        .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
+        .build();
+    env.csq.mailer = Arc::new(
+        csq_aws::ses::SesMailer::new(aws_sdk_sesv2::Client::from_conf(config), FROM, None)
+            .with_retry(csq_aws::ses::RetryPolicy {
+                attempts: 2,
+                base: std::time::Duration::from_millis(2),
+            }),
+    );
+    env
+}
+
+/// Faults on every side at once: SES throttles 30% of sends, every business
+/// submits twice at the same moment, SQS delivers every complaint twice (and
+/// again whatever failed). Every email goes out once, every form is submitted
+/// once, every complaint is one case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_faults_everything_happens_exactly_once() {
+    let world = World::new().await;
+    let (url, sent) = throttling_ses().await;
+    let issuer = with_ses(world.function(&ISSUE_FORM).await, &url);
+    let router = with_ses(world.function(&COMPLAINT_ROUTER).await, &url);
+    let rating = world.function(&RATING_FORM).await;
+    const FORMS: usize = 12;
+    let businesses: Vec<String> = (0..FORMS)
+        .map(|i| format!("{}-{i}@abc.com.vn", support::unique("xnk")))
+        .collect();
+    let mut issued = vec![];
+    for b in &businesses {
+        let mut body: Value = serde_json::from_str(&issue_body(&world)).unwrap();
+        body["declaration"]["number"] = declaration_number().into();
+        body["business"]["email"] = b.clone().into();
+        issued.push(post_form(&issuer, &body.to_string()).await);
+    }
+    let mut form_ids = vec![];
+    for r in issued {
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        form_ids.push(
+            serde_json::from_str::<Value>(&r.body).unwrap()["form_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for _ in 0..20 {
+        issuer.csq.sweep().await.unwrap();
+        if issuer
+            .csq
+            .forms
+            .pending_invitations(100)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+    }
+    let invitations = sent.lock().unwrap().clone();
+    for b in &businesses {
+        assert_eq!(
+            invitations
+                .iter()
+                .filter(|t| t.contains(b.as_str()))
+                .count(),
+            1,
+            "{b} invited once: {invitations:?}"
+        );
+    }
+
+    // Each business submits twice at the same moment, with a complaint.
+    let fields: Vec<(String, String)> = [
+        ("level.0", "2"),
+        ("reason.0", "delay"),
+        ("contact_name", "Mai Lan"),
+        ("contact_phone", "0901234567"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for id in &form_ids {
+        let form = rating.csq.forms.form(id).await.unwrap().unwrap();
+        let token = rating
+            .csq
+            .settings
+            .link_keys
+            .sign(&form.id, form.expires_at);
+        let (a, b) = tokio::join!(
+            rating.csq.submit_form(&token, &fields),
+            rating.csq.submit_form(&token, &fields)
+        );
+        use csq_core::app::rate::{LinkError, SubmitError};
+        let stored = [a, b]
+            .into_iter()
+            .filter(|r| match r {
+                Ok(_) => true,
+                Err(SubmitError::Link(LinkError::AlreadySubmitted(_))) => false,
+                Err(e) => panic!("a double submit is answered, not failed: {e}"),
+            })
+            .count();
+        assert_eq!(stored, 1, "one of the two is stored");
+    }
+    let today = vn_day(chrono::Utc::now());
+    let ratings = csq_contract::misc::all(|p| rating.csq.forms.ratings_on(today, p)).await;
+    for id in &form_ids {
+        assert_eq!(
+            ratings.iter().filter(|r| &r.form_id == id).count(),
+            1,
+            "{id} submitted once"
+        );
+    }
+
+    // SQS hands every complaint to the router twice, and again what failed.
+    let mut messages = vec![];
+    for _ in 0..20 {
+        messages.extend(world.queue.receive(10).await.unwrap());
+        if messages.len() >= FORMS {
+            break;
+        }
+    }
+    assert_eq!(messages.len(), FORMS, "one complaint per form on the queue");
+    let template = fixture("sqs_event.json")["Records"][0].clone();
+    let mut pending: Vec<(String, String)> = messages
+        .iter()
+        .flat_map(|m| {
+            [
+                (format!("{}-a", m.message_id), m.body.clone()),
+                (format!("{}-b", m.message_id), m.body.clone()),
+            ]
+        })
+        .collect();
+    for _ in 0..20 {
+        if pending.is_empty() {
+            break;
+        }
+        let records: Vec<Value> = pending
+            .iter()
+            .map(|(id, body)| {
+                let mut r = template.clone();
+                r["messageId"] = id.clone().into();
+                r["body"] = body.clone().into();
+                r
+            })
+            .collect();
+        let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).unwrap();
+        let failed: Vec<String> = events::route_sqs_batch(&router.csq, event)
+            .await
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        pending.retain(|(id, _)| failed.contains(id));
+    }
+    assert!(pending.is_empty(), "every complaint routed in the end");
+    for id in &form_ids {
+        let case = router
+            .csq
+            .cases
+            .case(id)
+            .await
+            .unwrap()
+            .expect("one case per complaint");
+        assert!(case.assignee_notified_at.is_some());
+    }
+    let opened = csq_contract::misc::all(|p| router.csq.cases.cases_opened_on(today, p)).await;
+    assert_eq!(opened.len(), FORMS, "no second case");
+    let to_head = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| t.contains("head03cc@customs.example.vn"))
+        .count();
+    assert_eq!(to_head, FORMS, "the assignee is emailed once per case");
+}
