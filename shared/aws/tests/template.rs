@@ -349,3 +349,55 @@ fn logs_sign_in_and_mail_are_locked_down() {
         "every send is conditioned"
     );
 }
+
+/// Each function writes only the item kinds its spec names: the template's
+/// `dynamodb:LeadingKeys` condition on every write says exactly that.
+#[test]
+fn writes_are_limited_to_each_functions_item_kinds() {
+    let t = template();
+    let write_actions = [
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:BatchWriteItem",
+    ];
+    for spec in SPECS {
+        let statements = t["Resources"][spec.logical_id]["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap();
+        let mut limited = 0;
+        for s in statements {
+            let actions: Vec<&str> = match &s["Action"] {
+                Value::Sequence(a) => a.iter().filter_map(Value::as_str).collect(),
+                Value::String(a) => vec![a.as_str()],
+                _ => vec![],
+            };
+            if !actions.iter().any(|a| write_actions.contains(a)) {
+                continue;
+            }
+            let keys: Vec<&str> = s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{}: a write without LeadingKeys", spec.binary))
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            let expected: Vec<String> = spec
+                .writes
+                .iter()
+                .map(|p| {
+                    if p.ends_with('#') {
+                        format!("{p}*")
+                    } else {
+                        (*p).to_owned()
+                    }
+                })
+                .collect();
+            assert_eq!(keys, expected, "{} writes", spec.binary);
+            limited += 1;
+        }
+        assert_eq!(limited, 1, "{}: one write statement", spec.binary);
+    }
+    // The public rating function can never write a case or the directory.
+    let rating = SPECS.iter().find(|s| s.binary == "rating-form").unwrap();
+    assert!(!rating.writes.iter().any(|w| ["CASE#", "ORG"].contains(w)));
+}

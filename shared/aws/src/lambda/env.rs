@@ -63,6 +63,10 @@ pub struct FunctionSpec {
     pub signs_links: bool,
     pub sends_mail: bool,
     pub enqueues: bool,
+    /// The item kinds (partition key prefixes) it may write: the template
+    /// limits its DynamoDB writes to these with `dynamodb:LeadingKeys`, so the
+    /// public rating function cannot touch cases or the org directory.
+    pub writes: &'static [&'static str],
 }
 
 impl FunctionSpec {
@@ -83,6 +87,7 @@ pub const ISSUE_FORM: FunctionSpec = FunctionSpec {
     signs_links: true,
     sends_mail: true,
     enqueues: false,
+    writes: &["FORM#", "DECL#"],
 };
 pub const RATING_FORM: FunctionSpec = FunctionSpec {
     binary: "rating-form",
@@ -95,6 +100,7 @@ pub const RATING_FORM: FunctionSpec = FunctionSpec {
     signs_links: true,
     sends_mail: false,
     enqueues: true,
+    writes: &["FORM#"],
 };
 pub const COMPLAINT_ROUTER: FunctionSpec = FunctionSpec {
     binary: "complaint-router",
@@ -103,6 +109,7 @@ pub const COMPLAINT_ROUTER: FunctionSpec = FunctionSpec {
     signs_links: false,
     sends_mail: true,
     enqueues: false,
+    writes: &["CASE#"],
 };
 pub const NIGHTLY: FunctionSpec = FunctionSpec {
     binary: "nightly",
@@ -117,6 +124,7 @@ pub const NIGHTLY: FunctionSpec = FunctionSpec {
     signs_links: true,
     sends_mail: true,
     enqueues: true,
+    writes: &["FORM#", "CASE#", "STATS#", "ORG"],
 };
 pub const STAFF_API: FunctionSpec = FunctionSpec {
     binary: "staff-api",
@@ -125,6 +133,7 @@ pub const STAFF_API: FunctionSpec = FunctionSpec {
     signs_links: false,
     sends_mail: true,
     enqueues: false,
+    writes: &["CASE#", "AUDIT#", "ORG"],
 };
 
 pub const SPECS: [&FunctionSpec; 5] = [
