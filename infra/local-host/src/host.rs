@@ -207,15 +207,16 @@ impl LocalHost {
         }));
 
         // The sweep: complaints stored but not yet queued, invitations the mail
-        // service could not take yet.
+        // service could not take yet. It runs at start too: after a crash, what
+        // the dead process had accepted but not queued goes on at once.
         let host = self.clone();
         let stop = shutdown.clone();
         handles.push(tokio::spawn(async move {
             while !*stop.borrow() {
-                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
                 if let Err(e) = host.csq.sweep().await {
                     tracing::error!(error = %e, "sweep failed");
                 }
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
             }
         }));
 

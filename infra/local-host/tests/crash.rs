@@ -19,6 +19,8 @@ fn csq(data: &Path) -> Command {
         .env("CSQ_NIGHTLY_AT", "off")
         .env("CSQ_CLIENT_READS_PER_SEC", "0")
         .env("CSQ_CLIENT_WRITES_PER_SEC", "0")
+        // A complaint the killed router had received comes back after this.
+        .env("CSQ_QUEUE_VISIBILITY_SECS", "2")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -230,7 +232,7 @@ async fn a_killed_host_loses_no_accepted_submission() {
     // Every accepted complaint becomes a case: the outbox relay and the router
     // pick up whatever the killed process had not finished.
     let mut cases = HashSet::new();
-    for _ in 0..200 {
+    for _ in 0..300 {
         let v = get("/v1/cases?subtree=true&limit=200").await;
         cases = v["items"]
             .as_array()

@@ -401,3 +401,25 @@ fn writes_are_limited_to_each_functions_item_kinds() {
     let rating = SPECS.iter().find(|s| s.binary == "rating-form").unwrap();
     assert!(!rating.writes.iter().any(|w| ["CASE#", "ORG"].contains(w)));
 }
+
+/// The staff API's OpenAPI document names every JSON route the router serves.
+#[test]
+fn the_staff_openapi_document_covers_every_api_route() {
+    let doc: Value = serde_norway::from_str(
+        &std::fs::read_to_string(root().join("shared/core/api/staff-v1.yaml")).unwrap(),
+    )
+    .unwrap();
+    let documented = keys_of(doc.get("paths"));
+    let router = std::fs::read_to_string(root().join("shared/core/src/http/staff.rs")).unwrap();
+    for path in router
+        .split(".route(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|p| p.starts_with("/v1/"))
+    {
+        assert!(
+            documented.iter().any(|d| d == path),
+            "{path} is not in staff-v1.yaml"
+        );
+    }
+}

@@ -259,8 +259,15 @@ async fn org_versions(
 async fn org_version(
     State(state): State<HttpState>,
     Staff(_who): Staff,
-    Path(version): Path<u32>,
+    Path(version): Path<String>,
 ) -> Result<Response, ApiError> {
+    let version: u32 = version.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_version",
+            "A version is a whole number: 1, 2, 3…",
+        )
+    })?;
     match state.csq.org_at_version(version).await {
         Ok(Some(org)) => Ok(org_view(version, &org)),
         Ok(None) => Err(ApiError::new(
