@@ -37,7 +37,7 @@ export CSQ_MOTO_ENDPOINT="http://127.0.0.1:$port"
 export AWS_EC2_METADATA_DISABLED=true
 
 echo "== cfn-lint template.yaml"
-"$VENV/bin/cfn-lint" template.yaml
+"$VENV/bin/cfn-lint" template.yaml infra/public-rate-limit-waf.yaml
 
 cargo test --workspace "$@"
 

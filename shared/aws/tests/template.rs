@@ -423,3 +423,33 @@ fn the_staff_openapi_document_covers_every_api_route() {
         );
     }
 }
+
+/// An optional per-client rate limit in front of the public pages: a CloudFront
+/// distribution with the web ACL the operator names, only when one is named.
+#[test]
+fn the_public_pages_can_sit_behind_a_per_client_rate_rule() {
+    let t = template();
+    let dist = resource(&t, "PublicDistribution");
+    assert_eq!(
+        dist.get("Condition").and_then(Value::as_str),
+        Some("HasPublicWaf")
+    );
+    let acl = &dist["Properties"]["DistributionConfig"]["WebACLId"];
+    assert!(
+        matches!(acl, Value::Tagged(tag) if tag.tag == "Ref" && tag.value.as_str() == Some("PublicWebAclArn"))
+    );
+    let waf: Value = serde_norway::from_str(
+        &std::fs::read_to_string(root().join("infra/public-rate-limit-waf.yaml")).unwrap(),
+    )
+    .unwrap();
+    let rule = &waf["Resources"]["PublicWebAcl"]["Properties"]["Rules"][0]["Statement"]["RateBasedStatement"];
+    assert_eq!(
+        rule["AggregateKeyType"].as_str(),
+        Some("IP"),
+        "per client address"
+    );
+    assert_eq!(
+        str_at(&waf, &["Resources", "PublicWebAcl", "Properties", "Scope"]),
+        Some("CLOUDFRONT")
+    );
+}
