@@ -23,16 +23,26 @@ install_venv "$VENV" infra/requirements-test.txt
 ST_VENV=.venv-schemathesis
 install_venv "$ST_VENV" infra/requirements-schemathesis.txt
 
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# Waits (bounded) until something listens on a loopback port.
+wait_for_port() {
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
 # One AWS emulator for the whole run, on a free loopback port.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 mkdir -p target
 "$VENV/bin/python" infra/emulator/moto_serial.py -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+wait_for_port "$port"
 export CSQ_MOTO_ENDPOINT="http://127.0.0.1:$port"
 export AWS_EC2_METADATA_DISABLED=true
 
@@ -48,14 +58,11 @@ cargo test --workspace "$@"
 echo "== schemathesis: the integration API and the staff API"
 cargo build --quiet --bin csq
 st_data=$(mktemp -d)
-st_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+st_port=$(free_port)
 CSQ_NIGHTLY_AT=off RUST_LOG=warn target/debug/csq --data-dir "$st_data" serve --bind "127.0.0.1:$st_port" > target/schemathesis-host.log 2>&1 &
 st_pid=$!
 trap 'kill $moto_pid $st_pid 2>/dev/null || true; rm -rf "$st_data"' EXIT
-for _ in $(seq 1 200); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$st_port") 2>/dev/null && break
-  sleep 0.1
-done
+wait_for_port "$st_port"
 st_key=$(target/debug/csq --data-dir "$st_data" integration-key)
 "$ST_VENV/bin/schemathesis" run shared/core/api/integration-v1.yaml \
   --url "http://127.0.0.1:$st_port" -H "Authorization: Bearer $st_key" \

@@ -203,6 +203,12 @@ async fn rollups_rerun_identically_and_export_as_csv() {
         assert_eq!(res.status(), 200);
     }
     app.issue(&declaration(&number())).await;
+    // The level-2 rating's case is opened by the router in the background: the
+    // day is complete once its head has been emailed.
+    app.eventually("the complaint's case", || {
+        app.emails_to("head03cc@customs.test").into_iter().next()
+    })
+    .await;
     let today = vn_day(app.clock_now());
     let first = app.host.csq.aggregate_day(today).await.unwrap();
     let second = app.host.csq.aggregate_day(today).await.unwrap();

@@ -657,35 +657,35 @@ async fn flaky_ses(
                     )
                         .into_response()
                 } else {
-                    (
-                        StatusCode::OK,
-                        [("content-type", "application/json")],
-                        format!(r#"{{"MessageId":"fake-{n}"}}"#),
-                    )
-                        .into_response()
+                    ses_accepted(n)
                 }
             }
         }),
     );
+    (serve_fake(app).await, calls)
+}
+
+/// What SES answers when it takes a message.
+fn ses_accepted(n: usize) -> axum::response::Response {
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        format!(r#"{{"MessageId":"fake-{n}"}}"#),
+    )
+        .into_response()
+}
+
+/// Serves a stand-in service on a free loopback port; returns its URL.
+async fn serve_fake(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, calls)
+    url
 }
 
 /// The issuance function, with its mailer pointed at a flaky SES.
 async fn issuer_with_ses(world: &World, ses_url: &str) -> FunctionEnv {
-    let mut env = world.function(&ISSUE_FORM).await;
-    let config = aws_sdk_sesv2::config::Builder::from(&csq_aws::emulator_config(ses_url))
-        .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
-        .build();
-    let mailer = csq_aws::ses::SesMailer::new(aws_sdk_sesv2::Client::from_conf(config), FROM, None)
-        .with_retry(csq_aws::ses::RetryPolicy {
-            attempts: 4,
-            base: std::time::Duration::from_millis(5),
-        });
-    env.csq.mailer = Arc::new(mailer);
-    env
+    with_ses(world.function(&ISSUE_FORM).await, ses_url, 4)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -842,30 +842,23 @@ async fn throttling_ses() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
                     .unwrap_or("")
                     .to_owned();
                 log.lock().unwrap().push(to);
-                (
-                    StatusCode::OK,
-                    [("content-type", "application/json")],
-                    format!(r#"{{"MessageId":"fake-{n}"}}"#),
-                )
-                    .into_response()
+                ses_accepted(n)
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, sent)
+    (serve_fake(app).await, sent)
 }
 
-fn with_ses(mut env: FunctionEnv, ses_url: &str) -> FunctionEnv {
+/// The function with its mail going to a stand-in SES, retried `attempts` times.
+fn with_ses(mut env: FunctionEnv, ses_url: &str, attempts: u32) -> FunctionEnv {
     let config = aws_sdk_sesv2::config::Builder::from(&csq_aws::emulator_config(ses_url))
         .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
         .build();
     env.csq.mailer = Arc::new(
         csq_aws::ses::SesMailer::new(aws_sdk_sesv2::Client::from_conf(config), FROM, None)
             .with_retry(csq_aws::ses::RetryPolicy {
-                attempts: 2,
-                base: std::time::Duration::from_millis(2),
+                attempts,
+                base: std::time::Duration::from_millis(5),
             }),
     );
     env
@@ -879,8 +872,8 @@ fn with_ses(mut env: FunctionEnv, ses_url: &str) -> FunctionEnv {
 async fn under_faults_everything_happens_exactly_once() {
     let world = World::new().await;
     let (url, sent) = throttling_ses().await;
-    let issuer = with_ses(world.function(&ISSUE_FORM).await, &url);
-    let router = with_ses(world.function(&COMPLAINT_ROUTER).await, &url);
+    let issuer = with_ses(world.function(&ISSUE_FORM).await, &url, 2);
+    let router = with_ses(world.function(&COMPLAINT_ROUTER).await, &url, 2);
     let rating = world.function(&RATING_FORM).await;
     const FORMS: usize = 12;
     let businesses: Vec<String> = (0..FORMS)
