@@ -187,7 +187,15 @@ async fn a_killed_host_loses_no_accepted_submission() {
         "{} accepted before the kill",
         accepted.len()
     );
-    assert!(accepted.len() < FORMS, "the kill came in the middle");
+    assert!(
+        accepted.len() < FORMS,
+        "the kill came in the middle ({} of {FORMS} accepted)",
+        accepted.len()
+    );
+    eprintln!(
+        "{} of {FORMS} submissions accepted before the kill",
+        accepted.len()
+    );
 
     // Started again on the same data.
     let mut host = start(&data, port).await;
