@@ -213,6 +213,23 @@ impl TestApp {
         res.json().await.expect("JSON")
     }
 
+    /// `POST /v1/cases/{id}/actions` as the holder of `token`.
+    pub async fn case_action(
+        &self,
+        token: &str,
+        case_id: &str,
+        action: &str,
+        note: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/cases/{case_id}/actions", self.base))
+            .bearer_auth(token)
+            .json(&json!({"action": action, "note": note}))
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn staff_get(&self, token: &str, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base))

@@ -92,14 +92,7 @@ async fn a_misconduct_complaint_travels_from_email_to_statistics() {
             "Công chức đã bị kỷ luật; đã xin lỗi doanh nghiệp.",
         ),
     ] {
-        let res = app
-            .http
-            .post(format!("{}/v1/cases/{case_id}/actions", app.base))
-            .bearer_auth(&inspection)
-            .json(&serde_json::json!({"action": action, "note": note}))
-            .send()
-            .await
-            .unwrap();
+        let res = app.case_action(&inspection, &case_id, action, note).await;
         assert_eq!(res.status(), 200, "{action}");
     }
 

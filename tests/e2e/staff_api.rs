@@ -152,13 +152,8 @@ async fn unit_heads_see_their_subtree_but_never_a_misconduct_report() {
         403
     );
     let res = app
-        .http
-        .post(format!("{}/v1/cases/{form_id}/actions", app.base))
-        .bearer_auth(&head03)
-        .json(&json!({"action": "dismiss", "note": "nothing happened"}))
-        .send()
-        .await
-        .unwrap();
+        .case_action(&head03, &form_id, "dismiss", "nothing happened")
+        .await;
     assert_eq!(res.status(), 404, "nor can they close it");
 
     let today = vn_day(app.clock_now());

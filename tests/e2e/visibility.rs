@@ -256,13 +256,8 @@ async fn the_assignee_loses_the_contact_when_the_case_closes() {
     let open: Value = app.staff_json(&head, &path).await;
     assert!(open["case"]["complaint"]["contact"].is_object());
     let res = app
-        .http
-        .post(format!("{}{path}/actions", app.base))
-        .bearer_auth(&head)
-        .json(&serde_json::json!({"action": "resolve", "note": "Đã nhắc nhở"}))
-        .send()
-        .await
-        .unwrap();
+        .case_action(&head, &r.ordinary, "resolve", "Đã nhắc nhở")
+        .await;
     assert_eq!(res.status(), 200);
     let closed: Value = res.json().await.unwrap();
     assert!(closed["case"]["complaint"]["contact"].is_null());
@@ -379,13 +374,8 @@ async fn a_closed_case_forgets_the_contact_after_the_grace_period_and_keeps_the_
     let dept = app.staff_token(StaffRole::Department, None);
     let path = format!("/v1/cases/{}", r.ordinary);
     let res = app
-        .http
-        .post(format!("{}{path}/actions", app.base))
-        .bearer_auth(&dept)
-        .json(&serde_json::json!({"action": "resolve", "note": "Đã nhắc nhở"}))
-        .send()
-        .await
-        .unwrap();
+        .case_action(&dept, &r.ordinary, "resolve", "Đã nhắc nhở")
+        .await;
     assert_eq!(res.status(), 200);
     let day = vn_day(app.clock_now());
     app.clock.advance(chrono::Duration::days(29));

@@ -55,6 +55,17 @@ fn a_form() -> Form {
     )
 }
 
+/// An office with a head: validation wants one on the root and routing units.
+fn headed_unit(code: &str) -> Unit {
+    Unit {
+        head: Some(csq_core::domain::org::Handler {
+            name: "Trưởng đơn vị".into(),
+            email: "head@demo.customs.example".into(),
+        }),
+        ..Unit::new(code, "Đơn vị", "office", None)
+    }
+}
+
 const PATHS: [&[&str]; 8] = [
     &["declaration", "number"],
     &["declaration", "registered_at"],
@@ -156,11 +167,7 @@ proptest! {
                 parent: parent.map(code),
                 successor: successor.map(code),
                 retired: *retired,
-                head: Some(csq_core::domain::org::Handler {
-                    name: "Trưởng đơn vị".into(),
-                    email: "head@demo.customs.example".into(),
-                }),
-                ..Unit::new(&code(i), "Đơn vị", "office", None)
+                ..headed_unit(&code(i))
             })
             .collect();
         let org = OrgDirectory::new("U00", "U01", units);
@@ -192,11 +199,7 @@ proptest! {
         let units: Vec<Unit> = (0..parents.len())
             .map(|i| Unit {
                 parent: (i > 0).then(|| code(parents[i] % i)),
-                head: Some(csq_core::domain::org::Handler {
-                    name: "Trưởng đơn vị".into(),
-                    email: "head@demo.customs.example".into(),
-                }),
-                ..Unit::new(&code(i), "Đơn vị", "office", None)
+                ..headed_unit(&code(i))
             })
             .collect();
         let org = OrgDirectory::new("U00", "U01", units);

@@ -149,6 +149,18 @@ impl DynamoStore {
         }
     }
 
+    /// An unconditional PutItem.
+    async fn put_item(&self, item: Item, what: &str) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| err(what, e))?;
+        Ok(())
+    }
+
     async fn get(&self, pk: &str, sk: &str, what: &str) -> PortResult<Option<Item>> {
         let res = self
             .client
@@ -784,14 +796,7 @@ impl AuditLog for DynamoStore {
             )?,
             entry.keep_until,
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(it))
-            .send()
-            .await
-            .map_err(|e| err("record audit", e))?;
-        Ok(())
+        self.put_item(it, "record audit").await
     }
 
     async fn audit_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<AuditEntry>> {
@@ -978,13 +983,6 @@ impl csq_core::ports::FirstVersionOrgWriter for DynamoStore {
     /// item's attributes): for migration tests.
     async fn write_first_version_org(&self, legacy: &LegacyOrg) -> PortResult<()> {
         let it = item(legacy, &[(PK, ORG_PK.into()), (SK, ORG_SK.into())])?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(it))
-            .send()
-            .await
-            .map_err(|e| err("legacy org", e))?;
-        Ok(())
+        self.put_item(it, "legacy org").await
     }
 }

@@ -636,10 +636,6 @@ impl Csq {
         }
         Ok(merge_days(&key.key(), Some(code), &rows))
     }
-
-    pub async fn org_directory(&self) -> Result<Option<OrgDirectory>, PortError> {
-        Ok(self.current_org().await?.map(|(_, o)| o))
-    }
 }
 
 /// What an officer reads about themselves.

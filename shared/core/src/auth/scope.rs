@@ -14,8 +14,9 @@ pub struct Scope {
     pub who: StaffClaims,
     /// None: every unit, including codes the directory does not know.
     units: Option<HashSet<String>>,
-    /// The directory in force when the scope was made.
+    /// The directory in force when the scope was made, and its version.
     org: Option<OrgDirectory>,
+    org_version: u32,
 }
 
 impl Scope {
@@ -57,11 +58,26 @@ impl Scope {
                 }
             }
         };
-        Ok(Scope { who, units, org })
+        Ok(Scope {
+            who,
+            units,
+            org,
+            org_version: 0,
+        })
+    }
+
+    /// Records which version the directory given to `new` is.
+    pub fn with_org_version(mut self, version: u32) -> Scope {
+        self.org_version = version;
+        self
     }
 
     pub fn org(&self) -> Option<&OrgDirectory> {
         self.org.as_ref()
+    }
+
+    pub fn org_version(&self) -> u32 {
+        self.org_version
     }
 
     pub fn role(&self) -> StaffRole {

@@ -88,15 +88,6 @@ impl Complaint {
         })
     }
 
-    /// The office's name in the reader's language, its code when it was unknown.
-    pub fn office_name(&self, lang: crate::domain::declaration::Language) -> &str {
-        self.office_path
-            .last()
-            .filter(|u| u.code == self.branch)
-            .map(|u| u.name_in(lang))
-            .unwrap_or(&self.branch)
-    }
-
     /// The statistics units of the office and everything above it.
     pub fn office_stats_units(&self, org: Option<&OrgDirectory>) -> Vec<String> {
         let codes: Vec<String> = if self.office_path.is_empty() {

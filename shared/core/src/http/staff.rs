@@ -86,13 +86,14 @@ impl FromRequestParts<HttpState> for Staff {
     ) -> Result<Self, Self::Rejection> {
         let now = state.csq.clock.now();
         let claims = state.staff_auth.authenticate(parts, now)?;
-        let org = state
+        let current = state
             .csq
             .current_org()
             .await
-            .map_err(|e| ApiError::internal(&e))?
-            .map(|(_, o)| o);
-        Ok(Staff(Scope::new(claims, org)?))
+            .map_err(|e| ApiError::internal(&e))?;
+        let version = current.as_ref().map_or(0, |(v, _)| *v);
+        let scope = Scope::new(claims, current.map(|(_, o)| o))?;
+        Ok(Staff(scope.with_org_version(version)))
     }
 }
 
@@ -168,15 +169,15 @@ fn org_view(version: u32, org: &OrgDirectory) -> Response {
     .into_response()
 }
 
-async fn org(State(state): State<HttpState>, _who: Staff) -> Result<Response, ApiError> {
-    match state.csq.current_org().await {
-        Ok(Some((version, org))) => Ok(org_view(version, &org)),
-        Ok(None) => Err(ApiError::new(
+/// The directory the caller's scope was built from: read once per request.
+async fn org(Staff(who): Staff) -> Result<Response, ApiError> {
+    match who.org() {
+        Some(org) => Ok(org_view(who.org_version(), org)),
+        None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no_directory",
             "No org directory has been imported yet (csq org import FILE).",
         )),
-        Err(e) => Err(ApiError::internal(&e)),
     }
 }
 
