@@ -56,12 +56,8 @@ impl Scope {
         match self.role() {
             StaffRole::Inspection => case.assignment.role == AssigneeRole::InspectionUnit,
             StaffRole::UnitHead => {
-                let unit = match self.org() {
-                    Some(org) => case.assignment.unit_code(org),
-                    None => &case.assignment.unit,
-                };
                 case.assignment.role != AssigneeRole::InspectionUnit
-                    && self.who.unit.as_deref() == Some(unit)
+                    && self.who.unit.as_deref() == Some(self.case_list_unit(&case.assignment.unit))
             }
             StaffRole::Department | StaffRole::Officer => false,
         }

@@ -134,9 +134,10 @@ impl Csq {
         Ok(stats)
     }
 
-    /// The issue days whose forms may have come due `after` ago: the day of
-    /// `now - after` and, to catch up a missed night, the days before it.
-    fn issue_days_due(
+    /// The days whose records (forms by issue day, cases by close day) may have
+    /// come due `after` ago: the day of `now - after` and, to catch up a missed
+    /// night, the days before it.
+    fn days_due(
         now: chrono::DateTime<chrono::Utc>,
         after: chrono::Duration,
     ) -> impl Iterator<Item = NaiveDate> {
@@ -148,7 +149,7 @@ impl Csq {
     pub async fn send_reminders(&self) -> PortResult<usize> {
         let now = self.clock.now();
         let mut sent = 0;
-        for day in Self::issue_days_due(now, self.settings.remind_after) {
+        for day in Self::days_due(now, self.settings.remind_after) {
             for form in all_pages(|p| self.forms.forms_issued_on(day, p)).await? {
                 let due = form.issued_at + self.settings.remind_after;
                 if form.status != FormStatus::Issued
@@ -181,7 +182,7 @@ impl Csq {
         let now = self.clock.now();
         let grace = self.settings.contact_grace;
         let mut forgotten = 0;
-        for day in Self::issue_days_due(now, grace) {
+        for day in Self::days_due(now, grace) {
             for case in all_pages(|p| self.cases.cases_closed_on(day, p)).await? {
                 let Some((next, event)) = case.forget_contact(now, grace) else {
                     continue;
@@ -201,7 +202,7 @@ impl Csq {
     pub async fn expire_forms(&self) -> PortResult<usize> {
         let now = self.clock.now();
         let mut expired = 0;
-        for day in Self::issue_days_due(now, self.settings.form_ttl) {
+        for day in Self::days_due(now, self.settings.form_ttl) {
             for form in all_pages(|p| self.forms.forms_issued_on(day, p)).await? {
                 if form.status == FormStatus::Issued
                     && now >= form.expires_at

@@ -10,7 +10,7 @@ use crate::auth::{b64, unb64};
 use crate::domain::audit::AuditEntry;
 use crate::domain::case::{Case, CaseStatus};
 use crate::domain::form::{Form, RatingRecord, units};
-use crate::domain::org::{DEFAULT_UNIT, INSPECTION_UNIT, OrgDirectory, Unit};
+use crate::domain::org::{INSPECTION_UNIT, OrgDirectory, Unit};
 use crate::domain::rating_scale::Level;
 use crate::domain::stats::{DailyStats, StatsTotal, merge_days, total};
 use crate::domain::time::vn_day;
@@ -320,11 +320,7 @@ impl Csq {
                     StaffRole::Officer => false,
                     StaffRole::Inspection => unit == INSPECTION_UNIT,
                     StaffRole::UnitHead => {
-                        let code = match (unit, who.org()) {
-                            (DEFAULT_UNIT, Some(org)) => org.default_unit.as_str(),
-                            (code, _) => code,
-                        };
-                        unit != INSPECTION_UNIT && who.sees_unit(code)
+                        unit != INSPECTION_UNIT && who.sees_unit(who.case_list_unit(unit))
                     }
                 };
                 if !allowed {

@@ -80,6 +80,11 @@ impl Scope {
         self.org_version
     }
 
+    /// The tree unit behind a case list, by the directory this scope was made from.
+    pub fn case_list_unit<'a>(&'a self, list: &'a str) -> &'a str {
+        self.org.as_ref().map_or(list, |o| o.case_list_unit(list))
+    }
+
     pub fn role(&self) -> StaffRole {
         self.who.role
     }
@@ -126,12 +131,8 @@ impl Scope {
             StaffRole::Officer => false,
             StaffRole::Inspection => case.assignment.role == AssigneeRole::InspectionUnit,
             StaffRole::UnitHead => {
-                let unit = match &self.org {
-                    Some(org) => case.assignment.unit_code(org),
-                    None => &case.assignment.unit,
-                };
                 case.assignment.role != AssigneeRole::InspectionUnit
-                    && (self.sees_unit(unit)
+                    && (self.sees_unit(self.case_list_unit(&case.assignment.unit))
                         || case.escalations.iter().any(|e| self.sees_unit(&e.unit)))
             }
         }

@@ -138,11 +138,7 @@ pub struct Assignment {
 impl Assignment {
     /// The tree unit behind the case list (`inspection` and `default` name roles).
     pub fn unit_code<'a>(&'a self, org: &'a OrgDirectory) -> &'a str {
-        match self.unit.as_str() {
-            INSPECTION_UNIT => &org.inspection_unit,
-            DEFAULT_UNIT => &org.default_unit,
-            code => code,
-        }
+        org.case_list_unit(&self.unit)
     }
 }
 

@@ -286,6 +286,16 @@ impl OrgDirectory {
         self.head_for(&self.default_unit)
     }
 
+    /// The tree unit behind a case list: `inspection` and `default` name the
+    /// routing units; any other list is a unit code.
+    pub fn case_list_unit<'a>(&'a self, list: &'a str) -> &'a str {
+        match list {
+            INSPECTION_UNIT => &self.inspection_unit,
+            DEFAULT_UNIT => &self.default_unit,
+            code => code,
+        }
+    }
+
     /// Whether `code` is `ancestor` or below it.
     pub fn is_within(&self, code: &str, ancestor: &str) -> bool {
         code == ancestor || self.ancestors(code).iter().any(|u| u.code == ancestor)
