@@ -20,7 +20,9 @@ use crate::auth::staff::StaffRole;
 use crate::domain::case::{Case, CaseEvent, CaseStatus, Escalation};
 use crate::domain::complaint::{AssigneeRole, Complaint};
 use crate::domain::declaration::{Lane, Stage};
-use crate::domain::form::{Form, FormStatus, InvitationState, RatingRecord, Subject, SubjectKind};
+use crate::domain::form::{
+    Form, FormStatus, InvitationState, RatingRecord, Subject, SubjectKind, Submission,
+};
 use crate::domain::org::UnitLabel;
 use crate::domain::rating_scale::Reason;
 use crate::domain::stats::DailyStats;
@@ -34,15 +36,13 @@ pub const DEFAULT_MIN_CELL: u64 = 5;
 /// (phiền hà, sách nhiễu, tiêu cực): the whole report is withheld, not only the
 /// line that names the reason.
 pub fn is_misconduct_report(r: &RatingRecord) -> bool {
-    r.part_of_misconduct_report || r.reasons.iter().any(|x| x.is_misconduct())
+    r.part_of_misconduct_report || r.names_misconduct()
 }
 
 fn form_reports_misconduct(form: &Form) -> bool {
-    form.submission.as_ref().is_some_and(|s| {
-        s.ratings
-            .iter()
-            .any(|r| r.reasons.iter().any(|x| x.is_misconduct()))
-    })
+    form.submission
+        .as_ref()
+        .is_some_and(Submission::reports_misconduct)
 }
 
 impl Scope {

@@ -290,6 +290,15 @@ pub struct Submission {
     pub contact: Option<Contact>,
 }
 
+impl Submission {
+    /// Any rating gives a misconduct reason: the whole submission is a misconduct report.
+    pub fn reports_misconduct(&self) -> bool {
+        self.ratings
+            .iter()
+            .any(|r| r.reasons.iter().any(|x| x.is_misconduct()))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Form {
     pub id: String,
@@ -504,15 +513,17 @@ pub struct RatingRecord {
 }
 
 impl RatingRecord {
+    /// This rating itself gives a misconduct reason (phiền hà, sách nhiễu, tiêu cực).
+    pub fn names_misconduct(&self) -> bool {
+        self.reasons.iter().any(|x| x.is_misconduct())
+    }
+
     pub fn from_submission(
         form: &Form,
         submission: &Submission,
         at: DateTime<Utc>,
     ) -> Vec<RatingRecord> {
-        let misconduct = submission
-            .ratings
-            .iter()
-            .any(|r| r.reasons.iter().any(|x| x.is_misconduct()));
+        let misconduct = submission.reports_misconduct();
         submission
             .ratings
             .iter()

@@ -128,27 +128,37 @@ impl DailyStats {
     }
 }
 
-/// Every statistics unit a form counts towards: its subjects' units and the
-/// office path (a form with only officer subjects still counts for its office).
-fn form_units(subjects: &[Subject], org: Option<&OrgDirectory>) -> BTreeMap<String, String> {
+/// The statistics units a subject counts towards, each with the org unit that
+/// owns its row (an officer's row: the office).
+fn subject_units<'s>(
+    s: &'s Subject,
+    org: Option<&OrgDirectory>,
+) -> impl Iterator<Item = (String, String)> + 's {
+    s.stats_units(org).into_iter().map(move |unit| {
+        let owner = units::owner(&unit).unwrap_or(s.branch.as_str()).to_owned();
+        (unit, owner)
+    })
+}
+
+/// Every statistics unit a set of subjects counts towards, once each. A form's
+/// subjects always include its office, so the office and its path are among them.
+fn units_of<'s>(
+    subjects: impl Iterator<Item = &'s Subject>,
+    org: Option<&OrgDirectory>,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for s in subjects {
-        for unit in s.stats_units(org) {
-            let owner = units::owner(&unit).unwrap_or(s.branch.as_str()).to_owned();
+        for (unit, owner) in subject_units(s, org) {
             out.entry(unit).or_insert(owner);
         }
     }
     out
 }
 
+/// A case counts for its complained subjects and for the office and the units
+/// above it, whichever subjects the complaint names.
 fn case_units(case: &Case, org: Option<&OrgDirectory>) -> BTreeMap<String, String> {
-    let subjects: Vec<Subject> = case
-        .complaint
-        .subjects
-        .iter()
-        .map(|s| s.subject.clone())
-        .collect();
-    let mut out = form_units(&subjects, org);
+    let mut out = units_of(case.complaint.subjects.iter().map(|s| &s.subject), org);
     for unit in case.complaint.office_stats_units(org) {
         let owner = units::owner(&unit).unwrap_or_default().to_owned();
         out.entry(unit).or_insert(owner);
@@ -194,7 +204,7 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
     }
 
     for form in inputs.forms_issued {
-        for (unit, owner) in form_units(&form.subjects, org) {
+        for (unit, owner) in units_of(form.subjects.iter(), org) {
             at(&mut by_unit, date, &unit, &owner).forms_issued += 1;
         }
     }
@@ -202,12 +212,9 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
     let mut submitted: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
     for r in inputs.ratings {
         let idx = usize::from(r.level.value()) - 1;
-        let misconduct = r.reasons.iter().any(|x| x.is_misconduct());
+        let misconduct = r.names_misconduct();
         let form_units = submitted.entry(&r.form_id).or_default();
-        for unit in r.subject.stats_units(org) {
-            let owner = units::owner(&unit)
-                .unwrap_or(r.subject.branch.as_str())
-                .to_owned();
+        for (unit, owner) in subject_units(&r.subject, org) {
             let row = at(&mut by_unit, date, &unit, &owner);
             row.level_counts[idx] += 1;
             if misconduct {
