@@ -939,38 +939,44 @@ impl OrgStore for DynamoStore {
     }
 
     async fn org_versions(&self, page: PageRequest) -> PortResult<Page<OrgVersion>> {
-        let sk = match page.after.as_deref() {
+        // Newest first; a cursor is the last version handed out, so the next
+        // page ends at the version before it (sort keys are zero-padded).
+        let newest = match page.after.as_deref() {
             None => "VERSION#~".to_owned(),
-            Some(c) => org_version_sk(
-                c.parse()
-                    .map_err(|_| csq_core::ports::PortError::bad_cursor("org versions"))?,
-            ),
+            Some(c) => match c.parse::<u32>() {
+                Ok(0) => {
+                    return Ok(Page {
+                        items: vec![],
+                        next: None,
+                    });
+                }
+                Ok(v) => org_version_sk(v - 1),
+                Err(_) => return Err(csq_core::ports::PortError::bad_cursor("org versions")),
+            },
         };
-        let mut q = self
+        let limit = page.limit.clamp(1, 100) as usize;
+        let res = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :oldest AND :newest")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(ORG_PK))
-            .expression_attribute_values(":from", s("VERSION#"))
-            .expression_attribute_values(":to", s(sk.clone()))
+            .expression_attribute_values(":oldest", s("VERSION#"))
+            .expression_attribute_values(":newest", s(newest))
             .scan_index_forward(false)
-            .limit(page.limit.clamp(1, 100) as i32 + 1);
-        if page.after.is_some() {
-            // BETWEEN includes its bound: the cursor's own version is skipped below.
-            q = q.limit(page.limit.clamp(1, 100) as i32 + 2);
-        }
-        let res = q.send().await.map_err(|e| err("org versions", e))?;
+            // One more than asked tells whether a next page exists.
+            .limit(limit as i32 + 1)
+            .send()
+            .await
+            .map_err(|e| err("org versions", e))?;
         let mut items: Vec<OrgVersion> = res
             .items
             .unwrap_or_default()
             .into_iter()
-            .filter(|i| i.get(SK).and_then(|v| v.as_s().ok()) != Some(&sk))
             .map(doc)
             .collect::<PortResult<_>>()?;
-        let limit = page.limit.clamp(1, 100) as usize;
         let next = (items.len() > limit).then(|| items[limit - 1].version.to_string());
         items.truncate(limit);
         Ok(Page { items, next })
