@@ -78,7 +78,7 @@ pub fn sees_form(who: &Scope, form: &Form) -> bool {
     match who.role() {
         StaffRole::Department => true,
         StaffRole::Inspection => form_reports_misconduct(form),
-        StaffRole::UnitHead => who.sees_form(form) && !form_reports_misconduct(form),
+        StaffRole::UnitHead => who.form_in_scope(form) && !form_reports_misconduct(form),
         StaffRole::Officer => false,
     }
 }
@@ -87,13 +87,25 @@ pub fn sees_rating(who: &Scope, r: &RatingRecord) -> bool {
     match who.role() {
         StaffRole::Department => true,
         StaffRole::Inspection => is_misconduct_report(r),
-        StaffRole::UnitHead => who.sees_rating(r) && !is_misconduct_report(r),
+        StaffRole::UnitHead => who.rating_in_scope(r) && !is_misconduct_report(r),
         StaffRole::Officer => false,
     }
 }
 
+/// Unit heads see the cases of their subtree, escalations to them included,
+/// but never a misconduct case: it belongs to the inspection unit, whose
+/// independence is the point of the rule.
 pub fn sees_case(who: &Scope, case: &Case) -> bool {
-    who.role() != StaffRole::Officer && who.sees_case(case)
+    match who.role() {
+        StaffRole::Department => true,
+        StaffRole::Officer => false,
+        StaffRole::Inspection => case.assignment.role == AssigneeRole::InspectionUnit,
+        StaffRole::UnitHead => {
+            case.assignment.role != AssigneeRole::InspectionUnit
+                && (who.sees_unit(who.case_list_unit(&case.assignment.unit))
+                    || case.escalations.iter().any(|e| who.sees_unit(&e.unit)))
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -37,7 +37,7 @@ impl Csq {
             .await?
             .ok_or(CaseActionError::NotFound)?;
         // Someone outside the case's scope learns nothing about it, not even that it exists.
-        if !who.sees_case(&case) {
+        if !crate::policy::sees_case(who, &case) {
             return Err(CaseActionError::NotFound);
         }
         let now = self.clock.now();

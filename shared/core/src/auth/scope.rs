@@ -1,11 +1,9 @@
-//! Which units a member of staff may see: one check, following the tree, used by
-//! every staff listing, statistic and case.
+//! Which units a member of staff may see, following the tree: the unit half of
+//! the visibility policy. What each role sees of those units is `crate::policy`.
 
 use std::collections::HashSet;
 
 use super::staff::{StaffAuthError, StaffClaims, StaffRole};
-use crate::domain::case::Case;
-use crate::domain::complaint::AssigneeRole;
 use crate::domain::form::{Form, RatingRecord};
 use crate::domain::org::{INSPECTION_UNIT, OrgDirectory};
 
@@ -98,7 +96,7 @@ impl Scope {
     }
 
     /// A form is in scope through its office or any team that handled it.
-    pub fn sees_form(&self, form: &Form) -> bool {
+    pub fn form_in_scope(&self, form: &Form) -> bool {
         self.sees_unit(form.declaration.customs_office.as_str())
             || form
                 .handling
@@ -106,7 +104,7 @@ impl Scope {
                 .any(|h| self.sees_unit(h.team.as_str()))
     }
 
-    pub fn sees_rating(&self, r: &RatingRecord) -> bool {
+    pub fn rating_in_scope(&self, r: &RatingRecord) -> bool {
         self.sees_unit(r.branch.as_str())
             || r.subject
                 .team
@@ -119,22 +117,6 @@ impl Scope {
         match owner {
             Some(code) => self.sees_unit(code),
             None => self.sees_every_unit(),
-        }
-    }
-
-    /// Unit heads see the cases of their subtree, escalations to them included,
-    /// but never a misconduct case: it belongs to the inspection unit, whose
-    /// independence is the point of the rule.
-    pub fn sees_case(&self, case: &Case) -> bool {
-        match self.who.role {
-            StaffRole::Department => true,
-            StaffRole::Officer => false,
-            StaffRole::Inspection => case.assignment.role == AssigneeRole::InspectionUnit,
-            StaffRole::UnitHead => {
-                case.assignment.role != AssigneeRole::InspectionUnit
-                    && (self.sees_unit(self.case_list_unit(&case.assignment.unit))
-                        || case.escalations.iter().any(|e| self.sees_unit(&e.unit)))
-            }
         }
     }
 
