@@ -213,7 +213,9 @@ impl TestApp {
         res.json().await.expect("JSON")
     }
 
-    /// `POST /v1/cases/{id}/actions` as the holder of `token`.
+    /// `POST /v1/cases/{id}/actions` as the holder of `token`. Resolving a
+    /// complaint records an upheld finding (attitude, a reminder) concerning
+    /// no officer in particular.
     pub async fn case_action(
         &self,
         token: &str,
@@ -221,10 +223,25 @@ impl TestApp {
         action: &str,
         note: &str,
     ) -> reqwest::Response {
+        let mut body = json!({"action": action, "note": note});
+        if action == "resolve" && !case_id.ends_with("-kn") {
+            body["upheld"] = json!(true);
+            body["violation_category"] = json!("attitude");
+            body["measure"] = json!("reminder");
+        }
+        self.case_action_json(token, case_id, &body).await
+    }
+
+    pub async fn case_action_json(
+        &self,
+        token: &str,
+        case_id: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         self.http
             .post(format!("{}/v1/cases/{case_id}/actions", self.base))
             .bearer_auth(token)
-            .json(&json!({"action": action, "note": note}))
+            .json(body)
             .send()
             .await
             .expect("request")

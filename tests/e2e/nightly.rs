@@ -71,8 +71,9 @@ async fn overdue_cases_climb_the_tree_once_per_level() {
     })
     .await;
 
-    // Overdue: the head of the region above the office gets it, once.
-    app.clock.advance(Duration::days(11));
+    // Overdue (10 working days span at most 14 calendar days): the head of
+    // the region above the office gets it, once.
+    app.clock.advance(Duration::days(16));
     let day = vn_day(app.clock_now())
         .checked_sub_days(Days::new(1))
         .unwrap();
@@ -87,8 +88,8 @@ async fn overdue_cases_climb_the_tree_once_per_level() {
     assert!(to_region[0].subject.contains("quá hạn"));
     assert!(app.emails_to("cuctruong@customs.test").is_empty());
 
-    // Still open a case-period later: the next level up, the authority's head.
-    app.clock.advance(Duration::days(10));
+    // Still open 5 working days (a week) later: the next level up, the authority's head.
+    app.clock.advance(Duration::days(8));
     assert_eq!(escalated(&app).await, 1);
     assert_eq!(escalated(&app).await, 0);
     assert_eq!(app.emails_to("cuctruong@customs.test").len(), 1);

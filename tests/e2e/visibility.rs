@@ -231,7 +231,7 @@ async fn each_reader_sees_what_the_policy_allows_on_every_route() {
 
     // Overdue: the escalation emails carry no contact; the misconduct case's
     // (to the authority's head) does not name the business that reported it.
-    app.clock.advance(chrono::Duration::days(11));
+    app.clock.advance(chrono::Duration::days(16));
     app.host.csq.escalate_overdue().await.unwrap();
     let to_region = app.emails_to("head-r03@customs.test");
     assert_eq!(to_region.len(), 1);

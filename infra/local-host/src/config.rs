@@ -27,7 +27,6 @@ pub struct HostConfig {
     pub mail_from: String,
     pub form_ttl_days: i64,
     pub remind_after_days: i64,
-    pub case_due_days: i64,
     pub personal_data_days: i64,
     /// k of the visibility policy: the fewest ratings a figure may rest on for
     /// a unit head (where misconduct reports count) or an officer.
@@ -93,7 +92,6 @@ impl HostConfig {
             )?,
             form_ttl_days: env_or("CSQ_FORM_TTL_DAYS", 30)?,
             remind_after_days: env_or("CSQ_REMIND_AFTER_DAYS", 3)?,
-            case_due_days: env_or("CSQ_CASE_DUE_DAYS", 10)?,
             personal_data_days: env_or("CSQ_PERSONAL_DATA_DAYS", 365)?,
             min_cell: env_or("CSQ_MIN_CELL", csq_core::policy::DEFAULT_MIN_CELL)?,
             audit_days: env_or("CSQ_AUDIT_DAYS", 365)?,
@@ -116,7 +114,6 @@ impl HostConfig {
             mail_from: "CSQ Hải quan <no-reply@csq.localhost>".into(),
             form_ttl_days: 30,
             remind_after_days: 3,
-            case_due_days: 10,
             personal_data_days: 365,
             min_cell: csq_core::policy::DEFAULT_MIN_CELL,
             audit_days: 365,
@@ -182,7 +179,6 @@ impl HostConfig {
         let mut s = Settings::new(&url, link_keys);
         s.form_ttl = Duration::days(self.form_ttl_days.max(1));
         s.remind_after = Duration::days(self.remind_after_days.max(1));
-        s.case_due = Duration::days(self.case_due_days.max(1));
         s.personal_data_retention = Duration::days(self.personal_data_days.max(1));
         s.min_cell = self.min_cell.max(1);
         s.audit_retention = Duration::days(self.audit_days.max(1));

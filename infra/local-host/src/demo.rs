@@ -7,8 +7,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{Days, Duration, Utc};
 use csq_core::app::Csq;
+use csq_core::app::cases::CaseActionRequest;
 use csq_core::auth::scope::Scope;
 use csq_core::auth::staff::{StaffClaims, StaffRole};
+use csq_core::domain::case::CaseKind;
 use csq_core::domain::org::{Handler, OrgDirectory, Unit};
 use csq_core::domain::rating_scale::{Polarity, Reason};
 use csq_core::domain::time::{vn_day, vn_day_start};
@@ -401,19 +403,32 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
                 continue;
             }
             clock.set(case.opened_at + Duration::days(2));
-            let (action, note) = match rng.random_range(0..10) {
-                0..=5 => (
-                    "resolve",
-                    "Đã làm việc với công chức và nhắc nhở; đã trao đổi lại với doanh nghiệp.",
-                ),
-                6..=7 => (
-                    "dismiss",
-                    "Đã kiểm tra hồ sơ và camera; thủ tục đúng quy định.",
-                ),
-                _ => ("verify", ""),
+            let complaint = case.kind == CaseKind::Complaint;
+            let officer = case.complaint.handling_officers().into_iter().next();
+            let request = match rng.random_range(0..10) {
+                0..=5 => CaseActionRequest {
+                    action: "resolve".into(),
+                    note:
+                        "Đã làm việc với công chức và nhắc nhở; đã trao đổi lại với doanh nghiệp."
+                            .into(),
+                    upheld: complaint.then_some(true),
+                    officers: officer.into_iter().filter(|_| complaint).collect(),
+                    violation_category: complaint.then(|| "attitude".into()),
+                    measure: complaint.then(|| "reminder".into()),
+                    ..CaseActionRequest::default()
+                },
+                6..=7 => CaseActionRequest {
+                    action: if complaint { "dismiss" } else { "resolve" }.into(),
+                    note: "Đã kiểm tra hồ sơ và camera; thủ tục đúng quy định.".into(),
+                    ..CaseActionRequest::default()
+                },
+                _ => CaseActionRequest {
+                    action: "verify".into(),
+                    ..CaseActionRequest::default()
+                },
             };
             let _ = past
-                .act_on_case(&department_scope, &case.id, action, note)
+                .act_on_case(&department_scope, &case.id, &request)
                 .await;
         }
     }

@@ -73,7 +73,6 @@ impl World {
             (env::COMPLAINT_QUEUE_URL, queue_url.clone()),
             (env::FORM_TTL_DAYS, "30".to_owned()),
             (env::REMIND_AFTER_DAYS, "3".to_owned()),
-            (env::CASE_DUE_DAYS, "10".to_owned()),
             (env::PERSONAL_DATA_DAYS, "365".to_owned()),
         ]
         .into_iter()
@@ -774,6 +773,17 @@ impl csq_core::ports::OrgStore for PanickingOrg {
         _: csq_core::ports::PageRequest,
     ) -> csq_core::ports::PortResult<csq_core::ports::Page<csq_core::domain::org::OrgVersion>> {
         panic!("org_versions")
+    }
+    async fn case_rules(
+        &self,
+    ) -> csq_core::ports::PortResult<Option<csq_core::domain::case::rules::StoredCaseRules>> {
+        panic!("case_rules")
+    }
+    async fn save_case_rules(
+        &self,
+        _: &csq_core::domain::case::rules::StoredCaseRules,
+    ) -> csq_core::ports::PortResult<csq_core::ports::SaveOrgOutcome> {
+        panic!("save_case_rules")
     }
 }
 

@@ -3,7 +3,12 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use csq_core::domain::case::{CaseAction, CaseStatus};
+use csq_core::domain::case::rules::CaseRules;
+use csq_core::domain::case::{
+    CaseAction, CaseEvent, CaseStatus, HandlingRating, HandlingRatingRecord, REMOVED_EMAIL,
+    StaffAction, apply_staff_action,
+};
+use csq_core::domain::rating_scale::Level;
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{CaseStore, OpenCaseOutcome, PageRequest, UpdateCaseOutcome};
 
@@ -167,16 +172,131 @@ pub async fn day_and_due_queries(store: Arc<dyn CaseStore>) {
     assert_eq!(closed, std::slice::from_ref(&soon.id));
 }
 
-pub async fn expired_cases_are_gone(store: Arc<dyn CaseStore>) {
+/// A case outlives its personal data: the closed case holding it is listed
+/// once its limit passed, and after anonymising it leaves the list while the
+/// case and its trail stay.
+pub async fn expired_cases_are_anonymised_not_deleted(store: Arc<dyn CaseStore>) {
     let now = Utc::now();
     let (mut old, ev) = case("03CC", now - Duration::days(400), Duration::days(10));
     old.complaint.personal_data_until = now - Duration::seconds(5);
+    let (mut open_old, ev_open) = case("03CC", now - Duration::days(400), Duration::days(10));
+    open_old.complaint.personal_data_until = now - Duration::seconds(5);
     let (fresh, ev2) = case("03CC", now, Duration::days(10));
-    store.open_case(&old, &ev).await.unwrap();
-    store.open_case(&fresh, &ev2).await.unwrap();
-    store.drop_expired_personal_data(now).await.unwrap();
-    assert!(store.case(&old.id).await.unwrap().is_none());
-    assert!(store.case(&fresh.id).await.unwrap().is_some());
-    let listed = all(|p| store.cases_of_unit("03CC", None, p)).await;
-    assert!(!listed.iter().any(|c| c.id == old.id), "not listed either");
+    for (c, e) in [(&old, &ev), (&open_old, &ev_open), (&fresh, &ev2)] {
+        store.open_case(c, e).await.unwrap();
+    }
+    let holding = |t| {
+        let store = store.clone();
+        async move {
+            all(|p| store.cases_with_personal_data_before(t, p))
+                .await
+                .into_iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        !holding(now).await.contains(&old.id),
+        "an open case keeps its contact until answered"
+    );
+    let (closed, close_ev) = apply_staff_action(
+        &old,
+        &StaffAction::Dismiss {
+            text: "không có cơ sở".into(),
+        },
+        "staff",
+        now - Duration::days(1),
+        &CaseRules::default(),
+    )
+    .unwrap();
+    store.update_case(&closed, 1, &close_ev).await.unwrap();
+    let listed = holding(now).await;
+    assert!(
+        listed.contains(&closed.id)
+            && !listed.contains(&open_old.id)
+            && !listed.contains(&fresh.id)
+    );
+    assert!(
+        !holding(now - Duration::minutes(1))
+            .await
+            .contains(&closed.id),
+        "listed only once its limit passed"
+    );
+
+    let (anon, anon_ev) = closed.anonymise(now).expect("due");
+    assert_eq!(
+        store
+            .update_case(&anon, closed.version, &anon_ev)
+            .await
+            .unwrap(),
+        UpdateCaseOutcome::Updated
+    );
+    assert!(!holding(now).await.contains(&closed.id), "anonymised once");
+    let kept = store
+        .case(&closed.id)
+        .await
+        .unwrap()
+        .expect("the case stays");
+    assert!(kept.complaint.contact.is_none());
+    assert_eq!(kept.complaint.business.email.as_str(), REMOVED_EMAIL);
+    assert_eq!(kept.conclusion, closed.conclusion, "the finding stays");
+    assert_eq!(
+        store.case_events(&closed.id).await.unwrap().len(),
+        3,
+        "the trail stays"
+    );
+}
+
+/// The handling rating is written with the case update or not at all, and is
+/// found by the day it was given.
+pub async fn handling_ratings_are_kept_by_day(store: Arc<dyn CaseStore>) {
+    let at = on_test_day(0);
+    let (c, ev) = case("03CC", at, Duration::days(10));
+    store.open_case(&c, &ev).await.unwrap();
+    let mut rated = c.clone();
+    rated.version = 2;
+    rated.response.handling_rating = Some(HandlingRating {
+        level: Level::new(4).unwrap(),
+        at,
+    });
+    let record = HandlingRatingRecord {
+        case_id: c.id.clone(),
+        level: Level::new(4).unwrap(),
+        at,
+        units: vec!["unit:03CC".into(), "unit:CUC".into()],
+    };
+    let event = CaseEvent {
+        action: CaseAction::HandlingRated,
+        ..ev.clone()
+    };
+    assert_eq!(
+        store
+            .record_handling_rating(&rated, 7, &event, &record)
+            .await
+            .unwrap(),
+        UpdateCaseOutcome::Conflict,
+        "a stale version writes nothing"
+    );
+    assert!(
+        all(|p| store.handling_ratings_on(vn_day(at), p))
+            .await
+            .iter()
+            .all(|r| r.case_id != c.id)
+    );
+    assert_eq!(
+        store
+            .record_handling_rating(&rated, 1, &event, &record)
+            .await
+            .unwrap(),
+        UpdateCaseOutcome::Updated
+    );
+    let on_day = all(|p| store.handling_ratings_on(vn_day(at), p)).await;
+    assert!(on_day.contains(&record));
+    assert!(
+        all(|p| store.handling_ratings_on(vn_day(at) + Duration::days(1), p))
+            .await
+            .iter()
+            .all(|r| r.case_id != c.id)
+    );
+    assert_eq!(store.case(&c.id).await.unwrap().unwrap(), rated);
 }

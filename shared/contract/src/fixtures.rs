@@ -1,7 +1,8 @@
 //! Sample domain objects for the suites.
 
 use chrono::{DateTime, Duration, Utc};
-use csq_core::domain::case::{Case, CaseAction, CaseEvent};
+use csq_core::domain::case::rules::CaseRules;
+use csq_core::domain::case::{Case, CaseAction, CaseEvent, CaseKind};
 use csq_core::domain::complaint::{AssigneeRole, Assignment, Complaint};
 use csq_core::domain::declaration::FormRequest;
 use csq_core::domain::form::{Form, RatingRecord, SubjectRating, Submission};
@@ -54,6 +55,7 @@ pub fn submission_write(form: &Form, level: u8, at: DateTime<Utc>) -> Submission
         }],
         overall_comment: None,
         contact: None,
+        suggestion: None,
     };
     let complaint = Complaint::from_submission(form, &submission, at);
     SubmissionWrite {
@@ -81,7 +83,15 @@ pub fn case(unit: &str, at: DateTime<Utc>, due_in: Duration) -> (Case, CaseEvent
         email: "head@demo.example.vn".into(),
         rule: "test".into(),
     };
-    let case = Case::open(complaint(&f, at), assignment, at, due_in);
+    let mut case = Case::open(
+        CaseKind::Complaint,
+        complaint(&f, at),
+        assignment,
+        at,
+        &CaseRules::default(),
+    );
+    // The store contracts place due dates themselves; working days are the domain's.
+    case.due_at = at + due_in;
     let event = CaseEvent {
         case_id: case.id.clone(),
         at,

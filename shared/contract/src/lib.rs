@@ -59,7 +59,8 @@ macro_rules! case_store_contract {
                 updates_are_conditional_on_version,
                 unit_query_filters_status_and_pages,
                 day_and_due_queries,
-                expired_cases_are_gone,
+                expired_cases_are_anonymised_not_deleted,
+                handling_ratings_are_kept_by_day,
             ]
         );
     };
@@ -78,6 +79,7 @@ macro_rules! stats_and_org_contract {
                 national_directory_fits,
                 first_version_directory_reads_and_upgrades,
                 audit_is_kept_by_day_until_it_expires,
+                case_rules_are_replaced_by_version,
             ]
         );
     };

@@ -61,6 +61,10 @@ fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
         complaints_overdue: 0,
         misconduct_level_counts: [0, 0, 0, 0, 1.min(ratings)],
         misconduct_complaints: [0; 3],
+        complaints_upheld: 1.min(ratings),
+        misconduct_upheld: 0,
+        suggestions_opened: 0,
+        handling_level_counts: [0, 0, 0, ratings, 0],
     }
 }
 
@@ -323,4 +327,47 @@ pub async fn audit_is_kept_by_day_until_it_expires(store: Arc<dyn StatsAndOrg>) 
             .items
             .is_empty()
     );
+}
+
+/// The case rules: version 1 is taken once, a replacement must follow the
+/// version in force, and what was saved reads back whole.
+pub async fn case_rules_are_replaced_by_version(store: Arc<dyn StatsAndOrg>) {
+    use csq_core::domain::case::rules::{CaseRules, Holiday, StoredCaseRules};
+    assert!(store.case_rules().await.unwrap().is_none());
+    let mut rules = CaseRules::default();
+    rules.holidays.push(Holiday {
+        date: NaiveDate::from_ymd_opt(2026, 9, 2).expect("valid"),
+        name: "Quốc khánh".into(),
+    });
+    let v1 = StoredCaseRules {
+        version: 1,
+        saved_by: "dept".into(),
+        saved_at: chrono::Utc::now(),
+        rules: rules.clone(),
+    };
+    assert_eq!(
+        store.save_case_rules(&v1).await.unwrap(),
+        SaveOrgOutcome::Saved
+    );
+    assert_eq!(
+        store.save_case_rules(&v1).await.unwrap(),
+        SaveOrgOutcome::Conflict,
+        "version 1 is taken once"
+    );
+    let skip = StoredCaseRules {
+        version: 3,
+        ..v1.clone()
+    };
+    assert_eq!(
+        store.save_case_rules(&skip).await.unwrap(),
+        SaveOrgOutcome::Conflict
+    );
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    v2.rules.appeal_days = 20;
+    assert_eq!(
+        store.save_case_rules(&v2).await.unwrap(),
+        SaveOrgOutcome::Saved
+    );
+    assert_eq!(store.case_rules().await.unwrap(), Some(v2));
 }

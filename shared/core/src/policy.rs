@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::auth::scope::Scope;
 use crate::auth::staff::StaffRole;
-use crate::domain::case::{Case, CaseEvent, CaseStatus, Escalation};
+use crate::domain::case::{Case, CaseEvent, CaseKind, CaseStatus, Conclusion, Escalation};
 use crate::domain::complaint::{AssigneeRole, Complaint};
 use crate::domain::declaration::{Lane, Stage};
 use crate::domain::form::{
@@ -305,6 +305,8 @@ pub struct ComplaintView {
     pub contact: Option<ContactView>,
     pub subjects: Vec<ComplainedSubjectView>,
     pub overall_comment: Option<String>,
+    /// The suggestion (kiến nghị), on a suggestion case.
+    pub suggestion: Option<String>,
     pub submitted_at: DateTime<Utc>,
 }
 
@@ -319,14 +321,46 @@ pub struct AssignmentView {
 #[derive(Debug, Serialize)]
 pub struct CaseView {
     pub id: String,
+    pub kind: CaseKind,
     pub status: CaseStatus,
+    /// Send it back with an action: a stale version gets 409.
+    pub version: u32,
     pub opened_at: DateTime<Utc>,
+    pub acknowledge_due_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
     pub due_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// What the business was told.
     pub finding: Option<String>,
+    /// The structured finding of a complaint.
+    pub conclusion: Option<Conclusion>,
     pub escalations: Vec<EscalationView>,
+    pub transfers: Vec<TransferView>,
+    pub response: ResponseView,
+    pub anonymised: bool,
+    /// The staff actions the case allows now.
+    pub allowed_actions: Vec<&'static str>,
     pub assignment: AssignmentView,
     pub complaint: ComplaintView,
+}
+
+/// A transfer as staff read it: which lists, why, when.
+#[derive(Debug, Serialize)]
+pub struct TransferView {
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What the business did with the outcome (no personal data).
+#[derive(Debug, Serialize)]
+pub struct ResponseView {
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub handling_rating: Option<u8>,
+    pub appealed_at: Option<DateTime<Utc>>,
+    pub appeal_reason: Option<String>,
+    pub appealed_from: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -376,14 +410,39 @@ impl CaseView {
         let c: &Complaint = &case.complaint;
         let show_contact = reader == CaseReader::Contact(true);
         let hide_business = reader == CaseReader::EscalationRecipient && c.is_misconduct();
+        let r = &case.response;
         CaseView {
             id: case.id.clone(),
+            kind: case.kind,
             status: case.status,
+            version: case.version,
             opened_at: case.opened_at,
+            acknowledge_due_at: case.acknowledge_due_at,
+            acknowledged_at: case.acknowledged_at,
             due_at: case.due_at,
             closed_at: case.closed_at,
             finding: case.finding.clone(),
+            conclusion: case.conclusion.clone(),
             escalations: case.escalations.iter().map(EscalationView::from).collect(),
+            transfers: case
+                .transfers
+                .iter()
+                .map(|t| TransferView {
+                    from: t.from.clone(),
+                    to: t.to.clone(),
+                    reason: t.reason.clone(),
+                    at: t.at,
+                })
+                .collect(),
+            response: ResponseView {
+                accepted_at: r.accepted_at,
+                handling_rating: r.handling_rating.as_ref().map(|h| h.level.value()),
+                appealed_at: r.appeal.as_ref().map(|a| a.at),
+                appeal_reason: r.appeal.as_ref().map(|a| a.reason.clone()),
+                appealed_from: r.appeal.as_ref().map(|a| a.from.clone()),
+            },
+            anonymised: case.anonymised_at.is_some(),
+            allowed_actions: case.allowed_staff_actions(),
             assignment: AssignmentView {
                 unit: case.assignment.unit.clone(),
                 role: case.assignment.role,
@@ -417,6 +476,7 @@ impl CaseView {
                     })
                     .collect(),
                 overall_comment: c.overall_comment.clone(),
+                suggestion: c.suggestion.clone(),
                 submitted_at: c.submitted_at,
             },
         }
@@ -460,6 +520,23 @@ pub struct StatsRowView {
     pub complaints_opened: u64,
     pub complaints_closed: u64,
     pub complaints_overdue: u64,
+    /// Upheld complaints: for the department and the inspection unit only
+    /// (discipline records), absent for everyone else.
+    pub complaints_upheld: Option<u64>,
+    pub suggestions_opened: u64,
+    /// How businesses rated the handling of their cases (index 0 is level 1).
+    pub handling_level_counts: [u64; 5],
+}
+
+impl StatsRowView {
+    /// The row as `who` may read it (after `stats_for_reader`).
+    pub fn for_reader(who: &Scope, r: &DailyStats) -> StatsRowView {
+        let mut view = StatsRowView::from(r);
+        if !who.sees_misconduct() {
+            view.complaints_upheld = None;
+        }
+        view
+    }
 }
 
 /// A rollup as this reader may see it: misconduct reports count in a cell of at
@@ -489,6 +566,9 @@ impl From<&DailyStats> for StatsRowView {
             complaints_opened: r.complaints_opened,
             complaints_closed: r.complaints_closed,
             complaints_overdue: r.complaints_overdue,
+            complaints_upheld: Some(r.complaints_upheld),
+            suggestions_opened: r.suggestions_opened,
+            handling_level_counts: r.handling_level_counts,
         }
     }
 }

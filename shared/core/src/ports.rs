@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::audit::AuditEntry;
-use crate::domain::case::{Case, CaseEvent, CaseStatus};
+use crate::domain::case::rules::StoredCaseRules;
+use crate::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use crate::domain::complaint::Complaint;
 use crate::domain::form::{Form, InvitationResult, RatingRecord, Submission};
 use crate::domain::org::{OrgDirectory, OrgVersion, StoredOrg};
@@ -188,9 +189,28 @@ pub trait CaseStore: Send + Sync {
     async fn cases_opened_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>>;
     /// Query the close-day index.
     async fn cases_closed_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>>;
-    /// Deletes cases (and their trails) past their complaint's personal-data limit;
-    /// DynamoDB's TTL does it there, as for forms.
-    async fn drop_expired_personal_data(&self, now: DateTime<Utc>) -> PortResult<u64>;
+    /// Query the sparse index of closed cases still holding personal data
+    /// (`Case::personal_data_expiry`), those whose limit is before `t` first.
+    async fn cases_with_personal_data_before(
+        &self,
+        t: DateTime<Utc>,
+        page: PageRequest,
+    ) -> PortResult<Page<Case>>;
+    /// Transaction: the case update conditional on `expected_version`, its audit
+    /// event, and the handling rating, indexed by the day it was given.
+    async fn record_handling_rating(
+        &self,
+        case: &Case,
+        expected_version: u32,
+        event: &CaseEvent,
+        rating: &HandlingRatingRecord,
+    ) -> PortResult<UpdateCaseOutcome>;
+    /// Query the rating-day index of handling ratings (Vietnamese calendar day).
+    async fn handling_ratings_on(
+        &self,
+        day: NaiveDate,
+        page: PageRequest,
+    ) -> PortResult<Page<HandlingRatingRecord>>;
     /// Query the sparse index of open cases by due time.
     async fn open_cases_due_before(
         &self,
@@ -223,7 +243,8 @@ pub struct CurrentOrg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaveOrgOutcome {
     Saved,
-    /// Another replacement took this version number first.
+    /// Another replacement took this version number first (of the directory
+    /// or of the case rules).
     Conflict,
 }
 
@@ -243,6 +264,10 @@ pub trait OrgStore: Send + Sync {
     async fn org_version(&self, version: u32) -> PortResult<Option<OrgDirectory>>;
     /// Query the version summaries, newest first.
     async fn org_versions(&self, page: PageRequest) -> PortResult<Page<OrgVersion>>;
+    /// GetItem of the case rules in force (holidays, deadlines, measures).
+    async fn case_rules(&self) -> PortResult<Option<StoredCaseRules>>;
+    /// Conditional put: only over version `rules.version - 1` (0: none saved yet).
+    async fn save_case_rules(&self, rules: &StoredCaseRules) -> PortResult<SaveOrgOutcome>;
 }
 
 /// The audit log of personal-data reads by staff.

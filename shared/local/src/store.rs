@@ -10,7 +10,8 @@ use std::path::Path;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use csq_core::domain::audit::AuditEntry;
-use csq_core::domain::case::{Case, CaseEvent, CaseStatus};
+use csq_core::domain::case::rules::StoredCaseRules;
+use csq_core::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use csq_core::domain::complaint::Complaint;
 use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion};
@@ -70,7 +71,6 @@ CREATE TABLE IF NOT EXISTS cases (
 CREATE INDEX IF NOT EXISTS cases_by_unit ON cases (unit, status, due_at, id);
 CREATE INDEX IF NOT EXISTS cases_by_open_day ON cases (opened_day, opened_at, id);
 CREATE INDEX IF NOT EXISTS cases_by_close_day ON cases (closed_day, closed_at, id) WHERE closed_day IS NOT NULL;
-CREATE INDEX IF NOT EXISTS open_cases_by_due ON cases (due_at, id) WHERE status IN ('open', 'verifying');
 CREATE TABLE IF NOT EXISTS case_events (
     case_id TEXT NOT NULL,
     seq     INTEGER NOT NULL,
@@ -96,6 +96,18 @@ CREATE TABLE IF NOT EXISTS audit (
     PRIMARY KEY (day, at, id)
 );
 CREATE INDEX IF NOT EXISTS audit_by_expiry ON audit (keep_until);
+CREATE TABLE IF NOT EXISTS handling_ratings (
+    case_id TEXT PRIMARY KEY,
+    day     TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    doc     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS handling_ratings_by_day ON handling_ratings (day, at, case_id);
+CREATE TABLE IF NOT EXISTS case_rules (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL,
+    doc     TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS org_versions (
     version INTEGER PRIMARY KEY,
     summary TEXT NOT NULL,
@@ -114,7 +126,46 @@ fn upgrade(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
             "ALTER TABLE org_directory ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
         )?;
     }
+    // Which statuses are open is the domain's rule; the partial index follows it.
+    conn.execute_batch(&format!(
+        "CREATE INDEX IF NOT EXISTS open_cases_by_due ON cases (due_at, id) WHERE status IN ({});",
+        open_statuses_sql()
+    ))?;
+    let has_pii: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('cases') WHERE name = 'pii_until'")?
+        .exists([])?;
+    if !has_pii {
+        // Cases used to be deleted with their personal data; now they are
+        // anonymised. Every case written before gets the column the domain
+        // gives it (one pass over the cases table, once).
+        conn.execute_batch("ALTER TABLE cases ADD COLUMN pii_until TEXT")?;
+        let docs: Vec<(String, String)> = conn
+            .prepare("SELECT id, doc FROM cases")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, doc) in docs {
+            let until = serde_json::from_str::<Case>(&doc)
+                .ok()
+                .and_then(|c| c.personal_data_expiry())
+                .map(ts);
+            conn.execute(
+                "UPDATE cases SET pii_until = ?2 WHERE id = ?1",
+                params![id, until],
+            )?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS cases_holding_personal_data ON cases (pii_until, id) WHERE pii_until IS NOT NULL;",
+    )?;
     Ok(())
+}
+
+/// `'open', 'verifying'`: the statuses the domain calls open, as SQL literals.
+fn open_statuses_sql() -> String {
+    CaseStatus::open_statuses()
+        .map(|s| format!("'{}'", s.code()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// All store ports on one embedded database file.
@@ -465,12 +516,45 @@ fn append_event(tx: &rusqlite::Transaction<'_>, event: &CaseEvent) -> Result<(),
     Ok(())
 }
 
-fn case_columns(case: &Case) -> (String, Option<String>, Option<String>) {
+/// The indexed columns of a case: due, close day, close time, personal-data limit.
+fn case_columns(case: &Case) -> (String, Option<String>, Option<String>, Option<String>) {
     (
         ts(case.due_at),
         case.closed_at.map(|t| vn_day(t).to_string()),
         case.closed_at.map(ts),
+        case.personal_data_expiry().map(ts),
     )
+}
+
+/// The case update conditional on its version, with its audit event.
+fn update_case_tx(
+    tx: &rusqlite::Transaction<'_>,
+    case: &Case,
+    expected_version: u32,
+    event: &CaseEvent,
+) -> Result<UpdateCaseOutcome, StoreError> {
+    let (due, closed_day, closed_at, pii) = case_columns(case);
+    let n = tx.execute(
+        "UPDATE cases SET unit = ?2, status = ?3, due_at = ?4, closed_day = ?5, closed_at = ?6, version = ?7, doc = ?8, pii_until = ?10
+         WHERE id = ?1 AND version = ?9",
+        params![
+            case.id,
+            case.assignment.unit,
+            case.status.code(),
+            due,
+            closed_day,
+            closed_at,
+            case.version,
+            to_doc(case)?,
+            expected_version,
+            pii,
+        ],
+    )?;
+    if n == 0 {
+        return Ok(UpdateCaseOutcome::Conflict);
+    }
+    append_event(tx, event)?;
+    Ok(UpdateCaseOutcome::Updated)
 }
 
 fn case_page(
@@ -498,10 +582,10 @@ impl CaseStore for SqliteStore {
                 if let Some(existing) = load_case(&tx, &case.id)? {
                     return Ok(OpenCaseOutcome::Exists(Box::new(existing)));
                 }
-                let (due, closed_day, closed_at) = case_columns(&case);
+                let (due, closed_day, closed_at, pii) = case_columns(&case);
                 tx.execute(
-                    "INSERT INTO cases (id, unit, status, due_at, opened_day, opened_at, closed_day, closed_at, version, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO cases (id, unit, status, due_at, opened_day, opened_at, closed_day, closed_at, version, doc, pii_until)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![
                         case.id,
                         case.assignment.unit,
@@ -512,7 +596,8 @@ impl CaseStore for SqliteStore {
                         closed_day,
                         closed_at,
                         case.version,
-                        to_doc(&case)?
+                        to_doc(&case)?,
+                        pii
                     ],
                 )?;
                 append_event(&tx, &event)?;
@@ -539,28 +624,62 @@ impl CaseStore for SqliteStore {
         self.db
             .call("update case", move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let (due, closed_day, closed_at) = case_columns(&case);
-                let changed = tx.execute(
-                    "UPDATE cases SET unit = ?2, status = ?3, due_at = ?4, closed_day = ?5, closed_at = ?6, version = ?7, doc = ?8
-                     WHERE id = ?1 AND version = ?9",
-                    params![
-                        case.id,
-                        case.assignment.unit,
-                        case.status.code(),
-                        due,
-                        closed_day,
-                        closed_at,
-                        case.version,
-                        to_doc(&case)?,
-                        expected_version
-                    ],
-                )?;
-                if changed == 0 {
-                    return Ok(UpdateCaseOutcome::Conflict);
-                }
-                append_event(&tx, &event)?;
+                let outcome = update_case_tx(&tx, &case, expected_version, &event)?;
                 tx.commit()?;
-                Ok(UpdateCaseOutcome::Updated)
+                Ok(outcome)
+            })
+            .await
+    }
+
+    async fn record_handling_rating(
+        &self,
+        case: &Case,
+        expected_version: u32,
+        event: &CaseEvent,
+        rating: &HandlingRatingRecord,
+    ) -> PortResult<UpdateCaseOutcome> {
+        let (case, event, rating) = (case.clone(), event.clone(), rating.clone());
+        self.db
+            .call("record handling rating", move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let outcome = update_case_tx(&tx, &case, expected_version, &event)?;
+                if outcome == UpdateCaseOutcome::Updated {
+                    tx.execute(
+                        "INSERT INTO handling_ratings (case_id, day, at, doc) VALUES (?1, ?2, ?3, ?4)",
+                        params![
+                            rating.case_id,
+                            vn_day(rating.at).to_string(),
+                            ts(rating.at),
+                            to_doc(&rating)?
+                        ],
+                    )?;
+                    tx.commit()?;
+                }
+                Ok(outcome)
+            })
+            .await
+    }
+
+    async fn handling_ratings_on(
+        &self,
+        day: NaiveDate,
+        page: PageRequest,
+    ) -> PortResult<Page<HandlingRatingRecord>> {
+        self.db
+            .call("handling ratings on day", move |conn| {
+                let after = cursor_parts(&page.after, 2)?.unwrap_or_else(|| vec![String::new(); 2]);
+                let rows = conn
+                    .prepare_cached(
+                        "SELECT at || '|' || case_id, doc FROM handling_ratings
+                         WHERE day = ?1 AND (at, case_id) > (?2, ?3)
+                         ORDER BY at, case_id LIMIT ?4",
+                    )?
+                    .query_map(
+                        params![day.to_string(), after[0], after[1], page.limit.max(1) + 1],
+                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                page_of(rows, page.limit)
             })
             .await
     }
@@ -633,16 +752,22 @@ impl CaseStore for SqliteStore {
             .await
     }
 
-    async fn drop_expired_personal_data(&self, now: DateTime<Utc>) -> PortResult<u64> {
-        let now = ts(now);
+    async fn cases_with_personal_data_before(
+        &self,
+        t: DateTime<Utc>,
+        page: PageRequest,
+    ) -> PortResult<Page<Case>> {
         self.db
-            .call("drop expired cases", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                const EXPIRED: &str = "json_extract(doc, '$.complaint.personal_data_until') < ?1";
-                tx.execute(&format!("DELETE FROM case_events WHERE case_id IN (SELECT id FROM cases WHERE {EXPIRED})"), [&now])?;
-                let n = tx.execute(&format!("DELETE FROM cases WHERE {EXPIRED}"), [&now])?;
-                tx.commit()?;
-                Ok(n as u64)
+            .call("cases holding personal data", move |conn| {
+                let after = cursor_parts(&page.after, 2)?.unwrap_or_else(|| vec![String::new(); 2]);
+                case_page(
+                    conn,
+                    "SELECT pii_until || '|' || id, doc FROM cases
+                     WHERE pii_until IS NOT NULL AND pii_until < ?1 AND (pii_until, id) > (?2, ?3)
+                     ORDER BY pii_until, id LIMIT ?4",
+                    &[&ts(t), &after[0], &after[1], &(page.limit.max(1) + 1)],
+                    page.limit,
+                )
             })
             .await
     }
@@ -657,9 +782,12 @@ impl CaseStore for SqliteStore {
                 let after = cursor_parts(&page.after, 2)?.unwrap_or_else(|| vec![String::new(); 2]);
                 case_page(
                     conn,
-                    "SELECT due_at || '|' || id, doc FROM cases
-                     WHERE status IN ('open', 'verifying') AND due_at < ?1 AND (due_at, id) > (?2, ?3)
-                     ORDER BY due_at, id LIMIT ?4",
+                    &format!(
+                        "SELECT due_at || '|' || id, doc FROM cases
+                         WHERE status IN ({}) AND due_at < ?1 AND (due_at, id) > (?2, ?3)
+                         ORDER BY due_at, id LIMIT ?4",
+                        open_statuses_sql()
+                    ),
                     &[&ts(t), &after[0], &after[1], &(page.limit.max(1) + 1)],
                     page.limit,
                 )
@@ -853,6 +981,44 @@ impl OrgStore for SqliteStore {
                     })?
                     .collect::<Result<Vec<_>, _>>()?;
                 page_of(rows, page.limit)
+            })
+            .await
+    }
+
+    async fn case_rules(&self) -> PortResult<Option<StoredCaseRules>> {
+        self.db
+            .call("case rules", |conn| {
+                conn.query_row("SELECT doc FROM case_rules WHERE id = 1", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .map(|d| from_doc(&d))
+                .transpose()
+            })
+            .await
+    }
+
+    async fn save_case_rules(&self, rules: &StoredCaseRules) -> PortResult<SaveOrgOutcome> {
+        let doc = serde_json::to_string(rules).map_err(|e| PortError::new("save case rules", e))?;
+        let version = rules.version;
+        self.db
+            .call("save case rules", move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let current: u32 = tx
+                    .query_row("SELECT version FROM case_rules WHERE id = 1", [], |r| {
+                        r.get(0)
+                    })
+                    .optional()?
+                    .unwrap_or(0);
+                if current + 1 != version {
+                    return Ok(SaveOrgOutcome::Conflict);
+                }
+                tx.execute(
+                    "INSERT OR REPLACE INTO case_rules (id, version, doc) VALUES (1, ?1, ?2)",
+                    params![version, doc],
+                )?;
+                tx.commit()?;
+                Ok(SaveOrgOutcome::Saved)
             })
             .await
     }

@@ -5,11 +5,13 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
-/// Overloaded day index: forms by issue day, ratings by submission day, cases by open day.
+/// Overloaded day index: forms by issue day, ratings by submission day, cases
+/// by open day, handling ratings by the day given.
 pub const GSI1: &str = "GSI1";
 /// Cases of a unit, sorted by status then due date.
 pub const GSI2: &str = "GSI2";
-/// Sparse work lists: open cases by due date, complaints waiting in the outbox.
+/// Sparse work lists: open cases by due date, closed cases holding personal
+/// data by its limit, complaints waiting in the outbox.
 pub const GSI3: &str = "GSI3";
 /// Cases by close day.
 pub const GSI4: &str = "GSI4";
@@ -47,6 +49,10 @@ pub fn rated_day(day: NaiveDate) -> String {
 pub fn opened_day(day: NaiveDate) -> String {
     format!("OPENED#{day}")
 }
+/// Handling ratings by the day the business gave them.
+pub fn handling_rated_day(day: NaiveDate) -> String {
+    format!("HANDLED#{day}")
+}
 pub fn closed_day(day: NaiveDate) -> String {
     format!("CLOSED#{day}")
 }
@@ -61,6 +67,9 @@ pub fn stats_pk(unit: &str) -> String {
     format!("STATS#{unit}")
 }
 pub const OPEN_CASES: &str = "OPENCASE";
+pub const CASES_HOLDING_PERSONAL_DATA: &str = "CASEPII";
+/// The case rules live beside the directory: the department maintains both.
+pub const CASE_RULES_SK: &str = "CASE_RULES";
 pub const OUTBOX: &str = "OUTBOX";
 pub const AWAITING_INVITATION: &str = "INVITE";
 pub const ORG_PK: &str = "ORG";

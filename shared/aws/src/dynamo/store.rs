@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem
 use chrono::{DateTime, NaiveDate, Utc};
 use csq_core::app::nightly::all_pages;
 use csq_core::domain::audit::AuditEntry;
-use csq_core::domain::case::{Case, CaseEvent, CaseStatus};
+use csq_core::domain::case::rules::StoredCaseRules;
+use csq_core::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use csq_core::domain::complaint::Complaint;
 use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion, StoredOrg};
@@ -363,18 +364,21 @@ impl DynamoStore {
                 format!("{}#{}#{}", case.status.code(), ts(case.due_at), case.id),
             ),
         ];
+        // One sparse work list or the other: an open case by due time, a
+        // closed one still holding personal data by its limit.
         if !case.status.is_closed() {
             keys.push(("GSI3PK", OPEN_CASES.to_owned()));
             keys.push(("GSI3SK", format!("{}#{}", ts(case.due_at), case.id)));
+        } else if let Some(until) = case.personal_data_expiry() {
+            keys.push(("GSI3PK", CASES_HOLDING_PERSONAL_DATA.to_owned()));
+            keys.push(("GSI3SK", format!("{}#{}", ts(until), case.id)));
         }
         if let Some(closed) = case.closed_at {
             keys.push(("GSI4PK", closed_day(vn_day(closed))));
             keys.push(("GSI4SK", format!("{}#{}", ts(closed), case.id)));
         }
-        Ok(with_ttl(
-            item(case, &keys)?,
-            case.complaint.personal_data_until,
-        ))
+        // No TTL: a case outlives its personal data (it is anonymised instead).
+        item(case, &keys)
     }
 
     /// A case write under `condition`, with its audit event: one transaction,
@@ -402,10 +406,7 @@ impl DynamoStore {
             (PK, case_pk(&event.case_id)),
             (SK, format!("EVENT#{:010}", case.version)),
         ];
-        Ok(with_ttl(
-            item(event, &keys)?,
-            case.complaint.personal_data_until,
-        ))
+        item(event, &keys)
     }
 }
 
@@ -706,9 +707,59 @@ impl CaseStore for DynamoStore {
         .await
     }
 
-    /// The table's TTL deletes expired items (and reads skip them until it does).
-    async fn drop_expired_personal_data(&self, _now: DateTime<Utc>) -> PortResult<u64> {
-        Ok(0)
+    async fn cases_with_personal_data_before(
+        &self,
+        t: DateTime<Utc>,
+        page: PageRequest,
+    ) -> PortResult<Page<Case>> {
+        self.query_docs(
+            Some(GSI3),
+            CASES_HOLDING_PERSONAL_DATA.into(),
+            SortKey::Before(ts(t)),
+            &page,
+            "cases holding personal data",
+        )
+        .await
+    }
+
+    async fn record_handling_rating(
+        &self,
+        case: &Case,
+        expected_version: u32,
+        event: &CaseEvent,
+        rating: &HandlingRatingRecord,
+    ) -> PortResult<UpdateCaseOutcome> {
+        let mut tx =
+            self.case_with_event(case, event, "#version = :v", &[(":v", n(expected_version))])?;
+        let record = item(
+            rating,
+            &[
+                (PK, case_pk(&rating.case_id)),
+                (SK, "HANDLING".to_owned()),
+                ("GSI1PK", handling_rated_day(vn_day(rating.at))),
+                ("GSI1SK", format!("{}#{}", ts(rating.at), rating.case_id)),
+            ],
+        )?;
+        tx.push(put(&self.table, record, "attribute_not_exists(PK)", &[])?);
+        match self.transact(tx, "record handling rating").await? {
+            TxOutcome::Done => Ok(UpdateCaseOutcome::Updated),
+            TxOutcome::ConditionFailed => Ok(UpdateCaseOutcome::Conflict),
+        }
+    }
+
+    async fn handling_ratings_on(
+        &self,
+        day: NaiveDate,
+        page: PageRequest,
+    ) -> PortResult<Page<HandlingRatingRecord>> {
+        self.query_docs(
+            Some(GSI1),
+            handling_rated_day(day),
+            SortKey::Any,
+            &page,
+            "handling ratings on day",
+        )
+        .await
     }
 
     async fn open_cases_due_before(
@@ -980,6 +1031,31 @@ impl OrgStore for DynamoStore {
         let next = (items.len() > limit).then(|| items[limit - 1].version.to_string());
         items.truncate(limit);
         Ok(Page { items, next })
+    }
+
+    async fn case_rules(&self) -> PortResult<Option<StoredCaseRules>> {
+        self.get(ORG_PK, CASE_RULES_SK, "case rules")
+            .await?
+            .map(doc)
+            .transpose()
+    }
+
+    async fn save_case_rules(&self, rules: &StoredCaseRules) -> PortResult<SaveOrgOutcome> {
+        let it = item(rules, &[(PK, ORG_PK.into()), (SK, CASE_RULES_SK.into())])?;
+        let write = if rules.version <= 1 {
+            put(&self.table, it, "attribute_not_exists(PK)", &[])?
+        } else {
+            put(
+                &self.table,
+                it,
+                "#version = :previous",
+                &[(":previous", n(rules.version - 1))],
+            )?
+        };
+        Ok(match self.transact(vec![write], "save case rules").await? {
+            TxOutcome::Done => SaveOrgOutcome::Saved,
+            TxOutcome::ConditionFailed => SaveOrgOutcome::Conflict,
+        })
     }
 }
 

@@ -32,7 +32,6 @@ pub const SES_CONFIGURATION_SET: &str = "CSQ_SES_CONFIGURATION_SET";
 pub const COMPLAINT_QUEUE_URL: &str = "CSQ_COMPLAINT_QUEUE_URL";
 pub const FORM_TTL_DAYS: &str = "CSQ_FORM_TTL_DAYS";
 pub const REMIND_AFTER_DAYS: &str = "CSQ_REMIND_AFTER_DAYS";
-pub const CASE_DUE_DAYS: &str = "CSQ_CASE_DUE_DAYS";
 pub const PERSONAL_DATA_DAYS: &str = "CSQ_PERSONAL_DATA_DAYS";
 /// k of the visibility policy (see `csq_core::policy`).
 pub const MIN_CELL: &str = "CSQ_MIN_CELL";
@@ -40,11 +39,10 @@ pub const AUDIT_DAYS: &str = "CSQ_AUDIT_DAYS";
 pub const CONTACT_GRACE_DAYS: &str = "CSQ_CONTACT_GRACE_DAYS";
 
 /// Read by every function (the template sets them in Globals).
-const COMMON: [&str; 8] = [
+const COMMON: [&str; 7] = [
     TABLE_NAME,
     FORM_TTL_DAYS,
     REMIND_AFTER_DAYS,
-    CASE_DUE_DAYS,
     PERSONAL_DATA_DAYS,
     MIN_CELL,
     AUDIT_DAYS,
@@ -129,8 +127,14 @@ pub const NIGHTLY: FunctionSpec = FunctionSpec {
 pub const STAFF_API: FunctionSpec = FunctionSpec {
     binary: "staff-api",
     logical_id: "StaffApiFunction",
-    env: &[PUBLIC_URL_PARAMETER, MAIL_FROM, SES_CONFIGURATION_SET],
-    signs_links: false,
+    // Signs and checks the outcome links of the cases it closes.
+    env: &[
+        PUBLIC_URL_PARAMETER,
+        LINK_KEYS_PARAMETER,
+        MAIL_FROM,
+        SES_CONFIGURATION_SET,
+    ],
+    signs_links: true,
     sends_mail: true,
     enqueues: false,
     writes: &["CASE#", "AUDIT#", "ORG"],
@@ -250,7 +254,6 @@ impl FunctionEnv {
         let mut settings = Settings::new(&public_url, link_keys);
         settings.form_ttl = days(vars, FORM_TTL_DAYS, 30)?;
         settings.remind_after = days(vars, REMIND_AFTER_DAYS, 3)?;
-        settings.case_due = days(vars, CASE_DUE_DAYS, 10)?;
         settings.personal_data_retention = days(vars, PERSONAL_DATA_DAYS, 365)?;
         settings.audit_retention = days(vars, AUDIT_DAYS, 365)?;
         settings.contact_grace = days(vars, CONTACT_GRACE_DAYS, 30)?;

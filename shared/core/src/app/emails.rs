@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use crate::domain::case::Case;
+use crate::domain::case::{Case, CaseKind};
 use crate::domain::declaration::Language;
 use crate::domain::form::Form;
 use crate::domain::rating_scale::Level;
@@ -155,6 +155,9 @@ fn case_summary_text(case: &CaseView) -> String {
     if let Some(t) = &c.overall_comment {
         s.push_str(&format!("Ý kiến chung / Overall: \"{t}\"\n"));
     }
+    if let Some(t) = &c.suggestion {
+        s.push_str(&format!("Kiến nghị / Suggestion: \"{t}\"\n"));
+    }
     s
 }
 
@@ -181,19 +184,50 @@ fn case_summary_html(case: &CaseView) -> Markup {
             }
         }
         @if let Some(t) = &c.overall_comment { p { "Ý kiến chung / Overall: " em { (t) } } }
+        @if let Some(t) = &c.suggestion { p { "Kiến nghị / Suggestion: " em { (t) } } }
+    }
+}
+
+/// What a case is, in both languages: (Vietnamese, English).
+fn case_kind_words(case: &Case) -> (&'static str, &'static str) {
+    match case.kind {
+        CaseKind::Complaint => ("phản ánh", "complaint"),
+        CaseKind::Suggestion => ("kiến nghị", "suggestion"),
     }
 }
 
 pub fn case_assigned(case: &Case, staff_url: &str) -> OutgoingEmail {
     let link = format!("{staff_url}/dashboard#case={}", case.id);
     let due = vn_display(case.due_at);
+    let (vi, en) = case_kind_words(case);
+    let (lead_vi, lead_en) = if case.response.appeal.is_some() {
+        (
+            format!(
+                "Doanh nghiệp khiếu nại kết quả xử lý {vi}; hồ sơ được mở lại và giao cho đơn vị xem xét"
+            ),
+            format!(
+                "The business appealed the outcome of its {en}; the case is reopened for your unit to review"
+            ),
+        )
+    } else if !case.transfers.is_empty() {
+        (
+            format!("Một {vi} được chuyển cho đơn vị xử lý"),
+            format!("A {en} has been transferred to your unit"),
+        )
+    } else {
+        (
+            format!("Một {vi} của doanh nghiệp được giao cho đơn vị"),
+            format!("A business {en} has been assigned to your unit"),
+        )
+    };
     let subject = format!(
-        "[CSQ] Phản ánh mới cần xử lý / New complaint to handle: tờ khai {}",
+        "[CSQ] {} / {}: tờ khai {}",
+        capitalise(vi),
+        capitalise(en),
         case.complaint.declaration_number
     );
     let text = format!(
-        "Kính gửi {name},\n\nMột phản ánh của doanh nghiệp được giao cho đơn vị ({rule}).\n\
-         A business complaint has been assigned to your unit.\n\n{summary}\n\
+        "Kính gửi {name},\n\n{lead_vi} ({rule}).\n{lead_en}.\n\n{summary}\n\
          Hạn xử lý / Due: {due}\nHồ sơ / Case: {link}\n",
         name = case.assignment.name,
         rule = case.assignment.rule,
@@ -201,7 +235,7 @@ pub fn case_assigned(case: &Case, staff_url: &str) -> OutgoingEmail {
     );
     let html = page(html! {
         p { "Kính gửi " strong { (case.assignment.name) } "," }
-        p { "Một phản ánh của doanh nghiệp được giao cho đơn vị. A business complaint has been assigned to your unit." }
+        p { (lead_vi) ". " (lead_en) "." }
         (case_summary_html(&CaseView::for_assignee_email(case)))
         p { "Hạn xử lý / Due: " strong { (due) } }
         p { "Hồ sơ / Case: " a href=(link) { (link) } }
@@ -215,14 +249,53 @@ pub fn case_assigned(case: &Case, staff_url: &str) -> OutgoingEmail {
     }
 }
 
-pub fn case_escalated(case: &Case, to_name: &str, to: &str, staff_url: &str) -> OutgoingEmail {
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The one reminder before a case's due date, to its assignee.
+pub fn case_reminder(case: &Case, staff_url: &str) -> OutgoingEmail {
     let link = format!("{staff_url}/dashboard#case={}", case.id);
+    let due = vn_display(case.due_at);
+    let (vi, en) = case_kind_words(case);
     let subject = format!(
-        "[CSQ] Phản ánh quá hạn / Overdue complaint: tờ khai {}",
+        "[CSQ] Nhắc hạn xử lý {vi} / Reminder: {en} due {due}: tờ khai {}",
         case.complaint.declaration_number
     );
     let text = format!(
-        "Phản ánh giao cho {} ({}) đã quá hạn xử lý {}.\nThe complaint assigned to {} is overdue since {}.\n\n{}\nHồ sơ / Case: {link}\n",
+        "Kính gửi {name},\n\n{vi_cap} giao cho đơn vị sắp đến hạn xử lý: {due}.\n         The {en} assigned to your unit is due {due}.\n\nHồ sơ / Case: {link}\n",
+        name = case.assignment.name,
+        vi_cap = capitalise(vi),
+    );
+    let html = page(html! {
+        p { "Kính gửi " strong { (case.assignment.name) } "," }
+        p { (capitalise(vi)) " giao cho đơn vị sắp đến hạn xử lý: " strong { (due) } "." }
+        p { "The " (en) " assigned to your unit is due " (due) "." }
+        p { "Hồ sơ / Case: " a href=(link) { (link) } }
+    });
+    OutgoingEmail {
+        to_name: case.assignment.name.clone(),
+        to: case.assignment.email.clone(),
+        subject,
+        text,
+        html,
+    }
+}
+
+pub fn case_escalated(case: &Case, to_name: &str, to: &str, staff_url: &str) -> OutgoingEmail {
+    let link = format!("{staff_url}/dashboard#case={}", case.id);
+    let (vi, en) = case_kind_words(case);
+    let subject = format!(
+        "[CSQ] {} quá hạn / Overdue {en}: tờ khai {}",
+        capitalise(vi),
+        case.complaint.declaration_number
+    );
+    let text = format!(
+        "{} giao cho {} ({}) đã quá hạn xử lý {}.\nThe {en} assigned to {} is overdue since {}.\n\n{}\nHồ sơ / Case: {link}\n",
+        capitalise(vi),
         case.assignment.name,
         case.assignment.unit,
         vn_display(case.due_at),
@@ -231,8 +304,8 @@ pub fn case_escalated(case: &Case, to_name: &str, to: &str, staff_url: &str) -> 
         case_summary_text(&CaseView::for_escalation_email(case))
     );
     let html = page(html! {
-        p { "Phản ánh giao cho " strong { (case.assignment.name) } " đã quá hạn xử lý " (vn_display(case.due_at)) "." }
-        p { "The complaint assigned to " (case.assignment.name) " is overdue." }
+        p { (capitalise(vi)) " giao cho " strong { (case.assignment.name) } " đã quá hạn xử lý " (vn_display(case.due_at)) "." }
+        p { "The " (en) " assigned to " (case.assignment.name) " is overdue." }
         (case_summary_html(&CaseView::for_escalation_email(case)))
         p { a href=(link) { (link) } }
     });
@@ -245,31 +318,44 @@ pub fn case_escalated(case: &Case, to_name: &str, to: &str, staff_url: &str) -> 
     }
 }
 
-pub fn case_outcome(case: &Case) -> OutgoingEmail {
+/// The outcome to the business, with the link to accept it, rate how it was
+/// handled or appeal (`link`: None only when no outcome link can be made).
+pub fn case_outcome(case: &Case, link: Option<&str>) -> OutgoingEmail {
     let c = &case.complaint;
     let finding = case.finding.as_deref().unwrap_or("");
-    let (vi, en) = if case.status == crate::domain::case::CaseStatus::Resolved {
-        ("đã được xác minh và xử lý", "has been verified and handled")
-    } else {
-        (
+    let (kind_vi, kind_en) = case_kind_words(case);
+    let (vi, en) = match (case.kind, case.status) {
+        (CaseKind::Suggestion, _) => (
+            "đã được xem xét và trả lời",
+            "has been considered and answered",
+        ),
+        (_, crate::domain::case::CaseStatus::Resolved) => {
+            ("đã được xác minh và xử lý", "has been verified and handled")
+        }
+        _ => (
             "đã được xác minh; nội dung phản ánh không có cơ sở",
             "has been verified and found without grounds",
-        )
+        ),
     };
     let subject = format!(
-        "Kết quả xử lý phản ánh tờ khai {} / Outcome of your complaint",
+        "Kết quả xử lý {kind_vi} tờ khai {} / Outcome of your {kind_en}",
         c.declaration_number
     );
     let mut text = String::new();
     for lang in ordered(c.business.language) {
         text.push_str(&match lang {
             Language::Vi => format!(
-                "Kính gửi {},\n\nPhản ánh của Quý doanh nghiệp về tờ khai số {} {vi}.\nKết quả: {finding}\n\n",
-                c.business.name, c.declaration_number
+                "Kính gửi {},\n\n{} của Quý doanh nghiệp về tờ khai số {} {vi}.\nKết quả: {finding}\n{}\n",
+                c.business.name,
+                capitalise(kind_vi),
+                c.declaration_number,
+                link.map(|l| format!("Chấp nhận, đánh giá việc giải quyết hoặc khiếu nại kết quả: {l}\n")).unwrap_or_default()
             ),
             Language::En => format!(
-                "Dear {},\n\nYour complaint about declaration {} {en}.\nFinding: {finding}\n\n",
-                c.business.name, c.declaration_number
+                "Dear {},\n\nYour {kind_en} about declaration {} {en}.\nOutcome: {finding}\n{}\n",
+                c.business.name,
+                c.declaration_number,
+                link.map(|l| format!("Accept it, rate how it was handled, or appeal: {l}\n")).unwrap_or_default()
             ),
         });
     }
@@ -278,13 +364,19 @@ pub fn case_outcome(case: &Case) -> OutgoingEmail {
             @match lang {
                 Language::Vi => {
                     p { "Kính gửi " strong { (c.business.name) } "," }
-                    p { "Phản ánh của Quý doanh nghiệp về tờ khai số " strong { (c.declaration_number) } " " (vi) "." }
+                    p { (capitalise(kind_vi)) " của Quý doanh nghiệp về tờ khai số " strong { (c.declaration_number) } " " (vi) "." }
                     p { "Kết quả: " (finding) }
+                    @if let Some(l) = link {
+                        p { "Chấp nhận, đánh giá việc giải quyết hoặc khiếu nại kết quả: " a href=(l) { (l) } }
+                    }
                 }
                 Language::En => {
                     p { "Dear " strong { (c.business.name) } "," }
-                    p { "Your complaint about declaration " strong { (c.declaration_number) } " " (en) "." }
-                    p { "Finding: " (finding) }
+                    p { "Your " (kind_en) " about declaration " strong { (c.declaration_number) } " " (en) "." }
+                    p { "Outcome: " (finding) }
+                    @if let Some(l) = link {
+                        p { "Accept it, rate how it was handled, or appeal: " a href=(l) { (l) } }
+                    }
                 }
             }
         }

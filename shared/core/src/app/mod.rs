@@ -31,8 +31,6 @@ pub struct Settings {
     pub form_ttl: Duration,
     /// When an unanswered form gets its one reminder.
     pub remind_after: Duration,
-    /// How long the assignee has to close a case before it escalates.
-    pub case_due: Duration,
     /// How long business contact data is kept.
     pub personal_data_retention: Duration,
     /// The fewest ratings a figure may rest on for a reader who may not see
@@ -54,7 +52,6 @@ impl Settings {
             link_keys,
             form_ttl: Duration::days(30),
             remind_after: Duration::days(3),
-            case_due: Duration::days(10),
             personal_data_retention: Duration::days(365),
             min_cell: crate::policy::DEFAULT_MIN_CELL,
             audit_retention: Duration::days(365),

@@ -1,5 +1,6 @@
-//! The nightly job: relay stuck complaints, remind, expire, escalate, and roll up
-//! the day's statistics. Every step is safe to rerun.
+//! The nightly job: relay stuck complaints, remind, expire, remind and escalate
+//! cases, roll up the day's statistics, anonymise expired cases. Every step is
+//! safe to rerun.
 
 use std::future::Future;
 
@@ -38,10 +39,13 @@ pub struct NightlyReport {
     pub invitations_sent: usize,
     pub reminders_sent: usize,
     pub forms_expired: usize,
+    pub case_reminders_sent: usize,
     pub cases_escalated: usize,
     pub units_rolled_up: usize,
-    /// Forms and cases deleted because their personal-data limit passed.
+    /// Forms deleted because their personal-data limit passed.
     pub personal_data_dropped: u64,
+    /// Closed cases whose personal data went (the cases stay).
+    pub cases_anonymised: usize,
     /// Closed cases whose complainant contact went after the grace period.
     pub contacts_forgotten: usize,
     pub audit_entries_dropped: u64,
@@ -71,12 +75,13 @@ impl Csq {
         } = self.sweep().await?;
         let reminders_sent = self.send_reminders().await?;
         let forms_expired = self.expire_forms().await?;
+        let case_reminders_sent = self.remind_due_cases().await?;
         let cases_escalated = self.escalate_overdue().await?;
         let units_rolled_up = self.aggregate_day(date).await?.len();
         let contacts_forgotten = self.forget_closed_case_contacts().await?;
         let now = self.clock.now();
-        let personal_data_dropped = self.forms.drop_expired_personal_data(now).await?
-            + self.cases.drop_expired_personal_data(now).await?;
+        let personal_data_dropped = self.forms.drop_expired_personal_data(now).await?;
+        let cases_anonymised = self.anonymise_expired_cases().await?;
         let audit_entries_dropped = self.audit.drop_expired_audit(now).await?;
         let report = NightlyReport {
             date: Some(date),
@@ -84,9 +89,11 @@ impl Csq {
             invitations_sent,
             reminders_sent,
             forms_expired,
+            case_reminders_sent,
             cases_escalated,
             units_rolled_up,
             personal_data_dropped,
+            cases_anonymised,
             contacts_forgotten,
             audit_entries_dropped,
         };
@@ -119,6 +126,7 @@ impl Csq {
             .into_iter()
             .filter(|c| c.opened_at < end_of_day)
             .collect();
+        let handling = all_pages(|p| self.cases.handling_ratings_on(date, p)).await?;
         let org = self.current_org().await?.map(|(_, o)| o);
         let stats = roll_up(&DayInputs {
             date,
@@ -127,6 +135,7 @@ impl Csq {
             cases_opened: &opened,
             cases_closed: &closed,
             cases_overdue: &overdue,
+            handling_ratings: &handling,
             org: org.as_ref(),
         });
         self.stats.put_daily(&stats).await?;

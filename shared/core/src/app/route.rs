@@ -1,10 +1,11 @@
 //! The complaint router: consumes the complaint queue, opens one case per
-//! complaint and emails the assignee once.
+//! complaint and one per suggestion, and emails each assignee once.
 
 use super::Csq;
 use super::emails;
-use crate::domain::case::{Case, CaseAction, CaseEvent};
-use crate::domain::complaint::{Complaint, assign};
+use crate::domain::case::rules::CaseRules;
+use crate::domain::case::{Case, CaseAction, CaseEvent, CaseKind};
+use crate::domain::complaint::{Assignment, Complaint, assign};
 use crate::domain::org::{Handler, OrgDirectory, Unit};
 use crate::ports::{MailError, OpenCaseOutcome, PortError, UpdateCaseOutcome};
 
@@ -49,22 +50,61 @@ fn fallback_org() -> OrgDirectory {
 }
 
 impl Csq {
+    /// Opens the message's complaint case and its suggestion case (each once:
+    /// the case id is fixed by the form and the kind) and emails each assignee.
     pub async fn route_complaint(&self, body: &str) -> Result<RouteOutcome, RouteError> {
         let complaint: Complaint =
             serde_json::from_str(body).map_err(|e| RouteError::Poison(e.to_string()))?;
-        if complaint.id.is_empty() || complaint.subjects.is_empty() {
+        if complaint.id.is_empty() || (!complaint.has_complaint() && complaint.suggestion.is_none())
+        {
             return Err(RouteError::Poison(
-                "complaint without id or subjects".into(),
+                "complaint without id, subjects or suggestion".into(),
             ));
         }
-        let now = self.clock.now();
         let org = self
             .current_org()
             .await?
             .map(|(_, o)| o)
             .unwrap_or_else(fallback_org);
-        let assignment = assign(&complaint, &org);
-        let case = Case::open(complaint, assignment, now, self.settings.case_due);
+        let rules = self.case_rules().await?.rules;
+        let mut outcome = RouteOutcome::Duplicate;
+        for kind in CaseKind::ALL {
+            let opened = match kind {
+                CaseKind::Complaint if complaint.has_complaint() => {
+                    let assignment = assign(&complaint, &org);
+                    let mut c = complaint.clone();
+                    c.suggestion = None;
+                    self.open_one(kind, c, assignment, &rules).await?
+                }
+                CaseKind::Suggestion if complaint.suggestion.is_some() => {
+                    // Assigned as the submission's complaint would be: a business
+                    // that reported misconduct is known to the inspection unit
+                    // only, even through its suggestion. The suggestion case
+                    // carries no complaint subjects.
+                    let mut assignment = assign(&complaint, &org);
+                    assignment.rule = format!("suggestion: {}", assignment.rule);
+                    let mut c = complaint.clone();
+                    c.subjects.clear();
+                    self.open_one(kind, c, assignment, &rules).await?
+                }
+                _ => continue,
+            };
+            if opened == RouteOutcome::Opened {
+                outcome = RouteOutcome::Opened;
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn open_one(
+        &self,
+        kind: CaseKind,
+        complaint: Complaint,
+        assignment: Assignment,
+        rules: &CaseRules,
+    ) -> Result<RouteOutcome, RouteError> {
+        let now = self.clock.now();
+        let case = Case::open(kind, complaint, assignment, now, rules);
         let opened = CaseEvent {
             case_id: case.id.clone(),
             at: now,
@@ -75,7 +115,7 @@ impl Csq {
         };
         let (case, outcome) = match self.cases.open_case(&case, &opened).await? {
             OpenCaseOutcome::Opened => {
-                tracing::info!(case_id = %case.id, unit = %case.assignment.unit, "case opened");
+                tracing::info!(case_id = %case.id, kind = kind.code(), unit = %case.assignment.unit, "case opened");
                 (case, RouteOutcome::Opened)
             }
             OpenCaseOutcome::Exists(existing) => (*existing, RouteOutcome::Duplicate),
@@ -89,7 +129,7 @@ impl Csq {
 
     /// Claims the notification by a versioned update before sending, so two
     /// deliveries racing each other send one email; a failed send gives it back.
-    async fn notify_assignee(&self, case: Case) -> Result<(), RouteError> {
+    pub(crate) async fn notify_assignee(&self, case: Case) -> Result<(), RouteError> {
         let now = self.clock.now();
         let mut claimed = case.clone();
         claimed.assignee_notified_at = Some(now);

@@ -8,7 +8,7 @@ use crate::auth::scope::Scope;
 use crate::auth::staff::StaffRole;
 use crate::auth::{b64, unb64};
 use crate::domain::audit::AuditEntry;
-use crate::domain::case::{Case, CaseStatus};
+use crate::domain::case::{Case, CaseKind, CaseStatus};
 use crate::domain::form::{Form, RatingRecord, units};
 use crate::domain::org::{INSPECTION_UNIT, OrgDirectory, Unit};
 use crate::domain::rating_scale::Level;
@@ -308,6 +308,28 @@ impl Csq {
             None => None,
         };
         let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+        let kind = match query.kind.as_deref() {
+            Some(k) => Some(CaseKind::from_code(k).ok_or_else(|| {
+                QueryError::BadRequest("kind must be complaint or suggestion".into())
+            })?),
+            None => None,
+        };
+        if query.due_within_days.is_some_and(|d| d > 366) {
+            return Err(QueryError::BadRequest("due_within_days is 0 to 366".into()));
+        }
+        let now = self.clock.now();
+        let due_by = query
+            .due_within_days
+            .map(|d| now + chrono::Duration::days(i64::from(d)));
+        let overdue = query.overdue;
+        let keep = |c: &Case| {
+            policy::sees_case(who, c)
+                && status.is_none_or(|s| c.status == s)
+                && kind.is_none_or(|k| c.kind == k)
+                && overdue
+                    .is_none_or(|o| (c.is_overdue_at(now) || c.is_acknowledge_overdue_at(now)) == o)
+                && due_by.is_none_or(|by| !c.status.is_closed() && c.due_at <= by)
+        };
         let unit = if query.subtree {
             None
         } else {
@@ -326,24 +348,33 @@ impl Csq {
                 if !allowed {
                     return Err(QueryError::Forbidden(unit.to_owned()));
                 }
-                let page = self
-                    .cases
-                    .cases_of_unit(
-                        unit,
-                        status,
-                        PageRequest {
-                            after: query.cursor.clone(),
-                            limit,
-                        },
-                    )
-                    .await?;
+                // A filter may keep few of a unit's cases: read on, up to the
+                // budget, and hand back where this stopped.
+                let mut items = vec![];
+                let mut after = query.cursor.clone();
+                let mut reads = 0;
+                loop {
+                    let page = self
+                        .cases
+                        .cases_of_unit(
+                            unit,
+                            status,
+                            PageRequest {
+                                after: after.clone(),
+                                limit: limit - items.len() as u32,
+                            },
+                        )
+                        .await?;
+                    reads += 1;
+                    items.extend(page.items.into_iter().filter(|c| keep(c)));
+                    after = page.next;
+                    if after.is_none() || items.len() >= limit as usize || reads >= READ_BUDGET {
+                        break;
+                    }
+                }
                 Listing {
-                    items: page
-                        .items
-                        .into_iter()
-                        .filter(|c| policy::sees_case(who, c))
-                        .collect(),
-                    next_cursor: page.next,
+                    items,
+                    next_cursor: after,
                 }
             }
             None => {
@@ -357,7 +388,7 @@ impl Csq {
                 self.list_by_day(
                     &filter,
                     |d, p| self.cases.cases_opened_on(d, p),
-                    |c: &Case| policy::sees_case(who, c) && status.is_none_or(|s| c.status == s),
+                    |c: &Case| keep(c),
                 )
                 .await?
             }
@@ -594,7 +625,10 @@ impl Csq {
                 })
                 .unwrap_or_default(),
             totals: total(&key.key(), &days),
-            days: days.iter().map(StatsRowView::from).collect(),
+            days: days
+                .iter()
+                .map(|d| StatsRowView::for_reader(who, d))
+                .collect(),
             children,
         })
     }
@@ -661,6 +695,12 @@ pub const MAX_CHILDREN: usize = 500;
 pub struct CaseListQuery {
     pub unit: Option<String>,
     pub status: Option<String>,
+    /// `complaint` or `suggestion`.
+    pub kind: Option<String>,
+    /// Only cases past a deadline (acknowledge or resolve), or only those not.
+    pub overdue: Option<bool>,
+    /// Only open cases due within this many days from now.
+    pub due_within_days: Option<u32>,
     #[serde(default)]
     pub subtree: bool,
     pub from: Option<NaiveDate>,

@@ -1,4 +1,6 @@
-//! Signed, expiring form links: `{key id}.{form id}.{expiry}.{HMAC-SHA256}`.
+//! Signed, expiring links: `{key id}.{id}.{expiry}.{HMAC-SHA256}`, for a
+//! rating form or for a case's outcome. The purpose is part of the signed
+//! message, so a form link never opens a case and the other way round.
 //!
 //! The key id lets keys rotate: new links are signed with the current key while
 //! links already in mailboxes still verify with the older keys listed after it.
@@ -61,23 +63,40 @@ impl LinkKeys {
         self.key(&self.current).expect("current key is in the list")
     }
 
-    fn message(kid: &str, form_id: &str, exp: i64) -> Vec<u8> {
-        format!("csq-form-link|{kid}|{form_id}|{exp}").into_bytes()
+    fn message(purpose: LinkPurpose, kid: &str, id: &str, exp: i64) -> Vec<u8> {
+        let p = match purpose {
+            LinkPurpose::Form => "csq-form-link",
+            LinkPurpose::CaseOutcome => "csq-case-outcome-link",
+        };
+        format!("{p}|{kid}|{id}|{exp}").into_bytes()
     }
 
     /// Signs a link token for a form that expires at `expires_at`.
     pub fn sign(&self, form_id: &str, expires_at: DateTime<Utc>) -> String {
+        self.sign_for(LinkPurpose::Form, form_id, expires_at)
+    }
+
+    /// Checks a form link's signature only; expiry is the caller's decision so
+    /// that a genuine but old link gets "expired" rather than "not found".
+    pub fn verify(&self, token: &str) -> Result<VerifiedLink, InvalidLink> {
+        self.verify_for(LinkPurpose::Form, token)
+    }
+
+    pub fn sign_for(&self, purpose: LinkPurpose, id: &str, expires_at: DateTime<Utc>) -> String {
         let exp = expires_at.timestamp();
         let sig = hmac_sign(
             self.current_key(),
-            &Self::message(&self.current, form_id, exp),
+            &Self::message(purpose, &self.current, id, exp),
         );
-        format!("{}.{}.{}.{}", self.current, form_id, exp, b64(&sig))
+        format!("{}.{}.{}.{}", self.current, id, exp, b64(&sig))
     }
 
-    /// Checks the signature only; expiry is the caller's decision so that a genuine
-    /// but old link gets "expired" rather than "not found".
-    pub fn verify(&self, token: &str) -> Result<VerifiedLink, InvalidLink> {
+    /// The `form_id` of the answer is the id the link was signed for.
+    pub fn verify_for(
+        &self,
+        purpose: LinkPurpose,
+        token: &str,
+    ) -> Result<VerifiedLink, InvalidLink> {
         if token.len() > 256 {
             return Err(InvalidLink);
         }
@@ -94,7 +113,7 @@ impl LinkKeys {
         let key = self.key(kid).ok_or(InvalidLink)?;
         let exp: i64 = exp.parse().map_err(|_| InvalidLink)?;
         let sig = unb64(sig).ok_or(InvalidLink)?;
-        if !hmac_verify(key, &Self::message(kid, form_id, exp), &sig) {
+        if !hmac_verify(key, &Self::message(purpose, kid, form_id, exp), &sig) {
             return Err(InvalidLink);
         }
         let expires_at = DateTime::from_timestamp(exp, 0).ok_or(InvalidLink)?;
@@ -123,6 +142,13 @@ impl LinkKeys {
                 .iter()
                 .any(|(_, k)| hmac_verify(k, msg.as_bytes(), &sig))
     }
+}
+
+/// What a link opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    Form,
+    CaseOutcome,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +201,25 @@ mod tests {
         }
         let other = LinkKeys::parse(K2).unwrap();
         assert_eq!(other.verify(&token), Err(InvalidLink));
+    }
+
+    #[test]
+    fn a_form_link_never_opens_a_case_outcome() {
+        let keys = LinkKeys::parse(K1).unwrap();
+        let exp = Utc::now() + Duration::days(7);
+        let form = keys.sign("abc", exp);
+        assert_eq!(
+            keys.verify_for(LinkPurpose::CaseOutcome, &form),
+            Err(InvalidLink)
+        );
+        let case = keys.sign_for(LinkPurpose::CaseOutcome, "abc", exp);
+        assert_eq!(keys.verify(&case), Err(InvalidLink));
+        assert_eq!(
+            keys.verify_for(LinkPurpose::CaseOutcome, &case)
+                .unwrap()
+                .form_id,
+            "abc"
+        );
     }
 
     #[test]

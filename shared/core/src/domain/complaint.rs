@@ -40,6 +40,13 @@ pub struct Complaint {
     /// The office and the units above it when the form was issued, root first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub office_path: Vec<UnitLabel>,
+    /// Every officer the form named (id), complained about or not: a finding
+    /// may concern any of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub officers: Vec<String>,
+    /// A suggestion (kiến nghị) left with the rating: it opens its own case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
 }
 
 /// For complaints queued before retention was recorded: kept until removed by hand.
@@ -48,7 +55,8 @@ fn keep_until_removed() -> DateTime<Utc> {
 }
 
 impl Complaint {
-    /// A complaint exists when any subject is rated 1–2 or given a negative reason.
+    /// A complaint exists when any subject is rated 1–2 or given a negative
+    /// reason; a suggestion travels the same way, so one message carries both.
     pub fn from_submission(
         form: &Form,
         submission: &Submission,
@@ -69,7 +77,7 @@ impl Complaint {
                 })
             })
             .collect();
-        if subjects.is_empty() {
+        if subjects.is_empty() && submission.suggestion.is_none() {
             return None;
         }
         Some(Complaint {
@@ -85,7 +93,40 @@ impl Complaint {
             unknown_units: form.unknown_units.clone(),
             personal_data_until: form.personal_data_until,
             office_path: form.office_path.clone(),
+            officers: form
+                .subjects
+                .iter()
+                .filter_map(|s| s.officer_id.as_ref().map(|o| o.to_string()))
+                .fold(vec![], |mut acc, o| {
+                    if !acc.contains(&o) {
+                        acc.push(o);
+                    }
+                    acc
+                }),
+            suggestion: submission.suggestion.clone(),
         })
+    }
+
+    /// The officers a finding may name: the form's, or for a complaint queued
+    /// before they were recorded, the complained-about ones.
+    pub fn handling_officers(&self) -> Vec<String> {
+        if !self.officers.is_empty() {
+            return self.officers.clone();
+        }
+        let mut out: Vec<String> = vec![];
+        for s in &self.subjects {
+            if let Some(o) = &s.subject.officer_id
+                && !out.iter().any(|x| x == o.as_str())
+            {
+                out.push(o.to_string());
+            }
+        }
+        out
+    }
+
+    /// Whether this message carries a complaint (a suggestion alone does not).
+    pub fn has_complaint(&self) -> bool {
+        !self.subjects.is_empty()
     }
 
     /// The statistics units of the office and everything above it.
@@ -226,6 +267,7 @@ mod tests {
             ],
             overall_comment: None,
             contact: None,
+            suggestion: None,
         }
     }
 

@@ -288,6 +288,9 @@ pub struct Submission {
     pub ratings: Vec<SubjectRating>,
     pub overall_comment: Option<String>,
     pub contact: Option<Contact>,
+    /// A suggestion (kiến nghị) to the office: answered as its own case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
 }
 
 impl Submission {

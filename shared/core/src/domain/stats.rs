@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::case::Case;
+use super::case::{Case, HandlingRatingRecord};
 use super::form::{Form, RatingRecord, Subject, units};
 use super::org::OrgDirectory;
 
@@ -38,6 +38,20 @@ pub struct DailyStats {
     pub misconduct_level_counts: [u64; 5],
     #[serde(default)]
     pub misconduct_complaints: [u64; 3],
+    /// Complaints closed this day with an upheld finding: for the office and
+    /// the units above it, and for each officer the finding names.
+    #[serde(default)]
+    pub complaints_upheld: u64,
+    /// The part of `complaints_upheld` that are misconduct cases.
+    #[serde(default)]
+    pub misconduct_upheld: u64,
+    /// Suggestions (kiến nghị) opened: never counted as complaints.
+    #[serde(default)]
+    pub suggestions_opened: u64,
+    /// How businesses rated the handling of their cases, given this day, for
+    /// the unit that answered and those above (index 0 is level 1).
+    #[serde(default)]
+    pub handling_level_counts: [u64; 5],
 }
 
 impl DailyStats {
@@ -58,6 +72,10 @@ impl DailyStats {
             complaints_overdue: 0,
             misconduct_level_counts: [0; 5],
             misconduct_complaints: [0; 3],
+            complaints_upheld: 0,
+            misconduct_upheld: 0,
+            suggestions_opened: 0,
+            handling_level_counts: [0; 5],
         }
     }
 
@@ -75,8 +93,10 @@ impl DailyStats {
         out.complaints_opened = out.complaints_opened.saturating_sub(o);
         out.complaints_closed = out.complaints_closed.saturating_sub(c);
         out.complaints_overdue = out.complaints_overdue.saturating_sub(d);
+        out.complaints_upheld = out.complaints_upheld.saturating_sub(self.misconduct_upheld);
         out.misconduct_level_counts = [0; 5];
         out.misconduct_complaints = [0; 3];
+        out.misconduct_upheld = 0;
         out.average = None;
         out.satisfied_share = None;
         out.response_rate = None;
@@ -93,6 +113,16 @@ impl DailyStats {
         self.complaints_opened += other.complaints_opened;
         self.complaints_closed += other.complaints_closed;
         self.complaints_overdue += other.complaints_overdue;
+        self.complaints_upheld += other.complaints_upheld;
+        self.misconduct_upheld += other.misconduct_upheld;
+        self.suggestions_opened += other.suggestions_opened;
+        for (a, b) in self
+            .handling_level_counts
+            .iter_mut()
+            .zip(other.handling_level_counts)
+        {
+            *a += b;
+        }
         for (a, b) in self
             .misconduct_level_counts
             .iter_mut()
@@ -174,6 +204,7 @@ pub struct DayInputs<'a> {
     pub cases_opened: &'a [Case],
     pub cases_closed: &'a [Case],
     pub cases_overdue: &'a [Case],
+    pub handling_ratings: &'a [HandlingRatingRecord],
     /// Today's directory: only to place records of the first version, which did
     /// not record their units. Everything newer carries its own units.
     pub org: Option<&'a OrgDirectory>,
@@ -229,12 +260,19 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
         }
     }
 
+    for case in inputs.cases_opened {
+        if !case.counts_as_complaint() {
+            for (unit, owner) in case_units(case, org) {
+                at(&mut by_unit, date, &unit, &owner).suggestions_opened += 1;
+            }
+        }
+    }
     for (cases, field) in [
         (inputs.cases_opened, 0),
         (inputs.cases_closed, 1),
         (inputs.cases_overdue, 2),
     ] {
-        for case in cases {
+        for case in cases.iter().filter(|c| c.counts_as_complaint()) {
             let misconduct = case.complaint.is_misconduct();
             for (unit, owner) in case_units(case, org) {
                 let row = at(&mut by_unit, date, &unit, &owner);
@@ -247,6 +285,36 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
                     row.misconduct_complaints[field] += 1;
                 }
             }
+        }
+    }
+    for case in inputs
+        .cases_closed
+        .iter()
+        .filter(|c| c.counts_as_complaint())
+    {
+        let Some(conclusion) = case.conclusion.as_ref().filter(|c| c.upheld) else {
+            continue;
+        };
+        let misconduct = case.complaint.is_misconduct();
+        let mut units = case_units(case, org);
+        // The finding, not the complaint, says which officers were at fault.
+        units.retain(|u, _| !u.starts_with("officer:"));
+        for officer in &conclusion.officers {
+            units.insert(units::officer(officer), case.complaint.branch.clone());
+        }
+        for (unit, owner) in units {
+            let row = at(&mut by_unit, date, &unit, &owner);
+            row.complaints_upheld += 1;
+            if misconduct {
+                row.misconduct_upheld += 1;
+            }
+        }
+    }
+    for h in inputs.handling_ratings {
+        let idx = usize::from(h.level.value()) - 1;
+        for unit in &h.units {
+            let owner = units::owner(unit).unwrap_or_default().to_owned();
+            at(&mut by_unit, date, unit, &owner).handling_level_counts[idx] += 1;
         }
     }
 
@@ -331,6 +399,7 @@ mod tests {
             }],
             overall_comment: None,
             contact: None,
+            suggestion: None,
         };
         RatingRecord::from_submission(form, &sub, Utc::now()).remove(0)
     }
@@ -361,6 +430,7 @@ mod tests {
             cases_opened: &[],
             cases_closed: &[],
             cases_overdue: &[],
+            handling_ratings: &[],
             org: None,
         });
         let get = |u: &str| stats.iter().find(|s| s.unit == u).unwrap();
@@ -427,6 +497,7 @@ mod tests {
             cases_opened: &[],
             cases_closed: &[],
             cases_overdue: &[],
+            handling_ratings: &[],
             org: Some(&org),
         });
         assert_eq!(again, stats);

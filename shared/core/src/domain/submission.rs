@@ -103,6 +103,12 @@ pub fn parse_submission(
             None
         });
 
+    let suggestion = clean_free_text(first(fields, "suggestion"), MAX_COMMENT_CHARS)
+        .unwrap_or_else(|_| {
+            errors.push(FieldError::new("suggestion", "comment_too_long"));
+            None
+        });
+
     let name = first(fields, "contact_name").trim();
     let phone = first(fields, "contact_phone").trim();
     let needs_contact = ratings.iter().any(|r| r.level.is_low());
@@ -132,6 +138,7 @@ pub fn parse_submission(
             ratings,
             overall_comment,
             contact,
+            suggestion,
         })
     } else {
         Err(errors)

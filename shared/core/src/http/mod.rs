@@ -2,6 +2,7 @@
 //! serves it with `lambda_http::run`, the local host mounts them all on one port.
 
 pub mod integration;
+pub mod outcome;
 mod pages;
 pub mod rating_form;
 pub mod staff;

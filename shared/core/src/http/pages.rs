@@ -24,6 +24,8 @@ struct Words {
     bad_reasons: &'static str,
     comment: &'static str,
     overall: &'static str,
+    suggestion: &'static str,
+    suggestion_note: &'static str,
     contact: &'static str,
     contact_note: &'static str,
     contact_name: &'static str,
@@ -55,7 +57,9 @@ const VI: Words = Words {
     good_reasons: "Lý do hài lòng (mức 3–5)",
     bad_reasons: "Lý do chưa hài lòng (mức 1–3)",
     comment: "Ý kiến khác",
-    overall: "Ý kiến chung, kiến nghị",
+    overall: "Ý kiến chung",
+    suggestion: "Kiến nghị với đơn vị",
+    suggestion_note: "Đề xuất cải tiến thủ tục, cách phục vụ: đơn vị sẽ trả lời qua email.",
     contact: "Thông tin liên hệ",
     contact_note: "Bắt buộc khi có mức 1 hoặc 2, để đơn vị xác minh và trả lời.",
     contact_name: "Họ tên người liên hệ",
@@ -87,7 +91,9 @@ const EN: Words = Words {
     good_reasons: "Reasons for satisfaction (levels 3–5)",
     bad_reasons: "Reasons for dissatisfaction (levels 1–3)",
     comment: "Other comments",
-    overall: "Overall comments and suggestions",
+    overall: "Overall comments",
+    suggestion: "Suggestion to the office",
+    suggestion_note: "Ideas to improve procedures or service: the office answers by email.",
     contact: "Contact",
     contact_note: "Required with any level 1 or 2, so the unit can verify and answer you.",
     contact_name: "Contact name",
@@ -151,7 +157,12 @@ fn message(key: &str, lang: Language) -> &'static str {
     }
 }
 
-fn layout(lang: Language, title: &str, switch_href: Option<&str>, body: Markup) -> Markup {
+pub(super) fn layout(
+    lang: Language,
+    title: &str,
+    switch_href: Option<&str>,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -285,6 +296,8 @@ pub fn form_page(
                 section.card {
                     label { strong { (w.overall) } textarea name="overall_comment" maxlength="2000" { (value(values, "overall_comment")) } }
                     (field_errors(errors, "overall_comment", lang))
+                    label { strong { (w.suggestion) } span.muted { " — " (w.suggestion_note) } textarea name="suggestion" maxlength="2000" { (value(values, "suggestion")) } }
+                    (field_errors(errors, "suggestion", lang))
                 }
                 section.card {
                     h2 { (w.contact) }
@@ -338,6 +351,7 @@ pub fn review_page(
                     }
                 }
                 @if let Some(c) = &submission.overall_comment { p { strong { (w.overall) ": " } (c) } }
+                @if let Some(c) = &submission.suggestion { p { strong { (w.suggestion) ": " } (c) } }
                 @if let Some(c) = &submission.contact { p { strong { (w.contact) ": " } (c.name) " — " (c.phone) } }
             }
             form method="post" action={ "/f/" (token) "/submit" } {

@@ -13,16 +13,19 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ApiError, HttpState, MAX_BODY_BYTES, security_headers};
-use crate::app::cases::CaseActionError;
+use crate::app::cases::{CaseActionError, CaseActionRequest, CaseRulesError};
 use crate::app::org::OrgError;
 use crate::app::staff::{CaseListQuery, ListFilter, QueryError, StatsRequest, UnitStats};
 use crate::auth::scope::Scope;
 use crate::auth::staff::StaffRole;
+use crate::domain::case::CaseRuleError;
+use crate::domain::case::rules::CaseRules;
 use crate::domain::org::OrgDirectory;
 use crate::policy::{CaseEventView, CaseView, StatsRowView};
 use crate::ports::PageRequest;
 
 pub fn router(state: HttpState) -> Router {
+    let outcome_pages = super::outcome::router(state.clone());
     Router::new()
         .route("/v1/org", get(org).put(replace_org))
         .route("/v1/org/versions", get(org_versions))
@@ -33,6 +36,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/cases", get(list_cases))
         .route("/v1/cases/{id}", get(case_detail))
         .route("/v1/cases/{id}/actions", post(case_action))
+        .route("/v1/case-rules", get(case_rules).put(replace_case_rules))
         .route("/v1/stats", get(stats))
         .route("/v1/me", get(me))
         .route("/v1/audit", get(audit))
@@ -43,6 +47,7 @@ pub fn router(state: HttpState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
+        .merge(outcome_pages)
 }
 
 /// The dashboard page and script hold no data: they are public, and the script
@@ -334,31 +339,23 @@ async fn case_detail(
     Ok(Json(state.csq.case_detail(&who, &id).await?).into_response())
 }
 
-#[derive(Deserialize)]
-struct ActionBody {
-    action: String,
-    #[serde(default)]
-    note: String,
-}
-
 async fn case_action(
     State(state): State<HttpState>,
     Staff(who): Staff,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let body: ActionBody = serde_json::from_slice(&body).map_err(|e| {
+    let body: CaseActionRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "bad_body",
-            format!("Send {{\"action\": \"verify|resolve|dismiss|note\", \"note\": \"...\"}}: {e}"),
+            format!(
+                "Send {{\"action\": \"verify|transfer|resolve|dismiss|note\", \"note\": \"...\", \"version\": n}} \
+                 (transfer: \"to\"; resolve a complaint: \"upheld\", \"officers\", \"violation_category\", \"measure\"): {e}"
+            ),
         )
     })?;
-    match state
-        .csq
-        .act_on_case(&who, &id, &body.action, &body.note)
-        .await
-    {
+    match state.csq.act_on_case(&who, &id, &body).await {
         Ok((case, events)) => {
             let events: Vec<CaseEventView> = events.iter().map(CaseEventView::from).collect();
             Ok(
@@ -371,20 +368,95 @@ async fn case_action(
             "not_found",
             "No such case, or not in your scope.",
         )),
-        Err(CaseActionError::Conflict) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            CaseActionError::Conflict.to_string(),
-        )),
+        Err(e @ CaseActionError::Conflict(_)) => {
+            let CaseActionError::Conflict(current) = &e else {
+                unreachable!()
+            };
+            let body = json!({
+                "error": { "code": "conflict", "message": e.to_string() },
+                "current": CaseView::for_reader(&who, current),
+            });
+            Ok((StatusCode::CONFLICT, Json(body)).into_response())
+        }
         Err(CaseActionError::Storage(e)) => Err(ApiError::internal(&e)),
-        Err(e @ CaseActionError::Rule(crate::domain::case::CaseRuleError::Closed(_))) => Err(
-            ApiError::new(StatusCode::CONFLICT, "case_closed", e.to_string()),
-        ),
+        Err(e @ CaseActionError::Rule(CaseRuleError::NotAllowed { .. })) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "action_not_allowed",
+            e.to_string(),
+        )),
         Err(e) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "bad_action",
             e.to_string(),
         )),
+    }
+}
+
+/// The case rules in force: holidays, deadlines, measures, violation categories.
+async fn case_rules(
+    State(state): State<HttpState>,
+    Staff(_who): Staff,
+) -> Result<Response, ApiError> {
+    let stored = state
+        .csq
+        .case_rules()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(json!({
+        "version": stored.version,
+        "saved_at": stored.saved_at,
+        "rules": stored.rules,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct RulesQuery {
+    /// The version the editor read: a newer one in force gets 409.
+    version: Option<u32>,
+}
+
+/// Replaces the case rules (department staff only): the holiday calendar is
+/// maintained here (or with `csq case-rules import` on the local host).
+async fn replace_case_rules(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    q: Result<Query<RulesQuery>, QueryRejection>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    department_only(&who, "replace the case rules")?;
+    let q = query(q)?;
+    let rules: CaseRules = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::Fields(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![crate::domain::fields::FieldError::new(
+                "$",
+                format!("not a case rules document: {e}"),
+            )],
+        )
+    })?;
+    match state
+        .csq
+        .replace_case_rules(&who.who.sub, rules, q.version)
+        .await
+    {
+        Ok(stored) => Ok(
+            Json(json!({ "version": stored.version, "saved_at": stored.saved_at })).into_response(),
+        ),
+        Err(CaseRulesError::Invalid(errors)) => {
+            Err(ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))
+        }
+        Err(e @ CaseRulesError::Conflict(_)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            e.to_string(),
+        )),
+        Err(e @ CaseRulesError::Forbidden) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            e.to_string(),
+        )),
+        Err(CaseRulesError::Storage(e)) => Err(ApiError::internal(&e)),
     }
 }
 
@@ -452,12 +524,12 @@ fn opt(v: Option<f64>) -> String {
 
 pub fn stats_to_csv(rows: &[StatsRowView]) -> String {
     let mut out = String::from(
-        "date,unit,ratings,level_1,level_2,level_3,level_4,level_5,average,satisfied_share,forms_issued,forms_submitted,response_rate,complaints_opened,complaints_closed,complaints_overdue\r\n",
+        "date,unit,ratings,level_1,level_2,level_3,level_4,level_5,average,satisfied_share,forms_issued,forms_submitted,response_rate,complaints_opened,complaints_closed,complaints_overdue,complaints_upheld,suggestions_opened,handling_1,handling_2,handling_3,handling_4,handling_5\r\n",
     );
     for r in rows {
         let c = r.level_counts;
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
             r.date,
             csv_cell(&r.unit),
             r.ratings,
@@ -473,7 +545,16 @@ pub fn stats_to_csv(rows: &[StatsRowView]) -> String {
             opt(r.response_rate),
             r.complaints_opened,
             r.complaints_closed,
-            r.complaints_overdue
+            r.complaints_overdue,
+            r.complaints_upheld
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            r.suggestions_opened,
+            r.handling_level_counts[0],
+            r.handling_level_counts[1],
+            r.handling_level_counts[2],
+            r.handling_level_counts[3],
+            r.handling_level_counts[4]
         ));
     }
     out
