@@ -1035,3 +1035,285 @@ async fn under_faults_everything_happens_exactly_once() {
         .count();
     assert_eq!(to_head, FORMS, "the assignee is emailed once per case");
 }
+
+/// The value of a hidden form field on a page.
+fn hidden(page: &str, name: &str) -> String {
+    let m = format!(r#"name="{name}" value=""#);
+    let s = page.find(&m).expect("hidden field") + m.len();
+    page[s..s + page[s..].find('"').unwrap()].to_owned()
+}
+
+fn first_cookie(reply: &Reply) -> String {
+    reply.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Case handling through the functions SAM deploys: the staff function
+/// transfers, resolves with a finding and serves the outcome link; the
+/// business rates the handling and appeals; the nightly function counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
+    let world = World::new().await;
+    let issuer = world.function(&ISSUE_FORM).await;
+    let rating = world.function(&RATING_FORM).await;
+    let router = world.function(&COMPLAINT_ROUTER).await;
+    let nightly = world.function(&NIGHTLY).await;
+    let staff = world.function(&STAFF_API).await;
+    assert_eq!(
+        post_form(&issuer, &issue_body(&world)).await.status,
+        StatusCode::CREATED
+    );
+    let link = link_in_html(sent_to(&world.business).await[0]["body"].as_str().unwrap());
+    let path = link
+        .strip_prefix("https://csq.example.vn")
+        .unwrap()
+        .to_owned();
+    let rating_router = || csq_core::http::rating_form::router(rating.http_state());
+    let page = call(
+        rating_router(),
+        http_event("GET", &path, &[], &[], None, None),
+    )
+    .await;
+    let cookie = first_cookie(&page);
+    let csrf = hidden(&page.body, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("level.0", "1"),
+        ("reason.0", "delay"),
+        ("suggestion", "Nên bố trí thêm quầy tiếp nhận buổi sáng"),
+        ("contact_name", "Lê Văn Cường"),
+        ("contact_phone", "0912345678"),
+    ];
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let submitted = call(
+        rating_router(),
+        http_event(
+            "POST",
+            &format!("{path}/submit"),
+            &form,
+            std::slice::from_ref(&cookie),
+            Some(&form_body(&fields)),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    for m in world.queue.receive(10).await.unwrap() {
+        router.csq.route_complaint(&m.body).await.unwrap();
+        world.queue.delete(&m.receipt).await.unwrap();
+    }
+
+    let dept = json!({"custom:role": "department"});
+    let staff_call = |method: &'static str, path: String, body: Option<Value>| {
+        let staff = &staff;
+        let dept = dept.clone();
+        async move {
+            let body = body.map(|b| b.to_string());
+            let r = call(
+                csq_core::http::staff::router(staff.http_state()),
+                http_event(
+                    method,
+                    &path,
+                    &[("content-type", "application/json")],
+                    &[],
+                    body.as_deref(),
+                    Some(dept),
+                ),
+            )
+            .await;
+            (
+                r.status,
+                serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, listed) = staff_call("GET", "/v1/cases?unit=03CC".into(), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let ours: Vec<&Value> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["complaint"]["declaration_number"] == world.declaration.as_str())
+        .collect();
+    let kinds: Vec<&str> = ours.iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(ours.len(), 2, "a complaint and a suggestion: {kinds:?}");
+    let complaint = ours.iter().find(|c| c["kind"] == "complaint").unwrap();
+    let suggestion = ours.iter().find(|c| c["kind"] == "suggestion").unwrap();
+    let (cid, sid) = (
+        complaint["id"].as_str().unwrap().to_owned(),
+        suggestion["id"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(
+        suggestion["complaint"]["suggestion"],
+        "Nên bố trí thêm quầy tiếp nhận buổi sáng"
+    );
+    let version = complaint["version"].as_u64().unwrap();
+
+    let act =
+        |id: &str, body: Value| staff_call("POST", format!("/v1/cases/{id}/actions"), Some(body));
+    // A stale version: 409 with the case as it stands.
+    let (status, stale) = act(&cid, json!({"action": "verify", "version": version - 1})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(stale["current"]["version"], version);
+    let (status, _) = act(&cid, json!({"action": "verify", "version": version})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, again) = act(&cid, json!({"action": "verify"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        again["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("transfer, resolve, dismiss, note")
+    );
+    let (status, _) = act(&cid, json!({"action": "resolve", "note": "Đã xử lý"})).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a complaint needs its finding"
+    );
+    let (status, resolved) = act(
+        &cid,
+        json!({"action": "resolve", "note": "Công chức đã bị nhắc nhở", "upheld": true,
+               "officers": ["HP1234"], "violation_category": "delay", "measure": "reminder"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{resolved}");
+    assert_eq!(
+        resolved["case"]["conclusion"]["officers"],
+        json!(["HP1234"])
+    );
+    let (status, _) = act(
+        &sid,
+        json!({"action": "resolve", "note": "Sẽ bố trí từ tháng sau"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The business's outcome email carries the outcome link, served by the staff function.
+    let outcome = sent_to(&world.business)
+        .await
+        .into_iter()
+        .find(|m| m["subject"].as_str().unwrap_or("").contains("phản ánh"))
+        .expect("outcome email");
+    let body = outcome["body"].as_str().unwrap();
+    let at = body
+        .find("https://csq.example.vn/c/")
+        .expect("outcome link");
+    let outcome_path = body[at + "https://csq.example.vn".len()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let staff_router = || csq_core::http::staff::router(staff.http_state());
+    let page = call(
+        staff_router(),
+        http_event("GET", &outcome_path, &[], &[], None, None),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let cookie = first_cookie(&page);
+    let csrf = hidden(&page.body, "csrf");
+    let staff_ref = &staff;
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (cookie, path) = (cookie.clone(), outcome_path.clone());
+        let staff = staff_ref;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            call(
+                csq_core::http::staff::router(staff.http_state()),
+                http_event(
+                    "POST",
+                    &path,
+                    &form,
+                    &[cookie],
+                    Some(&form_body(&fields)),
+                    None,
+                ),
+            )
+            .await
+        }
+    };
+    let rated = post(vec![
+        ("csrf", csrf.clone()),
+        ("action", "rate".into()),
+        ("level", "2".into()),
+    ])
+    .await;
+    assert_eq!(rated.status, StatusCode::OK, "{}", rated.body);
+    let twice = post(vec![
+        ("csrf", csrf.clone()),
+        ("action", "rate".into()),
+        ("level", "5".into()),
+    ])
+    .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "rated once");
+    let appealed = post(vec![
+        ("csrf", csrf.clone()),
+        ("action", "appeal".into()),
+        ("reason", "Chưa thỏa đáng".into()),
+    ])
+    .await;
+    assert_eq!(appealed.status, StatusCode::OK, "{}", appealed.body);
+    let (_, detail) = staff_call("GET", format!("/v1/cases/{cid}"), None).await;
+    assert_eq!(detail["case"]["status"], "open");
+    assert_eq!(
+        detail["case"]["assignment"]["unit"], "CUC",
+        "one level up from 03CC"
+    );
+    assert_eq!(detail["case"]["response"]["handling_rating"], 2);
+    let to_reviewer = sent_to("vanphong@customs.example.vn").await;
+    assert!(
+        to_reviewer.iter().any(|m| m["subject"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&world.declaration)),
+        "the reviewer is emailed"
+    );
+
+    // The reviewer upholds the finding again; the business is told again.
+    let (status, _) = act(
+        &cid,
+        json!({"action": "resolve", "note": "Giữ nguyên kết quả", "upheld": true,
+               "officers": ["HP1234"], "violation_category": "delay", "measure": "criticism"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The night counts the upheld complaint (for the officer too), the
+    // suggestion apart, and the handling rating for the unit that answered.
+    let today = vn_day(chrono::Utc::now());
+    let mut payload = fixture("scheduler_event.json");
+    payload["date"] = today.to_string().into();
+    events::nightly(&nightly.csq, &payload).await.unwrap();
+    let (_, office) = staff_call(
+        "GET",
+        format!("/v1/stats?unit=03CC&from={today}&to={today}"),
+        None,
+    )
+    .await;
+    let day = &office["days"][0];
+    assert_eq!(day["complaints_opened"], 1, "{day}");
+    assert_eq!(day["suggestions_opened"], 1);
+    assert_eq!(day["complaints_upheld"], 1);
+    assert_eq!(day["handling_level_counts"], json!([0, 1, 0, 0, 0]));
+    let (_, officer) = staff_call(
+        "GET",
+        format!("/v1/stats?unit=officer:HP1234&from={today}&to={today}"),
+        None,
+    )
+    .await;
+    assert_eq!(officer["days"][0]["complaints_upheld"], 1);
+
+    // The department keeps the holiday calendar through the same function.
+    let rules = json!({"holidays": [{"date": "2027-01-01", "name": "Tết Dương lịch"}]});
+    let (status, saved) = staff_call("PUT", "/v1/case-rules".into(), Some(rules)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (_, read) = staff_call("GET", "/v1/case-rules".into(), None).await;
+    assert_eq!(read["version"], saved["version"]);
+    assert_eq!(read["rules"]["holidays"][0]["date"], "2027-01-01");
+}
