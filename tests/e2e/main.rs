@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod case_handling;
 mod complaints;
 mod integration_api;
 mod nightly;

@@ -316,8 +316,10 @@ impl Csq {
     pub async fn remind_due_cases(&self) -> Result<usize, PortError> {
         let now = self.clock.now();
         let rules = self.case_rules().await?.rules;
-        // Cases due by the end of the working day `remind_before` from today.
-        let horizon = rules.calendar().deadline(now, rules.remind_before);
+        // Cases due by the end of the working day `remind_before` from today
+        // (the store's bound is exclusive, the deadline itself included).
+        let horizon =
+            rules.calendar().deadline(now, rules.remind_before) + chrono::Duration::seconds(1);
         let mut sent = 0;
         for case in all_pages(|p| self.cases.open_cases_due_before(horizon, p)).await? {
             if !case.reminder_due(now, &rules) {

@@ -587,11 +587,11 @@ impl Case {
         rules: &CaseRules,
         reviewer: Option<Assignment>,
     ) -> Result<(Case, CaseEvent), ResponseError> {
-        if self
+        // A case reopened by the appeal has no outcome to answer until it closes again.
+        let past_window = self
             .outcome_link_expiry(rules)
-            .is_none_or(|until| now > until)
-            || self.anonymised_at.is_some()
-        {
+            .is_some_and(|until| now > until);
+        if past_window || self.anonymised_at.is_some() {
             return Err(ResponseError::Expired);
         }
         let allowed = self.allowed_business_actions(now, rules);
