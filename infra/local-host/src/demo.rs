@@ -295,6 +295,16 @@ fn answers(rng: &mut StdRng, subjects: usize) -> Vec<(String, String)> {
     if fields.is_empty() {
         fields.push(("level.0".into(), "5".into()));
     }
+    // About one business in fifteen leaves a suggestion (kiến nghị).
+    const SUGGESTIONS: [&str; 3] = [
+        "Đề nghị bố trí thêm cán bộ tiếp nhận hồ sơ vào buổi sáng.",
+        "Nên công khai thời gian xử lý dự kiến của từng khâu.",
+        "Đề nghị mở rộng bãi chờ kiểm hóa cho xe container.",
+    ];
+    if rng.random_range(0..15) == 0 {
+        let s = SUGGESTIONS[rng.random_range(0..SUGGESTIONS.len())];
+        fields.push(("suggestion".into(), s.into()));
+    }
     if low {
         fields.push(("contact_name".into(), officer_name(rng)));
         fields.push((
@@ -341,6 +351,11 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         ));
         past.replace_org(crate::org_import::check(demo_org_before())?, "demo")
             .await?;
+        // This year's holidays, so deadlines count working days as the department would.
+        let rules = crate::case_rules_file::parse(crate::case_rules_file::DEMO, false)?;
+        past.replace_case_rules("demo", rules, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo case rules: {e}"))?;
     }
     let merge_day = today
         .checked_sub_days(Days::new(MERGE_DAYS_AGO))

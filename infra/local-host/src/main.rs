@@ -6,10 +6,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{Days, Duration, NaiveDate};
 use clap::{Parser, Subcommand};
+use csq_core::app::cases::CaseRulesError;
 use csq_core::app::org::OrgError;
 use csq_core::auth::staff::{StaffClaims, StaffRole};
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{QueueConsumer, SystemClock};
+use csq_local_host::case_rules_file;
 use csq_local_host::{HostConfig, LocalHost, demo, org_import};
 
 #[derive(Parser)]
@@ -51,6 +53,11 @@ enum Command {
     Org {
         #[command(subcommand)]
         command: OrgCommand,
+    },
+    /// Case rules: holiday calendar, deadlines in working days, measures
+    CaseRules {
+        #[command(subcommand)]
+        command: CaseRulesCommand,
     },
     /// Compute one day's statistics (Vietnamese calendar day; default yesterday)
     Aggregate {
@@ -98,6 +105,16 @@ enum OrgCommand {
     /// List the versions of the org directory: who, when, what changed
     Versions,
     /// Convert FILE (.yaml or .csv) to the JSON that `PUT /v1/org` takes (for AWS)
+    ToJson { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum CaseRulesCommand {
+    /// Replace the case rules with those in FILE (.yaml or .json)
+    Import { file: PathBuf },
+    /// Print the case rules in force as YAML
+    Show,
+    /// Convert FILE (.yaml) to the JSON that `PUT /v1/case-rules` takes (for AWS)
     ToJson { file: PathBuf },
 }
 
@@ -224,6 +241,42 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::CaseRules {
+            command: CaseRulesCommand::Import { file },
+        } => {
+            let rules = case_rules_file::read(&file)?;
+            match host
+                .csq
+                .replace_case_rules("csq case-rules import", rules, None)
+                .await
+            {
+                Ok(saved) => println!(
+                    "Case rules version {} in force ({} holidays).",
+                    saved.version,
+                    saved.rules.holidays.len()
+                ),
+                Err(CaseRulesError::Invalid(errors)) => {
+                    anyhow::bail!("{}", org_import::describe_problems(&errors))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Command::CaseRules {
+            command: CaseRulesCommand::Show,
+        } => {
+            let stored = host.csq.case_rules().await?;
+            println!(
+                "# version {} (saved by {})",
+                stored.version, stored.saved_by
+            );
+            print!("{}", serde_norway::to_string(&stored.rules)?);
+        }
+        Command::CaseRules {
+            command: CaseRulesCommand::ToJson { file },
+        } => println!(
+            "{}",
+            serde_json::to_string_pretty(&case_rules_file::read(&file)?)?
+        ),
         Command::Aggregate { date } => {
             let date = date.unwrap_or_else(yesterday);
             let stats = host.csq.aggregate_day(date).await?;

@@ -307,6 +307,8 @@ pub struct ComplaintView {
     pub overall_comment: Option<String>,
     /// The suggestion (kiến nghị), on a suggestion case.
     pub suggestion: Option<String>,
+    /// Officer ids named on the form: those a finding may concern.
+    pub handling_officers: Vec<String>,
     pub submitted_at: DateTime<Utc>,
 }
 
@@ -477,6 +479,7 @@ impl CaseView {
                     .collect(),
                 overall_comment: c.overall_comment.clone(),
                 suggestion: c.suggestion.clone(),
+                handling_officers: c.handling_officers(),
                 submitted_at: c.submitted_at,
             },
         }

@@ -41,6 +41,15 @@ fn both(lang: Language, vi: &str, en: &str) -> Markup {
     html! { (first) br; span.muted lang=(lang.other().code()) { (second) } }
 }
 
+/// Both languages on one line, for buttons (a muted second line would lose
+/// its contrast on the button's colour).
+fn both_inline(lang: Language, vi: &str, en: &str) -> String {
+    match lang {
+        Language::Vi => format!("{vi} / {en}"),
+        Language::En => format!("{en} / {vi}"),
+    }
+}
+
 fn message_page(status: StatusCode, vi: &str, en: &str) -> Response {
     let page = layout(
         Language::Vi,
@@ -149,7 +158,7 @@ fn outcome_page(
                 form.card method="post" action=(action) {
                     input type="hidden" name="csrf" value=(csrf);
                     p { (both(lang, "Quý doanh nghiệp đồng ý với kết quả này?", "Do you accept this outcome?")) }
-                    div.actions { button type="submit" name="action" value="accept" { (both(lang, "Đồng ý", "Accept")) } }
+                    div.actions { button type="submit" name="action" value="accept" { (both_inline(lang, "Đồng ý", "Accept")) } }
                 }
             }
             @if allowed.contains(&"rate") {
@@ -166,7 +175,7 @@ fn outcome_page(
                             }
                         }
                     }
-                    div.actions { button type="submit" name="action" value="rate" { (both(lang, "Gửi đánh giá", "Send rating")) } }
+                    div.actions { button type="submit" name="action" value="rate" { (both_inline(lang, "Gửi đánh giá", "Send rating")) } }
                 }
             }
             @if allowed.contains(&"appeal") {
@@ -177,7 +186,7 @@ fn outcome_page(
                         span.muted { " " (both(lang, &format!("Hồ sơ sẽ được cấp trên xem xét lại. Hạn: {until}."), &format!("A higher level will review the case. Until {until}."))) }
                         textarea name="reason" maxlength="4000" required {}
                     }
-                    div.actions { button.secondary type="submit" name="action" value="appeal" { (both(lang, "Gửi khiếu nại", "Send appeal")) } }
+                    div.actions { button.secondary type="submit" name="action" value="appeal" { (both_inline(lang, "Gửi khiếu nại", "Send appeal")) } }
                 }
             }
             @if allowed.is_empty() && done.is_none() {

@@ -229,25 +229,52 @@ function subjectName(s) {
   return s.label || s.officer_name || s.unit_name || s.team || s.stage || s.branch;
 }
 
+const ACTION_LABELS = {
+  verify: "Tiếp nhận, xác minh / Acknowledge and verify", transfer: "Chuyển đơn vị / Transfer",
+  resolve: "Kết luận, trả lời / Resolve and answer", dismiss: "Không có cơ sở / Dismiss", note: "Ghi chú / Note",
+};
+const KIND_LABELS = { complaint: "Phản ánh / Complaint", suggestion: "Kiến nghị / Suggestion" };
+let currentVersion = null;
+let caseRules = null;
+
+async function loadCaseRules() {
+  try {
+    caseRules = (await (await api("/v1/case-rules")).json()).rules;
+    const fill = (id, list) => $(id).replaceChildren(el("option", "—", { value: "" }),
+      ...list.map((c) => el("option", c.name + (c.name_en ? " / " + c.name_en : ""), { value: c.code })));
+    fill("case-violation", caseRules.violation_categories);
+    fill("case-measure", caseRules.measures);
+  } catch (_) { /* the finding fields stay empty; the API explains on submit */ }
+}
+
+function day(t) { return t ? t.slice(0, 16).replace("T", " ") : "—"; }
+
 async function listCases() {
   $("error").textContent = "";
   const p = new URLSearchParams();
   if ($("case-unit").value.trim()) p.set("unit", $("case-unit").value.trim());
   if ($("case-status").value) p.set("status", $("case-status").value);
+  if ($("case-kind").value) p.set("kind", $("case-kind").value);
+  if ($("case-overdue").checked) p.set("overdue", "true");
+  if ($("case-due-within").value !== "") p.set("due_within_days", $("case-due-within").value);
   if ($("case-subtree").checked) p.set("subtree", "true");
   try {
     const body = await (await api("/v1/cases?" + p.toString())).json();
     const table = $("case-list");
     const head = el("tr");
-    ["Tờ khai / Declaration", "Đơn vị / Office", "Đơn vị xử lý / Handling unit", "Trạng thái / Status", "Hạn / Due"].forEach((h) => head.append(el("th", h)));
+    ["Tờ khai / Declaration", "Loại / Kind", "Đơn vị / Office", "Đơn vị xử lý / Handling unit", "Trạng thái / Status", "Hạn / Due"].forEach((h) => head.append(el("th", h)));
     table.replaceChildren(head);
+    const now = new Date().toISOString();
     for (const c of body.items) {
       const tr = el("tr", undefined, { class: "clickable" });
       const open = el("a", c.complaint.declaration_number, { href: "#case=" + encodeURIComponent(c.id) });
       const first = el("td"); first.append(open); tr.append(first);
       const path = c.complaint.office_path || [];
       const office = path.length ? path[path.length - 1].name : c.complaint.branch;
-      [office, c.assignment.unit, c.status, c.due_at.slice(0, 10)].forEach((v) => tr.append(el("td", v)));
+      const closed = c.status === "resolved" || c.status === "dismissed";
+      const late = !closed && (c.due_at < now || (!c.acknowledged_at && c.acknowledge_due_at && c.acknowledge_due_at < now));
+      [KIND_LABELS[c.kind] || c.kind, office, c.assignment.unit, c.status, c.due_at.slice(0, 10) + (late ? " · QUÁ HẠN / OVERDUE" : "")]
+        .forEach((v) => tr.append(el("td", v)));
       table.append(tr);
     }
     if (!body.items.length) {
@@ -258,40 +285,89 @@ async function listCases() {
   } catch (e) { $("error").textContent = e.message; }
 }
 
+function renderCase(c, events, overdue) {
+  currentCase = c.id;
+  currentVersion = c.version;
+  $("case-title").textContent = (KIND_LABELS[c.kind] || c.kind) + " · Tờ khai " + c.complaint.declaration_number +
+    (c.complaint.business ? " — " + c.complaint.business.name : "") + (c.anonymised ? " · đã ẩn danh / anonymised" : "");
+  $("case-meta").textContent = c.assignment.name + " (" + c.assignment.unit + ") · " + c.status + (overdue ? " · QUÁ HẠN / OVERDUE" : "") + " · " + c.assignment.rule;
+  $("case-deadlines").textContent = "Hạn tiếp nhận / Acknowledge by: " + day(c.acknowledge_due_at) +
+    (c.acknowledged_at ? " (đã tiếp nhận / acknowledged " + day(c.acknowledged_at) + ")" : "") + " · Hạn xử lý / Resolve by: " + day(c.due_at);
+  $("case-subjects").replaceChildren(...c.complaint.subjects.map((s) => {
+    const li = el("li");
+    li.append(el("strong", subjectName(s.subject) + ": " + s.level + " " + (LEVELS[s.level] || "")));
+    if (s.reasons.length) li.append(el("span", " · " + s.reasons.map((r) => reasonLabels[r] || r).join(", ")));
+    if (s.comment) { li.append(el("br")); li.append(el("em", s.comment)); }
+    return li;
+  }));
+  $("case-suggestion").textContent = c.complaint.suggestion ? "Kiến nghị / Suggestion: " + c.complaint.suggestion : "";
+  const contact = c.complaint.contact;
+  $("case-contact").textContent = contact ? "Liên hệ / Contact: " + contact.name + " — " + contact.phone : "";
+  const f = c.conclusion;
+  $("case-finding").textContent = c.finding ? "Kết quả / Outcome: " + c.finding +
+    (f ? " · " + (f.upheld ? "Đúng / Upheld" : "Không đúng / Not upheld") + (f.officers.length ? " · " + f.officers.join(", ") : "") +
+      (f.violation_category ? " · " + f.violation_category : "") + (f.measure ? " · " + f.measure : "") : "") : "";
+  const r = c.response;
+  const said = [];
+  if (r.accepted_at) said.push("đồng ý / accepted " + day(r.accepted_at));
+  if (r.handling_rating) said.push("đánh giá việc giải quyết / handling rated " + r.handling_rating + "/5");
+  if (r.appealed_at) said.push("khiếu nại / appealed " + day(r.appealed_at) + " (" + r.appealed_from + "): " + r.appeal_reason);
+  $("case-response").textContent = said.length ? "Doanh nghiệp / Business: " + said.join(" · ") : "";
+  $("case-events").replaceChildren(...events.map((e) => el("li", day(e.at) + " · " + e.actor + " · " + e.action + (e.note ? " — " + e.note : ""))));
+  const kinds = $("case-action-kind");
+  kinds.replaceChildren(...c.allowed_actions.map((a) => el("option", ACTION_LABELS[a] || a, { value: a })));
+  $("case-officers").replaceChildren(...c.complaint.handling_officers.map((o) => {
+    const l = el("label", undefined, { class: "check" });
+    const box = el("input", undefined, { type: "checkbox", value: o, name: "case-officer" });
+    l.append(box, document.createTextNode(" " + o));
+    return l;
+  }));
+  $("case-action").dataset.kind = c.kind;
+  $("case-action").hidden = c.allowed_actions.length === 0;
+  showActionFields();
+  $("case-detail").hidden = false;
+}
+
+function showActionFields() {
+  const a = $("case-action-kind").value;
+  $("case-to-field").hidden = a !== "transfer";
+  $("case-finding-fields").hidden = !(a === "resolve" && $("case-action").dataset.kind === "complaint");
+}
+
 async function showCase(id) {
   try {
     const d = await (await api("/v1/cases/" + encodeURIComponent(id))).json();
-    currentCase = d.case.id;
-    const c = d.case;
-    $("case-title").textContent = "Tờ khai " + c.complaint.declaration_number + (c.complaint.business ? " — " + c.complaint.business.name : "");
-    $("case-meta").textContent = c.assignment.name + " · " + c.status + (d.overdue ? " · QUÁ HẠN / OVERDUE" : "") + " · " + c.assignment.rule;
-    $("case-subjects").replaceChildren(...c.complaint.subjects.map((s) => {
-      const li = el("li");
-      li.append(el("strong", subjectName(s.subject) + ": " + s.level + " " + (LEVELS[s.level] || "")));
-      if (s.reasons.length) li.append(el("span", " · " + s.reasons.map((r) => reasonLabels[r] || r).join(", ")));
-      if (s.comment) { li.append(el("br")); li.append(el("em", s.comment)); }
-      return li;
-    }));
-    const contact = c.complaint.contact;
-    $("case-contact").textContent = contact ? "Liên hệ / Contact: " + contact.name + " — " + contact.phone : "";
-    $("case-events").replaceChildren(...d.events.map((e) => el("li", e.at.slice(0, 16).replace("T", " ") + " · " + e.actor + " · " + e.action + (e.note ? " — " + e.note : ""))));
-    $("case-action").hidden = c.status === "resolved" || c.status === "dismissed";
-    $("case-detail").hidden = false;
+    renderCase(d.case, d.events, d.overdue);
   } catch (e) { $("error").textContent = e.message; }
 }
 
 async function actOnCase(ev) {
   ev.preventDefault();
   if (!currentCase) return;
+  $("error").textContent = "";
+  const action = $("case-action-kind").value;
+  const body = { action, note: $("case-note").value, version: currentVersion };
+  if (action === "transfer") body.to = $("case-to").value.trim();
+  if (action === "resolve" && $("case-action").dataset.kind === "complaint") {
+    body.upheld = $("case-upheld").checked;
+    body.officers = [...document.querySelectorAll("input[name=case-officer]:checked")].map((b) => b.value);
+    if ($("case-violation").value) body.violation_category = $("case-violation").value;
+    if ($("case-measure").value) body.measure = $("case-measure").value;
+  }
   try {
-    await fetch("/v1/cases/" + encodeURIComponent(currentCase) + "/actions", {
+    const res = await fetch("/v1/cases/" + encodeURIComponent(currentCase) + "/actions", {
       method: "POST",
       headers: { Authorization: "Bearer " + token(), "Content-Type": "application/json" },
-      body: JSON.stringify({ action: $("case-action-kind").value, note: $("case-note").value }),
-    }).then(async (res) => {
-      if (!res.ok) { const b = await res.json(); throw new Error(b.error ? b.error.message : res.status + ""); }
+      body: JSON.stringify(body),
     });
+    const reply = await res.json();
+    if (!res.ok) {
+      // Someone else changed it: show the case as it stands, and say so.
+      if (reply.current) await showCase(currentCase);
+      throw new Error(reply.error ? reply.error.message : res.status + "");
+    }
     $("case-note").value = "";
+    $("case-to").value = "";
     await showCase(currentCase);
     await listCases();
   } catch (e) { $("error").textContent = e.message; }
@@ -329,7 +405,7 @@ async function showMe() {
 async function start() {
   if (claims().role === "officer" || claims()["custom:role"] === "officer") return showMe();
   $("signin").hidden = true; $("controls").hidden = false; $("cases").hidden = false;
-  await Promise.all([loadUnits(), loadReasons()]);
+  await Promise.all([loadUnits(), loadReasons(), loadCaseRules()]);
   await refresh();
   await listCases();
   caseFromHash();
@@ -350,6 +426,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signout").addEventListener("click", signOut);
   $("case-query").addEventListener("submit", (e) => { e.preventDefault(); listCases(); });
   $("case-action").addEventListener("submit", actOnCase);
+  $("case-action-kind").addEventListener("change", showActionFields);
   window.addEventListener("hashchange", caseFromHash);
   if (token()) start();
 });
