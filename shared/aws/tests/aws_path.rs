@@ -1309,6 +1309,30 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
     .await;
     assert_eq!(officer["days"][0]["complaints_upheld"], 1);
 
+    // A year on, the nightly job anonymises the closed cases: they stay, without
+    // the business's contact and address.
+    let later = csq_core::app::Csq {
+        clock: Arc::new(csq_core::ports::ManualClock::new(
+            chrono::Utc::now() + chrono::Duration::days(400),
+        )),
+        ..nightly.csq.clone()
+    };
+    assert_eq!(later.anonymise_expired_cases().await.unwrap(), 2);
+    assert_eq!(later.anonymise_expired_cases().await.unwrap(), 0, "once");
+    let kept = later
+        .cases
+        .case(&cid)
+        .await
+        .unwrap()
+        .expect("the case stays");
+    assert!(kept.anonymised_at.is_some() && kept.complaint.contact.is_none());
+    assert!(
+        !serde_json::to_string(&kept)
+            .unwrap()
+            .contains(&world.business)
+    );
+    assert_eq!(kept.conclusion.unwrap().officers, ["HP1234"]);
+
     // The department keeps the holiday calendar through the same function.
     let rules = json!({"holidays": [{"date": "2027-01-01", "name": "Tết Dương lịch"}]});
     let (status, saved) = staff_call("PUT", "/v1/case-rules".into(), Some(rules)).await;
