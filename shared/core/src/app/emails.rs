@@ -240,6 +240,10 @@ pub fn case_assigned(case: &Case, staff_url: &str) -> OutgoingEmail {
         p { "Hạn xử lý / Due: " strong { (due) } }
         p { "Hồ sơ / Case: " a href=(link) { (link) } }
     });
+    to_assignee(case, subject, text, html)
+}
+
+fn to_assignee(case: &Case, subject: String, text: String, html: String) -> OutgoingEmail {
     OutgoingEmail {
         to_name: case.assignment.name.clone(),
         to: case.assignment.email.clone(),
@@ -276,13 +280,7 @@ pub fn case_reminder(case: &Case, staff_url: &str) -> OutgoingEmail {
         p { "The " (en) " assigned to your unit is due " (due) "." }
         p { "Hồ sơ / Case: " a href=(link) { (link) } }
     });
-    OutgoingEmail {
-        to_name: case.assignment.name.clone(),
-        to: case.assignment.email.clone(),
-        subject,
-        text,
-        html,
-    }
+    to_assignee(case, subject, text, html)
 }
 
 pub fn case_escalated(case: &Case, to_name: &str, to: &str, staff_url: &str) -> OutgoingEmail {

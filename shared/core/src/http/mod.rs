@@ -163,3 +163,38 @@ pub async fn stylesheet() -> impl IntoResponse {
         STYLESHEET,
     )
 }
+
+/// The CSRF nonce a browser sent in cookie `name` (double-submit), if sane.
+pub(crate) fn csrf_nonce(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+}
+
+/// The browser's nonce, reused so a second tab does not invalidate the first,
+/// or a new one with the `Set-Cookie` value (scoped to `path`) that gives it.
+pub(crate) fn csrf_nonce_or_new(
+    headers: &axum::http::HeaderMap,
+    name: &str,
+    path: &str,
+    public_url: &str,
+) -> (String, Option<HeaderValue>) {
+    if let Some(n) = csrf_nonce(headers, name) {
+        return (n, None);
+    }
+    let nonce = crate::auth::random_secret(18);
+    let secure = if public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie =
+        format!("{name}={nonce}; Path={path}; HttpOnly; SameSite=Strict; Max-Age=86400{secure}");
+    (nonce, HeaderValue::from_str(&cookie).ok())
+}

@@ -7,7 +7,7 @@
 use axum::Router;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, Form, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, html};
@@ -15,7 +15,6 @@ use maud::{Markup, html};
 use super::pages::layout;
 use super::{HttpState, MAX_BODY_BYTES, security_headers};
 use crate::app::cases::OutcomeLinkError;
-use crate::auth::random_secret;
 use crate::domain::case::rules::CaseRules;
 use crate::domain::case::{BusinessAction, Case, CaseKind, ResponseError};
 use crate::domain::declaration::Language;
@@ -96,18 +95,6 @@ fn error_response(e: OutcomeLinkError) -> Response {
             )
         }
     }
-}
-
-fn cookie_nonce(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == CSRF_COOKIE)
-        .map(|(_, v)| v.to_owned())
-        .filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
 fn outcome_page(
@@ -205,26 +192,14 @@ async fn show(
         Ok(x) => x,
         Err(e) => return error_response(e),
     };
-    let (nonce, set_cookie) = match cookie_nonce(&headers) {
-        Some(n) => (n, false),
-        None => (random_secret(18), true),
-    };
+    let (nonce, set_cookie) =
+        super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/c/", &state.csq.settings.public_url);
     let csrf = state.csq.settings.link_keys.csrf_token(&case.id, &nonce);
     let now = state.csq.clock.now();
     let mut res =
         Html(outcome_page(&case, &rules, now, &token, &csrf, None).into_string()).into_response();
-    if set_cookie {
-        let secure = if state.csq.settings.public_url.starts_with("https://") {
-            "; Secure"
-        } else {
-            ""
-        };
-        let cookie = format!(
-            "{CSRF_COOKIE}={nonce}; Path=/c/; HttpOnly; SameSite=Strict; Max-Age=86400{secure}"
-        );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            res.headers_mut().insert(header::SET_COOKIE, v);
-        }
+    if let Some(cookie) = set_cookie {
+        res.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     res
 }
@@ -254,7 +229,7 @@ async fn answer(
         Ok(x) => x,
         Err(e) => return error_response(e),
     };
-    let nonce = cookie_nonce(&headers).unwrap_or_default();
+    let nonce = super::csrf_nonce(&headers, CSRF_COOKIE).unwrap_or_default();
     if !state
         .csq
         .settings

@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -13,7 +13,6 @@ use serde::Deserialize;
 use super::pages::{self, StatusKind};
 use super::{HttpState, MAX_BODY_BYTES, security_headers, stylesheet};
 use crate::app::rate::{LinkError, SubmitError};
-use crate::auth::random_secret;
 use crate::domain::declaration::Language;
 use crate::domain::form::Form as RatingForm;
 
@@ -72,18 +71,6 @@ fn submit_error_response(
     }
 }
 
-fn cookie_nonce(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == CSRF_COOKIE)
-        .map(|(_, v)| v.to_owned())
-        .filter(|v| !v.is_empty() && v.len() <= 64)
-}
-
 fn language(requested: Option<&str>, form: &RatingForm) -> Language {
     requested
         .and_then(Language::from_code)
@@ -106,26 +93,13 @@ async fn show_form(
         Err(e) => return link_error_response(e),
     };
     let lang = language(q.lang.as_deref(), &form);
-    // Reuse the browser's nonce so a second tab does not invalidate the first.
-    let (nonce, set_cookie) = match cookie_nonce(&headers) {
-        Some(n) => (n, false),
-        None => (random_secret(18), true),
-    };
+    let (nonce, set_cookie) =
+        super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/f/", &state.csq.settings.public_url);
     let csrf = state.csq.settings.link_keys.csrf_token(&form.id, &nonce);
     let page = pages::form_page(&form, &token, lang, &csrf, &[], &[]);
     let mut res = Html(page.into_string()).into_response();
-    if set_cookie {
-        let secure = if state.csq.settings.public_url.starts_with("https://") {
-            "; Secure"
-        } else {
-            ""
-        };
-        let cookie = format!(
-            "{CSRF_COOKIE}={nonce}; Path=/f/; HttpOnly; SameSite=Strict; Max-Age=86400{secure}"
-        );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            res.headers_mut().insert(header::SET_COOKIE, v);
-        }
+    if let Some(cookie) = set_cookie {
+        res.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     res
 }
@@ -158,7 +132,7 @@ async fn posted_fields(
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let nonce = cookie_nonce(headers).unwrap_or_default();
+    let nonce = super::csrf_nonce(headers, CSRF_COOKIE).unwrap_or_default();
     if !state
         .csq
         .settings
