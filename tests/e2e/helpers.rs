@@ -315,12 +315,15 @@ impl TestApp {
             "{}",
             res.text().await.unwrap_or_default()
         );
+        // The background sweep may be the one that sends it: wait for it.
         let mail = self
-            .emails_to("xnk@abc.com.vn")
-            .into_iter()
-            .rev()
-            .find(|e| e.subject.contains(number))
-            .expect("invitation email");
+            .eventually("the invitation email", || {
+                self.emails_to("xnk@abc.com.vn")
+                    .into_iter()
+                    .rev()
+                    .find(|e| e.subject.contains(number))
+            })
+            .await;
         link_in(&mail.text)
     }
 

@@ -7,6 +7,7 @@ mod helpers;
 mod case_handling;
 mod complaints;
 mod integration_api;
+mod leadership;
 mod nightly;
 mod org_tree;
 mod rating_loop;

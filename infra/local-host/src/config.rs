@@ -31,6 +31,8 @@ pub struct HostConfig {
     /// k of the visibility policy: the fewest ratings a figure may rest on for
     /// a unit head (where misconduct reports count) or an officer.
     pub min_cell: u64,
+    pub rank_min_ratings: u64,
+    pub public_level: String,
     /// Days the audit log of personal-data reads is kept.
     pub audit_days: i64,
     /// Days a closed case keeps the complainant's contact.
@@ -94,6 +96,8 @@ impl HostConfig {
             remind_after_days: env_or("CSQ_REMIND_AFTER_DAYS", 3)?,
             personal_data_days: env_or("CSQ_PERSONAL_DATA_DAYS", 365)?,
             min_cell: env_or("CSQ_MIN_CELL", csq_core::policy::DEFAULT_MIN_CELL)?,
+            rank_min_ratings: env_or("CSQ_RANK_MIN_RATINGS", 30)?,
+            public_level: std::env::var("CSQ_PUBLIC_LEVEL").unwrap_or_else(|_| "office".into()),
             audit_days: env_or("CSQ_AUDIT_DAYS", 365)?,
             contact_grace_days: env_or("CSQ_CONTACT_GRACE_DAYS", 30)?,
             nightly_at,
@@ -116,6 +120,8 @@ impl HostConfig {
             remind_after_days: 3,
             personal_data_days: 365,
             min_cell: csq_core::policy::DEFAULT_MIN_CELL,
+            rank_min_ratings: 30,
+            public_level: "office".into(),
             audit_days: 365,
             contact_grace_days: 30,
             nightly_at: None,
@@ -181,6 +187,8 @@ impl HostConfig {
         s.remind_after = Duration::days(self.remind_after_days.max(1));
         s.personal_data_retention = Duration::days(self.personal_data_days.max(1));
         s.min_cell = self.min_cell.max(1);
+        s.rank_min_ratings = self.rank_min_ratings.max(1);
+        s.public_level = self.public_level.clone();
         s.audit_retention = Duration::days(self.audit_days.max(1));
         s.contact_grace = Duration::days(self.contact_grace_days.max(0));
         Ok(s)

@@ -65,6 +65,11 @@ fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
         misconduct_upheld: 0,
         suggestions_opened: 0,
         handling_level_counts: [0, 0, 0, ratings, 0],
+        reason_counts: [("fast".to_owned(), [0, 0, 0, 1, ratings])].into(),
+        misconduct_reason_counts: Default::default(),
+        handling_hours: [(3, 1), (49, ratings)].into(),
+        minutes_to_rate: [(12, ratings)].into(),
+        officer_ids: vec!["HP1234".into()],
     }
 }
 

@@ -7,6 +7,7 @@ pub mod issue;
 pub mod nightly;
 pub mod org;
 pub mod rate;
+pub mod report;
 pub mod route;
 pub mod staff;
 
@@ -40,6 +41,10 @@ pub struct Settings {
     pub audit_retention: Duration,
     /// How long after a case closes the complainant's contact is kept.
     pub contact_grace: Duration,
+    /// Fewest ratings a unit or officer needs to be ranked.
+    pub rank_min_ratings: u64,
+    /// The kind of unit the public report lists (`office` by default).
+    pub public_level: String,
 }
 
 impl Settings {
@@ -56,6 +61,8 @@ impl Settings {
             min_cell: crate::policy::DEFAULT_MIN_CELL,
             audit_retention: Duration::days(365),
             contact_grace: Duration::days(30),
+            rank_min_ratings: 30,
+            public_level: "office".into(),
         }
     }
 

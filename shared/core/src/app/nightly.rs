@@ -42,6 +42,8 @@ pub struct NightlyReport {
     pub case_reminders_sent: usize,
     pub cases_escalated: usize,
     pub units_rolled_up: usize,
+    /// Issue-day cohort rows recomputed (the rating window's days).
+    pub cohort_rows: usize,
     /// Forms deleted because their personal-data limit passed.
     pub personal_data_dropped: u64,
     /// Closed cases whose personal data went (the cases stay).
@@ -78,6 +80,7 @@ impl Csq {
         let case_reminders_sent = self.remind_due_cases().await?;
         let cases_escalated = self.escalate_overdue().await?;
         let units_rolled_up = self.aggregate_day(date).await?.len();
+        let cohort_rows = self.aggregate_cohorts(date).await?;
         let contacts_forgotten = self.forget_closed_case_contacts().await?;
         let now = self.clock.now();
         let personal_data_dropped = self.forms.drop_expired_personal_data(now).await?;
@@ -92,6 +95,7 @@ impl Csq {
             case_reminders_sent,
             cases_escalated,
             units_rolled_up,
+            cohort_rows,
             personal_data_dropped,
             cases_anonymised,
             contacts_forgotten,

@@ -8,6 +8,7 @@ pub mod fields;
 pub mod form;
 pub mod org;
 pub mod rating_scale;
+pub mod report;
 pub mod stats;
 pub mod submission;
 pub mod time;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::case::{Case, HandlingRatingRecord};
 use super::form::{Form, RatingRecord, Subject, units};
+
 use super::org::OrgDirectory;
 
 /// One unit's figures for one Vietnamese calendar day.
@@ -52,6 +53,43 @@ pub struct DailyStats {
     /// the unit that answered and those above (index 0 is level 1).
     #[serde(default)]
     pub handling_level_counts: [u64; 5],
+    /// Ratings per reason code, per level (index 0 is level 1).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reason_counts: BTreeMap<String, [u64; 5]>,
+    /// The part of `reason_counts` from misconduct reports.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub misconduct_reason_counts: BTreeMap<String, [u64; 5]>,
+    /// Complaints closed this day by hours from opening to closing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub handling_hours: BTreeMap<u32, u64>,
+    /// Cohort rows only (`cohort:` keys, dated by issue day): forms rated by
+    /// minutes from issue to rating.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub minutes_to_rate: BTreeMap<u32, u64>,
+    /// An office's rows: the officers rated there that day (for rankings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub officer_ids: Vec<String>,
+}
+
+/// The cohort key of a statistics unit: forms by the day they were issued.
+pub fn cohort_key(unit: &str) -> String {
+    format!("cohort:{unit}")
+}
+
+fn add_map<K: Ord + Clone, V: Copy>(
+    a: &mut BTreeMap<K, V>,
+    b: &BTreeMap<K, V>,
+    add: impl Fn(V, V) -> V,
+) {
+    for (k, v) in b {
+        a.entry(k.clone())
+            .and_modify(|x| *x = add(*x, *v))
+            .or_insert(*v);
+    }
+}
+
+fn add5(a: [u64; 5], b: [u64; 5]) -> [u64; 5] {
+    std::array::from_fn(|i| a[i] + b[i])
 }
 
 impl DailyStats {
@@ -76,6 +114,11 @@ impl DailyStats {
             misconduct_upheld: 0,
             suggestions_opened: 0,
             handling_level_counts: [0; 5],
+            reason_counts: BTreeMap::new(),
+            misconduct_reason_counts: BTreeMap::new(),
+            handling_hours: BTreeMap::new(),
+            minutes_to_rate: BTreeMap::new(),
+            officer_ids: vec![],
         }
     }
 
@@ -94,6 +137,13 @@ impl DailyStats {
         out.complaints_closed = out.complaints_closed.saturating_sub(c);
         out.complaints_overdue = out.complaints_overdue.saturating_sub(d);
         out.complaints_upheld = out.complaints_upheld.saturating_sub(self.misconduct_upheld);
+        for (reason, m) in &self.misconduct_reason_counts {
+            if let Some(n) = out.reason_counts.get_mut(reason) {
+                *n = std::array::from_fn(|i| n[i].saturating_sub(m[i]));
+            }
+        }
+        out.reason_counts.retain(|_, n| n.iter().any(|&x| x > 0));
+        out.misconduct_reason_counts.clear();
         out.misconduct_level_counts = [0; 5];
         out.misconduct_complaints = [0; 3];
         out.misconduct_upheld = 0;
@@ -116,6 +166,23 @@ impl DailyStats {
         self.complaints_upheld += other.complaints_upheld;
         self.misconduct_upheld += other.misconduct_upheld;
         self.suggestions_opened += other.suggestions_opened;
+        add_map(&mut self.reason_counts, &other.reason_counts, add5);
+        add_map(
+            &mut self.misconduct_reason_counts,
+            &other.misconduct_reason_counts,
+            add5,
+        );
+        add_map(&mut self.handling_hours, &other.handling_hours, |a, b| {
+            a + b
+        });
+        add_map(&mut self.minutes_to_rate, &other.minutes_to_rate, |a, b| {
+            a + b
+        });
+        for o in &other.officer_ids {
+            if !self.officer_ids.contains(o) {
+                self.officer_ids.push(o.clone());
+            }
+        }
         for (a, b) in self
             .handling_level_counts
             .iter_mut()
@@ -251,7 +318,25 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
             if misconduct {
                 row.misconduct_level_counts[idx] += 1;
             }
+            for reason in &r.reasons {
+                row.reason_counts
+                    .entry(reason.code().to_owned())
+                    .or_default()[idx] += 1;
+                if misconduct {
+                    row.misconduct_reason_counts
+                        .entry(reason.code().to_owned())
+                        .or_default()[idx] += 1;
+                }
+            }
             form_units.insert(unit, owner);
+        }
+        // The office knows which officers it had rated, for rankings within it.
+        if let Some(officer) = &r.subject.officer_id {
+            let office = units::unit(r.subject.branch.as_str());
+            let row = at(&mut by_unit, date, &office, r.subject.branch.as_str());
+            if !row.officer_ids.iter().any(|o| o == officer.as_str()) {
+                row.officer_ids.push(officer.to_string());
+            }
         }
     }
     for units in submitted.values() {
@@ -278,7 +363,15 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
                 let row = at(&mut by_unit, date, &unit, &owner);
                 match field {
                     0 => row.complaints_opened += 1,
-                    1 => row.complaints_closed += 1,
+                    1 => {
+                        row.complaints_closed += 1;
+                        if let Some(closed) = case.closed_at {
+                            let hours = (closed - case.opened_at).num_hours().max(0);
+                            *row.handling_hours
+                                .entry(u32::try_from(hours).unwrap_or(u32::MAX))
+                                .or_default() += 1;
+                        }
+                    }
                     _ => row.complaints_overdue += 1,
                 }
                 if misconduct {
@@ -325,6 +418,63 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
             s
         })
         .collect()
+}
+
+/// The cohort of one issue day: for every statistics unit its forms count
+/// towards, how many were issued and how many of those have been rated so
+/// far, with minutes from issue to rating. Rated forms never exceed issued
+/// ones, so a response rate over cohorts cannot pass 100%. Rows are keyed
+/// `cohort:{unit}`; recomputing a day gives the same rows until a form of it
+/// is rated.
+pub fn cohort_roll_up(
+    date: NaiveDate,
+    forms_issued: &[Form],
+    org: Option<&OrgDirectory>,
+) -> Vec<DailyStats> {
+    let mut by_unit: BTreeMap<String, DailyStats> = BTreeMap::new();
+    for form in forms_issued {
+        let rated_after = form
+            .submitted_at
+            .filter(|_| form.status == super::form::FormStatus::Submitted)
+            .map(|t| u32::try_from((t - form.issued_at).num_minutes().max(0)).unwrap_or(u32::MAX));
+        for (unit, owner) in units_of(form.subjects.iter(), org) {
+            let key = cohort_key(&unit);
+            let row = by_unit.entry(key.clone()).or_insert_with(|| {
+                let mut d = DailyStats::empty(&key, date);
+                d.owner = Some(owner.clone()).filter(|o| !o.is_empty());
+                d
+            });
+            row.forms_issued += 1;
+            if let Some(m) = rated_after {
+                row.forms_submitted += 1;
+                *row.minutes_to_rate.entry(m).or_default() += 1;
+            }
+        }
+    }
+    by_unit
+        .into_values()
+        .map(|mut s| {
+            s.finish();
+            s
+        })
+        .collect()
+}
+
+/// The median of counts by value (lower median), or None when empty.
+pub fn median_of(counts: &BTreeMap<u32, u64>) -> Option<u32> {
+    let n: u64 = counts.values().sum();
+    if n == 0 {
+        return None;
+    }
+    let target = n.div_ceil(2);
+    let mut seen = 0;
+    for (v, c) in counts {
+        seen += c;
+        if seen >= target {
+            return Some(*v);
+        }
+    }
+    None
 }
 
 /// Several rows of one day added up, as one unit (a unit with its predecessors).

@@ -4,6 +4,7 @@
 pub mod integration;
 pub mod outcome;
 mod pages;
+pub mod public;
 pub mod rating_form;
 pub mod staff;
 

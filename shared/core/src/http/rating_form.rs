@@ -19,6 +19,7 @@ use crate::domain::form::Form as RatingForm;
 const CSRF_COOKIE: &str = "csq_csrf";
 
 pub fn router(state: HttpState) -> Router {
+    let public_report = super::public::router(state.clone());
     Router::new()
         .route("/f/{token}", get(show_form).post(review))
         .route("/f/{token}/submit", post(submit))
@@ -26,6 +27,7 @@ pub fn router(state: HttpState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
+        .merge(public_report)
 }
 
 fn status_response(kind: StatusKind) -> Response {

@@ -38,6 +38,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/cases/{id}/actions", post(case_action))
         .route("/v1/case-rules", get(case_rules).put(replace_case_rules))
         .route("/v1/stats", get(stats))
+        .route("/v1/report", get(report))
+        .route("/v1/rankings", get(rankings))
         .route("/v1/me", get(me))
         .route("/v1/audit", get(audit))
         .route("/me", get(dashboard))
@@ -460,6 +462,26 @@ async fn replace_case_rules(
     }
 }
 
+/// A unit's figures over a period beside the previous one.
+async fn report(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    q: Result<Query<crate::app::report::ReportRequest>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    Ok(Json(state.csq.unit_report(&who, &q).await?).into_response())
+}
+
+/// Units of a level, or officers of an office, ranked fairly.
+async fn rankings(
+    State(state): State<HttpState>,
+    Staff(who): Staff,
+    q: Result<Query<crate::app::report::RankingRequest>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    Ok(Json(state.csq.rankings(&who, &q).await?).into_response())
+}
+
 #[derive(Deserialize)]
 struct PeriodQuery {
     from: Option<chrono::NaiveDate>,
@@ -505,7 +527,7 @@ async fn stats(
 
 /// Spreadsheet programs run cells that start with = + - @ as formulas; a leading
 /// apostrophe makes them text (the OWASP advice for CSV injection).
-fn csv_cell(s: &str) -> String {
+pub(crate) fn csv_cell(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

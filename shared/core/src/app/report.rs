@@ -1,0 +1,432 @@
+//! What leadership reads, from the daily rollups only (no rescans of
+//! ratings): a unit's or an officer's figures over a week, month, quarter,
+//! year or since launch with the previous period beside them; response rate
+//! by issue-day cohort; reasons; fair rankings; the public monthly report.
+
+use std::collections::BTreeMap;
+
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::Csq;
+use super::nightly::all_pages;
+use super::staff::{MAX_CHILDREN, QueryError, StatsKey};
+use crate::auth::scope::Scope;
+use crate::domain::org::OrgDirectory;
+use crate::domain::rating_scale::{Polarity, Reason};
+use crate::domain::report::{Period, Ranked, rank};
+use crate::domain::stats::{
+    DailyStats, StatsTotal, cohort_key, cohort_roll_up, median_of, merge_days, total,
+};
+use crate::domain::time::vn_day;
+use crate::ports::PortResult;
+
+/// The first day "since launch" may reach back to: reading a unit's rows from
+/// here is one Query over its own partition, bounded by the days CSQ has run.
+pub const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(2020, 1, 1) {
+    Some(d) => d,
+    None => panic!("valid date"),
+};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReportRequest {
+    pub unit: Option<String>,
+    /// week, month (default), quarter, year, since_launch.
+    pub period: Option<String>,
+    /// A day in the period (default today).
+    pub at: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CohortView {
+    /// Forms issued in the period.
+    pub forms_issued: u64,
+    /// Of those, how many were rated (whenever).
+    pub forms_rated: u64,
+    pub response_rate: Option<f64>,
+    pub median_minutes_to_rate: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReasonView {
+    pub reason: String,
+    pub negative: bool,
+    /// Per level (index 0 is level 1).
+    pub levels: [u64; 5],
+    pub total: u64,
+    /// The same reason in the previous period (None for since launch).
+    pub previous_total: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PeriodFigures {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub totals: StatsTotal,
+    pub cohort: CohortView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnitReport {
+    pub unit: String,
+    pub period: Period,
+    pub current: PeriodFigures,
+    pub previous: Option<PeriodFigures>,
+    pub reasons: Vec<ReasonView>,
+    /// The most frequent negative reasons of the period (up to five), with
+    /// their count in the previous period.
+    pub top_negative_reasons: Vec<ReasonView>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RankingRequest {
+    /// Rank the units of this kind (office, region, team…) below `within`.
+    pub level: Option<String>,
+    /// The unit whose subtree is ranked (default: the whole tree you see).
+    pub within: Option<String>,
+    /// Rank the officers rated at this office instead.
+    pub officers_of: Option<String>,
+    pub period: Option<String>,
+    pub at: Option<NaiveDate>,
+    /// Fewest ratings to be ranked (default `CSQ_RANK_MIN_RATINGS`).
+    pub min_ratings: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ranking {
+    pub period: Period,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub min_ratings: u64,
+    /// How the order is made, for the reader.
+    pub method: &'static str,
+    pub items: Vec<Ranked>,
+}
+
+/// One unit of the public report.
+#[derive(Debug, Serialize)]
+pub struct PublicRow {
+    pub code: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    /// False: fewer ratings than the minimum count; the figures are withheld.
+    pub shown: bool,
+    pub ratings: Option<u64>,
+    pub satisfied_share: Option<f64>,
+    pub complaints_received: Option<u64>,
+    pub complaints_resolved: Option<u64>,
+    pub median_handling_hours: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PublicReport {
+    pub month: String,
+    pub level: String,
+    pub min_ratings: u64,
+    pub units: Vec<PublicRow>,
+}
+
+fn period_of(raw: Option<&str>) -> Result<Period, QueryError> {
+    match raw {
+        None => Ok(Period::Month),
+        Some(p) => Period::parse(p).ok_or_else(|| {
+            QueryError::BadRequest("period is week, month, quarter, year or since_launch".into())
+        }),
+    }
+}
+
+fn figures(
+    from: NaiveDate,
+    to: NaiveDate,
+    key: &str,
+    rows: &[DailyStats],
+    cohort: &[DailyStats],
+) -> PeriodFigures {
+    let merged = merge_days(key, None, cohort);
+    let mut minutes = BTreeMap::new();
+    let (mut issued, mut rated) = (0, 0);
+    for r in &merged {
+        issued += r.forms_issued;
+        rated += r.forms_submitted;
+        for (m, n) in &r.minutes_to_rate {
+            *minutes.entry(*m).or_insert(0) += n;
+        }
+    }
+    PeriodFigures {
+        from,
+        to,
+        totals: total(key, rows),
+        cohort: CohortView {
+            forms_issued: issued,
+            forms_rated: rated,
+            response_rate: (issued > 0).then(|| rated as f64 / issued as f64),
+            median_minutes_to_rate: median_of(&minutes),
+        },
+    }
+}
+
+fn reason_totals(rows: &[DailyStats]) -> BTreeMap<String, [u64; 5]> {
+    let mut out: BTreeMap<String, [u64; 5]> = BTreeMap::new();
+    for r in rows {
+        for (reason, n) in &r.reason_counts {
+            let e = out.entry(reason.clone()).or_default();
+            for i in 0..5 {
+                e[i] += n[i];
+            }
+        }
+    }
+    out
+}
+
+impl Csq {
+    /// Recomputes the issue-day cohorts a rating can still change: the days
+    /// whose forms may still be rated (the rating window and two more).
+    pub async fn aggregate_cohorts(&self, date: NaiveDate) -> PortResult<usize> {
+        let org = self.current_org().await?.map(|(_, o)| o);
+        let window = u64::try_from(self.settings.form_ttl.num_days()).unwrap_or(30) + 2;
+        let mut rows = 0;
+        for back in 0..=window {
+            let Some(day) = date.checked_sub_days(Days::new(back)) else {
+                break;
+            };
+            let forms = all_pages(|p| self.forms.forms_issued_on(day, p)).await?;
+            let cohort = cohort_roll_up(day, &forms, org.as_ref());
+            self.stats.put_daily(&cohort).await?;
+            rows += cohort.len();
+        }
+        Ok(rows)
+    }
+
+    /// A unit's (or stage's, or officer's) figures over a period, beside the
+    /// previous period, with response rate by issue-day cohort and reasons.
+    pub async fn unit_report(
+        &self,
+        who: &Scope,
+        req: &ReportRequest,
+    ) -> Result<UnitReport, QueryError> {
+        let period = period_of(req.period.as_deref())?;
+        let today = vn_day(self.clock.now());
+        let at = req.at.unwrap_or(today);
+        let (from, to) = period.range(at, EARLIEST);
+        let empty = OrgDirectory::new("", "", vec![]);
+        let org = who.org().unwrap_or(&empty);
+        let key = StatsKey::parse(req.unit.as_deref().unwrap_or(""), org)?;
+        if let Some(code) = key.unit_code()
+            && !who.sees_unit(code)
+        {
+            return Err(QueryError::Forbidden(code.to_owned()));
+        }
+        if !who.may_list_records() {
+            return Err(QueryError::Forbidden(key.key()));
+        }
+        let read = |from, to| {
+            let key = key.key();
+            async move {
+                let rows = self.scoped_rows(who, &key, from, to).await?;
+                let cohort = self.scoped_rows(who, &cohort_key(&key), from, to).await?;
+                Ok::<_, QueryError>((rows, cohort))
+            }
+        };
+        let (rows, cohort) = read(from, to).await?;
+        let current = figures(from, to, &key.key(), &rows, &cohort);
+        let mut previous = None;
+        let mut previous_reasons = None;
+        if let Some((pf, pt)) = period.previous(at, EARLIEST) {
+            let (prows, pcohort) = read(pf, pt).await?;
+            previous_reasons = Some(reason_totals(&prows));
+            previous = Some(figures(pf, pt, &key.key(), &prows, &pcohort));
+        }
+        let view = |reason: &str, levels: [u64; 5]| ReasonView {
+            reason: reason.to_owned(),
+            negative: Reason::from_code(reason).is_some_and(|r| r.polarity() == Polarity::Negative),
+            levels,
+            total: levels.iter().sum(),
+            previous_total: previous_reasons
+                .as_ref()
+                .map(|p| p.get(reason).map(|l| l.iter().sum()).unwrap_or(0)),
+        };
+        let reasons: Vec<ReasonView> = reason_totals(&rows)
+            .into_iter()
+            .map(|(r, l)| view(&r, l))
+            .collect();
+        let mut top: Vec<ReasonView> = reasons
+            .iter()
+            .filter(|r| r.negative)
+            .map(|r| view(&r.reason, r.levels))
+            .collect();
+        top.sort_by(|a, b| b.total.cmp(&a.total).then(a.reason.cmp(&b.reason)));
+        top.truncate(5);
+        Ok(UnitReport {
+            unit: key.key(),
+            period,
+            current,
+            previous,
+            reasons,
+            top_negative_reasons: top,
+        })
+    }
+
+    /// A key's rows as `who` may see them; rows of another owner than the
+    /// reader's units refuse the whole request.
+    async fn scoped_rows(
+        &self,
+        who: &Scope,
+        key: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DailyStats>, QueryError> {
+        let rows = self.stats.daily(key, from, to).await?;
+        if rows.iter().any(|r| !who.sees_owner(r.owner.as_deref())) {
+            return Err(QueryError::Forbidden(key.to_owned()));
+        }
+        let k = self.settings.min_cell;
+        Ok(rows
+            .iter()
+            .map(|r| crate::policy::stats_for_reader(who, r, k))
+            .collect())
+    }
+
+    /// Units of one kind, or the officers rated at one office, ranked by the
+    /// lower bound of their satisfied share's Wilson interval.
+    pub async fn rankings(&self, who: &Scope, req: &RankingRequest) -> Result<Ranking, QueryError> {
+        let period = period_of(req.period.as_deref())?;
+        let at = req.at.unwrap_or(vn_day(self.clock.now()));
+        let (from, to) = period.range(at, EARLIEST);
+        let min_ratings = req.min_ratings.unwrap_or(self.settings.rank_min_ratings);
+        if !who.may_list_records() {
+            return Err(QueryError::Forbidden("rankings".into()));
+        }
+        let empty = OrgDirectory::new("", "", vec![]);
+        let org = who.org().unwrap_or(&empty);
+        let mut entries: Vec<(String, Option<String>)> = vec![];
+        match (&req.officers_of, &req.level) {
+            (Some(office), _) => {
+                if !who.sees_unit(office) {
+                    return Err(QueryError::Forbidden(office.clone()));
+                }
+                let rows = self
+                    .scoped_rows(who, &crate::domain::form::units::unit(office), from, to)
+                    .await?;
+                let mut ids: Vec<String> =
+                    rows.iter().flat_map(|r| r.officer_ids.clone()).collect();
+                ids.sort();
+                ids.dedup();
+                entries.extend(ids.into_iter().map(|id| (format!("officer:{id}"), None)));
+            }
+            (None, Some(level)) => {
+                let within = req
+                    .within
+                    .clone()
+                    .or_else(|| org.root().map(|r| r.code.clone()))
+                    .unwrap_or_default();
+                if !who.sees_unit(&within) {
+                    return Err(QueryError::Forbidden(within));
+                }
+                let subtree = org.subtree(&within);
+                for u in org.units.iter().filter(|u| {
+                    &u.kind == level
+                        && !u.retired
+                        && subtree.contains(&u.code)
+                        && who.sees_unit(&u.code)
+                }) {
+                    entries.push((
+                        crate::domain::form::units::unit(&u.code),
+                        Some(u.name.clone()),
+                    ));
+                }
+            }
+            (None, None) => {
+                return Err(QueryError::BadRequest(
+                    "name a level (office, region, team…) or officers_of=OFFICE".into(),
+                ));
+            }
+        }
+        if entries.len() > MAX_CHILDREN {
+            return Err(QueryError::BadRequest(format!(
+                "more than {MAX_CHILDREN} to rank; narrow it with within="
+            )));
+        }
+        let mut counted = Vec::with_capacity(entries.len());
+        for (key, name) in entries {
+            let rows = self.scoped_rows(who, &key, from, to).await?;
+            let t = total(&key, &rows);
+            let satisfied = t.level_counts[3] + t.level_counts[4];
+            counted.push((key, name, t.ratings, satisfied));
+        }
+        Ok(Ranking {
+            period,
+            from,
+            to,
+            min_ratings,
+            method: "Wilson score interval (95%) of the satisfied share (levels 4–5), ordered by its lower bound; fewer ratings than min_ratings: listed, not ranked",
+            items: rank(counted, min_ratings),
+        })
+    }
+
+    /// The public monthly report: per unit of the configured level, with
+    /// figures withheld for units under the minimum count. No personal data,
+    /// no officers.
+    pub async fn public_report(&self, month: Option<&str>) -> Result<PublicReport, QueryError> {
+        let today = vn_day(self.clock.now());
+        let at = match month {
+            Some(m) => NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+                .map_err(|_| QueryError::BadRequest("month is YYYY-MM".into()))?,
+            // The last whole month.
+            None => Period::Month.range(today, EARLIEST).0 - Days::new(1),
+        };
+        let (from, to) = Period::Month.range(at, EARLIEST);
+        let level = self.settings.public_level.clone();
+        let k = self.settings.min_cell;
+        let org = self.current_org().await?.map(|(_, o)| o);
+        let mut units = vec![];
+        for u in org
+            .iter()
+            .flat_map(|o| o.units.iter())
+            .filter(|u| u.kind == level && !u.retired)
+            .take(MAX_CHILDREN)
+        {
+            let rows = self
+                .stats
+                .daily(&crate::domain::form::units::unit(&u.code), from, to)
+                .await?;
+            let t = total(&u.code, &rows);
+            let shown = t.ratings >= k;
+            let mut hours = BTreeMap::new();
+            for r in &rows {
+                for (h, n) in &r.handling_hours {
+                    *hours.entry(*h).or_insert(0) += n;
+                }
+            }
+            units.push(PublicRow {
+                code: u.code.clone(),
+                name: u.name.clone(),
+                name_en: u.name_en.clone(),
+                shown,
+                ratings: shown.then_some(t.ratings),
+                satisfied_share: t.satisfied_share.filter(|_| shown),
+                complaints_received: shown.then_some(t.complaints_opened),
+                complaints_resolved: shown.then_some(t.complaints_closed),
+                median_handling_hours: median_of(&hours).filter(|_| shown),
+            });
+        }
+        Ok(PublicReport {
+            month: from.format("%Y-%m").to_string(),
+            level,
+            min_ratings: k,
+            units,
+        })
+    }
+}
+
+/// A strong ETag for a response body.
+pub fn etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!(
+        "\"{}\"",
+        digest[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}

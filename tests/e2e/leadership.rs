@@ -1,0 +1,289 @@
+//! What leadership reads, on the local host: response rate by issue-day
+//! cohort (never above 100%), periods beside the previous one, reasons,
+//! fair rankings, and the public monthly report with its ETag.
+
+use chrono::{DateTime, Duration, Utc};
+use csq_core::auth::staff::StaffRole;
+use csq_core::domain::time::vn_day;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, declaration, link_in, number, spawn_app};
+
+fn vn(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+/// Issues a form for `office` and returns its rating link.
+async fn issue(app: &TestApp, office: &str) -> String {
+    let n = number();
+    let mut body = declaration(&n);
+    body["declaration"]["customs_office"] = json!(office);
+    if office != "03CC" {
+        body["handling"] = json!([{"stage": "document_check", "team": format!("{office}01"),
+            "officer": {"id": "HP9000", "name": "Lê Văn Chín"}}]);
+    }
+    let res = app.issue(&body).await;
+    assert_eq!(res.status(), 201);
+    // The background sweep may be the one that sends it: wait for it.
+    let mail = app
+        .eventually("the invitation", || {
+            app.emails_to("xnk@abc.com.vn")
+                .into_iter()
+                .rev()
+                .find(|e| e.subject.contains(&n))
+        })
+        .await;
+    link_in(&mail.text)
+}
+
+async fn rate(app: &TestApp, link: &str, level: &str, reason: &str) {
+    let b = app.open(link).await;
+    let mut fields = vec![("level.0", level)];
+    if !reason.is_empty() {
+        fields.push(("reason.0", reason));
+    }
+    if level <= "2" {
+        fields.extend([("contact_name", "Mai Lan"), ("contact_phone", "0901234567")]);
+    }
+    let res = b.post(app, true, &fields).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+}
+
+#[tokio::test]
+async fn cohorts_periods_reasons_rankings_and_the_public_report() {
+    let app = spawn_app().await;
+    // Wednesday 2 December 2026: six forms for 03CC, one for 04CC.
+    app.clock.set(vn("2026-12-02T10:00:00+07:00"));
+    let mut links = vec![];
+    for _ in 0..6 {
+        links.push(issue(&app, "03CC").await);
+    }
+    let other = issue(&app, "04CC").await;
+    // Rated the next day (three of six) and one on the day after: the
+    // day-based rate of 3 Dec would read 3/0; the cohort of 2 Dec reads 4/6.
+    app.clock.set(vn("2026-12-03T10:30:00+07:00"));
+    rate(&app, &links[0], "5", "fast").await;
+    rate(&app, &links[1], "4", "fast").await;
+    rate(&app, &links[2], "2", "delay").await;
+    rate(&app, &other, "5", "helpful").await;
+    app.clock.set(vn("2026-12-04T11:00:00+07:00"));
+    rate(&app, &links[3], "5", "").await;
+    app.clock.set(vn("2026-12-05T02:00:00+07:00"));
+    for day in ["2026-12-02", "2026-12-03", "2026-12-04"] {
+        app.host
+            .csq
+            .run_nightly(day.parse().unwrap())
+            .await
+            .unwrap();
+    }
+
+    let dept = app.staff_token(StaffRole::Department, None);
+    let r = app
+        .staff_json(&dept, "/v1/report?unit=03CC&period=month&at=2026-12-02")
+        .await;
+    let cohort = &r["current"]["cohort"];
+    assert_eq!(
+        (
+            cohort["forms_issued"].as_u64(),
+            cohort["forms_rated"].as_u64()
+        ),
+        (Some(6), Some(4)),
+        "{r}"
+    );
+    assert!((cohort["response_rate"].as_f64().unwrap() - 4.0 / 6.0).abs() < 1e-9);
+    // Minutes from issue (10:00 on the 2nd) to rating: 1470, 1470, 1470, 2940 → lower median 1470.
+    assert_eq!(cohort["median_minutes_to_rate"], 1470);
+    assert_eq!(r["current"]["from"], "2026-12-01");
+    assert_eq!(r["current"]["totals"]["ratings"], 4);
+    assert_eq!(r["previous"]["from"], "2026-11-01");
+    assert_eq!(r["previous"]["totals"]["ratings"], 0);
+    let reasons: Vec<(&str, u64)> = r["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["reason"].as_str().unwrap(), x["total"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(reasons, [("delay", 1), ("fast", 2)]);
+    assert_eq!(r["top_negative_reasons"][0]["reason"], "delay");
+    assert_eq!(
+        r["top_negative_reasons"][0]["levels"],
+        json!([0, 1, 0, 0, 0])
+    );
+    assert_eq!(r["top_negative_reasons"][0]["previous_total"], 0);
+    // A week and since launch hold the same ratings here.
+    let week = app
+        .staff_json(&dept, "/v1/report?unit=03CC&period=week&at=2026-12-02")
+        .await;
+    assert_eq!(week["current"]["from"], "2026-11-30");
+    assert_eq!(week["current"]["totals"]["ratings"], 4);
+    let all = app
+        .staff_json(&dept, "/v1/report?unit=department&period=since_launch")
+        .await;
+    assert_eq!(all["current"]["totals"]["ratings"], 5);
+    assert!(all["previous"].is_null());
+    assert_eq!(
+        app.staff_get(&dept, "/v1/report?unit=03CC&period=decade")
+            .await
+            .status(),
+        400
+    );
+
+    // Rankings: one 5-star rating never tops a list; below the minimum, unranked.
+    let ranked = app
+        .staff_json(
+            &dept,
+            "/v1/rankings?level=office&within=R03&at=2026-12-02&min_ratings=1",
+        )
+        .await;
+    let keys: Vec<&str> = ranked["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["unit:03CC", "unit:04CC"], "{ranked}");
+    assert!(
+        ranked["items"][0]["lower"].as_f64().unwrap()
+            > ranked["items"][1]["lower"].as_f64().unwrap()
+    );
+    let strict = app
+        .staff_json(&dept, "/v1/rankings?level=office&within=R03&at=2026-12-02")
+        .await;
+    assert!(
+        strict["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["rank"].is_null() && i["enough_ratings"] == false)
+    );
+    let officers = app
+        .staff_json(
+            &dept,
+            "/v1/rankings?officers_of=03CC&at=2026-12-02&min_ratings=1",
+        )
+        .await;
+    assert!(
+        officers["items"].as_array().unwrap().is_empty(),
+        "only the office was rated: {officers}"
+    );
+    let head04 = app.staff_token(StaffRole::UnitHead, Some("04CC"));
+    assert_eq!(
+        app.staff_get(&head04, "/v1/rankings?level=office&within=R03")
+            .await
+            .status(),
+        403
+    );
+
+    // The public report of December: figures only for units with at least k (5) ratings.
+    let res = app
+        .http
+        .get(format!("{}/public.json?month=2026-12", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let tag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let public: Value = res.json().await.unwrap();
+    let units: Vec<&str> = public["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
+    assert!(units.contains(&"03CC") && units.contains(&"04CC"));
+    assert!(
+        public["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["shown"] == false && u["ratings"].is_null())
+    );
+    assert!(!public.to_string().contains("HP1234") && !public.to_string().contains("abc.com.vn"));
+    let again = app
+        .http
+        .get(format!("{}/public.json?month=2026-12", app.base))
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let csv = app
+        .http
+        .get(format!("{}/public.csv?month=2026-12", app.base))
+        .send()
+        .await
+        .unwrap();
+    let bytes = csv.bytes().await.unwrap();
+    assert!(bytes.starts_with("\u{feff}month,code".as_bytes()));
+    let page = app
+        .http
+        .get(format!("{}/public?month=2026-12", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Units with fewer than 5 ratings show no figures")
+    );
+    assert_eq!(
+        app.http
+            .get(format!("{}/public.json?month=12-2026", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+
+    // Five more ratings for 03CC in the month (nine): now it is shown, the ETag changes.
+    app.clock.set(vn("2026-12-05T09:00:00+07:00"));
+    let mut more = vec![];
+    for _ in 0..4 {
+        more.push(issue(&app, "03CC").await);
+    }
+    for l in &more {
+        rate(&app, l, "4", "").await;
+    }
+    rate(&app, &links[4], "5", "").await;
+    app.clock.set(vn("2026-12-06T02:00:00+07:00"));
+    app.host
+        .csq
+        .run_nightly(vn_day(app.clock_now() - Duration::days(1)))
+        .await
+        .unwrap();
+    let res = app
+        .http
+        .get(format!("{}/public.json?month=2026-12", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.headers()["etag"].to_str().unwrap(), tag);
+    let public: Value = res.json().await.unwrap();
+    let office = public["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["code"] == "03CC")
+        .unwrap();
+    assert_eq!(office["ratings"], 9);
+    assert!((office["satisfied_share"].as_f64().unwrap() - 8.0 / 9.0).abs() < 1e-9);
+    // The cohort of 2 December now has five of six rated; never more than issued.
+    let dept = app.staff_token(StaffRole::Department, None);
+    let r = app
+        .staff_json(&dept, "/v1/report?unit=03CC&period=week&at=2026-12-02")
+        .await;
+    let c = &r["current"]["cohort"];
+    assert_eq!(
+        (c["forms_issued"].as_u64(), c["forms_rated"].as_u64()),
+        (Some(10), Some(9))
+    );
+    assert!(c["response_rate"].as_f64().unwrap() <= 1.0);
+}
