@@ -287,3 +287,132 @@ async fn cohorts_periods_reasons_rankings_and_the_public_report() {
     );
     assert!(c["response_rate"].as_f64().unwrap() <= 1.0);
 }
+
+/// A day's rollup row with `n` ratings of which `k` satisfied.
+fn row(
+    unit: &str,
+    owner: &str,
+    date: chrono::NaiveDate,
+    n: u64,
+    k: u64,
+) -> csq_core::domain::stats::DailyStats {
+    let mut r: csq_core::domain::stats::DailyStats = serde_json::from_value(json!({
+        "unit": unit, "owner": owner, "date": date, "level_counts": [n - k, 0, 0, k, 0],
+        "ratings": n, "average": null, "satisfied_share": null, "forms_issued": n,
+        "forms_submitted": n, "response_rate": null, "complaints_opened": 0,
+        "complaints_closed": 0, "complaints_overdue": 0
+    }))
+    .unwrap();
+    if unit == "unit:03CC" {
+        r.officer_ids = vec!["HP1234".into()];
+    }
+    r
+}
+
+#[tokio::test]
+async fn the_weekly_early_warning_flags_real_drops_once_and_emails_the_heads() {
+    let app = spawn_app().await;
+    let week_end: chrono::NaiveDate = "2026-11-29".parse().unwrap(); // a Sunday
+    // 16 weeks of rollups: 03CC and its officer HP1234 fall from 90% to 55%
+    // in the last 4 weeks; 04CC stays at 87.5%; 04CC01 has too few ratings.
+    let mut rows = vec![];
+    for back in 0..112u64 {
+        let d = week_end - chrono::Days::new(back);
+        let recent = back < 28;
+        rows.push(row(
+            "unit:03CC",
+            "03CC",
+            d,
+            10,
+            if recent { 5 + (back % 2) } else { 9 },
+        ));
+        rows.push(row(
+            "officer:HP1234",
+            "03CC",
+            d,
+            4,
+            if recent {
+                2
+            } else {
+                4 - u64::from(back % 5 == 0)
+            },
+        ));
+        rows.push(row(
+            "unit:04CC",
+            "04CC",
+            d,
+            10,
+            // The same 87.5% in both windows, day to day noise only.
+            9 - (back % 4 == 0) as u64,
+        ));
+        if back % 30 == 0 {
+            rows.push(row("unit:04CC01", "04CC01", d, 1, 0));
+        }
+    }
+    app.host.csq.stats.put_daily(&rows).await.unwrap();
+    app.clock.set(vn("2026-11-30T02:00:00+07:00"));
+    let report = app
+        .host
+        .csq
+        .run_early_warning(week_end)
+        .await
+        .unwrap()
+        .expect("saved");
+    let keys: Vec<&str> = report.flags.iter().map(|f| f.key.as_str()).collect();
+    assert!(
+        keys.contains(&"unit:03CC") && keys.contains(&"officer:HP1234"),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.contains(&"unit:04CC") && !keys.contains(&"unit:04CC01"),
+        "{keys:?}"
+    );
+    let f = report.flags.iter().find(|f| f.key == "unit:03CC").unwrap();
+    assert_eq!((f.recent_ratings, f.baseline_ratings), (280, 840));
+    assert!(f.p_value < 0.001);
+    // Emails: the department's head gets every flag, the region's head 03CC's,
+    // the office head its officer's; a rerun saves and sends nothing.
+    let mails = |to: &str| {
+        app.emails_to(to)
+            .into_iter()
+            .filter(|e| e.subject.contains("Early warning"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(mails("cuctruong@customs.test").len(), 1);
+    assert!(mails("head-r03@customs.test")[0].text.contains("unit:03CC"));
+    assert!(
+        mails("head03cc@customs.test")[0]
+            .text
+            .contains("officer:HP1234")
+    );
+    assert!(
+        app.host
+            .csq
+            .run_early_warning(week_end)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(mails("cuctruong@customs.test").len(), 1, "once");
+
+    // Who reads which flags.
+    let dept = app.staff_token(StaffRole::Department, None);
+    let all = app.staff_json(&dept, "/v1/warnings").await;
+    assert_eq!(all["flags"].as_array().unwrap().len(), report.flags.len());
+    assert_eq!(all["week_end"], "2026-11-29");
+    let head04 = app.staff_token(StaffRole::UnitHead, Some("04CC"));
+    assert!(
+        app.staff_json(&head04, "/v1/warnings").await["flags"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let region = app.staff_token(StaffRole::UnitHead, Some("R03"));
+    assert_eq!(
+        app.staff_json(&region, "/v1/warnings").await["flags"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

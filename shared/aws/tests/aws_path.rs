@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use aws_lambda_events::event::sqs::SqsEvent;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use chrono::Datelike;
 use csq_aws::lambda::env::{self, COMPLAINT_ROUTER, ISSUE_FORM, NIGHTLY, RATING_FORM, STAFF_API};
 use csq_aws::lambda::{FunctionEnv, events};
 use csq_core::domain::org::Handler;
@@ -1340,4 +1341,25 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
     let (_, read) = staff_call("GET", "/v1/case-rules".into(), None).await;
     assert_eq!(read["version"], saved["version"]);
     assert_eq!(read["rules"]["holidays"][0]["date"], "2027-01-01");
+}
+
+/// The weekly schedule's payload runs the early warning for the last week,
+/// saved once on DynamoDB: the schedule's retry sends nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_weekly_early_warning_runs_once_per_week() {
+    let world = World::new().await;
+    let nightly = world.function(&NIGHTLY).await;
+    let payload = json!({"task": "early_warning"});
+    match events::scheduled(&nightly.csq, &payload).await.unwrap() {
+        events::ScheduledReport::EarlyWarning(Some(flags)) => {
+            assert_eq!(flags, 0, "no data, no flags")
+        }
+        other => panic!("{other:?}"),
+    }
+    match events::scheduled(&nightly.csq, &payload).await.unwrap() {
+        events::ScheduledReport::EarlyWarning(None) => {}
+        other => panic!("a rerun must save nothing: {other:?}"),
+    }
+    let saved = nightly.csq.stats.latest_warnings().await.unwrap().unwrap();
+    assert_eq!(saved.week_end.weekday(), chrono::Weekday::Sun);
 }

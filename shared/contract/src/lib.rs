@@ -80,6 +80,7 @@ macro_rules! stats_and_org_contract {
                 first_version_directory_reads_and_upgrades,
                 audit_is_kept_by_day_until_it_expires,
                 case_rules_are_replaced_by_version,
+                early_warnings_are_saved_once_per_week,
             ]
         );
     };

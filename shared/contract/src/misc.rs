@@ -376,3 +376,45 @@ pub async fn case_rules_are_replaced_by_version(store: Arc<dyn StatsAndOrg>) {
     );
     assert_eq!(store.case_rules().await.unwrap(), Some(v2));
 }
+
+/// Early-warning reports: a week's is saved once; the newest is found.
+pub async fn early_warnings_are_saved_once_per_week(store: Arc<dyn StatsAndOrg>) {
+    use csq_core::domain::report::{Flag, WarningReport};
+    assert!(store.latest_warnings().await.unwrap().is_none());
+    let report = |week: u32, flags: usize| WarningReport {
+        week_end: day(week),
+        recent_from: day(week) - chrono::Days::new(27),
+        baseline_from: day(week) - chrono::Days::new(111),
+        baseline_to: day(week) - chrono::Days::new(28),
+        min_ratings: 20,
+        false_discovery_rate: 0.05,
+        tested: 3,
+        flags: (0..flags)
+            .map(|i| Flag {
+                key: format!("unit:0{i}CC"),
+                owner: format!("0{i}CC"),
+                recent_ratings: 40,
+                recent_satisfied: 20,
+                baseline_ratings: 120,
+                baseline_satisfied: 110,
+                p_value: 0.0001,
+            })
+            .collect(),
+    };
+    assert!(store.put_warnings(&report(15, 1)).await.unwrap());
+    assert!(
+        !store.put_warnings(&report(15, 2)).await.unwrap(),
+        "once per week"
+    );
+    assert!(store.put_warnings(&report(22, 0)).await.unwrap());
+    assert!(store.put_warnings(&report(8, 2)).await.unwrap());
+    assert_eq!(store.latest_warnings().await.unwrap(), Some(report(22, 0)));
+    // The week's report is a statistics row of no unit: unit queries never see it.
+    assert!(
+        store
+            .daily("!warnings", day(1), day(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

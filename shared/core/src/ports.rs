@@ -12,6 +12,7 @@ use crate::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use crate::domain::complaint::Complaint;
 use crate::domain::form::{Form, InvitationResult, RatingRecord, Submission};
 use crate::domain::org::{OrgDirectory, OrgVersion, StoredOrg};
+use crate::domain::report::WarningReport;
 use crate::domain::stats::DailyStats;
 
 /// A storage or transport failure the caller cannot fix by changing its input.
@@ -230,6 +231,11 @@ pub trait StatsStore: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> PortResult<Vec<DailyStats>>;
+    /// Conditional put of a week's early-warning report: false (and nothing
+    /// written) when that week's was saved already.
+    async fn put_warnings(&self, report: &WarningReport) -> PortResult<bool>;
+    /// Query the early-warning reports, newest first: the newest one.
+    async fn latest_warnings(&self) -> PortResult<Option<WarningReport>>;
 }
 
 /// The directory in force.

@@ -15,6 +15,7 @@ use csq_core::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use csq_core::domain::complaint::Complaint;
 use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion};
+use csq_core::domain::report::WarningReport;
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{
@@ -103,6 +104,10 @@ CREATE TABLE IF NOT EXISTS handling_ratings (
     doc     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS handling_ratings_by_day ON handling_ratings (day, at, case_id);
+CREATE TABLE IF NOT EXISTS early_warnings (
+    week_end TEXT PRIMARY KEY,
+    doc      TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS case_rules (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL,
@@ -832,6 +837,35 @@ impl StatsStore for SqliteStore {
                     .query_map(params![unit, from.to_string(), to.to_string()], |r| r.get::<_, String>(0))?
                     .collect::<Result<Vec<_>, _>>()?;
                 docs.iter().map(|d| from_doc(d)).collect()
+            })
+            .await
+    }
+
+    async fn put_warnings(&self, report: &WarningReport) -> PortResult<bool> {
+        let doc = serde_json::to_string(report).map_err(|e| PortError::new("put warnings", e))?;
+        let week = report.week_end.to_string();
+        self.db
+            .call("put warnings", move |conn| {
+                let n = conn.execute(
+                    "INSERT OR IGNORE INTO early_warnings (week_end, doc) VALUES (?1, ?2)",
+                    params![week, doc],
+                )?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn latest_warnings(&self) -> PortResult<Option<WarningReport>> {
+        self.db
+            .call("latest warnings", |conn| {
+                conn.query_row(
+                    "SELECT doc FROM early_warnings ORDER BY week_end DESC LIMIT 1",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?
+                .map(|d| from_doc(&d))
+                .transpose()
             })
             .await
     }

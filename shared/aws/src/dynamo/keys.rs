@@ -63,6 +63,9 @@ pub fn unit_pk(unit: &str) -> String {
 pub fn audit_pk(day: NaiveDate) -> String {
     format!("AUDIT#{day}")
 }
+/// The early-warning reports sit in a statistics partition of their own (the
+/// nightly function may write STATS# items; `!` sorts before every unit key).
+pub const WARNINGS_UNIT: &str = "!warnings";
 pub fn stats_pk(unit: &str) -> String {
     format!("STATS#{unit}")
 }

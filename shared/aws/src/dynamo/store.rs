@@ -14,6 +14,7 @@ use csq_core::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use csq_core::domain::complaint::Complaint;
 use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion, StoredOrg};
+use csq_core::domain::report::WarningReport;
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{
@@ -831,6 +832,44 @@ impl StatsStore for DynamoStore {
         let days = SortKey::Between(format!("DAY#{from}"), format!("DAY#{to}"));
         self.query_all_docs(None, stats_pk(unit), days, "daily stats")
             .await
+    }
+
+    async fn put_warnings(&self, report: &WarningReport) -> PortResult<bool> {
+        let it = item(
+            report,
+            &[
+                (PK, stats_pk(WARNINGS_UNIT)),
+                (SK, format!("WEEK#{}", report.week_end)),
+            ],
+        )?;
+        let write = put(&self.table, it, "attribute_not_exists(PK)", &[])?;
+        Ok(match self.transact(vec![write], "put warnings").await? {
+            TxOutcome::Done => true,
+            TxOutcome::ConditionFailed => false,
+        })
+    }
+
+    async fn latest_warnings(&self) -> PortResult<Option<WarningReport>> {
+        let res = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :week)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(stats_pk(WARNINGS_UNIT)))
+            .expression_attribute_values(":week", s("WEEK#"))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| err("latest warnings", e))?;
+        res.items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(doc)
+            .transpose()
     }
 }
 

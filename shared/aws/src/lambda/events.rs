@@ -1,7 +1,7 @@
 //! Handlers for the non-HTTP events: SQS batches and the nightly schedule.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use csq_core::app::Csq;
 use csq_core::app::nightly::{NightlyReport, SweepReport};
 use csq_core::domain::time::vn_day;
@@ -51,6 +51,8 @@ pub async fn route_sqs_batch(csq: &Csq, event: SqsEvent) -> SqsBatchResponse {
 pub enum ScheduledReport {
     Nightly(NightlyReport),
     Sweep(SweepReport),
+    /// Flags raised, or None when the week's report was already saved.
+    EarlyWarning(Option<usize>),
 }
 
 /// The schedules' payloads: `{"task": "sweep"}` every few minutes; otherwise
@@ -62,6 +64,21 @@ pub async fn scheduled(csq: &Csq, payload: &serde_json::Value) -> Result<Schedul
             .sweep()
             .await
             .map(ScheduledReport::Sweep)
+            .map_err(|e| e.to_string());
+    }
+    if payload.get("task").and_then(|t| t.as_str()) == Some("early_warning") {
+        // The week that ended on the last Sunday (Vietnamese calendar).
+        let yesterday = vn_day(csq.clock.now())
+            .checked_sub_days(Days::new(1))
+            .ok_or("no yesterday")?;
+        let back = u64::from(yesterday.weekday().num_days_from_sunday());
+        let sunday = yesterday
+            .checked_sub_days(Days::new(back))
+            .ok_or("no Sunday")?;
+        return csq
+            .run_early_warning(sunday)
+            .await
+            .map(|r| ScheduledReport::EarlyWarning(r.map(|r| r.flags.len())))
             .map_err(|e| e.to_string());
     }
     nightly(csq, payload).await.map(ScheduledReport::Nightly)

@@ -388,6 +388,57 @@ pub fn case_outcome(case: &Case, link: Option<&str>) -> OutgoingEmail {
     }
 }
 
+/// The weekly early warning to one head: the flags they should look at.
+pub fn early_warning(
+    to_name: &str,
+    to: &str,
+    report: &crate::domain::report::WarningReport,
+    flags: &[&crate::domain::report::Flag],
+    staff_url: &str,
+) -> OutgoingEmail {
+    let pct = |k: u64, n: u64| format!("{:.1}%", k as f64 * 100.0 / n.max(1) as f64);
+    let link = format!("{staff_url}/dashboard#warnings");
+    let subject = format!(
+        "[CSQ] Cảnh báo sớm / Early warning: {} đơn vị, công chức giảm mức hài lòng (tuần đến {})",
+        flags.len(),
+        report.week_end
+    );
+    let lines: Vec<String> = flags
+        .iter()
+        .map(|f| {
+            format!(
+                "- {}: {} ({} lượt / ratings) so với / vs {} ({}), p = {:.4}",
+                f.key,
+                pct(f.recent_satisfied, f.recent_ratings),
+                f.recent_ratings,
+                pct(f.baseline_satisfied, f.baseline_ratings),
+                f.baseline_ratings,
+                f.p_value
+            )
+        })
+        .collect();
+    let text = format!(
+        "Kính gửi {to_name},\n\nTỷ lệ hài lòng 4 tuần gần nhất ({} – {}) giảm rõ rệt so với 12 tuần trước đó:\n\
+         The satisfied share of the last 4 weeks fell significantly below the 12 weeks before:\n\n{}\n\n{link}\n",
+        report.recent_from,
+        report.week_end,
+        lines.join("\n")
+    );
+    let html = page(html! {
+        p { "Kính gửi " strong { (to_name) } "," }
+        p { "Tỷ lệ hài lòng 4 tuần gần nhất giảm rõ rệt so với 12 tuần trước đó. The satisfied share of the last 4 weeks fell significantly below the 12 weeks before." }
+        ul { @for l in &lines { li { (l.trim_start_matches("- ")) } } }
+        p { a href=(link) { (link) } }
+    });
+    OutgoingEmail {
+        to_name: to_name.to_owned(),
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
 /// Checks a configured sender such as `CSQ <no-reply@csq.example>` at start-up.
 pub fn check_sender(from: &str) -> Result<(), String> {
     from.parse::<lettre::message::Mailbox>()

@@ -45,6 +45,8 @@ pub struct Settings {
     pub rank_min_ratings: u64,
     /// The kind of unit the public report lists (`office` by default).
     pub public_level: String,
+    /// Fewest ratings in each window for the early warning to test a unit.
+    pub warning_min_ratings: u64,
 }
 
 impl Settings {
@@ -63,6 +65,7 @@ impl Settings {
             contact_grace: Duration::days(30),
             rank_min_ratings: 30,
             public_level: "office".into(),
+            warning_min_ratings: 20,
         }
     }
 

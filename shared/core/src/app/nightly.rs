@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
 use super::Csq;
@@ -44,6 +44,8 @@ pub struct NightlyReport {
     pub units_rolled_up: usize,
     /// Issue-day cohort rows recomputed (the rating window's days).
     pub cohort_rows: usize,
+    /// Flags raised by the week's early warning (Sundays, first run only).
+    pub early_warning_flags: Option<usize>,
     /// Forms deleted because their personal-data limit passed.
     pub personal_data_dropped: u64,
     /// Closed cases whose personal data went (the cases stay).
@@ -81,6 +83,12 @@ impl Csq {
         let cases_escalated = self.escalate_overdue().await?;
         let units_rolled_up = self.aggregate_day(date).await?.len();
         let cohort_rows = self.aggregate_cohorts(date).await?;
+        // A week ends on Sunday: its early warning (saved once; reruns send nothing).
+        let early_warning_flags = if date.weekday() == chrono::Weekday::Sun {
+            self.run_early_warning(date).await?.map(|r| r.flags.len())
+        } else {
+            None
+        };
         let contacts_forgotten = self.forget_closed_case_contacts().await?;
         let now = self.clock.now();
         let personal_data_dropped = self.forms.drop_expired_personal_data(now).await?;
@@ -96,6 +104,7 @@ impl Csq {
             cases_escalated,
             units_rolled_up,
             cohort_rows,
+            early_warning_flags,
             personal_data_dropped,
             cases_anonymised,
             contacts_forgotten,

@@ -218,3 +218,145 @@ mod tests {
         assert!(!ranked[1].enough_ratings);
     }
 }
+
+/// The standard normal upper tail P(Z > z), from the complementary error
+/// function (Numerical Recipes' erfc, relative error below 1.2e-7).
+pub fn normal_upper_tail(z: f64) -> f64 {
+    let x = z / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * x.abs());
+    let poly = -x * x - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let erfc = t * poly.exp();
+    let erfc = if x >= 0.0 { erfc } else { 2.0 - erfc };
+    erfc / 2.0
+}
+
+/// Satisfied ratings out of all, in one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Window {
+    pub ratings: u64,
+    pub satisfied: u64,
+}
+
+impl Window {
+    pub fn share(&self) -> Option<f64> {
+        (self.ratings > 0).then(|| self.satisfied as f64 / self.ratings as f64)
+    }
+}
+
+/// One-sided two-proportion z-test (pooled): the p-value that the recent
+/// satisfied share is this much below the baseline by chance. None when a
+/// window has fewer than `min` ratings or the pooled share is 0 or 1.
+pub fn drop_p_value(recent: Window, baseline: Window, min: u64) -> Option<f64> {
+    if recent.ratings < min.max(1) || baseline.ratings < min.max(1) {
+        return None;
+    }
+    let (n1, n2) = (recent.ratings as f64, baseline.ratings as f64);
+    let pooled = (recent.satisfied + baseline.satisfied) as f64 / (n1 + n2);
+    if pooled <= 0.0 || pooled >= 1.0 {
+        return None;
+    }
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    let z = (baseline.share()? - recent.share()?) / se;
+    Some(normal_upper_tail(z))
+}
+
+/// Benjamini–Hochberg: which of the p-values are discoveries at false
+/// discovery rate `q` (controls the share of false alarms among the flags
+/// across the many units and officers tested at once).
+pub fn benjamini_hochberg(p_values: &[f64], q: f64) -> Vec<bool> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let mut cutoff = None;
+    for (rank, &i) in order.iter().enumerate() {
+        if p_values[i] <= q * (rank + 1) as f64 / m as f64 {
+            cutoff = Some(rank);
+        }
+    }
+    let mut out = vec![false; m];
+    if let Some(c) = cutoff {
+        for &i in &order[..=c] {
+            out[i] = true;
+        }
+    }
+    out
+}
+
+/// One unit or officer whose satisfied share fell significantly.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Flag {
+    /// `unit:CODE` or `officer:ID`.
+    pub key: String,
+    /// The org unit the figures belong to (an officer's office), for scoping.
+    pub owner: String,
+    pub recent_ratings: u64,
+    pub recent_satisfied: u64,
+    pub baseline_ratings: u64,
+    pub baseline_satisfied: u64,
+    pub p_value: f64,
+}
+
+/// A week's early-warning run: what was tested and what was flagged.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct WarningReport {
+    /// The Sunday the last 4 weeks end on.
+    pub week_end: NaiveDate,
+    pub recent_from: NaiveDate,
+    pub baseline_from: NaiveDate,
+    pub baseline_to: NaiveDate,
+    pub min_ratings: u64,
+    pub false_discovery_rate: f64,
+    /// Units and officers with enough ratings in both windows to be tested.
+    pub tested: usize,
+    pub flags: Vec<Flag>,
+}
+
+#[cfg(test)]
+mod warning_tests {
+    use super::*;
+
+    #[test]
+    fn the_normal_tail_is_right() {
+        assert!((normal_upper_tail(0.0) - 0.5).abs() < 1e-7);
+        assert!((normal_upper_tail(1.959_964) - 0.025).abs() < 1e-6);
+        assert!((normal_upper_tail(-1.644_854) - 0.95).abs() < 1e-6);
+        assert!((normal_upper_tail(3.0) - 0.001_349_9).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_real_drop_is_significant_and_noise_is_not() {
+        let w = |n, k| Window {
+            ratings: n,
+            satisfied: k,
+        };
+        // 90% over 12 weeks, 60% over the last 4.
+        let p = drop_p_value(w(100, 60), w(300, 270), 20).unwrap();
+        assert!(p < 1e-6, "{p}");
+        let p = drop_p_value(w(100, 88), w(300, 270), 20).unwrap();
+        assert!(p > 0.2, "{p}");
+        assert_eq!(drop_p_value(w(10, 2), w(300, 270), 20), None, "too few");
+        assert_eq!(drop_p_value(w(30, 30), w(30, 30), 20), None);
+    }
+
+    #[test]
+    fn benjamini_hochberg_controls_the_many_tests() {
+        // Sorted: 0.005 ≤ 0.05·1/6, 0.01 ≤ 0.05·2/6, 0.03 > 0.05·3/6, 0.04 > 0.05·4/6:
+        // two discoveries, although 0.03 and 0.04 pass 0.05 on their own.
+        let p = [0.01, 0.04, 0.03, 0.005, 0.5, 0.2];
+        assert_eq!(
+            benjamini_hochberg(&p, 0.05),
+            [true, false, false, true, false, false]
+        );
+        // A step-up: a later p-value under its line takes the earlier ones with it.
+        assert_eq!(benjamini_hochberg(&[0.02, 0.024], 0.05), [true, true]);
+        assert_eq!(benjamini_hochberg(&[0.2, 0.6], 0.05), [false, false]);
+        assert!(benjamini_hochberg(&[], 0.05).is_empty());
+    }
+}

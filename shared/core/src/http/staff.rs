@@ -40,6 +40,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/stats", get(stats))
         .route("/v1/report", get(report))
         .route("/v1/rankings", get(rankings))
+        .route("/v1/warnings", get(warnings))
         .route("/v1/me", get(me))
         .route("/v1/audit", get(audit))
         .route("/me", get(dashboard))
@@ -480,6 +481,11 @@ async fn rankings(
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     Ok(Json(state.csq.rankings(&who, &q).await?).into_response())
+}
+
+/// The newest weekly early warning, the flags within the reader's units.
+async fn warnings(State(state): State<HttpState>, Staff(who): Staff) -> Result<Response, ApiError> {
+    Ok(Json(state.csq.early_warnings(&who).await?).into_response())
 }
 
 #[derive(Deserialize)]
