@@ -416,3 +416,69 @@ async fn the_weekly_early_warning_flags_real_drops_once_and_emails_the_heads() {
         2
     );
 }
+
+#[tokio::test]
+async fn exports_stream_csv_with_a_bom_scoped_to_the_reader() {
+    let app = spawn_app().await;
+    let plain = issue(&app, "03CC").await;
+    rate(&app, &plain, "2", "delay").await;
+    let reported = issue(&app, "03CC").await;
+    let b = app.open(&reported).await;
+    let fields = [
+        ("level.5", "1"),
+        ("reason.5", "harassment"),
+        ("contact_name", "Mai Lan"),
+        ("contact_phone", "0901234567"),
+    ];
+    assert_eq!(b.post(&app, true, &fields).await.status(), 200);
+    app.eventually("two cases", || {
+        (app.emails()
+            .iter()
+            .filter(|e| e.subject.starts_with("[CSQ]"))
+            .count()
+            >= 2)
+            .then_some(())
+    })
+    .await;
+    let get = |token: String, path: &'static str| {
+        let app = &app;
+        async move {
+            let res = app.staff_get(&token, path).await;
+            assert_eq!(res.status(), 200, "{path}");
+            assert!(
+                res.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/csv")
+            );
+            String::from_utf8(res.bytes().await.unwrap().to_vec()).unwrap()
+        }
+    };
+    let dept = app.staff_token(StaffRole::Department, None);
+    let head = app.staff_token(StaffRole::UnitHead, Some("03CC"));
+    let all = get(dept.clone(), "/v1/ratings.csv").await;
+    assert!(all.starts_with("\u{feff}submitted_at,declaration_number"));
+    assert_eq!(all.lines().count(), 3, "{all}");
+    assert!(all.contains("harassment"));
+    let scoped = get(head.clone(), "/v1/ratings.csv").await;
+    assert_eq!(
+        scoped.lines().count(),
+        2,
+        "the misconduct report is not the head's: {scoped}"
+    );
+    assert!(!scoped.contains("harassment"));
+    let cases = get(dept, "/v1/cases.csv").await;
+    assert!(cases.starts_with("\u{feff}case_id,kind,status"));
+    assert_eq!(cases.lines().count(), 3);
+    let head_cases = get(head.clone(), "/v1/cases.csv").await;
+    assert_eq!(head_cases.lines().count(), 2);
+    assert_eq!(
+        app.staff_get(&head, "/v1/ratings.csv?from=2025-01-01&to=2026-12-31")
+            .await
+            .status(),
+        400,
+        "at most a year"
+    );
+    let officer = app.officer_token("HP1234");
+    assert_eq!(app.staff_get(&officer, "/v1/cases.csv").await.status(), 403);
+}

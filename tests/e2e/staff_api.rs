@@ -235,7 +235,10 @@ async fn rollups_rerun_identically_and_export_as_csv() {
     let body = csv.text().await.unwrap();
     let lines: Vec<&str> = body.lines().collect();
     assert_eq!(lines.len(), 2);
-    assert!(lines[0].starts_with("date,unit,ratings,level_1"));
+    assert!(
+        lines[0].starts_with("\u{feff}date,unit,ratings,level_1"),
+        "a byte-order mark first, so Excel reads UTF-8"
+    );
     assert!(lines[1].starts_with(&format!(
         "{today},unit:03CC,2,0,1,0,0,1,3.5000,0.5000,3,2,0.6667"
     )));

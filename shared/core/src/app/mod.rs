@@ -3,6 +3,7 @@
 
 pub mod cases;
 pub mod emails;
+pub mod export;
 pub mod issue;
 pub mod nightly;
 pub mod org;

@@ -89,7 +89,7 @@ pub fn decode_cursor(s: &str) -> Result<Cursor, QueryError> {
 }
 
 /// Resolves from/to (default: the last 30 days) and checks the range.
-fn date_range(
+pub(crate) fn date_range(
     today: NaiveDate,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
@@ -191,6 +191,45 @@ impl Csq {
     }
 
     /// The unit a listing is narrowed to, if any: it must be in the caller's scope.
+    /// Which rating records a listing or an export of `filter` keeps for `who`.
+    pub(crate) fn rating_filter<'a>(
+        who: &'a Scope,
+        filter: &'a ListFilter,
+    ) -> Result<impl Fn(&RatingRecord) -> bool + 'a, QueryError> {
+        Self::records_allowed(who)?;
+        let unit = Self::unit_filter(who, filter)?;
+        let level = match filter.level {
+            Some(n) => Some(
+                Level::new(n)
+                    .ok_or_else(|| QueryError::BadRequest("level must be 1 to 5".into()))?,
+            ),
+            None => None,
+        };
+        Ok(move |r: &RatingRecord| {
+            let within =
+                |code: &str, u: &str| who.org().map_or(code == u, |o| o.is_within(code, u));
+            policy::sees_rating(who, r)
+                && unit.is_none_or(|u| {
+                    within(r.branch.as_str(), u)
+                        || r.subject
+                            .team
+                            .as_ref()
+                            .is_some_and(|t| within(t.as_str(), u))
+                })
+                && filter
+                    .team
+                    .as_deref()
+                    .is_none_or(|t| r.subject.team.as_ref().is_some_and(|x| x.as_str() == t))
+                && filter.officer.as_deref().is_none_or(|o| {
+                    r.subject
+                        .officer_id
+                        .as_ref()
+                        .is_some_and(|x| x.as_str() == o)
+                })
+                && level.is_none_or(|l| r.level == l)
+        })
+    }
+
     fn unit_filter<'f>(who: &Scope, filter: &'f ListFilter) -> Result<Option<&'f str>, QueryError> {
         let unit = filter.unit.as_deref().or(filter.branch.as_deref());
         match unit {
@@ -241,41 +280,9 @@ impl Csq {
         who: &Scope,
         filter: &ListFilter,
     ) -> Result<Listing<RatingView>, QueryError> {
-        Self::records_allowed(who)?;
-        let unit = Self::unit_filter(who, filter)?;
-        let within = |code: &str, u: &str| who.org().map_or(code == u, |o| o.is_within(code, u));
-        let level = match filter.level {
-            Some(n) => Some(
-                Level::new(n)
-                    .ok_or_else(|| QueryError::BadRequest("level must be 1 to 5".into()))?,
-            ),
-            None => None,
-        };
+        let keep = Self::rating_filter(who, filter)?;
         let listing = self
-            .list_by_day(
-                filter,
-                |d, p| self.forms.ratings_on(d, p),
-                |r: &RatingRecord| {
-                    policy::sees_rating(who, r)
-                        && unit.is_none_or(|u| {
-                            within(r.branch.as_str(), u)
-                                || r.subject
-                                    .team
-                                    .as_ref()
-                                    .is_some_and(|t| within(t.as_str(), u))
-                        })
-                        && filter.team.as_deref().is_none_or(|t| {
-                            r.subject.team.as_ref().is_some_and(|x| x.as_str() == t)
-                        })
-                        && filter.officer.as_deref().is_none_or(|o| {
-                            r.subject
-                                .officer_id
-                                .as_ref()
-                                .is_some_and(|x| x.as_str() == o)
-                        })
-                        && level.is_none_or(|l| r.level == l)
-                },
-            )
+            .list_by_day(filter, |d, p| self.forms.ratings_on(d, p), keep)
             .await?;
         self.record_read(
             who,
@@ -429,7 +436,7 @@ impl Csq {
 
     /// Records that `who` read these records (ids only). A listing that
     /// returned nothing read nothing and is not recorded.
-    async fn record_read(
+    pub(crate) async fn record_read(
         &self,
         who: &Scope,
         what: &str,

@@ -33,6 +33,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/forms", get(list_forms))
         .route("/v1/reasons", get(reasons))
         .route("/v1/ratings", get(list_ratings))
+        .route("/v1/ratings.csv", get(super::export::ratings_csv))
+        .route("/v1/cases.csv", get(super::export::cases_csv))
         .route("/v1/cases", get(list_cases))
         .route("/v1/cases/{id}", get(case_detail))
         .route("/v1/cases/{id}/actions", post(case_action))
@@ -105,7 +107,7 @@ impl FromRequestParts<HttpState> for Staff {
     }
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(t)| t)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
 }
@@ -552,7 +554,7 @@ fn opt(v: Option<f64>) -> String {
 
 pub fn stats_to_csv(rows: &[StatsRowView]) -> String {
     let mut out = String::from(
-        "date,unit,ratings,level_1,level_2,level_3,level_4,level_5,average,satisfied_share,forms_issued,forms_submitted,response_rate,complaints_opened,complaints_closed,complaints_overdue,complaints_upheld,suggestions_opened,handling_1,handling_2,handling_3,handling_4,handling_5\r\n",
+        "\u{feff}date,unit,ratings,level_1,level_2,level_3,level_4,level_5,average,satisfied_share,forms_issued,forms_submitted,response_rate,complaints_opened,complaints_closed,complaints_overdue,complaints_upheld,suggestions_opened,handling_1,handling_2,handling_3,handling_4,handling_5\r\n",
     );
     for r in rows {
         let c = r.level_counts;

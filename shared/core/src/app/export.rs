@@ -1,0 +1,163 @@
+//! Exports of ratings and cases for a whole range (up to a year), as the
+//! reader may see them, page by page: a page is read, filtered, recorded in
+//! the audit log and handed on before the next is read, so memory stays flat
+//! however many rows the range holds.
+
+use chrono::{Days, NaiveDate};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use super::Csq;
+use super::staff::{ListFilter, QueryError, date_range};
+use crate::auth::scope::Scope;
+use crate::domain::case::{CaseKind, CaseStatus};
+use crate::domain::time::vn_day;
+use crate::policy::{self, CaseView, RatingView};
+use crate::ports::PageRequest;
+
+/// Rows per store page an export reads.
+const EXPORT_PAGE: u32 = 500;
+
+/// Query of the case export.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CaseExportQuery {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub status: Option<String>,
+    pub kind: Option<String>,
+}
+
+impl Csq {
+    /// Checks an export of ratings before any byte is sent: the caller's
+    /// rights, the filter and the range (at most a year).
+    pub fn check_rating_export(
+        &self,
+        who: &Scope,
+        filter: &ListFilter,
+    ) -> Result<(NaiveDate, NaiveDate), QueryError> {
+        // The filter is built to be refused early; the export builds its own.
+        let _keep = Self::rating_filter(who, filter)?;
+        date_range(vn_day(self.clock.now()), filter.from, filter.to)
+    }
+
+    /// Sends the ratings of the range, newest day first, one page at a time.
+    /// Stops quietly when the receiver is gone (the client went away).
+    pub async fn export_ratings(
+        &self,
+        who: &Scope,
+        filter: &ListFilter,
+        tx: mpsc::Sender<Vec<RatingView>>,
+    ) -> Result<u64, QueryError> {
+        let (from, to) = self.check_rating_export(who, filter)?;
+        let keep = Self::rating_filter(who, filter)?;
+        let mut sent = 0;
+        let mut day = to;
+        while day >= from {
+            let mut page = PageRequest::first(EXPORT_PAGE);
+            loop {
+                let batch = self.forms.ratings_on(day, page.clone()).await?;
+                let kept: Vec<_> = batch.items.into_iter().filter(|r| keep(r)).collect();
+                if !kept.is_empty() {
+                    self.record_read(
+                        who,
+                        "ratings export",
+                        kept.iter()
+                            .map(|r| format!("{}:{}", r.form_id, r.subject.key)),
+                    )
+                    .await?;
+                    sent += kept.len() as u64;
+                    if tx
+                        .send(kept.iter().map(RatingView::of).collect())
+                        .await
+                        .is_err()
+                    {
+                        return Ok(sent);
+                    }
+                }
+                match batch.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+            let Some(prev) = day.checked_sub_days(Days::new(1)) else {
+                break;
+            };
+            day = prev;
+        }
+        Ok(sent)
+    }
+
+    pub fn check_case_export(
+        &self,
+        who: &Scope,
+        q: &CaseExportQuery,
+    ) -> Result<(NaiveDate, NaiveDate), QueryError> {
+        if !who.may_list_records() {
+            return Err(QueryError::Forbidden("an officer reads /v1/me".into()));
+        }
+        if q.status
+            .as_deref()
+            .is_some_and(|s| CaseStatus::from_code(s).is_none())
+        {
+            return Err(QueryError::BadRequest(
+                "status must be open, verifying, resolved or dismissed".into(),
+            ));
+        }
+        if q.kind
+            .as_deref()
+            .is_some_and(|k| CaseKind::from_code(k).is_none())
+        {
+            return Err(QueryError::BadRequest(
+                "kind must be complaint or suggestion".into(),
+            ));
+        }
+        date_range(vn_day(self.clock.now()), q.from, q.to)
+    }
+
+    /// Sends every case the reader may see opened in the range, by open day.
+    pub async fn export_cases(
+        &self,
+        who: &Scope,
+        q: &CaseExportQuery,
+        tx: mpsc::Sender<Vec<CaseView>>,
+    ) -> Result<u64, QueryError> {
+        let (from, to) = self.check_case_export(who, q)?;
+        let status = q.status.as_deref().and_then(CaseStatus::from_code);
+        let kind = q.kind.as_deref().and_then(CaseKind::from_code);
+        let mut sent = 0;
+        let mut day = to;
+        while day >= from {
+            let mut page = PageRequest::first(EXPORT_PAGE);
+            loop {
+                let batch = self.cases.cases_opened_on(day, page.clone()).await?;
+                let kept: Vec<_> = batch
+                    .items
+                    .into_iter()
+                    .filter(|c| {
+                        policy::sees_case(who, c)
+                            && status.is_none_or(|s| c.status == s)
+                            && kind.is_none_or(|k| c.kind == k)
+                    })
+                    .collect();
+                if !kept.is_empty() {
+                    self.record_read(who, "cases export", kept.iter().map(|c| c.id.clone()))
+                        .await?;
+                    sent += kept.len() as u64;
+                    let views = kept.iter().map(|c| CaseView::for_reader(who, c)).collect();
+                    if tx.send(views).await.is_err() {
+                        return Ok(sent);
+                    }
+                }
+                match batch.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+            let Some(prev) = day.checked_sub_days(Days::new(1)) else {
+                break;
+            };
+            day = prev;
+        }
+        Ok(sent)
+    }
+}
