@@ -75,3 +75,7 @@ st_token=$(target/debug/csq --data-dir "$st_data" staff-token --role department)
   --url "http://127.0.0.1:$st_port" -H "Authorization: Bearer $st_token" \
   --max-examples 30 --seed 20261128 \
   --exclude-checks allow_header_conformance,positive_data_acceptance
+
+# The pages in a real browser: console, figures against the API, axe-core (WCAG 2.2 AA).
+echo "== page checks (headless Chromium, axe-core)"
+bash scripts/page-check.sh

@@ -455,6 +455,9 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         clock.set(vn_day_start(day + Days::new(1)) + Duration::hours(1));
         past.aggregate_day(day).await?;
     }
+    // Response rates by issue-day cohort over the demo's days.
+    past.aggregate_cohorts(today.checked_sub_days(Days::new(1)).expect("recent"))
+        .await?;
 
     // Today's declarations go through the real outbox, so a newcomer can rate one.
     let mut unrated_link = String::new();

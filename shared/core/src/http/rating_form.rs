@@ -24,10 +24,20 @@ pub fn router(state: HttpState) -> Router {
         .route("/f/{token}", get(show_form).post(review))
         .route("/f/{token}/submit", post(submit))
         .route("/static/csq.css", get(stylesheet))
+        .route("/favicon.ico", get(no_icon))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
         .merge(public_report)
+}
+
+/// Browsers ask every origin for an icon; CSQ has none, and says so without an error.
+async fn no_icon() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::CACHE_CONTROL, "public, max-age=86400")],
+    )
+        .into_response()
 }
 
 fn status_response(kind: StatusKind) -> Response {

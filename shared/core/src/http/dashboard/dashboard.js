@@ -37,7 +37,7 @@ function isoDay(d) { return d.toISOString().slice(0, 10); }
 
 function signOut() {
   sessionStorage.removeItem("csq-staff-token");
-  $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true; $("cases").hidden = true; $("me").hidden = true;
+  $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true; $("cases").hidden = true; $("me").hidden = true; $("leadership").hidden = true;
 }
 
 /// The claims of the pasted token (it is the caller's own): to start where they are.
@@ -116,13 +116,16 @@ function renderTree(body) {
   }
 }
 
-function frame(width, height) {
-  return svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img" });
+/// A chart's frame: an image with a text alternative that says what it shows.
+function frame(width, height, label) {
+  const s = svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-label": label });
+  const t = svg("title"); t.textContent = label; s.append(t);
+  return s;
 }
 
-function lineChart(days, key, max, format) {
+function lineChart(days, key, max, format, label) {
   const w = 700, h = 200, pad = 30;
-  const s = frame(w, h + 20);
+  const s = frame(w, h + 20, label);
   const x = (i) => pad + (days.length <= 1 ? 0 : (i * (w - 2 * pad)) / (days.length - 1));
   const y = (v) => h - (v / max) * (h - 20);
   for (let g = 0; g <= 5; g++) {
@@ -144,9 +147,9 @@ function lineChart(days, key, max, format) {
   return s;
 }
 
-function stackedBars(days, series, colours) {
+function stackedBars(days, series, colours, label) {
   const w = 700, h = 200, pad = 30;
-  const s = frame(w, h + 20);
+  const s = frame(w, h + 20, label);
   const totals = days.map((d) => series.reduce((a, f) => a + f(d), 0));
   const max = Math.max(1, ...totals);
   const bw = Math.max(2, (w - 2 * pad) / Math.max(1, days.length) - 2);
@@ -171,20 +174,24 @@ function render(days) {
   const ratings = sum(days, (d) => d.ratings);
   const weighted = sum(days, (d) => d.level_counts.reduce((a, n, i) => a + n * (i + 1), 0));
   const satisfied = sum(days, (d) => d.level_counts[3] + d.level_counts[4]);
-  const issued = sum(days, (d) => d.forms_issued), submitted = sum(days, (d) => d.forms_submitted);
+  const issued = sum(days, (d) => d.forms_issued);
   const tiles = [
     ["Lượt đánh giá / Ratings", ratings],
     ["Điểm TB / Average", ratings ? (weighted / ratings).toFixed(2) : "—"],
     ["Hài lòng / Satisfied", pct(ratings ? satisfied / ratings : null)],
-    ["Tỷ lệ phản hồi / Response rate", pct(issued ? submitted / issued : null)],
+    ["Phiếu phát hành / Forms issued", issued],
     ["Phản ánh mới / Complaints opened", sum(days, (d) => d.complaints_opened)],
     ["Đã xử lý / Closed", sum(days, (d) => d.complaints_closed)],
   ];
   $("tiles").replaceChildren(...tiles.map(([k, v]) => { const t = el("div", undefined, { class: "tile card" }); t.append(el("span", k, { class: "muted" }), el("strong", String(v))); return t; }));
-  $("chart-average").replaceChildren(lineChart(days, "average", 5, (v) => v.toFixed(1)));
-  $("chart-levels").replaceChildren(stackedBars(days, [0, 1, 2, 3, 4].map((i) => (d) => d.level_counts[i]), LEVEL_COLOURS));
+  const avg = days.filter((d) => d.average !== null);
+  $("chart-average").replaceChildren(lineChart(days, "average", 5, (v) => v.toFixed(1),
+    "Điểm trung bình theo ngày / Average level by day: " + (avg.length ? avg.map((d) => d.date + " " + d.average.toFixed(2)).join(", ") : "không có / none")));
+  $("chart-levels").replaceChildren(stackedBars(days, [0, 1, 2, 3, 4].map((i) => (d) => d.level_counts[i]), LEVEL_COLOURS,
+    "Số đánh giá theo mức / Ratings by level, mức 1–5: " + [0, 1, 2, 3, 4].map((i) => sum(days, (d) => d.level_counts[i])).join(", ")));
   $("legend").textContent = "1 Rất không hài lòng · 2 Không hài lòng · 3 Bình thường · 4 Hài lòng · 5 Rất hài lòng (đỏ → xanh / red → green)";
-  $("chart-complaints").replaceChildren(stackedBars(days, [(d) => d.complaints_opened, (d) => d.complaints_closed, (d) => d.complaints_overdue], ["#e8710a", "#1e8e3e", "#b3261e"]));
+  $("chart-complaints").replaceChildren(stackedBars(days, [(d) => d.complaints_opened, (d) => d.complaints_closed, (d) => d.complaints_overdue], ["#e8710a", "#1e8e3e", "#b3261e"],
+    "Phản ánh / Complaints: mới / opened " + sum(days, (d) => d.complaints_opened) + ", đã xử lý / closed " + sum(days, (d) => d.complaints_closed) + ", quá hạn / overdue " + sum(days, (d) => d.complaints_overdue)));
   const head = ["Ngày / Date", "Đánh giá", "TB / Avg", "Hài lòng", "Phát hành / Issued", "Đã gửi / Submitted", "Phản ánh", "Quá hạn / Overdue"];
   const table = $("table");
   table.replaceChildren();
@@ -402,11 +409,94 @@ async function showMe() {
   } catch (e) { $("me-note").textContent = e.message; }
 }
 
+const PERIOD_ROWS = [
+  ["Lượt đánh giá / Ratings", (f) => f.totals.ratings],
+  ["Hài lòng / Satisfied", (f) => pct(f.totals.satisfied_share)],
+  ["Điểm TB / Average", (f) => f.totals.average === null ? "—" : f.totals.average.toFixed(2)],
+  ["Phiếu phát hành / Forms issued", (f) => f.cohort.forms_issued],
+  ["Đã được đánh giá / Of those rated", (f) => f.cohort.forms_rated],
+  ["Tỷ lệ phản hồi (theo ngày phát hành) / Response rate (by issue day)", (f) => pct(f.cohort.response_rate)],
+  ["Thời gian đến khi đánh giá (trung vị, giờ) / Median hours to rate", (f) => f.cohort.median_minutes_to_rate === null ? "—" : (f.cohort.median_minutes_to_rate / 60).toFixed(1)],
+  ["Phản ánh mới / Complaints opened", (f) => f.totals.complaints_opened],
+  ["Đã xử lý / Closed", (f) => f.totals.complaints_closed],
+];
+
+function reasonsChart(reasons) {
+  const top = reasons.slice().sort((a, b) => b.total - a.total).slice(0, 10);
+  const w = 700, rowH = 22, h = Math.max(1, top.length) * rowH + 10;
+  const max = Math.max(1, ...top.map((r) => r.total));
+  const label = "Lý do / Reasons: " + (top.length ? top.map((r) => (reasonLabels[r.reason] || r.reason) + " " + r.total).join(", ") : "không có / none");
+  const s = frame(w, h, label);
+  top.forEach((r, i) => {
+    const y = 5 + i * rowH;
+    const t = svg("text", { x: 0, y: y + 14, "font-size": 11, fill: "#1a1a1a" }); t.textContent = (reasonLabels[r.reason] || r.reason).slice(0, 40); s.append(t);
+    s.append(svg("rect", { x: 300, y, width: (r.total / max) * 360, height: rowH - 6, fill: r.negative ? "#b3261e" : "#1e8e3e" }));
+    const n = svg("text", { x: 305 + (r.total / max) * 360, y: y + 14, "font-size": 11, fill: "#1a1a1a" }); n.textContent = String(r.total); s.append(n);
+  });
+  return s;
+}
+
+function fillTable(table, head, rows) {
+  const hr = el("tr"); head.forEach((h) => hr.append(el("th", h, { scope: "col" })));
+  table.replaceChildren(hr);
+  for (const r of rows) { const tr = el("tr"); r.forEach((v) => tr.append(el("td", String(v)))); table.append(tr); }
+}
+
+async function loadLeadership() {
+  const unit = chosenUnit();
+  const period = $("period").value, at = $("period-at").value;
+  const q = "period=" + period + (at ? "&at=" + at : "");
+  try {
+    const r = await (await api("/v1/report?unit=" + encodeURIComponent(unit) + "&" + q)).json();
+    const cur = r.current, prev = r.previous;
+    fillTable($("period-table"), ["", cur.from + " → " + cur.to, prev ? prev.from + " → " + prev.to : "—"],
+      PERIOD_ROWS.map(([k, f]) => [k, f(cur), prev ? f(prev) : "—"]));
+    $("chart-reasons").replaceChildren(reasonsChart(r.reasons));
+  } catch (e) { $("error").textContent = e.message; }
+  try {
+    const level = $("rank-level").value;
+    const within = isTreeUnit(unit) ? unit.replace(/^unit:/, "") : "";
+    if (level && within && within !== "department") {
+      const k = await (await api("/v1/rankings?level=" + encodeURIComponent(level) + "&within=" + encodeURIComponent(within) + "&" + q)).json();
+      $("rank-method").textContent = k.method + " · tối thiểu / minimum " + k.min_ratings;
+      fillTable($("rank-table"), ["Hạng / Rank", "Đơn vị / Unit", "Đánh giá / Ratings", "Hài lòng / Satisfied", "Khoảng tin cậy 95% / 95% interval"],
+        k.items.map((i) => [i.rank === null ? "chưa đủ đánh giá / not enough ratings" : i.rank, i.name || i.key, i.ratings, pct(i.satisfied_share),
+          i.lower === null ? "—" : pct(i.lower) + " – " + pct(i.upper)]));
+    } else {
+      $("rank-method").textContent = "Chọn một đơn vị có cấp dưới / Pick a unit with units below";
+      $("rank-table").replaceChildren();
+    }
+  } catch (e) { $("rank-method").textContent = e.message; }
+  try {
+    const w = await (await api("/v1/warnings")).json();
+    $("warn-note").textContent = w ? "Tuần đến / Week to " + w.week_end + " · đã kiểm định / tested " + w.tested + " · FDR " + w.false_discovery_rate : "Chưa có / None yet";
+    $("warn-list").replaceChildren(...(w ? w.flags : []).map((f) => el("li", f.key + ": " +
+      pct(f.recent_satisfied / f.recent_ratings) + " (" + f.recent_ratings + ") so với / vs " + pct(f.baseline_satisfied / f.baseline_ratings) + " (" + f.baseline_ratings + "), p = " + f.p_value.toFixed(4))));
+  } catch (e) { $("warn-note").textContent = e.message; }
+  try {
+    const p = await (await fetch("/public.json")).json();
+    $("public-link").href = "/public?month=" + p.month;
+    fillTable($("public-table"), ["Đơn vị / Unit", "Đánh giá / Ratings", "Hài lòng / Satisfied", "Phản ánh / Complaints", "Đã giải quyết / Resolved", "Giờ xử lý (trung vị) / Median hours"],
+      p.units.map((u) => [u.name, u.ratings ?? "—", pct(u.satisfied_share), u.complaints_received ?? "—", u.complaints_resolved ?? "—", u.median_handling_hours ?? "—"]));
+  } catch (_) { /* the public report is optional here */ }
+  $("leadership").hidden = false;
+}
+
+async function loadKinds() {
+  try {
+    const org = await (await api("/v1/org")).json();
+    const kinds = [...new Set(org.units.filter((u) => !u.retired).map((u) => u.kind))];
+    $("rank-level").replaceChildren(...kinds.map((k) => el("option", k, { value: k })));
+    if (kinds.includes("office")) $("rank-level").value = "office";
+  } catch (_) { /* ranking stays empty */ }
+}
+
 async function start() {
   if (claims().role === "officer" || claims()["custom:role"] === "officer") return showMe();
   $("signin").hidden = true; $("controls").hidden = false; $("cases").hidden = false;
-  await Promise.all([loadUnits(), loadReasons(), loadCaseRules()]);
+  await Promise.all([loadUnits(), loadReasons(), loadCaseRules(), loadKinds()]);
   await refresh();
+  await loadLeadership();
   await listCases();
   caseFromHash();
 }
@@ -425,6 +515,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("csv").addEventListener("click", downloadCsv);
   $("signout").addEventListener("click", signOut);
   $("case-query").addEventListener("submit", (e) => { e.preventDefault(); listCases(); });
+  $("period-form").addEventListener("submit", (e) => { e.preventDefault(); loadLeadership(); });
   $("case-action").addEventListener("submit", actOnCase);
   $("case-action-kind").addEventListener("change", showActionFields);
   window.addEventListener("hashchange", caseFromHash);

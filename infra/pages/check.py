@@ -1,0 +1,158 @@
+"""Opens CSQ's pages in headless Chromium (DevTools protocol) against a running
+`csq serve --demo`: no console errors, the figures on the dashboard and the
+public report equal the API's, and axe-core finds no WCAG 2.2 AA violation on
+the dashboard, the public report and the rating page.
+
+usage: check.py BASE_URL STAFF_TOKEN RATING_LINK AXE_JS
+"""
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+
+import websocket
+
+BASE, TOKEN, RATING, AXE = sys.argv[1:5]
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+failures = []
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    failures.append(msg)
+
+
+def api(path, token=TOKEN):
+    req = urllib.request.Request(BASE + path, headers={"Authorization": "Bearer " + token})
+    return json.load(urllib.request.urlopen(req))
+
+
+class Browser:
+    def __init__(self, port=9345):
+        self.proc = subprocess.Popen(
+            ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+             f"--remote-debugging-port={port}", "--window-size=1280,2000", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                tabs = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
+                break
+            except Exception:
+                time.sleep(0.2)
+        tab = [t for t in tabs if t["type"] == "page"][0]
+        self.ws = websocket.create_connection(tab["webSocketDebuggerUrl"], suppress_origin=True)
+        self.n = 0
+        self.errors = []
+        for m in ("Page.enable", "Runtime.enable", "Log.enable"):
+            self.call(m)
+
+    def call(self, method, **params):
+        self.n += 1
+        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
+        while True:
+            m = json.loads(self.ws.recv())
+            meth = m.get("method")
+            if meth == "Runtime.exceptionThrown":
+                self.errors.append(m["params"]["exceptionDetails"].get("text"))
+            elif meth == "Runtime.consoleAPICalled" and m["params"]["type"] == "error":
+                self.errors.append(json.dumps(m["params"]["args"])[:300])
+            elif meth == "Log.entryAdded" and m["params"]["entry"]["level"] == "error":
+                e = m["params"]["entry"]
+                self.errors.append(e["text"] + " " + e.get("url", ""))
+            if m.get("id") == self.n:
+                return m
+
+    def eval(self, expr):
+        r = self.call("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
+        res = r["result"]
+        if "exceptionDetails" in res:
+            raise RuntimeError(json.dumps(res["exceptionDetails"])[:500])
+        return res["result"].get("value")
+
+    def open(self, url, wait=3.0):
+        self.call("Page.navigate", url=url)
+        time.sleep(wait)
+
+    def axe(self, page):
+        self.eval(open(AXE).read() + "; 0")
+        result = self.eval(
+            f"axe.run(document, {{runOnly: {{type: 'tag', values: {json.dumps(TAGS)}}}}})"
+            ".then(r => r.violations.map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ')'))")
+        if result:
+            fail(f"{page}: axe found {result}")
+        else:
+            print(f"ok: {page}: axe-core finds no WCAG 2.2 AA violation")
+
+    def console_clean(self, page):
+        if self.errors:
+            fail(f"{page}: console errors {self.errors}")
+        else:
+            print(f"ok: {page}: no console errors")
+        self.errors = []
+
+    def close(self):
+        self.proc.kill()
+
+
+b = Browser()
+try:
+    # axe-core itself: an image without a text alternative must be found.
+    b.open(BASE + "/public")
+    b.eval(open(AXE).read() + "; 0")
+    found = b.eval("document.body.append(Object.assign(document.createElement('img'), {src: '/favicon.ico'}));"
+                   "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a']}}).then(r => r.violations.map(v => v.id))")
+    if "image-alt" not in found:
+        fail(f"axe-core did not find a missing alt: {found}")
+    b.errors = []
+
+    # The dashboard, signed in as the department.
+    b.open(BASE + "/dashboard", 1.5)
+    b.eval(f"sessionStorage.setItem('csq-staff-token', {json.dumps(TOKEN)}); location.reload(); 0")
+    time.sleep(5)
+    unit = b.eval("document.getElementById('unit').value")
+    frm, to = b.eval("document.getElementById('from').value"), b.eval("document.getElementById('to').value")
+    stats = api(f"/v1/stats?unit={unit}&from={frm}&to={to}")
+    tile = b.eval("document.querySelector('#tiles .tile strong').textContent")
+    if str(stats["totals"]["ratings"]) != tile:
+        fail(f"dashboard ratings tile {tile} != API {stats['totals']['ratings']}")
+    report = api(f"/v1/report?unit={unit}&period=month")
+    cell = b.eval("document.querySelector('#period-table tr:nth-child(2) td:nth-child(2)').textContent")
+    if str(report["current"]["totals"]["ratings"]) != cell:
+        fail(f"period table ratings {cell} != API {report['current']['totals']['ratings']}")
+    rate = b.eval("[...document.querySelectorAll('#period-table tr')].find(r => r.textContent.includes('Response rate')).children[1].textContent")
+    expected = report["current"]["cohort"]["response_rate"]
+    expected = "—" if expected is None else f"{expected * 100:.1f}%"
+    if rate != expected:
+        fail(f"cohort response rate {rate} != API {expected}")
+    level = b.eval("document.getElementById('rank-level').value")
+    ranking = api(f"/v1/rankings?level={level}&within={unit}&period=month")
+    rows = b.eval("document.querySelectorAll('#rank-table tr').length - 1")
+    if rows != len(ranking["items"]):
+        fail(f"ranking rows {rows} != API {len(ranking['items'])}")
+    print(f"ok: dashboard figures equal the API (unit {unit}: {tile} ratings, "
+          f"month {cell}, response rate {rate}, {rows} ranked {level}s)")
+    b.console_clean("dashboard")
+    b.axe("dashboard")
+
+    # The public report.
+    b.open(BASE + "/public")
+    public = json.load(urllib.request.urlopen(BASE + "/public.json"))
+    shown = b.eval("[...document.querySelectorAll('table tr')].slice(1).map(r => r.children[1].textContent)")
+    expected = [str(u["ratings"]) if u["ratings"] is not None else "—" for u in public["units"]]
+    if shown != expected:
+        fail(f"public ratings {shown} != API {expected}")
+    else:
+        print(f"ok: public report equals its JSON ({len(shown)} units)")
+    b.console_clean("public report")
+    b.axe("public report")
+
+    # The rating page a business opens.
+    b.open(RATING)
+    b.console_clean("rating page")
+    b.axe("rating page")
+finally:
+    b.close()
+
+if failures:
+    sys.exit(1)
