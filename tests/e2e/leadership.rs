@@ -482,3 +482,53 @@ async fn exports_stream_csv_with_a_bom_scoped_to_the_reader() {
     let officer = app.officer_token("HP1234");
     assert_eq!(app.staff_get(&officer, "/v1/cases.csv").await.status(), 403);
 }
+
+/// Thousands of random ratings and cases over four months: every figure of
+/// the reports, rankings, public report and CSV equals one computed from the
+/// raw records (the AWS adapters run the same check on the emulator).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_numbers_agree_with_the_raw_records() {
+    let app = spawn_app().await;
+    let end = app.clock_now();
+    let expected = csq_contract::numbers::generate(
+        &app.host.csq,
+        &["03CC", "04CC"],
+        "CUC",
+        3000,
+        120,
+        end,
+        20_261_128,
+    )
+    .await;
+    assert!(
+        expected.ratings > 1500 && expected.cases > 200,
+        "{} ratings, {} cases",
+        expected.ratings,
+        expected.cases
+    );
+    csq_contract::numbers::check(&app.host.csq, &expected, "office").await;
+
+    // The statistics CSV adds up to the same ratings as the monthly report.
+    let dept = app.staff_token(StaffRole::Department, None);
+    let to = vn_day(end);
+    let from = to - chrono::Days::new(120);
+    let res = app
+        .staff_get(
+            &dept,
+            &format!("/v1/stats.csv?unit=03CC&from={from}&to={to}"),
+        )
+        .await;
+    let csv = res.text().await.unwrap();
+    let from_csv: u64 = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse::<u64>().unwrap())
+        .sum();
+    let report = app
+        .staff_json(&dept, "/v1/report?unit=03CC&period=since_launch")
+        .await;
+    assert_eq!(
+        from_csv,
+        report["current"]["totals"]["ratings"].as_u64().unwrap()
+    );
+}

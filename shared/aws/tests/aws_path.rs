@@ -1363,3 +1363,27 @@ async fn the_weekly_early_warning_runs_once_per_week() {
     let saved = nightly.csq.stats.latest_warnings().await.unwrap().unwrap();
     assert_eq!(saved.week_end.weekday(), chrono::Weekday::Sun);
 }
+
+/// The same "numbers agree" check as on the local host, on DynamoDB: random
+/// ratings and cases over months, the roll-ups, then every figure leadership
+/// reads against figures computed from the raw records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_numbers_agree_with_the_raw_records_on_dynamodb() {
+    let world = World::new().await;
+    let nightly = world.function(&NIGHTLY).await;
+    // The first version's directory calls offices "branch": list those publicly.
+    let settings = csq_core::app::Settings {
+        public_level: "branch".into(),
+        ..(*nightly.csq.settings).clone()
+    };
+    let csq = csq_core::app::Csq {
+        settings: Arc::new(settings),
+        ..nightly.csq.clone()
+    };
+    let expected =
+        csq_contract::numbers::generate(&csq, &["03CC"], "CUC", 500, 75, chrono::Utc::now(), 7)
+            .await;
+    // Small: the emulator copies a table for every transaction.
+    assert!(expected.ratings > 25 && expected.cases > 3);
+    csq_contract::numbers::check(&csq, &expected, "branch").await;
+}

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod fixtures;
 pub mod forms;
 pub mod misc;
+pub mod numbers;
 pub mod queue;
 
 /// Generates one test per check for an adapter. `$make` is an async expression
