@@ -50,7 +50,7 @@ struct Cell {
 
 fn lower_median(v: &mut [u32]) -> Option<u32> {
     v.sort_unstable();
-    (!v.is_empty()).then(|| v[(v.len() + 1) / 2 - 1])
+    (!v.is_empty()).then(|| v[v.len().div_ceil(2) - 1])
 }
 
 fn month_of(d: NaiveDate) -> String {
