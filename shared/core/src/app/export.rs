@@ -10,10 +10,10 @@ use tokio::sync::mpsc;
 use super::Csq;
 use super::staff::{ListFilter, QueryError, date_range};
 use crate::auth::scope::Scope;
-use crate::domain::case::{CaseKind, CaseStatus};
+use crate::domain::case::{Case, CaseKind, CaseStatus};
 use crate::domain::time::vn_day;
 use crate::policy::{self, CaseView, RatingView};
-use crate::ports::PageRequest;
+use crate::ports::{Page, PageRequest, PortResult};
 
 /// Rows per store page an export reads.
 const EXPORT_PAGE: u32 = 500;
@@ -50,41 +50,20 @@ impl Csq {
     ) -> Result<u64, QueryError> {
         let (from, to) = self.check_rating_export(who, filter)?;
         let keep = Self::rating_filter(who, filter)?;
-        let mut sent = 0;
-        let mut day = to;
-        while day >= from {
-            let mut page = PageRequest::first(EXPORT_PAGE);
-            loop {
-                let batch = self.forms.ratings_on(day, page.clone()).await?;
-                let kept: Vec<_> = batch.items.into_iter().filter(|r| keep(r)).collect();
-                if !kept.is_empty() {
-                    self.record_read(
-                        who,
-                        "ratings export",
-                        kept.iter()
-                            .map(|r| format!("{}:{}", r.form_id, r.subject.key)),
-                    )
-                    .await?;
-                    sent += kept.len() as u64;
-                    if tx
-                        .send(kept.iter().map(RatingView::of).collect())
-                        .await
-                        .is_err()
-                    {
-                        return Ok(sent);
-                    }
-                }
-                match batch.next {
-                    Some(next) => page.after = Some(next),
-                    None => break,
-                }
-            }
-            let Some(prev) = day.checked_sub_days(Days::new(1)) else {
-                break;
-            };
-            day = prev;
-        }
-        Ok(sent)
+        self.export_by_day(
+            (from, to),
+            |d, p| self.forms.ratings_on(d, p),
+            keep,
+            |r| {
+                (
+                    format!("{}:{}", r.form_id, r.subject.key),
+                    RatingView::of(r),
+                )
+            },
+            ("ratings export", who),
+            tx,
+        )
+        .await
     }
 
     pub fn check_case_export(
@@ -124,26 +103,51 @@ impl Csq {
         let (from, to) = self.check_case_export(who, q)?;
         let status = q.status.as_deref().and_then(CaseStatus::from_code);
         let kind = q.kind.as_deref().and_then(CaseKind::from_code);
+        self.export_by_day(
+            (from, to),
+            |d, p| self.cases.cases_opened_on(d, p),
+            |c: &Case| {
+                policy::sees_case(who, c)
+                    && status.is_none_or(|s| c.status == s)
+                    && kind.is_none_or(|k| c.kind == k)
+            },
+            |c| (c.id.clone(), CaseView::for_reader(who, c)),
+            ("cases export", who),
+            tx,
+        )
+        .await
+    }
+
+    /// Reads a day index from `to` back to `from`, page by page: keeps what
+    /// `keep` keeps, records the read ids, sends the views on. Stops quietly
+    /// when the receiver is gone (the client went away).
+    async fn export_by_day<T, V, Fut>(
+        &self,
+        (from, to): (NaiveDate, NaiveDate),
+        query: impl Fn(NaiveDate, PageRequest) -> Fut,
+        keep: impl Fn(&T) -> bool,
+        id_and_view: impl Fn(&T) -> (String, V),
+        (what, who): (&str, &Scope),
+        tx: mpsc::Sender<Vec<V>>,
+    ) -> Result<u64, QueryError>
+    where
+        Fut: std::future::Future<Output = PortResult<Page<T>>>,
+    {
         let mut sent = 0;
         let mut day = to;
         while day >= from {
             let mut page = PageRequest::first(EXPORT_PAGE);
             loop {
-                let batch = self.cases.cases_opened_on(day, page.clone()).await?;
-                let kept: Vec<_> = batch
+                let batch = query(day, page.clone()).await?;
+                let (ids, views): (Vec<String>, Vec<V>) = batch
                     .items
-                    .into_iter()
-                    .filter(|c| {
-                        policy::sees_case(who, c)
-                            && status.is_none_or(|s| c.status == s)
-                            && kind.is_none_or(|k| c.kind == k)
-                    })
-                    .collect();
-                if !kept.is_empty() {
-                    self.record_read(who, "cases export", kept.iter().map(|c| c.id.clone()))
-                        .await?;
-                    sent += kept.len() as u64;
-                    let views = kept.iter().map(|c| CaseView::for_reader(who, c)).collect();
+                    .iter()
+                    .filter(|t| keep(t))
+                    .map(&id_and_view)
+                    .unzip();
+                if !views.is_empty() {
+                    self.record_read(who, what, ids).await?;
+                    sent += views.len() as u64;
                     if tx.send(views).await.is_err() {
                         return Ok(sent);
                     }
