@@ -255,8 +255,7 @@ pub async fn generate(
     }
 }
 
-fn department(csq: &Csq, org: csq_core::domain::org::OrgDirectory) -> Scope {
-    let _ = csq;
+fn department(org: csq_core::domain::org::OrgDirectory) -> Scope {
     Scope::new(
         StaffClaims {
             sub: "numbers".into(),
@@ -281,7 +280,7 @@ fn close(a: Option<f64>, b: Option<f64>, what: &str) {
 /// the expected figures. `rank_level` is the kind of the offices.
 pub async fn check(csq: &Csq, expected: &Expected, rank_level: &str) {
     let (_, org) = csq.current_org().await.expect("org").expect("an org");
-    let who = department(csq, org);
+    let who = department(org);
     let empty = Cell::default();
     for month in &expected.months {
         let key = month_of(*month);

@@ -18,7 +18,7 @@ use crate::domain::org::OrgDirectory;
 use crate::domain::rating_scale::{Polarity, Reason};
 use crate::domain::report::{Flag, Period, Ranked, WarningReport, rank};
 use crate::domain::stats::{
-    DailyStats, StatsTotal, cohort_key, cohort_roll_up, median_of, merge_days, total,
+    DailyStats, StatsTotal, cohort_key, cohort_roll_up, median_of, sum_rows, total,
 };
 use crate::domain::time::vn_day;
 use crate::ports::PortResult;
@@ -144,40 +144,18 @@ fn figures(
     rows: &[DailyStats],
     cohort: &[DailyStats],
 ) -> PeriodFigures {
-    let merged = merge_days(key, None, cohort);
-    let mut minutes = BTreeMap::new();
-    let (mut issued, mut rated) = (0, 0);
-    for r in &merged {
-        issued += r.forms_issued;
-        rated += r.forms_submitted;
-        for (m, n) in &r.minutes_to_rate {
-            *minutes.entry(*m).or_insert(0) += n;
-        }
-    }
+    let c = sum_rows(key, cohort);
     PeriodFigures {
         from,
         to,
         totals: total(key, rows),
         cohort: CohortView {
-            forms_issued: issued,
-            forms_rated: rated,
-            response_rate: (issued > 0).then(|| rated as f64 / issued as f64),
-            median_minutes_to_rate: median_of(&minutes),
+            forms_issued: c.forms_issued,
+            forms_rated: c.forms_submitted,
+            response_rate: c.response_rate,
+            median_minutes_to_rate: median_of(&c.minutes_to_rate),
         },
     }
-}
-
-fn reason_totals(rows: &[DailyStats]) -> BTreeMap<String, [u64; 5]> {
-    let mut out: BTreeMap<String, [u64; 5]> = BTreeMap::new();
-    for r in rows {
-        for (reason, n) in &r.reason_counts {
-            let e = out.entry(reason.clone()).or_default();
-            for i in 0..5 {
-                e[i] += n[i];
-            }
-        }
-    }
-    out
 }
 
 impl Csq {
@@ -235,7 +213,7 @@ impl Csq {
         let mut previous_reasons = None;
         if let Some((pf, pt)) = period.previous(at, EARLIEST) {
             let (prows, pcohort) = read(pf, pt).await?;
-            previous_reasons = Some(reason_totals(&prows));
+            previous_reasons = Some(sum_rows(&key.key(), &prows).reason_counts);
             previous = Some(figures(pf, pt, &key.key(), &prows, &pcohort));
         }
         let view = |reason: &str, levels: [u64; 5]| ReasonView {
@@ -247,7 +225,8 @@ impl Csq {
                 .as_ref()
                 .map(|p| p.get(reason).map(|l| l.iter().sum()).unwrap_or(0)),
         };
-        let reasons: Vec<ReasonView> = reason_totals(&rows)
+        let reasons: Vec<ReasonView> = sum_rows(&key.key(), &rows)
+            .reason_counts
             .into_iter()
             .map(|(r, l)| view(&r, l))
             .collect();
@@ -391,14 +370,10 @@ impl Csq {
                 .stats
                 .daily(&crate::domain::form::units::unit(&u.code), from, to)
                 .await?;
-            let t = total(&u.code, &rows);
+            let sum = sum_rows(&u.code, &rows);
+            let t = StatsTotal::of(&sum);
             let shown = t.ratings >= k;
-            let mut hours = BTreeMap::new();
-            for r in &rows {
-                for (h, n) in &r.handling_hours {
-                    *hours.entry(*h).or_insert(0) += n;
-                }
-            }
+            let hours = sum.handling_hours;
             units.push(PublicRow {
                 code: u.code.clone(),
                 name: u.name.clone(),

@@ -499,21 +499,32 @@ pub fn merge_days(unit: &str, owner: Option<&str>, rows: &[DailyStats]) -> Vec<D
 
 /// A unit's figures over a whole range: what a drill-down table shows per child.
 pub fn total(unit: &str, rows: &[DailyStats]) -> StatsTotal {
+    StatsTotal::of(&sum_rows(unit, rows))
+}
+
+/// Rows of any days added up into one (reasons, hours and minutes included).
+pub fn sum_rows(unit: &str, rows: &[DailyStats]) -> DailyStats {
     let mut sum = DailyStats::empty(unit, NaiveDate::MIN);
     for r in rows {
         sum.add(r);
     }
     sum.finish();
-    StatsTotal {
-        unit: unit.to_owned(),
-        level_counts: sum.level_counts,
-        ratings: sum.ratings,
-        average: sum.average,
-        satisfied_share: sum.satisfied_share,
-        forms_issued: sum.forms_issued,
-        forms_submitted: sum.forms_submitted,
-        complaints_opened: sum.complaints_opened,
-        complaints_closed: sum.complaints_closed,
+    sum
+}
+
+impl StatsTotal {
+    pub fn of(sum: &DailyStats) -> StatsTotal {
+        StatsTotal {
+            unit: sum.unit.clone(),
+            level_counts: sum.level_counts,
+            ratings: sum.ratings,
+            average: sum.average,
+            satisfied_share: sum.satisfied_share,
+            forms_issued: sum.forms_issued,
+            forms_submitted: sum.forms_submitted,
+            complaints_opened: sum.complaints_opened,
+            complaints_closed: sum.complaints_closed,
+        }
     }
 }
 
