@@ -249,7 +249,7 @@ impl Csq {
 
     /// A key's rows as `who` may see them; rows of another owner than the
     /// reader's units refuse the whole request.
-    async fn scoped_rows(
+    pub(crate) async fn scoped_rows(
         &self,
         who: &Scope,
         key: &str,
