@@ -166,6 +166,8 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The whole message as written to the outbox (headers, every part).
+    pub raw: Vec<u8>,
 }
 
 impl TestApp {
@@ -283,6 +285,7 @@ impl TestApp {
                     subject: msg.subject().unwrap_or("").to_owned(),
                     text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
                     html: msg.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+                    raw: bytes.clone(),
                 }
             })
             .collect()

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod case_handling;
+mod channels;
 mod complaints;
 mod integration_api;
 mod leadership;

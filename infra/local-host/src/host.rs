@@ -71,6 +71,7 @@ impl LocalHost {
             stats: store.clone(),
             org: store.clone(),
             audit: store.clone(),
+            suppressions: store.clone(),
             mailer: mailer.clone(),
             queue: queue.clone(),
             clock,

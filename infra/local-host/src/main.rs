@@ -92,6 +92,8 @@ enum Command {
         #[command(subcommand)]
         command: QueueCommand,
     },
+    /// Send no more invitations or reminders to ADDRESS (forms are still issued)
+    Suppress { address: String },
 }
 
 #[derive(Subcommand)]
@@ -340,6 +342,25 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
             println!(
                 "Moved {} dead letters back to the queue.",
                 host.queue.redrive_dead_letters().await?
+            );
+        }
+        Command::Suppress { address } => {
+            let address = csq_core::domain::fields::EmailAddress::parse(&address)
+                .map_err(|e| anyhow::anyhow!("{address:?} is not an email address: {e}"))?;
+            let added = host
+                .csq
+                .suppress_address(
+                    address.as_str(),
+                    csq_core::domain::suppression::SuppressionReason::Staff,
+                )
+                .await?;
+            println!(
+                "{address} {}: no invitation or reminder will be sent to it.",
+                if added {
+                    "suppressed"
+                } else {
+                    "was already suppressed"
+                }
             );
         }
         Command::Serve { .. } | Command::Demo { .. } => unreachable!("handled by main"),

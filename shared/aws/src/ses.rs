@@ -11,7 +11,11 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{
+    Attachment, AttachmentContentDisposition, Body, Content, Destination, EmailContent, Message,
+    MessageHeader,
+};
 use base64::Engine;
 use csq_core::ports::{MailError, Mailer, OutgoingEmail};
 use rand::Rng;
@@ -137,6 +141,43 @@ impl SesMailer {
     }
 }
 
+/// The SES message of an email: both bodies, the inline images as inline
+/// attachments with their content ids, and the one-click opt-out headers.
+pub fn ses_message(email: &OutgoingEmail) -> Result<Message, MailError> {
+    let mut message = Message::builder()
+        .subject(SesMailer::content(&email.subject)?)
+        .body(
+            Body::builder()
+                .text(SesMailer::content(&email.text)?)
+                .html(SesMailer::content(&email.html)?)
+                .build(),
+        );
+    if let Some(url) = &email.unsubscribe {
+        for (name, value) in csq_core::app::emails::unsubscribe_headers(url)? {
+            message = message.headers(
+                MessageHeader::builder()
+                    .name(name)
+                    .value(value)
+                    .build()
+                    .map_err(|e| MailError::Rejected(e.to_string()))?,
+            );
+        }
+    }
+    for img in &email.inline_images {
+        message = message.attachments(
+            Attachment::builder()
+                .raw_content(Blob::new(img.bytes.clone()))
+                .content_disposition(AttachmentContentDisposition::Inline)
+                .content_id(&img.content_id)
+                .content_type(img.content_type)
+                .file_name(&img.file_name)
+                .build()
+                .map_err(|e| MailError::Rejected(e.to_string()))?,
+        );
+    }
+    Ok(message.build())
+}
+
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
@@ -148,15 +189,7 @@ impl Mailer for SesMailer {
         {
             return Err(MailError::Rejected("line break in a header".into()));
         }
-        let message = Message::builder()
-            .subject(Self::content(&email.subject)?)
-            .body(
-                Body::builder()
-                    .text(Self::content(&email.text)?)
-                    .html(Self::content(&email.html)?)
-                    .build(),
-            )
-            .build();
+        let message = ses_message(email)?;
         let to = mailbox(&email.to_name, &email.to);
         with_backoff(self.retry, || {
             let req = self
@@ -264,6 +297,49 @@ mod tests {
             aws_smithy_runtime_api::http::StatusCode::try_from(400u16).expect("valid status"),
             aws_smithy_types::body::SdkBody::empty(),
         )
+    }
+
+    #[test]
+    fn invitations_carry_the_qr_image_and_the_one_click_headers() {
+        let mail = OutgoingEmail {
+            to: "a@b.vn".into(),
+            subject: "s".into(),
+            text: "t".into(),
+            html: "<img src=\"cid:qr\">".into(),
+            inline_images: vec![csq_core::ports::InlineImage {
+                content_id: "qr".into(),
+                content_type: "image/png",
+                file_name: "qr.png".into(),
+                bytes: vec![1, 2, 3],
+            }],
+            unsubscribe: Some("https://csq.example.vn/u/k1.f.1.sig".into()),
+            ..OutgoingEmail::default()
+        };
+        let m = ses_message(&mail).unwrap();
+        let headers: Vec<(&str, &str)> =
+            m.headers().iter().map(|h| (h.name(), h.value())).collect();
+        assert_eq!(
+            headers,
+            [
+                ("List-Unsubscribe", "<https://csq.example.vn/u/k1.f.1.sig>"),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+            ]
+        );
+        let a = &m.attachments()[0];
+        assert_eq!(a.content_id(), Some("qr"));
+        assert_eq!(
+            a.content_disposition(),
+            Some(&AttachmentContentDisposition::Inline)
+        );
+        assert_eq!(a.raw_content().as_ref(), &[1, 2, 3]);
+        // A staff email has neither.
+        let plain = ses_message(&OutgoingEmail {
+            inline_images: vec![],
+            unsubscribe: None,
+            ..mail
+        })
+        .unwrap();
+        assert!(plain.headers().is_empty() && plain.attachments().is_empty());
     }
 
     #[test]

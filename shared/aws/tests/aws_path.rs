@@ -1387,3 +1387,95 @@ async fn the_numbers_agree_with_the_raw_records_on_dynamodb() {
     assert!(expected.ratings > 25 && expected.cases > 3);
     csq_contract::numbers::check(&csq, &expected, "branch").await;
 }
+
+/// Channels on the AWS path: the rating link and its QR code in the issuance
+/// answer, the one-click opt-out through the rating function, and SES's
+/// bounce report (as EventBridge delivers it) through the nightly function.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_code_opt_out_and_ses_bounces_on_the_aws_path() {
+    let world = World::new().await;
+    let issuer = world.function(&ISSUE_FORM).await;
+    let rating = world.function(&RATING_FORM).await;
+    let nightly = world.function(&NIGHTLY).await;
+
+    let first = post_form(&issuer, &issue_body(&world)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let issued: Value = serde_json::from_str(&first.body).unwrap();
+    let rating_url = issued["rating_url"].as_str().unwrap();
+    let qr_path = issued["qr_url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("https://csq.example.vn")
+        .unwrap()
+        .to_owned();
+    let qr = call(
+        csq_core::http::rating_form::router(rating.http_state()),
+        http_event("GET", &qr_path, &[], &[], None, None),
+    )
+    .await;
+    assert_eq!(qr.status, StatusCode::OK);
+    assert_eq!(
+        csq_core::app::qr::read_back::svg(&qr.body).as_deref(),
+        Some(rating_url)
+    );
+
+    // The invitation's opt-out link, posted as a mail program does.
+    let html = sent_to(&world.business).await[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let opt_out = html
+        .split('"')
+        .find(|s| s.starts_with("https://csq.example.vn/u/"))
+        .expect("opt-out link in the invitation")
+        .strip_prefix("https://csq.example.vn")
+        .unwrap()
+        .to_owned();
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    let res = call(
+        csq_core::http::rating_form::router(rating.http_state()),
+        http_event(
+            "POST",
+            &opt_out,
+            &headers,
+            &[],
+            Some("List-Unsubscribe=One-Click"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let mut body: Value = serde_json::from_str(&issue_body(&world)).unwrap();
+    body["declaration"]["number"] = declaration_number().into();
+    let next = post_form(&issuer, &body.to_string()).await;
+    let next: Value = serde_json::from_str(&next.body).unwrap();
+    assert_eq!(next["invitation"], "suppressed");
+    assert_eq!(sent_to(&world.business).await.len(), 1, "no second email");
+
+    // SES reports a hard bounce for another business: the nightly function
+    // lists it once; a rerun of the same event changes nothing.
+    let bounced = format!("{}@abc.com.vn", support::unique("gone"));
+    let mut event = fixture("ses_bounce_event.json");
+    event["detail"]["bounce"]["bouncedRecipients"][0]["emailAddress"] = bounced.clone().into();
+    for expected in [1, 0] {
+        match events::scheduled(&nightly.csq, &event).await.unwrap() {
+            events::ScheduledReport::MailFeedback { suppressed } => {
+                assert_eq!(suppressed, expected)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // A transient bounce does not end invitations.
+    let soft = format!("{}@abc.com.vn", support::unique("full"));
+    let mut transient = event.clone();
+    transient["detail"]["bounce"]["bounceType"] = "Transient".into();
+    transient["detail"]["bounce"]["bouncedRecipients"][0]["emailAddress"] = soft.clone().into();
+    events::scheduled(&nightly.csq, &transient).await.unwrap();
+    for (address, state) in [(&bounced, "suppressed"), (&soft, "sent")] {
+        body["declaration"]["number"] = declaration_number().into();
+        body["business"]["email"] = address.clone().into();
+        let reply = post_form(&issuer, &body.to_string()).await;
+        let reply: Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(reply["invitation"], state, "{address}");
+    }
+}

@@ -82,6 +82,7 @@ macro_rules! stats_and_org_contract {
                 audit_is_kept_by_day_until_it_expires,
                 case_rules_are_replaced_by_version,
                 early_warnings_are_saved_once_per_week,
+                suppression_keeps_the_first_reason_and_no_address,
             ]
         );
     };

@@ -74,8 +74,14 @@ fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
 }
 
 /// Both stores on one adapter, as the local host and DynamoDB have them.
-pub trait StatsAndOrg: StatsStore + OrgStore + FirstVersionOrgWriter + AuditLog {}
-impl<T: StatsStore + OrgStore + FirstVersionOrgWriter + AuditLog> StatsAndOrg for T {}
+pub trait StatsAndOrg:
+    StatsStore + OrgStore + FirstVersionOrgWriter + AuditLog + csq_core::ports::SuppressionList
+{
+}
+impl<T: StatsStore + OrgStore + FirstVersionOrgWriter + AuditLog + csq_core::ports::SuppressionList>
+    StatsAndOrg for T
+{
+}
 
 pub async fn daily_stats_overwrite_and_range(store: Arc<dyn StatsAndOrg>) {
     store
@@ -416,5 +422,26 @@ pub async fn early_warnings_are_saved_once_per_week(store: Arc<dyn StatsAndOrg>)
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+pub async fn suppression_keeps_the_first_reason_and_no_address(store: Arc<dyn StatsAndOrg>) {
+    use csq_core::domain::suppression::{Suppression, SuppressionReason, address_key};
+    let at = chrono::Utc::now();
+    let address = format!("{}@abc.com.vn", uuid::Uuid::new_v4().simple());
+    let key = address_key(&address);
+    assert_eq!(store.suppressed(&key).await.unwrap(), None);
+    let first = Suppression::new(&address, SuppressionReason::OptedOut, at);
+    assert!(store.suppress(&first).await.unwrap());
+    // A later bounce of the same address (other case) changes nothing.
+    let again = Suppression::new(&address.to_uppercase(), SuppressionReason::Bounced, at);
+    assert!(!store.suppress(&again).await.unwrap(), "listed once");
+    assert_eq!(store.suppressed(&key).await.unwrap(), Some(first));
+    assert_eq!(
+        store
+            .suppressed(&address_key("other@abc.com.vn"))
+            .await
+            .unwrap(),
+        None
     );
 }

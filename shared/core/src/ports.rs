@@ -14,6 +14,7 @@ use crate::domain::form::{Form, InvitationResult, RatingRecord, Submission};
 use crate::domain::org::{OrgDirectory, OrgVersion, StoredOrg};
 use crate::domain::report::WarningReport;
 use crate::domain::stats::DailyStats;
+use crate::domain::suppression::Suppression;
 
 /// A storage or transport failure the caller cannot fix by changing its input.
 #[derive(Debug, thiserror::Error)]
@@ -276,6 +277,16 @@ pub trait OrgStore: Send + Sync {
     async fn save_case_rules(&self, rules: &StoredCaseRules) -> PortResult<SaveOrgOutcome>;
 }
 
+/// Addresses that get no invitation or reminder (see `domain::suppression`).
+#[async_trait]
+pub trait SuppressionList: Send + Sync {
+    /// Conditional put SUPPRESS#key: true if the address was not listed yet
+    /// (the first reason is kept).
+    async fn suppress(&self, entry: &Suppression) -> PortResult<bool>;
+    /// GetItem SUPPRESS#key.
+    async fn suppressed(&self, key: &str) -> PortResult<Option<Suppression>>;
+}
+
 /// The audit log of personal-data reads by staff.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
@@ -298,13 +309,27 @@ pub trait FirstVersionOrgWriter: Send + Sync {
 }
 
 /// An email ready to send; adapters turn it into an .eml file or an SES call.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct OutgoingEmail {
     pub to_name: String,
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Images the HTML shows by `cid:` reference (the invitation's QR code).
+    pub inline_images: Vec<InlineImage>,
+    /// The signed one-click opt-out URL of a bulk email to a business
+    /// (`List-Unsubscribe` and `List-Unsubscribe-Post`, RFC 8058).
+    pub unsubscribe: Option<String>,
+}
+
+/// An image part of an email, referenced from its HTML as `cid:{content_id}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InlineImage {
+    pub content_id: String,
+    pub content_type: &'static str,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Debug, thiserror::Error)]

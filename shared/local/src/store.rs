@@ -17,11 +17,12 @@ use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion};
 use csq_core::domain::report::WarningReport;
 use csq_core::domain::stats::DailyStats;
+use csq_core::domain::suppression::Suppression;
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{
     AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page,
     PageRequest, PortError, PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome,
-    UpdateCaseOutcome,
+    SuppressionList, UpdateCaseOutcome,
 };
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -112,6 +113,10 @@ CREATE TABLE IF NOT EXISTS case_rules (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL,
     doc     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suppressions (
+    key TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS org_versions (
     version INTEGER PRIMARY KEY,
@@ -1053,6 +1058,38 @@ impl OrgStore for SqliteStore {
                 )?;
                 tx.commit()?;
                 Ok(SaveOrgOutcome::Saved)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl SuppressionList for SqliteStore {
+    async fn suppress(&self, entry: &Suppression) -> PortResult<bool> {
+        let (key, doc) = (
+            entry.key.clone(),
+            to_doc(entry).map_err(|e| PortError::new("suppress", e))?,
+        );
+        self.db
+            .call("suppress", move |conn| {
+                Ok(conn.execute(
+                    "INSERT OR IGNORE INTO suppressions (key, doc) VALUES (?1, ?2)",
+                    params![key, doc],
+                )? == 1)
+            })
+            .await
+    }
+
+    async fn suppressed(&self, key: &str) -> PortResult<Option<Suppression>> {
+        let key = key.to_owned();
+        self.db
+            .call("suppressed", move |conn| {
+                conn.query_row("SELECT doc FROM suppressions WHERE key = ?1", [key], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .map(|d| from_doc(&d))
+                .transpose()
             })
             .await
     }

@@ -56,6 +56,10 @@ pub fn handling_rated_day(day: NaiveDate) -> String {
 pub fn closed_day(day: NaiveDate) -> String {
     format!("CLOSED#{day}")
 }
+/// One item per suppressed address, keyed by its hash (`domain::suppression`).
+pub fn suppression_pk(key: &str) -> String {
+    format!("SUPPRESS#{key}")
+}
 pub fn unit_pk(unit: &str) -> String {
     format!("UNIT#{unit}")
 }

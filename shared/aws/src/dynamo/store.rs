@@ -16,11 +16,12 @@ use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion, StoredOrg};
 use csq_core::domain::report::WarningReport;
 use csq_core::domain::stats::DailyStats;
+use csq_core::domain::suppression::Suppression;
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{
     AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page,
     PageRequest, PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome,
-    UpdateCaseOutcome,
+    SuppressionList, UpdateCaseOutcome,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -868,6 +869,31 @@ impl StatsStore for DynamoStore {
             .unwrap_or_default()
             .into_iter()
             .next()
+            .map(doc)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl SuppressionList for DynamoStore {
+    async fn suppress(&self, entry: &Suppression) -> PortResult<bool> {
+        let it = item(
+            entry,
+            &[
+                (PK, suppression_pk(&entry.key)),
+                (SK, "SUPPRESS".to_owned()),
+            ],
+        )?;
+        let write = put(&self.table, it, "attribute_not_exists(PK)", &[])?;
+        Ok(match self.transact(vec![write], "suppress").await? {
+            TxOutcome::Done => true,
+            TxOutcome::ConditionFailed => false,
+        })
+    }
+
+    async fn suppressed(&self, key: &str) -> PortResult<Option<Suppression>> {
+        self.get(&suppression_pk(key), "SUPPRESS", "suppressed")
+            .await?
             .map(doc)
             .transpose()
     }

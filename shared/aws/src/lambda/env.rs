@@ -98,7 +98,8 @@ pub const RATING_FORM: FunctionSpec = FunctionSpec {
     signs_links: true,
     sends_mail: false,
     enqueues: true,
-    writes: &["FORM#"],
+    // SUPPRESS#: the one-click opt-out link is served here, beside the form.
+    writes: &["FORM#", "SUPPRESS#"],
 };
 pub const COMPLAINT_ROUTER: FunctionSpec = FunctionSpec {
     binary: "complaint-router",
@@ -122,7 +123,8 @@ pub const NIGHTLY: FunctionSpec = FunctionSpec {
     signs_links: true,
     sends_mail: true,
     enqueues: true,
-    writes: &["FORM#", "CASE#", "STATS#", "ORG"],
+    // SUPPRESS#: SES's bounce and complaint reports arrive here.
+    writes: &["FORM#", "CASE#", "STATS#", "ORG", "SUPPRESS#"],
 };
 pub const STAFF_API: FunctionSpec = FunctionSpec {
     binary: "staff-api",
@@ -296,6 +298,7 @@ impl FunctionEnv {
             cases: store.clone(),
             stats: store.clone(),
             audit: store.clone(),
+            suppressions: store.clone(),
             org: store,
             mailer,
             queue,

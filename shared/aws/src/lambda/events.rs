@@ -1,9 +1,11 @@
-//! Handlers for the non-HTTP events: SQS batches and the nightly schedule.
+//! Handlers for the non-HTTP events: SQS batches, the schedules, and SES's
+//! bounce and complaint reports.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::{Datelike, Days, NaiveDate};
 use csq_core::app::Csq;
 use csq_core::app::nightly::{NightlyReport, SweepReport};
+use csq_core::app::optout::MailFeedback;
 use csq_core::domain::time::vn_day;
 
 /// Routes every record of a batch independently and concurrently, and reports
@@ -53,12 +55,54 @@ pub enum ScheduledReport {
     Sweep(SweepReport),
     /// Flags raised, or None when the week's report was already saved.
     EarlyWarning(Option<usize>),
+    /// Addresses newly put on the suppression list by an SES report.
+    MailFeedback {
+        suppressed: usize,
+    },
+}
+
+/// An SES bounce or complaint event as EventBridge delivers it (the
+/// configuration set's event destination): what happened, to which addresses.
+/// None for any other event.
+pub fn ses_feedback(event: &serde_json::Value) -> Option<(MailFeedback, Vec<String>)> {
+    if event.get("source").and_then(|s| s.as_str()) != Some("aws.ses") {
+        return None;
+    }
+    let detail = event.get("detail")?;
+    let (feedback, list) = match detail.get("eventType").and_then(|t| t.as_str())? {
+        "Bounce" => {
+            let bounce = detail.get("bounce")?;
+            let kind = match bounce.get("bounceType").and_then(|t| t.as_str()) {
+                Some("Permanent") => MailFeedback::PermanentBounce,
+                _ => MailFeedback::TransientBounce,
+            };
+            (kind, bounce.get("bouncedRecipients")?)
+        }
+        "Complaint" => (
+            MailFeedback::Complaint,
+            detail.get("complaint")?.get("complainedRecipients")?,
+        ),
+        _ => return None,
+    };
+    let addresses = list
+        .as_array()?
+        .iter()
+        .filter_map(|r| r.get("emailAddress")?.as_str().map(str::to_owned))
+        .collect();
+    Some((feedback, addresses))
 }
 
 /// The schedules' payloads: `{"task": "sweep"}` every few minutes; otherwise
 /// the nightly job, where `{"date": "YYYY-MM-DD"}` reruns a given day and no
 /// date rolls up yesterday in Asia/Ho_Chi_Minh.
 pub async fn scheduled(csq: &Csq, payload: &serde_json::Value) -> Result<ScheduledReport, String> {
+    if let Some((feedback, addresses)) = ses_feedback(payload) {
+        return csq
+            .mail_feedback(feedback, &addresses)
+            .await
+            .map(|suppressed| ScheduledReport::MailFeedback { suppressed })
+            .map_err(|e| e.to_string());
+    }
     if payload.get("task").and_then(|t| t.as_str()) == Some("sweep") {
         return csq
             .sweep()

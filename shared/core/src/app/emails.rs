@@ -9,7 +9,7 @@ use crate::domain::form::Form;
 use crate::domain::rating_scale::Level;
 use crate::domain::time::vn_display;
 use crate::policy::CaseView;
-use crate::ports::{MailError, OutgoingEmail};
+use crate::ports::{InlineImage, MailError, OutgoingEmail};
 
 fn page(body: Markup) -> String {
     html! {
@@ -34,15 +34,19 @@ fn ordered(lang: Language) -> [Language; 2] {
     [lang, lang.other()]
 }
 
-pub fn invitation(form: &Form, link: &str) -> OutgoingEmail {
-    compose_invitation(form, link, false)
+/// The content id of the invitation's QR code image.
+const QR_CID: &str = "qr-rating-link";
+
+/// The invitation to rate a form; `unsubscribe` is its signed one-click opt-out URL.
+pub fn invitation(form: &Form, link: &str, unsubscribe: &str) -> OutgoingEmail {
+    compose_invitation(form, link, unsubscribe, false)
 }
 
-pub fn reminder(form: &Form, link: &str) -> OutgoingEmail {
-    compose_invitation(form, link, true)
+pub fn reminder(form: &Form, link: &str, unsubscribe: &str) -> OutgoingEmail {
+    compose_invitation(form, link, unsubscribe, true)
 }
 
-fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail {
+fn compose_invitation(form: &Form, link: &str, unsubscribe: &str, reminder: bool) -> OutgoingEmail {
     let number = form.declaration.number.as_str();
     let expires = vn_display(form.expires_at);
     let subject = if reminder {
@@ -50,6 +54,9 @@ fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail 
     } else {
         format!("Đánh giá chất lượng phục vụ tờ khai {number} / Rate our service")
     };
+    // A follow-up form rates stages added after the first form was submitted.
+    let follow_up = form.follow_up_of.is_some();
+    let qr = super::qr::png(link);
     let mut text = String::new();
     for lang in ordered(form.business.language) {
         text.push_str(&match lang {
@@ -57,7 +64,11 @@ fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail 
                 "Kính gửi {name},\n\n{lead}tờ khai số {number} (mã loại hình {tc}, đăng ký {reg}) tại {branch}.\n\
                  Mở liên kết sau để đánh giá (hạn đến {expires}):\n{link}\n\n",
                 name = form.business.name,
-                lead = if reminder { "Quý doanh nghiệp chưa đánh giá " } else { "Cảm ơn Quý doanh nghiệp. Xin mời đánh giá chất lượng phục vụ đối với " },
+                lead = match (reminder, follow_up) {
+                    (true, _) => "Quý doanh nghiệp chưa đánh giá ",
+                    (false, true) => "Tờ khai có thêm khâu nghiệp vụ được xử lý sau khi Quý doanh nghiệp đã đánh giá. Xin mời đánh giá các khâu này của ",
+                    (false, false) => "Cảm ơn Quý doanh nghiệp. Xin mời đánh giá chất lượng phục vụ đối với ",
+                },
                 tc = form.declaration.type_code,
                 reg = vn_display(form.declaration.registered_at),
                 branch = form.office_name(Language::Vi),
@@ -66,7 +77,11 @@ fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail 
                 "Dear {name},\n\n{lead} declaration {number} (type {tc}, registered {reg}) at {branch}.\n\
                  Open this link to rate it (until {expires}):\n{link}\n\n",
                 name = form.business.name,
-                lead = if reminder { "You have not yet rated our service for" } else { "Thank you. Please rate our service for" },
+                lead = match (reminder, follow_up) {
+                    (true, _) => "You have not yet rated our service for",
+                    (false, true) => "More stages were handled after you rated. Please rate them for",
+                    (false, false) => "Thank you. Please rate our service for",
+                },
                 tc = form.declaration.type_code,
                 reg = vn_display(form.declaration.registered_at),
                 branch = form.office_name(Language::En),
@@ -85,6 +100,14 @@ fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail 
                     }
                     p { a href=(link) style="background:#0b5394;color:#fff;padding:10px 16px;text-decoration:none;border-radius:4px" { "Đánh giá ngay" } }
                     p style="font-size:13px" { "Liên kết có hiệu lực đến " (expires) "." }
+                    @if qr.is_some() {
+                        p {
+                            img src={ "cid:" (QR_CID) } width="180" height="180"
+                                alt="Mã QR của liên kết đánh giá / QR code of the rating link";
+                            br;
+                            span style="font-size:13px" { "Hoặc quét mã QR bằng điện thoại." }
+                        }
+                    }
                 }
                 Language::En => {
                     p { "Dear " strong { (form.business.name) } "," }
@@ -98,13 +121,30 @@ fn compose_invitation(form: &Form, link: &str, reminder: bool) -> OutgoingEmail 
                 }
             }
         }
+        p style="color:#666;font-size:12px" {
+            "Không muốn nhận thư mời đánh giá? " a href=(unsubscribe) { "Từ chối nhận thư" }
+            " · Do not want rating invitations? " a href=(unsubscribe) { "Unsubscribe" }
+        }
     });
+    text.push_str(&format!(
+        "Từ chối nhận thư mời đánh giá / Unsubscribe from rating invitations:\n{unsubscribe}\n"
+    ));
     OutgoingEmail {
         to_name: form.business.name.to_string(),
         to: form.business.email.to_string(),
         subject,
         text,
         html,
+        inline_images: qr
+            .map(|bytes| InlineImage {
+                content_id: QR_CID.into(),
+                content_type: "image/png",
+                file_name: "qr.png".into(),
+                bytes,
+            })
+            .into_iter()
+            .collect(),
+        unsubscribe: Some(unsubscribe.to_owned()),
     }
 }
 
@@ -250,6 +290,7 @@ fn to_assignee(case: &Case, subject: String, text: String, html: String) -> Outg
         subject,
         text,
         html,
+        ..OutgoingEmail::default()
     }
 }
 
@@ -313,6 +354,7 @@ pub fn case_escalated(case: &Case, to_name: &str, to: &str, staff_url: &str) -> 
         subject,
         text,
         html,
+        ..OutgoingEmail::default()
     }
 }
 
@@ -385,6 +427,7 @@ pub fn case_outcome(case: &Case, link: Option<&str>) -> OutgoingEmail {
         subject,
         text,
         html,
+        ..OutgoingEmail::default()
     }
 }
 
@@ -436,6 +479,7 @@ pub fn early_warning(
         subject,
         text,
         html,
+        ..OutgoingEmail::default()
     }
 }
 
@@ -450,7 +494,8 @@ pub fn check_sender(from: &str) -> Result<(), String> {
 /// HTML). lettre encodes non-ASCII headers and refuses line breaks in them, so no
 /// name or subject can inject a header.
 pub fn to_mime(email: &OutgoingEmail, from: &str) -> Result<Vec<u8>, MailError> {
-    use lettre::message::{Mailbox, MultiPart};
+    use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+    use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
     let bad = |what: &str, e: &dyn std::fmt::Display| MailError::Rejected(format!("{what}: {e}"));
     let from: Mailbox = from.parse().map_err(|e| bad("sender", &e))?;
     let to_addr: lettre::Address = email.to.parse().map_err(|e| bad("recipient", &e))?;
@@ -458,16 +503,57 @@ pub fn to_mime(email: &OutgoingEmail, from: &str) -> Result<Vec<u8>, MailError> 
         return Err(MailError::Rejected("line break in a header".into()));
     }
     let to = Mailbox::new(Some(email.to_name.clone()), to_addr);
-    lettre::Message::builder()
+    let mut builder = lettre::Message::builder()
         .from(from)
         .to(to)
-        .subject(email.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(
-            email.text.clone(),
-            email.html.clone(),
-        ))
+        .subject(email.subject.clone());
+    if let Some(url) = &email.unsubscribe {
+        for (name, value) in unsubscribe_headers(url)? {
+            let name = HeaderName::new_from_ascii(name.into()).map_err(|e| bad("header", &e))?;
+            builder = builder.raw_header(HeaderValue::new(name, value));
+        }
+    }
+    let body = if email.inline_images.is_empty() {
+        MultiPart::alternative_plain_html(email.text.clone(), email.html.clone())
+    } else {
+        // alternative(text, related(html, images)): the images belong to the HTML.
+        let mut related = MultiPart::related().singlepart(SinglePart::html(email.html.clone()));
+        for img in &email.inline_images {
+            let kind = ContentType::parse(img.content_type).map_err(|e| bad("image", &e))?;
+            related = related.singlepart(
+                Attachment::new_inline_with_name(img.content_id.clone(), img.file_name.clone())
+                    .body(img.bytes.clone(), kind),
+            );
+        }
+        MultiPart::alternative()
+            .singlepart(SinglePart::plain(email.text.clone()))
+            .multipart(related)
+    };
+    builder
+        .multipart(body)
         .map(|m| m.formatted())
         .map_err(|e| bad("message", &e))
+}
+
+/// The RFC 8058 one-click opt-out headers for `url`. Mail programs show an
+/// "unsubscribe" button and POST `List-Unsubscribe=One-Click` to the URL.
+pub fn unsubscribe_headers(url: &str) -> Result<[(&'static str, String); 2], MailError> {
+    if !url.starts_with("https://") && !url.starts_with("http://")
+        || url
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '>')
+    {
+        return Err(MailError::Rejected(
+            "unsubscribe URL is not a plain URL".into(),
+        ));
+    }
+    Ok([
+        ("List-Unsubscribe", format!("<{url}>")),
+        (
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click".to_owned(),
+        ),
+    ])
 }
 
 #[cfg(test)]
@@ -479,7 +565,11 @@ mod tests {
     fn invitation_has_both_languages_and_the_link() {
         let mut form = sample_form();
         form.business.name = crate::domain::fields::DisplayName::parse("A <b>&</b> Co").unwrap();
-        let mail = invitation(&form, "https://csq.example/f/k1.abc.1.sig");
+        let mail = invitation(
+            &form,
+            "https://csq.example/f/k1.abc.1.sig",
+            "https://csq.example/u/k1.abc.1.sig",
+        );
         assert_eq!(mail.to, "xnk@abc.com.vn");
         assert!(mail.subject.contains("105234567890"));
         assert!(mail.text.contains("Kính gửi") && mail.text.contains("Dear"));
@@ -495,7 +585,11 @@ mod tests {
     #[test]
     fn mime_has_both_parts_and_encoded_headers() {
         let form = sample_form();
-        let mail = invitation(&form, "http://127.0.0.1:8080/f/k1.abc.1.sig");
+        let mail = invitation(
+            &form,
+            "http://127.0.0.1:8080/f/k1.abc.1.sig",
+            "http://127.0.0.1:8080/u/k1.abc.1.sig",
+        );
         let raw = String::from_utf8(to_mime(&mail, "CSQ Hải quan <no-reply@csq.example>").unwrap())
             .unwrap();
         assert!(raw.contains("multipart/alternative"));
@@ -504,7 +598,16 @@ mod tests {
             raw.contains("To: =?utf-8?"),
             "non-ASCII name is encoded: {raw}"
         );
+        // The QR code travels as an inline image of the HTML; the opt-out as RFC 8058 headers.
+        assert!(raw.contains("multipart/related"), "{raw}");
+        assert!(raw.contains("Content-ID: <qr-rating-link>"), "{raw}");
+        assert!(mail.html.contains("src=\"cid:qr-rating-link\""));
+        assert!(raw.contains("List-Unsubscribe: <http://127.0.0.1:8080/u/k1.abc.1.sig>"));
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(mail.text.contains("http://127.0.0.1:8080/u/k1.abc.1.sig"));
         let mut evil = mail.clone();
+        evil.unsubscribe = Some("https://x.example/u/1>\r\nBcc: spy@evil.example".into());
+        assert!(to_mime(&evil, "a@b.cd").is_err());
         evil.to_name = "X\r\nBcc: spy@evil.example".into();
         assert!(to_mime(&evil, "a@b.cd").is_err());
         evil.to_name = "ok".into();
@@ -516,7 +619,7 @@ mod tests {
     fn english_business_reads_english_first() {
         let mut form = sample_form();
         form.business.language = Language::En;
-        let mail = reminder(&form, "l");
+        let mail = reminder(&form, "l", "https://csq.example/u/x");
         assert!(mail.text.find("Dear") < mail.text.find("Kính gửi"));
         assert!(mail.subject.starts_with("Nhắc"));
     }

@@ -10,6 +10,7 @@ use crate::domain::declaration::FormRequest;
 use crate::domain::fields::FieldError;
 use crate::domain::form::{Form, FormStatus, InvitationResult, InvitationState};
 use crate::domain::org::OrgDirectory;
+use crate::domain::suppression::{SuppressionReason, address_key};
 use crate::policy::SubjectView;
 use crate::ports::{InsertFormOutcome, MailError, PortError};
 
@@ -33,10 +34,16 @@ pub struct IssuedForm {
     pub subjects: Vec<SubjectView>,
     /// Codes the org directory does not know: accepted, flagged for the directory's keepers.
     pub unknown_units: Vec<String>,
+    /// The form's signed rating link, for the declaration software to open or show
+    /// in its own screen (the same link the invitation carries).
+    pub rating_url: String,
+    /// An SVG QR code of `rating_url`, for a screen or a printed slip.
+    pub qr_url: String,
 }
 
-impl From<&Form> for IssuedForm {
-    fn from(f: &Form) -> Self {
+impl IssuedForm {
+    pub fn new(f: &Form, settings: &super::Settings) -> Self {
+        let token = settings.link_keys.sign(&f.id, f.expires_at);
         IssuedForm {
             form_id: f.id.clone(),
             expires_at: f.expires_at,
@@ -44,6 +51,8 @@ impl From<&Form> for IssuedForm {
             invitation: f.invitation_state(),
             subjects: f.subjects.iter().map(SubjectView::from).collect(),
             unknown_units: f.unknown_units.clone(),
+            rating_url: settings.form_link(&token),
+            qr_url: settings.qr_link(&token),
         }
     }
 }
@@ -110,10 +119,41 @@ impl Csq {
         {
             return Ok(None);
         }
+        let result = match self.suppression_of(form.business.email.as_str()).await? {
+            Some(reason) => {
+                tracing::info!(form_id = %form.id, reason = reason.code(), "invitation not sent: address suppressed");
+                InvitationResult::Suppressed(reason)
+            }
+            None => self.mail_invitation(form).await,
+        };
+        self.forms
+            .finish_invitation(&form.id, result.clone())
+            .await?;
+        Ok(Some(result))
+    }
+
+    /// Why invitations and reminders to `address` are not sent, if they are not.
+    pub async fn suppression_of(
+        &self,
+        address: &str,
+    ) -> Result<Option<SuppressionReason>, PortError> {
+        Ok(self
+            .suppressions
+            .suppressed(&address_key(address))
+            .await?
+            .map(|s| s.reason))
+    }
+
+    async fn mail_invitation(&self, form: &Form) -> InvitationResult {
         let link = self
             .settings
             .form_link(&self.settings.link_keys.sign(&form.id, form.expires_at));
-        let result = match self.mailer.send(&emails::invitation(form, &link)).await {
+        let unsubscribe = self.settings.unsubscribe_link(form);
+        match self
+            .mailer
+            .send(&emails::invitation(form, &link, &unsubscribe))
+            .await
+        {
             Ok(message_id) => {
                 tracing::info!(form_id = %form.id, %message_id, "invitation sent");
                 InvitationResult::Sent(self.clock.now())
@@ -126,11 +166,7 @@ impl Csq {
                 tracing::warn!(form_id = %form.id, error = %e, "invitation refused by the mail service");
                 InvitationResult::Rejected(e)
             }
-        };
-        self.forms
-            .finish_invitation(&form.id, result.clone())
-            .await?;
-        Ok(Some(result))
+        }
     }
 
     /// Retries invitations the mail service could not take yet, oldest first,

@@ -6,7 +6,9 @@ pub mod emails;
 pub mod export;
 pub mod issue;
 pub mod nightly;
+pub mod optout;
 pub mod org;
+pub mod qr;
 pub mod rate;
 pub mod report;
 pub mod route;
@@ -19,6 +21,7 @@ use chrono::Duration;
 use crate::auth::link::LinkKeys;
 use crate::ports::{
     AuditLog, CaseStore, Clock, ComplaintQueue, FormStore, Mailer, OrgStore, StatsStore,
+    SuppressionList,
 };
 
 /// Settings every host supplies (from flags, environment or the SAM template).
@@ -73,6 +76,22 @@ impl Settings {
     pub fn form_link(&self, token: &str) -> String {
         format!("{}/f/{}", self.public_url, token)
     }
+
+    /// The one-click opt-out link of a form's invitation (`/u/{token}`): signed
+    /// for the form, valid while the form's business data is kept.
+    pub fn unsubscribe_link(&self, form: &crate::domain::form::Form) -> String {
+        let token = self.link_keys.sign_for(
+            crate::auth::link::LinkPurpose::Unsubscribe,
+            &form.id,
+            form.personal_data_until,
+        );
+        format!("{}/u/{}", self.public_url, token)
+    }
+
+    /// The QR code of a form link (`/f/{token}/qr.svg`).
+    pub fn qr_link(&self, token: &str) -> String {
+        format!("{}/f/{}/qr.svg", self.public_url, token)
+    }
 }
 
 /// The core with its ports plugged in. Cheap to clone (all `Arc`s).
@@ -83,6 +102,7 @@ pub struct Csq {
     pub stats: Arc<dyn StatsStore>,
     pub org: Arc<dyn OrgStore>,
     pub audit: Arc<dyn AuditLog>,
+    pub suppressions: Arc<dyn SuppressionList>,
     pub mailer: Arc<dyn Mailer>,
     pub queue: Arc<dyn ComplaintQueue>,
     pub clock: Arc<dyn Clock>,

@@ -181,11 +181,20 @@ impl Csq {
                 {
                     continue;
                 }
+                if self
+                    .suppression_of(form.business.email.as_str())
+                    .await?
+                    .is_some()
+                {
+                    continue;
+                }
                 if self.forms.mark_reminded(&form.id, now).await? {
                     let link = self
                         .settings
                         .form_link(&self.settings.link_keys.sign(&form.id, form.expires_at));
-                    match self.mailer.send(&emails::reminder(&form, &link)).await {
+                    let unsubscribe = self.settings.unsubscribe_link(&form);
+                    let mail = emails::reminder(&form, &link, &unsubscribe);
+                    match self.mailer.send(&mail).await {
                         Ok(_) => sent += 1,
                         Err(e) => {
                             tracing::warn!(form_id = %form.id, error = %e, "reminder not sent")

@@ -67,6 +67,7 @@ impl LinkKeys {
         let p = match purpose {
             LinkPurpose::Form => "csq-form-link",
             LinkPurpose::CaseOutcome => "csq-case-outcome-link",
+            LinkPurpose::Unsubscribe => "csq-unsubscribe-link",
         };
         format!("{p}|{kid}|{id}|{exp}").into_bytes()
     }
@@ -149,6 +150,8 @@ impl LinkKeys {
 pub enum LinkPurpose {
     Form,
     CaseOutcome,
+    /// The one-click opt-out of a form's invitations (signed for the form).
+    Unsubscribe,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -323,6 +323,9 @@ pub struct Form {
     /// Why the mail service refused the invitation for good (a bad address): no retry.
     #[serde(default)]
     pub invitation_rejected: Option<String>,
+    /// The refusal was CSQ's own: the address is on the suppression list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invitation_suppressed: bool,
     pub reminded_at: Option<DateTime<Utc>>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub submission: Option<Submission>,
@@ -334,6 +337,21 @@ pub struct Form {
     /// The office and the units above it, root first, as named at issue.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub office_path: Vec<UnitLabel>,
+    /// A follow-up form (stages handled after the first form was submitted)
+    /// names the declaration's first form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up_of: Option<String>,
+    /// 1 for a declaration's first form, 2.. for its follow-up forms.
+    #[serde(default = "first_form", skip_serializing_if = "is_first_form")]
+    pub sequence: u32,
+}
+
+fn first_form() -> u32 {
+    1
+}
+
+fn is_first_form(n: &u32) -> bool {
+    *n == 1
 }
 
 impl Form {
@@ -359,12 +377,15 @@ impl Form {
             email_sent_at: None,
             invitation_claimed_until: None,
             invitation_rejected: None,
+            invitation_suppressed: false,
             reminded_at: None,
             submitted_at: None,
             submission: None,
             personal_data_until,
             org_version: None,
             office_path: vec![],
+            follow_up_of: None,
+            sequence: 1,
         }
     }
 
@@ -388,6 +409,15 @@ impl Form {
             InvitationResult::Sent(at) => self.email_sent_at = Some(*at),
             InvitationResult::Retry => {}
             InvitationResult::Rejected(why) => self.invitation_rejected = Some(why.clone()),
+            // Recorded as a refusal too, so every "awaits its invitation" list
+            // (both stores' sparse indexes) drops the form without a new rule.
+            InvitationResult::Suppressed(reason) => {
+                self.invitation_suppressed = true;
+                self.invitation_rejected = Some(format!(
+                    "the address is on the suppression list ({})",
+                    reason.code()
+                ));
+            }
         }
     }
 
@@ -399,6 +429,7 @@ impl Form {
 
     pub fn invitation_state(&self) -> InvitationState {
         match (self.email_sent_at, &self.invitation_rejected) {
+            (None, Some(_)) if self.invitation_suppressed => InvitationState::Suppressed,
             (Some(_), _) => InvitationState::Sent,
             (None, Some(_)) => InvitationState::Rejected,
             (None, None) => InvitationState::Pending,
@@ -485,6 +516,9 @@ pub enum InvitationState {
     Pending,
     Sent,
     Rejected,
+    /// Not sent: the business opted out or its address bounced. The form is
+    /// issued all the same and can be rated from the declaration software.
+    Suppressed,
 }
 
 /// How one attempt to send an invitation went.
@@ -495,6 +529,8 @@ pub enum InvitationResult {
     Retry,
     /// Refused for good (bad address, sending paused): do not retry.
     Rejected(String),
+    /// Not sent: the address is on the suppression list.
+    Suppressed(super::suppression::SuppressionReason),
 }
 
 /// One stored rating of one subject: the row the statistics and the staff listing

@@ -11,4 +11,5 @@ pub mod rating_scale;
 pub mod report;
 pub mod stats;
 pub mod submission;
+pub mod suppression;
 pub mod time;

@@ -82,7 +82,11 @@ async fn issue_form(
             } else {
                 StatusCode::OK
             };
-            Ok((status, Json(IssuedForm::from(&outcome.form))).into_response())
+            Ok((
+                status,
+                Json(IssuedForm::new(&outcome.form, &state.csq.settings)),
+            )
+                .into_response())
         }
         Err(IssueError::Invalid(errors)) => {
             Err(ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))

@@ -8,6 +8,7 @@ mod pages;
 pub mod public;
 pub mod rating_form;
 pub mod staff;
+mod unsubscribe;
 
 use std::sync::Arc;
 

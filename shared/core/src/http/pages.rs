@@ -388,7 +388,7 @@ pub fn thanks_page(form: &Form, lang: Language, complaint: bool) -> Markup {
 
 /// Pages for links that cannot be used, in both languages: the business may not
 /// have chosen a language yet, and nothing about the form is revealed.
-pub fn status_page(kind: StatusKind) -> Markup {
+pub(super) fn status_page(kind: StatusKind) -> Markup {
     let (vi_title, vi_text, en_title, en_text) = match kind {
         StatusKind::NotFound => (
             "Không tìm thấy phiếu đánh giá",

@@ -23,6 +23,11 @@ pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/f/{token}", get(show_form).post(review))
         .route("/f/{token}/submit", post(submit))
+        .route("/f/{token}/qr.svg", get(qr_code))
+        .route(
+            "/u/{token}",
+            get(super::unsubscribe::show).post(super::unsubscribe::one_click),
+        )
         .route("/static/csq.css", get(stylesheet))
         .route("/favicon.ico", get(no_icon))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -38,6 +43,25 @@ async fn no_icon() -> Response {
         [(header::CACHE_CONTROL, "public, max-age=86400")],
     )
         .into_response()
+}
+
+/// The QR code of a form link. Only the signature is checked (no storage read):
+/// the code holds nothing but the link itself, which the caller already has.
+async fn qr_code(State(state): State<HttpState>, Path(token): Path<String>) -> Response {
+    if state.csq.settings.link_keys.verify(&token).is_err() {
+        return status_response(StatusKind::NotFound);
+    }
+    match crate::app::qr::svg(&state.csq.settings.form_link(&token)) {
+        Some(svg) => (
+            [
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                (header::CACHE_CONTROL, "private, max-age=86400"),
+            ],
+            svg,
+        )
+            .into_response(),
+        None => status_response(StatusKind::NotFound),
+    }
 }
 
 fn status_response(kind: StatusKind) -> Response {
