@@ -185,3 +185,169 @@ async fn an_address_the_it_unit_suppresses_gets_no_invitation() {
     assert_ne!(issued["invitation"], "suppressed");
     assert!(app.emails_to("xnk@abc.com.vn").is_empty());
 }
+
+async fn post_handling(app: &TestApp, number: &str, body: &Value) -> reqwest::Response {
+    app.http
+        .post(format!("{}/v1/forms/{number}/handling", app.base))
+        .bearer_auth(&app.host.secrets.integration_key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn later(stage: &str, team: &str, officer: &str, name: &str) -> Value {
+    serde_json::json!({"handling": [
+        {"stage": stage, "team": team, "officer": {"id": officer, "name": name}}
+    ]})
+}
+
+fn subject_keys(form: &Value) -> Vec<String> {
+    form["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn later_stages_join_an_unsubmitted_form_and_then_get_a_follow_up_form() {
+    let app = spawn_app().await;
+    let number = number();
+    let link = app.issue_and_get_link(&number).await;
+
+    // Valuation was done after registration: the form shows it at once.
+    let valuation = later("valuation", "03CC02", "HP9001", "Lê Văn Cường");
+    let res = post_handling(&app, &number, &valuation).await;
+    assert_eq!(res.status(), 200);
+    let form: Value = res.json().await.unwrap();
+    let keys = subject_keys(&form);
+    assert!(keys.contains(&"stage:valuation".to_owned()), "{keys:?}");
+    assert!(keys.contains(&"officer:valuation:HP9001".to_owned()));
+    assert_eq!(keys[0], "branch:03CC", "subjects keep their order by kind");
+    let page = app.open(&link).await.page;
+    assert!(page.contains("Lê Văn Cường"));
+    // The same stage again changes nothing.
+    let again: Value = post_handling(&app, &number, &valuation)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(subject_keys(&again), keys);
+
+    // The business rates (including the later stage) and submits.
+    let browser = app.open(&link).await;
+    let at = keys
+        .iter()
+        .position(|k| k == "officer:valuation:HP9001")
+        .unwrap();
+    let level = format!("level.{at}");
+    let reason = format!("reason.{at}");
+    let sent = browser
+        .post(
+            &app,
+            true,
+            &[(level.as_str(), "5"), (reason.as_str(), "helpful")],
+        )
+        .await;
+    assert_eq!(sent.status(), 200);
+
+    // Supervision after submission: 409, and one follow-up form with one email.
+    let invitations = |app: &TestApp| {
+        app.emails_to("xnk@abc.com.vn")
+            .into_iter()
+            .filter(|e| e.subject.contains(&number))
+            .count()
+    };
+    assert_eq!(invitations(&app), 1);
+    let supervision = later("supervision", "03CC01", "HP9002", "Đỗ Thị Dung");
+    let res = post_handling(&app, &number, &supervision).await;
+    assert_eq!(res.status(), 409);
+    let conflict: Value = res.json().await.unwrap();
+    assert_eq!(conflict["error"]["code"], "form_submitted");
+    let follow_up = &conflict["follow_up"];
+    let follow_keys = subject_keys(follow_up);
+    assert!(follow_keys.contains(&"officer:supervision:HP9002".to_owned()));
+    assert!(
+        !follow_keys
+            .iter()
+            .any(|k| k.contains("HP1234") || k.contains("HP9001")),
+        "only the later stages: {follow_keys:?}"
+    );
+    assert_ne!(follow_up["form_id"], form["form_id"]);
+    let mail = app
+        .eventually("the follow-up invitation", || {
+            app.emails_to("xnk@abc.com.vn")
+                .into_iter()
+                .filter(|e| e.subject.contains(&number))
+                .nth(1)
+        })
+        .await;
+    assert!(
+        mail.text
+            .contains("More stages were handled after you rated")
+    );
+    assert_eq!(
+        link_in(&mail.text),
+        follow_up["rating_url"].as_str().unwrap()
+    );
+
+    // Repeated (a retry of the declaration system): the same follow-up, no email.
+    let res = post_handling(&app, &number, &supervision).await;
+    assert_eq!(res.status(), 409);
+    let repeated: Value = res.json().await.unwrap();
+    assert_eq!(repeated["follow_up"]["form_id"], follow_up["form_id"]);
+    // A further stage joins the open follow-up form, not a third one.
+    let res = post_handling(
+        &app,
+        &number,
+        &later("tax_collection", "03CC01", "HP9003", "Vũ Văn Em"),
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    let joined: Value = res.json().await.unwrap();
+    assert_eq!(joined["follow_up"]["form_id"], follow_up["form_id"]);
+    assert!(
+        subject_keys(&joined["follow_up"]).contains(&"officer:tax_collection:HP9003".to_owned())
+    );
+    app.host.csq.send_pending_invitations().await.unwrap();
+    assert_eq!(invitations(&app), 2, "one email per form");
+    // The follow-up form is rated like any other.
+    let browser = app.open(follow_up["rating_url"].as_str().unwrap()).await;
+    let sent = browser
+        .post(&app, true, &[("level.0", "4"), ("reason.0", "helpful")])
+        .await;
+    assert_eq!(sent.status(), 200);
+}
+
+#[tokio::test]
+async fn later_stages_need_a_form_a_key_and_valid_records() {
+    let app = spawn_app().await;
+    let stage = later("valuation", "03CC02", "HP9001", "Lê Văn Cường");
+    let res = post_handling(&app, "999999999999", &stage).await;
+    assert_eq!(res.status(), 404);
+    let res = post_handling(&app, "not-a-number", &stage).await;
+    assert_eq!(res.status(), 404);
+    let number = number();
+    assert_eq!(app.issue(&declaration(&number)).await.status(), 201);
+    let bad = serde_json::json!({"handling": [{"stage": "lunch", "team": ""}]});
+    let res = post_handling(&app, &number, &bad).await;
+    assert_eq!(res.status(), 422);
+    let errors: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = errors["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["handling[0].stage", "handling[0].team"]);
+    let res = app
+        .http
+        .post(format!("{}/v1/forms/{number}/handling", app.base))
+        .json(&stage)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "same authentication as issuing");
+}

@@ -1479,3 +1479,61 @@ async fn qr_code_opt_out_and_ses_bounces_on_the_aws_path() {
         assert_eq!(reply["invitation"], state, "{address}");
     }
 }
+
+/// Later stages through the issuance function: onto the open form, then (once
+/// the business submitted) onto one follow-up form with one email.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_stages_and_a_follow_up_form_on_the_aws_path() {
+    let world = World::new().await;
+    let issuer = world.function(&ISSUE_FORM).await;
+    let first = post_form(&issuer, &issue_body(&world)).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let first: Value = serde_json::from_str(&first.body).unwrap();
+    let path = format!("/v1/forms/{}/handling", world.declaration);
+    let add = |stage: &str, officer: &str| {
+        json!({"handling": [{"stage": stage, "team": "03CC02",
+                             "officer": {"id": officer, "name": "Lê Văn Cường"}}]})
+        .to_string()
+    };
+    let post = |body: String| {
+        let router = csq_core::http::integration::router(issuer.http_state());
+        let headers = [("content-type", "application/json")];
+        let event = http_event("POST", &path, &headers, &[], Some(&body), None);
+        call(router, event)
+    };
+    let joined = post(add("valuation", "HP9001")).await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
+    assert!(joined.body.contains("officer:valuation:HP9001"));
+
+    // The business submits (written as the rating function would).
+    let stored = issuer
+        .csq
+        .forms
+        .form(first["form_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let write = csq_contract::fixtures::submission_write(&stored, 5, chrono::Utc::now());
+    assert_eq!(
+        issuer.csq.forms.submit(&write).await.unwrap(),
+        csq_core::ports::SubmitOutcome::Stored
+    );
+    let mut follow_up_id = None;
+    for _ in 0..2 {
+        let res = post(add("supervision", "HP9002")).await;
+        assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+        let body: Value = serde_json::from_str(&res.body).unwrap();
+        assert_eq!(body["error"]["code"], "form_submitted");
+        let id = body["follow_up"]["form_id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            *follow_up_id.get_or_insert(id.clone()),
+            id,
+            "the same follow-up"
+        );
+    }
+    assert_eq!(
+        sent_to(&world.business).await.len(),
+        2,
+        "one email per form"
+    );
+}

@@ -414,3 +414,111 @@ pub async fn foreign_and_damaged_cursors_are_refused(store: Arc<dyn FormStore>) 
         Ok(p) => assert!(p.items.is_empty()),
     }
 }
+
+/// Later stages join a form conditionally (once, never a submitted one), and a
+/// follow-up form is kept under its own declaration key beside the first.
+pub async fn later_stages_and_follow_ups(store: Arc<dyn FormStore>) {
+    use csq_core::domain::form::{AddHandlingRefused, LaterHandling, derive_subjects};
+    use csq_core::ports::AddHandlingOutcome;
+    let number = declaration_number();
+    let at = Utc::now();
+    let first = form(&number, at);
+    store.insert_form(&first).await.unwrap();
+    assert_eq!(
+        store
+            .form_of_declaration(&number)
+            .await
+            .unwrap()
+            .map(|f| f.id),
+        Some(first.id.clone())
+    );
+    assert!(
+        store
+            .form_of_declaration(&format!("{number}-2"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let other = form(&declaration_number(), at);
+    let mut later_records = other.handling.clone();
+    later_records[0].stage = csq_core::domain::declaration::Stage::Valuation;
+    let mut subjects = derive_subjects(&first.declaration, &later_records);
+    subjects.retain(|s| first.subject(&s.key).is_none());
+    let later = LaterHandling {
+        handling: later_records.clone(),
+        subjects,
+        unknown_units: vec![],
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (store, id, later) = (store.clone(), first.id.clone(), later.clone());
+        tasks.push(tokio::spawn(async move {
+            store.add_handling(&id, &later, at).await.unwrap()
+        }));
+    }
+    let mut added = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            AddHandlingOutcome::Added { added: n, form } => {
+                added += n;
+                assert_eq!(form.handling.len(), 2);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(added, 1, "concurrent calls add the stage once");
+    let stored = store.form(&first.id).await.unwrap().unwrap();
+    assert_eq!(stored.handling.len(), 2);
+    assert!(stored.subject("stage:valuation").is_some());
+    assert_eq!(
+        store
+            .add_handling("no-such-form", &later, at)
+            .await
+            .unwrap(),
+        AddHandlingOutcome::NotFound
+    );
+    // Once submitted, nothing joins; the follow-up has its own key.
+    let write = submission_write(&stored, 5, at);
+    assert_eq!(store.submit(&write).await.unwrap(), SubmitOutcome::Stored);
+    let mut more = later.clone();
+    more.handling[0].stage = csq_core::domain::declaration::Stage::Clearance;
+    assert_eq!(
+        store.add_handling(&first.id, &more, at).await.unwrap(),
+        AddHandlingOutcome::Refused(AddHandlingRefused::Submitted)
+    );
+    let follow_up = stored.follow_up(
+        "f-".to_owned() + &first.id,
+        more.handling.clone(),
+        at,
+        at + Duration::days(7),
+        at + Duration::days(365),
+    );
+    assert_eq!(
+        store.insert_form(&follow_up).await.unwrap(),
+        InsertFormOutcome::Created
+    );
+    match store
+        .insert_form(&stored.follow_up("other".into(), more.handling.clone(), at, at, at))
+        .await
+        .unwrap()
+    {
+        InsertFormOutcome::Exists(f) => assert_eq!(f.id, follow_up.id),
+        other => panic!("one follow-up per key: {other:?}"),
+    }
+    assert_eq!(
+        store
+            .form_of_declaration(&format!("{number}-2"))
+            .await
+            .unwrap()
+            .map(|f| f.id),
+        Some(follow_up.id)
+    );
+    assert_eq!(
+        store
+            .form_of_declaration(&number)
+            .await
+            .unwrap()
+            .map(|f| f.id),
+        Some(first.id)
+    );
+}

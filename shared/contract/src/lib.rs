@@ -44,6 +44,7 @@ macro_rules! form_store_contract {
                 a_forgotten_contact_is_gone_from_the_form,
                 foreign_and_damaged_cursors_are_refused,
                 expired_personal_data_is_gone,
+                later_stages_and_follow_ups,
             ]
         );
     };

@@ -10,7 +10,9 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::case::rules::StoredCaseRules;
 use crate::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use crate::domain::complaint::Complaint;
-use crate::domain::form::{Form, InvitationResult, RatingRecord, Submission};
+use crate::domain::form::{
+    AddHandlingRefused, Form, InvitationResult, LaterHandling, RatingRecord, Submission,
+};
 use crate::domain::org::{OrgDirectory, OrgVersion, StoredOrg};
 use crate::domain::report::WarningReport;
 use crate::domain::stats::DailyStats;
@@ -81,6 +83,17 @@ pub enum InsertFormOutcome {
     Exists(Box<Form>),
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub enum AddHandlingOutcome {
+    /// `added` records joined the form (0: it had them all already).
+    Added {
+        added: usize,
+        form: Box<Form>,
+    },
+    Refused(AddHandlingRefused),
+    NotFound,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmitOutcome {
     Stored,
@@ -116,6 +129,16 @@ pub trait FormStore: Send + Sync {
     async fn insert_form(&self, form: &Form) -> PortResult<InsertFormOutcome>;
     /// GetItem FORM#id.
     async fn form(&self, form_id: &str) -> PortResult<Option<Form>>;
+    /// GetItem DECL#key, then its form: the form stored under
+    /// `Form::declaration_key` (a declaration's first form, or its n-th).
+    async fn form_of_declaration(&self, key: &str) -> PortResult<Option<Form>>;
+    /// Conditional update applying `Form::add_handling` (later stages).
+    async fn add_handling(
+        &self,
+        form_id: &str,
+        later: &LaterHandling,
+        now: DateTime<Utc>,
+    ) -> PortResult<AddHandlingOutcome>;
     /// Conditional update: takes the right to send the invitation until `until`,
     /// if it is not sent and nobody else holds an unexpired claim. True if taken.
     async fn claim_invitation(

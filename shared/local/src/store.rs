@@ -13,16 +13,16 @@ use csq_core::domain::audit::AuditEntry;
 use csq_core::domain::case::rules::StoredCaseRules;
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use csq_core::domain::complaint::Complaint;
-use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
+use csq_core::domain::form::{Form, FormStatus, InvitationResult, LaterHandling, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion};
 use csq_core::domain::report::WarningReport;
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::suppression::Suppression;
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{
-    AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page,
-    PageRequest, PortError, PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome,
-    SuppressionList, UpdateCaseOutcome,
+    AddHandlingOutcome, AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome,
+    OpenCaseOutcome, OrgStore, Page, PageRequest, PortError, PortResult, SaveOrgOutcome,
+    StatsStore, SubmissionWrite, SubmitOutcome, SuppressionList, UpdateCaseOutcome,
 };
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -264,7 +264,7 @@ impl FormStore for SqliteStore {
             .call("insert form", move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let existing: Option<String> = tx
-                    .query_row("SELECT doc FROM forms WHERE declaration = ?1", [form.declaration.number.as_str()], |r| r.get(0))
+                    .query_row("SELECT doc FROM forms WHERE declaration = ?1", [form.declaration_key()], |r| r.get(0))
                     .optional()?;
                 if let Some(doc) = existing {
                     return Ok(InsertFormOutcome::Exists(Box::new(from_doc(&doc)?)));
@@ -273,7 +273,7 @@ impl FormStore for SqliteStore {
                     "INSERT INTO forms (id, declaration, issued_day, issued_at, status, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![
                         form.id,
-                        form.declaration.number.as_str(),
+                        form.declaration_key(),
                         vn_day(form.issued_at).to_string(),
                         ts(form.issued_at),
                         form.status.code(),
@@ -290,6 +290,48 @@ impl FormStore for SqliteStore {
         let id = form_id.to_owned();
         self.db
             .call("get form", move |conn| load_form(conn, &id))
+            .await
+    }
+
+    async fn form_of_declaration(&self, key: &str) -> PortResult<Option<Form>> {
+        let key = key.to_owned();
+        self.db
+            .call("form of declaration", move |conn| {
+                conn.query_row("SELECT doc FROM forms WHERE declaration = ?1", [key], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .map(|d| from_doc(&d))
+                .transpose()
+            })
+            .await
+    }
+
+    async fn add_handling(
+        &self,
+        form_id: &str,
+        later: &LaterHandling,
+        now: DateTime<Utc>,
+    ) -> PortResult<AddHandlingOutcome> {
+        let (id, later) = (form_id.to_owned(), later.clone());
+        self.db
+            .call("add handling", move |conn| {
+                let mut outcome = AddHandlingOutcome::NotFound;
+                update_form(conn, &id, |f| match f.add_handling(&later, now) {
+                    Ok(added) => {
+                        outcome = AddHandlingOutcome::Added {
+                            added,
+                            form: Box::new(f.clone()),
+                        };
+                        (added > 0).then_some(())
+                    }
+                    Err(refused) => {
+                        outcome = AddHandlingOutcome::Refused(refused);
+                        None
+                    }
+                })?;
+                Ok(outcome)
+            })
             .await
     }
 

@@ -12,16 +12,16 @@ use csq_core::domain::audit::AuditEntry;
 use csq_core::domain::case::rules::StoredCaseRules;
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use csq_core::domain::complaint::Complaint;
-use csq_core::domain::form::{Form, FormStatus, InvitationResult, RatingRecord};
+use csq_core::domain::form::{Form, FormStatus, InvitationResult, LaterHandling, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion, StoredOrg};
 use csq_core::domain::report::WarningReport;
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::suppression::Suppression;
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{
-    AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome, OpenCaseOutcome, OrgStore, Page,
-    PageRequest, PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome,
-    SuppressionList, UpdateCaseOutcome,
+    AddHandlingOutcome, AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome,
+    OpenCaseOutcome, OrgStore, Page, PageRequest, PortResult, SaveOrgOutcome, StatsStore,
+    SubmissionWrite, SubmitOutcome, SuppressionList, UpdateCaseOutcome,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -415,7 +415,8 @@ impl DynamoStore {
 #[async_trait]
 impl FormStore for DynamoStore {
     async fn insert_form(&self, form: &Form) -> PortResult<InsertFormOutcome> {
-        let number = form.declaration.number.as_str();
+        let key = form.declaration_key();
+        let number = key.as_str();
         let mut lock = HashMap::new();
         lock.insert(PK.to_owned(), s(decl_pk(number)));
         lock.insert(SK.to_owned(), s("DECL"));
@@ -433,22 +434,51 @@ impl FormStore for DynamoStore {
         match self.transact(tx, "insert form").await? {
             TxOutcome::Done => Ok(InsertFormOutcome::Created),
             TxOutcome::ConditionFailed => {
-                let lock = self
-                    .get(&decl_pk(number), "DECL", "get declaration")
-                    .await?
-                    .ok_or_else(|| failed("insert form", "declaration lock vanished"))?;
-                let id = lock
-                    .get("form_id")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
                 let existing = self
-                    .form(&id)
+                    .form_of_declaration(number)
                     .await?
                     .ok_or_else(|| failed("insert form", "declaration points to no form"))?;
                 Ok(InsertFormOutcome::Exists(Box::new(existing)))
             }
         }
+    }
+
+    async fn form_of_declaration(&self, key: &str) -> PortResult<Option<Form>> {
+        let Some(lock) = self.get(&decl_pk(key), "DECL", "get declaration").await? else {
+            return Ok(None);
+        };
+        match lock.get("form_id").and_then(|v| v.as_s().ok()) {
+            Some(id) => self.form(id).await,
+            None => Err(failed(
+                "form of declaration",
+                "declaration lock without a form",
+            )),
+        }
+    }
+
+    async fn add_handling(
+        &self,
+        form_id: &str,
+        later: &LaterHandling,
+        now: DateTime<Utc>,
+    ) -> PortResult<AddHandlingOutcome> {
+        let outcome = std::sync::Mutex::new(AddHandlingOutcome::NotFound);
+        self.update_form(form_id, |f| {
+            let (result, write) = match f.add_handling(later, now) {
+                Ok(added) => (
+                    AddHandlingOutcome::Added {
+                        added,
+                        form: Box::new(f.clone()),
+                    },
+                    added > 0,
+                ),
+                Err(refused) => (AddHandlingOutcome::Refused(refused), false),
+            };
+            *outcome.lock().expect("outcome lock") = result;
+            write.then_some(())
+        })
+        .await?;
+        Ok(outcome.into_inner().expect("outcome lock"))
     }
 
     async fn form(&self, form_id: &str) -> PortResult<Option<Form>> {

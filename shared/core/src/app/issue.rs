@@ -6,13 +6,16 @@ use serde_json::Value;
 
 use super::Csq;
 use super::emails;
-use crate::domain::declaration::FormRequest;
+use crate::domain::declaration::{FormRequest, Handling, parse_later_handling};
 use crate::domain::fields::FieldError;
-use crate::domain::form::{Form, FormStatus, InvitationResult, InvitationState};
+use crate::domain::form::{
+    AddHandlingRefused, Form, FormStatus, InvitationResult, InvitationState, LaterHandling,
+    derive_subjects,
+};
 use crate::domain::org::OrgDirectory;
 use crate::domain::suppression::{SuppressionReason, address_key};
 use crate::policy::SubjectView;
-use crate::ports::{InsertFormOutcome, MailError, PortError};
+use crate::ports::{AddHandlingOutcome, InsertFormOutcome, MailError, PortError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
@@ -179,6 +182,182 @@ impl Csq {
             }
         }
         Ok(sent)
+    }
+}
+
+/// The most forms one declaration may have (its first and follow-ups): the
+/// walk over them is bounded, and a real declaration has few stages.
+pub const MAX_FORMS_PER_DECLARATION: u32 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaterHandlingError {
+    #[error("the request has {} invalid field(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    #[error("no form was issued for this declaration")]
+    NoForm,
+    #[error("the declaration has too many forms or handling records")]
+    TooMany,
+    #[error(transparent)]
+    Storage(#[from] PortError),
+}
+
+/// Where later stages went.
+#[derive(Debug)]
+pub enum LaterHandlingOutcome {
+    /// Onto the declaration's first form, which the business has not submitted.
+    Added { form: Form, added: usize },
+    /// The first form was submitted (or closed): the stages are on a follow-up
+    /// form, emailed once (None: every stage was on the forms already).
+    FollowUp {
+        first: Box<Form>,
+        follow_up: Option<Form>,
+        created: bool,
+    },
+}
+
+impl Csq {
+    /// Adds stages handled after the form was issued. On a form the business
+    /// has not submitted they join it (the page shows them at once); once it is
+    /// submitted or closed they go to a follow-up form with its own invitation.
+    /// Idempotent per stage and officer across all the declaration's forms.
+    pub async fn add_later_handling(
+        &self,
+        number: &str,
+        body: &Value,
+    ) -> Result<LaterHandlingOutcome, LaterHandlingError> {
+        let handling = parse_later_handling(body).map_err(LaterHandlingError::Invalid)?;
+        let now = self.clock.now();
+        let current = self.current_org().await?;
+        let org = current.as_ref().map(|(_, o)| o);
+        let version = current.as_ref().map(|(v, _)| *v).filter(|v| *v > 0);
+        let mut remaining = handling;
+        let mut first: Option<Form> = None;
+        let mut last_follow_up: Option<Form> = None;
+        for sequence in 1..=MAX_FORMS_PER_DECLARATION {
+            let key = crate::domain::form::declaration_key(number, sequence);
+            let Some(form) = self.forms.form_of_declaration(&key).await? else {
+                let Some(previous) = last_follow_up.as_ref().or(first.as_ref()) else {
+                    return Err(LaterHandlingError::NoForm);
+                };
+                if remaining.is_empty() {
+                    break;
+                }
+                let follow_up = self
+                    .issue_follow_up(previous, remaining.clone(), org.map(|o| (o, version)))
+                    .await?;
+                let created = follow_up.0;
+                let first = first.expect("a first form before any follow-up");
+                return Ok(LaterHandlingOutcome::FollowUp {
+                    first: Box::new(first),
+                    follow_up: Some(follow_up.1),
+                    created,
+                });
+            };
+            remaining = form.handling_not_on(&remaining);
+            if form.is_open_at(now) && !remaining.is_empty() {
+                let later = later_handling(&form, &remaining, org);
+                match self.forms.add_handling(&form.id, &later, now).await? {
+                    AddHandlingOutcome::Added { added, form } => {
+                        return Ok(match first {
+                            None => LaterHandlingOutcome::Added { form: *form, added },
+                            Some(first) => LaterHandlingOutcome::FollowUp {
+                                first: Box::new(first),
+                                follow_up: Some(*form),
+                                created: false,
+                            },
+                        });
+                    }
+                    AddHandlingOutcome::Refused(AddHandlingRefused::TooMany) => {
+                        return Err(LaterHandlingError::TooMany);
+                    }
+                    // Submitted or closed meanwhile: the stages go further on.
+                    AddHandlingOutcome::Refused(_) | AddHandlingOutcome::NotFound => {}
+                }
+            }
+            if sequence == 1 {
+                first = Some(form);
+            } else {
+                last_follow_up = Some(form);
+            }
+        }
+        match first {
+            // Every stage is on the forms already: a repeated call.
+            Some(first) if remaining.is_empty() => Ok(if first.is_open_at(now) {
+                LaterHandlingOutcome::Added {
+                    form: first,
+                    added: 0,
+                }
+            } else {
+                LaterHandlingOutcome::FollowUp {
+                    first: Box::new(first),
+                    follow_up: last_follow_up,
+                    created: false,
+                }
+            }),
+            Some(_) => Err(LaterHandlingError::TooMany),
+            None => Err(LaterHandlingError::NoForm),
+        }
+    }
+
+    /// Stores the follow-up form after `previous` (once: a concurrent call gets
+    /// the same form) and sends its invitation once. True if this call created it.
+    async fn issue_follow_up(
+        &self,
+        previous: &Form,
+        handling: Vec<Handling>,
+        org: Option<(&OrgDirectory, Option<u32>)>,
+    ) -> Result<(bool, Form), PortError> {
+        let now = self.clock.now();
+        let expires_at =
+            DateTime::from_timestamp((now + self.settings.form_ttl).timestamp(), 0).unwrap_or(now);
+        let mut form = previous.follow_up(
+            uuid::Uuid::new_v4().simple().to_string(),
+            handling,
+            now,
+            expires_at,
+            now + self.settings.personal_data_retention,
+        );
+        if let Some((org, version)) = org {
+            let request = FormRequest {
+                declaration: form.declaration.clone(),
+                business: form.business.clone(),
+                handling: form.handling.clone(),
+            };
+            form.unknown_units = unknown_units(org, &request);
+            form.place_in_org(org, version);
+        }
+        let (created, mut form) = match self.forms.insert_form(&form).await? {
+            InsertFormOutcome::Created => (true, form),
+            InsertFormOutcome::Exists(existing) => (false, *existing),
+        };
+        if form.awaits_invitation()
+            && let Some(result) = self.send_invitation(&form).await?
+        {
+            form.finish_invitation(&result);
+        }
+        tracing::info!(form_id = %form.id, created, sequence = form.sequence, "follow-up form issued");
+        Ok((created, form))
+    }
+}
+
+/// The later stages' records with their subjects, placed in the directory.
+fn later_handling(form: &Form, handling: &[Handling], org: Option<&OrgDirectory>) -> LaterHandling {
+    let mut subjects = derive_subjects(&form.declaration, handling);
+    subjects.retain(|s| form.subject(&s.key).is_none());
+    if let Some(org) = org {
+        for s in &mut subjects {
+            s.place_in_org(org);
+        }
+    }
+    let request = FormRequest {
+        declaration: form.declaration.clone(),
+        business: form.business.clone(),
+        handling: handling.to_vec(),
+    };
+    LaterHandling {
+        handling: handling.to_vec(),
+        subjects,
+        unknown_units: org.map(|o| unknown_units(o, &request)).unwrap_or_default(),
     }
 }
 

@@ -244,60 +244,11 @@ impl Reader {
             }
         }
     }
-}
 
-impl FormRequest {
-    /// Parses the body of `POST /v1/forms`.
-    pub fn parse(body: &Value) -> Result<FormRequest, Vec<FieldError>> {
-        let mut r = Reader { errors: Vec::new() };
-        let Some(root) = r.object(Some(body), "$") else {
-            return Err(r.errors);
-        };
-
-        let declaration = r.object(root.get("declaration"), "declaration").map(|d| {
-            let number = r.parsed(
-                d.get("number"),
-                "declaration.number",
-                DeclarationNumber::parse,
-            );
-            let type_code = r.parsed(d.get("type_code"), "declaration.type_code", TypeCode::parse);
-            let registered_at =
-                r.parsed(d.get("registered_at"), "declaration.registered_at", |s| {
-                    DateTime::parse_from_rfc3339(s)
-                        .map(|t| t.with_timezone(&Utc))
-                        .map_err(|_| {
-                            "must be a date-time with offset, such as 2026-11-27T09:30:00+07:00"
-                                .to_string()
-                        })
-                });
-            let office = r.parsed(
-                d.get("customs_office"),
-                "declaration.customs_office",
-                UnitCode::parse,
-            );
-            let lane = r.parsed(d.get("lane"), "declaration.lane", |s| {
-                Lane::ALL
-                    .into_iter()
-                    .find(|l| l.code() == s)
-                    .ok_or_else(|| "must be one of green, yellow, red".to_string())
-            });
-            (number, type_code, registered_at, office, lane)
-        });
-
-        let business = r.object(root.get("business"), "business").map(|b| {
-            let tax_code = r.parsed(b.get("tax_code"), "business.tax_code", TaxCode::parse);
-            let name = r.parsed(b.get("name"), "business.name", DisplayName::parse);
-            let email = r.parsed(b.get("email"), "business.email", EmailAddress::parse);
-            let language = match b.get("language") {
-                None | Some(Value::Null) => Some(Language::Vi),
-                v => r.parsed(v, "business.language", |s| {
-                    Language::from_code(s).ok_or_else(|| "must be vi or en".to_string())
-                }),
-            };
-            (tax_code, name, email, language)
-        });
-
-        let handling = match root.get("handling") {
+    /// A `handling` array: one record per stage done (and by whom).
+    fn handling_list(&mut self, v: Option<&Value>) -> Option<Vec<Handling>> {
+        let r = self;
+        match v {
             Some(Value::Array(items)) if items.is_empty() => {
                 r.fail("handling", "must list at least one handling record");
                 None
@@ -359,7 +310,87 @@ impl FormRequest {
                 r.fail("handling", "must be an array");
                 None
             }
+        }
+    }
+}
+
+/// Handling records of stages done after the form was issued
+/// (`POST /v1/forms/{declaration_number}/handling`).
+pub fn parse_later_handling(body: &Value) -> Result<Vec<Handling>, Vec<FieldError>> {
+    let mut r = Reader { errors: Vec::new() };
+    let Some(root) = r.object(Some(body), "$") else {
+        return Err(r.errors);
+    };
+    match r.handling_list(root.get("handling")) {
+        Some(h) if r.errors.is_empty() => Ok(h),
+        _ => Err(r.errors),
+    }
+}
+
+impl Handling {
+    /// What makes a handling record the same one again: its stage and who did
+    /// it (the team when the system did it alone). Adding later stages is
+    /// idempotent by this key.
+    pub fn key(&self) -> String {
+        match &self.officer {
+            Some(o) => format!("{}:officer:{}", self.stage.code(), o.id),
+            None => format!("{}:team:{}", self.stage.code(), self.team),
+        }
+    }
+}
+
+impl FormRequest {
+    /// Parses the body of `POST /v1/forms`.
+    pub fn parse(body: &Value) -> Result<FormRequest, Vec<FieldError>> {
+        let mut r = Reader { errors: Vec::new() };
+        let Some(root) = r.object(Some(body), "$") else {
+            return Err(r.errors);
         };
+
+        let declaration = r.object(root.get("declaration"), "declaration").map(|d| {
+            let number = r.parsed(
+                d.get("number"),
+                "declaration.number",
+                DeclarationNumber::parse,
+            );
+            let type_code = r.parsed(d.get("type_code"), "declaration.type_code", TypeCode::parse);
+            let registered_at =
+                r.parsed(d.get("registered_at"), "declaration.registered_at", |s| {
+                    DateTime::parse_from_rfc3339(s)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|_| {
+                            "must be a date-time with offset, such as 2026-11-27T09:30:00+07:00"
+                                .to_string()
+                        })
+                });
+            let office = r.parsed(
+                d.get("customs_office"),
+                "declaration.customs_office",
+                UnitCode::parse,
+            );
+            let lane = r.parsed(d.get("lane"), "declaration.lane", |s| {
+                Lane::ALL
+                    .into_iter()
+                    .find(|l| l.code() == s)
+                    .ok_or_else(|| "must be one of green, yellow, red".to_string())
+            });
+            (number, type_code, registered_at, office, lane)
+        });
+
+        let business = r.object(root.get("business"), "business").map(|b| {
+            let tax_code = r.parsed(b.get("tax_code"), "business.tax_code", TaxCode::parse);
+            let name = r.parsed(b.get("name"), "business.name", DisplayName::parse);
+            let email = r.parsed(b.get("email"), "business.email", EmailAddress::parse);
+            let language = match b.get("language") {
+                None | Some(Value::Null) => Some(Language::Vi),
+                v => r.parsed(v, "business.language", |s| {
+                    Language::from_code(s).ok_or_else(|| "must be vi or en".to_string())
+                }),
+            };
+            (tax_code, name, email, language)
+        });
+
+        let handling = r.handling_list(root.get("handling"));
 
         if !r.errors.is_empty() {
             return Err(r.errors);

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::declaration::{Business, Declaration, FormRequest, Handling, Language, Stage};
+use super::declaration::{
+    Business, Declaration, FormRequest, Handling, Language, MAX_HANDLING, Stage,
+};
 use super::fields::{DisplayName, OfficerId, UnitCode};
 use super::org::{OrgDirectory, UnitLabel};
 use super::rating_scale::{Level, Reason};
@@ -482,18 +484,154 @@ impl Form {
             .map(|u| u.label())
             .collect();
         for s in &mut self.subjects {
-            let named = match s.kind {
-                SubjectKind::Branch => org.unit(s.branch.as_str()),
-                SubjectKind::Team => s.team.as_ref().and_then(|t| org.unit(t.as_str())),
-                _ => None,
-            };
-            s.unit_name = named.map(|u| u.name.clone());
-            s.unit_name_en = named.and_then(|u| u.name_en.clone());
-            s.counts_toward = vec![];
-            s.counts_toward = s.stats_units(Some(org));
+            s.place_in_org(org);
         }
     }
 
+    /// The key under which the stores keep this form unique: the declaration
+    /// number for its first form, `{number}-{n}` for its n-th (a follow-up).
+    pub fn declaration_key(&self) -> String {
+        declaration_key(self.declaration.number.as_str(), self.sequence)
+    }
+
+    /// Whether the business can still rate this form at `now`.
+    pub fn is_open_at(&self, now: DateTime<Utc>) -> bool {
+        self.status == FormStatus::Issued && !self.is_expired_at(now)
+    }
+
+    /// Which of `handling` this form does not carry yet (by `Handling::key`).
+    pub fn handling_not_on(&self, handling: &[Handling]) -> Vec<Handling> {
+        let mut out: Vec<Handling> = Vec::new();
+        for h in handling {
+            let k = h.key();
+            if !self.handling.iter().any(|x| x.key() == k) && !out.iter().any(|x| x.key() == k) {
+                out.push(h.clone());
+            }
+        }
+        out
+    }
+
+    /// Adds later stages to a form the business has not submitted yet, with
+    /// their subjects (placed in the directory by the caller). Records already
+    /// on the form are skipped, so a repeated call changes nothing. Stores call
+    /// this inside their conditional write. Returns how many records were added.
+    pub fn add_handling(
+        &mut self,
+        later: &LaterHandling,
+        now: DateTime<Utc>,
+    ) -> Result<usize, AddHandlingRefused> {
+        if self.status == FormStatus::Submitted {
+            return Err(AddHandlingRefused::Submitted);
+        }
+        if self.is_expired_at(now) {
+            return Err(AddHandlingRefused::Expired);
+        }
+        let new = self.handling_not_on(&later.handling);
+        if self.handling.len() + new.len() > MAX_HANDLING {
+            return Err(AddHandlingRefused::TooMany);
+        }
+        for s in &later.subjects {
+            if self.subject(&s.key).is_none() {
+                self.subjects.push(s.clone());
+            }
+        }
+        // Branch, teams, stages, officers: new subjects join their kind.
+        self.subjects.sort_by_key(|s| s.kind.rank());
+        for u in &later.unknown_units {
+            if !self.unknown_units.contains(u) {
+                self.unknown_units.push(u.clone());
+            }
+        }
+        self.handling.extend(new.iter().cloned());
+        Ok(new.len())
+    }
+
+    /// The next form of this declaration, for stages handled after this one
+    /// was submitted (or closed): same declaration and business, its own
+    /// window and invitation, only the later stages' subjects.
+    pub fn follow_up(
+        &self,
+        id: String,
+        handling: Vec<Handling>,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        personal_data_until: DateTime<Utc>,
+    ) -> Form {
+        let request = FormRequest {
+            declaration: self.declaration.clone(),
+            business: self.business.clone(),
+            handling,
+        };
+        let mut f = Form::new(
+            id,
+            request,
+            issued_at,
+            expires_at,
+            personal_data_until,
+            vec![],
+        );
+        f.follow_up_of = Some(self.follow_up_of.clone().unwrap_or_else(|| self.id.clone()));
+        f.sequence = self.sequence + 1;
+        f
+    }
+}
+
+/// The store key of a declaration's n-th form (see `Form::declaration_key`).
+pub fn declaration_key(number: &str, sequence: u32) -> String {
+    if sequence <= 1 {
+        number.to_owned()
+    } else {
+        format!("{number}-{sequence}")
+    }
+}
+
+/// Later stages to add to an issued form: the records and the subjects they
+/// bring, already placed in the directory in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaterHandling {
+    pub handling: Vec<Handling>,
+    pub subjects: Vec<Subject>,
+    pub unknown_units: Vec<String>,
+}
+
+/// Why later stages cannot join a form: they get a follow-up form instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddHandlingRefused {
+    Submitted,
+    Expired,
+    /// The form would carry more than `MAX_HANDLING` records.
+    TooMany,
+}
+
+impl SubjectKind {
+    /// The order a business reads subjects in.
+    pub fn rank(self) -> u8 {
+        match self {
+            SubjectKind::Branch => 0,
+            SubjectKind::Team => 1,
+            SubjectKind::Stage => 2,
+            SubjectKind::Officer => 3,
+        }
+    }
+}
+
+impl Subject {
+    /// Names the subject's office or team and fixes the statistics units it
+    /// counts towards, from the directory in force.
+    pub fn place_in_org(&mut self, org: &OrgDirectory) {
+        let named = match self.kind {
+            SubjectKind::Branch => org.unit(self.branch.as_str()),
+            SubjectKind::Team => self.team.as_ref().and_then(|t| org.unit(t.as_str())),
+            _ => None,
+        };
+        self.unit_name = named.map(|u| u.name.clone());
+        self.unit_name_en = named.and_then(|u| u.name_en.clone());
+        self.counts_toward = vec![];
+        self.counts_toward = self.stats_units(Some(org));
+    }
+}
+
+impl Form {
     /// The office's name in the reader's language (its code when it was unknown).
     pub fn office_name(&self, lang: Language) -> String {
         self.subjects
@@ -664,6 +802,89 @@ mod tests {
         form.subjects[0].counts_toward.clear();
         assert_eq!(form.subjects[0].stats_units(Some(&org)).len(), 3);
         assert_eq!(form.subjects[0].stats_units(None), ["unit:03CC"]);
+    }
+
+    fn later(stage: &str, officer: &str) -> Vec<Handling> {
+        let mut v = sample_request();
+        v["handling"] = serde_json::json!([
+            {"stage": stage, "team": "03CC02", "officer": {"id": officer, "name": "Lê Văn Cường"}}
+        ]);
+        FormRequest::parse(&v).unwrap().handling
+    }
+
+    fn later_for(form: &Form, handling: Vec<Handling>) -> LaterHandling {
+        let mut subjects = derive_subjects(&form.declaration, &handling);
+        subjects.retain(|s| form.subject(&s.key).is_none());
+        LaterHandling {
+            handling,
+            subjects,
+            unknown_units: vec![],
+        }
+    }
+
+    #[test]
+    fn later_stages_join_once_and_only_an_open_form() {
+        let mut form = crate::domain::submission::tests::sample_form();
+        let now = form.issued_at;
+        let before = form.subjects.len();
+        let l = later_for(&form, later("valuation", "HP9001"));
+        assert_eq!(form.add_handling(&l, now), Ok(1));
+        assert_eq!(form.subjects.len(), before + 2, "the stage and its officer");
+        let kinds: Vec<u8> = form.subjects.iter().map(|s| s.kind.rank()).collect();
+        assert!(kinds.is_sorted(), "grouped by kind: {kinds:?}");
+        assert_eq!(form.add_handling(&l, now), Ok(0), "idempotent");
+        assert_eq!(form.subjects.len(), before + 2);
+        // Too many records in all.
+        let mut many = form.clone();
+        let mut v = sample_request();
+        v["handling"] = (0..MAX_HANDLING)
+            .map(|i| serde_json::json!({"stage": "supervision", "team": "03CC02", "officer": {"id": format!("HX{i:04}"), "name": "A"}}))
+            .collect();
+        let lots = FormRequest::parse(&v).unwrap().handling;
+        let l2 = later_for(&many, lots);
+        assert_eq!(
+            many.add_handling(&l2, now),
+            Err(AddHandlingRefused::TooMany)
+        );
+        // Submitted or past its window: refused.
+        let mut closed = form.clone();
+        closed.status = FormStatus::Submitted;
+        let l3 = later_for(&closed, later("clearance", "HP9002"));
+        assert_eq!(
+            closed.add_handling(&l3, now),
+            Err(AddHandlingRefused::Submitted)
+        );
+        assert_eq!(
+            form.clone().add_handling(&l3, form.expires_at),
+            Err(AddHandlingRefused::Expired)
+        );
+    }
+
+    #[test]
+    fn a_follow_up_form_is_the_next_of_its_declaration() {
+        let first = crate::domain::submission::tests::sample_form();
+        let t = first.issued_at;
+        let second = first.follow_up("f2".into(), later("valuation", "HP9001"), t, t, t);
+        assert_eq!(first.declaration_key(), "105234567890");
+        assert_eq!(second.declaration_key(), "105234567890-2");
+        assert_eq!(second.follow_up_of.as_deref(), Some(first.id.as_str()));
+        let third = second.follow_up("f3".into(), later("clearance", "HP9002"), t, t, t);
+        assert_eq!(third.declaration_key(), "105234567890-3");
+        assert_eq!(
+            third.follow_up_of.as_deref(),
+            Some(first.id.as_str()),
+            "always the first"
+        );
+        let keys: Vec<&str> = second.subjects.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "branch:03CC",
+                "team:03CC02",
+                "stage:valuation",
+                "officer:valuation:HP9001"
+            ]
+        );
     }
 
     #[test]

@@ -1,20 +1,30 @@
 //! `POST /v1/forms`: the declaration system's contract (see DESIGN.md).
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use serde_json::json;
 
 use super::{ApiError, HttpState, IntegrationAuth, MAX_BODY_BYTES, security_headers};
-use crate::app::issue::{IssueError, IssuedForm};
+use crate::app::issue::{
+    IssueError, IssuedForm, LaterHandlingError, LaterHandlingOutcome, MAX_FORMS_PER_DECLARATION,
+};
 use crate::auth::hmac_sign;
+use crate::domain::declaration::MAX_HANDLING;
+use crate::domain::fields::DeclarationNumber;
 use crate::domain::fields::FieldError;
+use crate::domain::form::FormStatus;
 
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/v1/forms", post(issue_form))
+        .route(
+            "/v1/forms/{declaration_number}/handling",
+            post(add_handling),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
@@ -48,12 +58,8 @@ fn check_caller(auth: &IntegrationAuth, headers: &HeaderMap) -> Result<(), ApiEr
     }
 }
 
-async fn issue_form(
-    State(state): State<HttpState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    check_caller(&state.integration_auth, &headers)?;
+/// The body as JSON, or the error the declaration system can act on.
+fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Value, ApiError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -69,12 +75,21 @@ async fn issue_form(
             "Send the body as application/json.",
         ));
     }
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+    serde_json::from_slice(body).map_err(|e| {
         ApiError::Fields(
             StatusCode::BAD_REQUEST,
             vec![FieldError::new("$", format!("body is not valid JSON: {e}"))],
         )
-    })?;
+    })
+}
+
+async fn issue_form(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_caller(&state.integration_auth, &headers)?;
+    let value = json_body(&headers, &body)?;
     match state.csq.issue_form(&value).await {
         Ok(outcome) => {
             let status = if outcome.created {
@@ -92,5 +107,71 @@ async fn issue_form(
             Err(ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))
         }
         Err(IssueError::Storage(e)) => Err(ApiError::internal(&e)),
+    }
+}
+
+/// `POST /v1/forms/{declaration_number}/handling`: stages handled after the
+/// form was issued. 200 with the form when they joined it; 409 with the
+/// follow-up form when the business had already submitted (or the form closed).
+async fn add_handling(
+    State(state): State<HttpState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_caller(&state.integration_auth, &headers)?;
+    let value = json_body(&headers, &body)?;
+    let no_form = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_form",
+            "No rating form was issued for this declaration number.",
+        )
+    };
+    if DeclarationNumber::parse(&number).is_err() {
+        return Err(no_form());
+    }
+    let settings = &state.csq.settings;
+    match state.csq.add_later_handling(&number, &value).await {
+        Ok(LaterHandlingOutcome::Added { form, .. }) => {
+            Ok((StatusCode::OK, Json(IssuedForm::new(&form, settings))).into_response())
+        }
+        Ok(LaterHandlingOutcome::FollowUp {
+            first, follow_up, ..
+        }) => {
+            let (code, message) = if first.status == FormStatus::Submitted {
+                (
+                    "form_submitted",
+                    "The business already submitted this declaration's form; the later stages are on a follow-up form.",
+                )
+            } else {
+                (
+                    "form_closed",
+                    "This declaration's form can no longer be rated; the later stages are on a follow-up form.",
+                )
+            };
+            Ok((
+                StatusCode::CONFLICT,
+                Json(json!({
+                    "error": {"code": code, "message": message},
+                    "follow_up": follow_up.map(|f| IssuedForm::new(&f, settings)),
+                })),
+            )
+                .into_response())
+        }
+        Err(LaterHandlingError::Invalid(errors)) => {
+            Err(ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))
+        }
+        Err(LaterHandlingError::NoForm) => Err(no_form()),
+        Err(LaterHandlingError::TooMany) => Err(ApiError::Fields(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![FieldError::new(
+                "handling",
+                format!(
+                    "a form carries at most {MAX_HANDLING} handling records and a declaration at most {MAX_FORMS_PER_DECLARATION} forms"
+                ),
+            )],
+        )),
+        Err(LaterHandlingError::Storage(e)) => Err(ApiError::internal(&e)),
     }
 }
