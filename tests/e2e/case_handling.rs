@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Email, TestApp, number, spawn_app};
 
 /// Submits a form for a new declaration with `fields` and waits for its cases.
-async fn submit(app: &TestApp, fields: &[(&str, &str)]) -> String {
+pub(crate) async fn submit(app: &TestApp, fields: &[(&str, &str)]) -> String {
     let number = number();
     let link = app.issue_and_get_link(&number).await;
     let b = app.open(&link).await;
@@ -40,7 +40,7 @@ async fn submit(app: &TestApp, fields: &[(&str, &str)]) -> String {
 }
 
 /// A level-1 rating of the office (a complaint needs the contact).
-fn low() -> Vec<(&'static str, &'static str)> {
+pub(crate) fn low() -> Vec<(&'static str, &'static str)> {
     vec![
         ("level.0", "1"),
         ("reason.0", "delay"),

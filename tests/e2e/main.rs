@@ -15,3 +15,4 @@ mod rating_loop;
 mod rating_page;
 mod staff_api;
 mod visibility;
+mod webhooks;

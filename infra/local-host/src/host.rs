@@ -13,7 +13,7 @@ use csq_core::auth::staff::{Hs256, StaffClaims};
 use csq_core::domain::time::{vn_day, vn_day_start};
 use csq_core::http::{self, HttpState, IntegrationAuth};
 use csq_core::ports::{Clock, QueueConsumer};
-use csq_local::{OutboxMailer, SqliteQueue, SqliteStore};
+use csq_local::{OutboxMailer, SqliteQueue, SqliteStore, Webhooks};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -28,6 +28,7 @@ pub struct LocalHost {
     pub store: Arc<SqliteStore>,
     pub queue: Arc<SqliteQueue>,
     pub mailer: Arc<OutboxMailer>,
+    pub webhooks: Arc<Webhooks>,
     pub secrets: Secrets,
     pub staff_jwt: Hs256,
 }
@@ -65,6 +66,10 @@ impl LocalHost {
             .context("opening the complaint queue")?,
         );
         let mailer = Arc::new(OutboxMailer::new(&config.outbox_dir(), &config.mail_from)?);
+        let webhooks = Arc::new(
+            Webhooks::open(&config.data_dir.join("webhooks.sqlite"), clock.clone())
+                .context("opening the webhook outbox")?,
+        );
         let csq = Csq {
             forms: store.clone(),
             cases: store.clone(),
@@ -74,6 +79,7 @@ impl LocalHost {
             suppressions: store.clone(),
             mailer: mailer.clone(),
             queue: queue.clone(),
+            events: webhooks.clone(),
             clock,
             settings: Arc::new(settings),
         };
@@ -84,6 +90,7 @@ impl LocalHost {
             store,
             queue,
             mailer,
+            webhooks,
             secrets,
             staff_jwt,
         })
@@ -218,6 +225,25 @@ impl LocalHost {
                     tracing::error!(error = %e, "sweep failed");
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            }
+        }));
+
+        // Events to the department's webhooks: due deliveries and retries.
+        let host = self.clone();
+        let stop = shutdown.clone();
+        let poll = std::time::Duration::from_millis(self.config.router_poll_ms.max(10));
+        handles.push(tokio::spawn(async move {
+            while !*stop.borrow() {
+                match host.webhooks.deliver_due().await {
+                    Ok(pass) if pass.delivered + pass.retrying + pass.dead > 0 => {
+                        tracing::info!(?pass, "webhook deliveries");
+                    }
+                    Ok(_) => tokio::time::sleep(poll).await,
+                    Err(e) => {
+                        tracing::error!(error = %e, "webhook delivery pass failed");
+                        tokio::time::sleep(poll).await;
+                    }
+                }
             }
         }));
 

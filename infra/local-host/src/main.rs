@@ -94,6 +94,29 @@ enum Command {
     },
     /// Send no more invitations or reminders to ADDRESS (forms are still issued)
     Suppress { address: String },
+    /// Webhooks: events (form issued, rating submitted, complaint opened, case
+    /// transferred, case closed) POSTed to the department's systems
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Register URL; prints the secret its deliveries are signed with (shown once)
+    Add { url: String },
+    /// List the registered webhooks
+    List,
+    /// Stop delivering to webhook ID
+    Remove { id: String },
+    /// List deliveries that ran out of attempts
+    DeadLetters,
+    /// Deliver again: one event (--event ID), or every dead letter
+    Redeliver {
+        #[arg(long)]
+        event: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -363,6 +386,7 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
                 }
             );
         }
+        Command::Webhooks { command } => webhooks(&host, command).await?,
         Command::Serve { .. } | Command::Demo { .. } => unreachable!("handled by main"),
     }
     Ok(())
@@ -406,4 +430,45 @@ async fn serve(
         let _ = stop_tx.send(true);
     });
     host.serve(listener, stop_rx).await
+}
+
+async fn webhooks(host: &LocalHost, command: WebhookCommand) -> anyhow::Result<()> {
+    let hooks = &host.webhooks;
+    match command {
+        WebhookCommand::Add { url } => {
+            let hook = hooks.add(&url).await?;
+            println!("Added {} for {}.", hook.id, hook.url);
+            println!("Secret (verify the CSQ-Signature header with it; shown only now):");
+            println!("{}", hook.secret);
+        }
+        WebhookCommand::List => {
+            for h in hooks.list().await? {
+                println!("{}\t{}\tadded {}", h.id, h.url, h.created_at);
+            }
+        }
+        WebhookCommand::Remove { id } => {
+            if hooks.remove(&id).await? {
+                println!("Removed {id}.");
+            } else {
+                anyhow::bail!("no webhook {id}");
+            }
+        }
+        WebhookCommand::DeadLetters => {
+            for d in hooks.dead_letters(100).await? {
+                println!(
+                    "{}\t{}\t{}\t{} attempts\t{}",
+                    d.event_id,
+                    d.event_type,
+                    d.webhook_id,
+                    d.attempts,
+                    d.last_error.unwrap_or_default()
+                );
+            }
+        }
+        WebhookCommand::Redeliver { event } => {
+            let n = hooks.redeliver(event.as_deref()).await?;
+            println!("{n} deliveries queued again; `csq serve` sends them.");
+        }
+    }
+    Ok(())
 }

@@ -1,8 +1,9 @@
-//! AWS adapters for CSQ (DynamoDB, SESv2, SQS) and the Lambda glue that the
+//! AWS adapters for CSQ (DynamoDB, SESv2, SQS, EventBridge) and the Lambda glue that the
 //! functions in `functions/` share. The same port contracts as the embedded
 //! adapters hold here (`csq-contract`, run against an emulator).
 
 pub mod dynamo;
+pub mod eventbridge;
 pub mod lambda;
 pub mod ses;
 pub mod sqs;

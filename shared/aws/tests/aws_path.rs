@@ -27,6 +27,8 @@ const FROM: &str = "no-reply@csq.example.vn";
 /// A deployment on the emulator: table, queues, sender identity, link keys.
 struct World {
     vars: HashMap<String, String>,
+    /// Where a catch-all rule on the stack's bus puts every event.
+    events_queue: String,
     queue: csq_aws::sqs::SqsQueue,
     business: String,
     declaration: String,
@@ -56,6 +58,7 @@ impl World {
             .send()
             .await
             .unwrap();
+        let (bus, events_queue) = support::create_event_bus(&sdk).await;
         let url_param = format!("/csq/test/{}", support::unique("public-url"));
         aws_sdk_ssm::Client::new(&sdk)
             .put_parameter()
@@ -72,6 +75,7 @@ impl World {
             (env::MAIL_FROM, format!("CSQ Hải quan <{FROM}>")),
             (env::SES_CONFIGURATION_SET, String::new()),
             (env::COMPLAINT_QUEUE_URL, queue_url.clone()),
+            (env::EVENT_BUS_NAME, bus),
             (env::FORM_TTL_DAYS, "30".to_owned()),
             (env::REMIND_AFTER_DAYS, "3".to_owned()),
             (env::PERSONAL_DATA_DAYS, "365".to_owned()),
@@ -85,6 +89,7 @@ impl World {
         store.write_first_version_org(&org()).await.unwrap();
         World {
             vars,
+            events_queue,
             queue: csq_aws::sqs::SqsQueue::new(sqs, queue_url, Some(dlq_url)),
             business: format!("{}@abc.com.vn", support::unique("xnk")),
             declaration: declaration_number(),
@@ -1309,6 +1314,44 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
     )
     .await;
     assert_eq!(officer["days"][0]["complaints_upheld"], 1);
+
+    // Other systems followed it all on the stack's bus: each action once,
+    // every event of the five types, each with its own id.
+    let published = support::published_events(&support::sdk(), &world.events_queue).await;
+    let mut ids = std::collections::HashSet::new();
+    let mut count = std::collections::HashMap::<String, usize>::new();
+    for e in &published {
+        assert_eq!(e["source"], "csq");
+        assert_eq!(e["detail-type"], e["detail"]["type"], "{e}");
+        assert_eq!(e["detail"]["schema_version"], 1);
+        assert!(
+            ids.insert(e["detail"]["id"].as_str().unwrap().to_owned()),
+            "duplicate {e}"
+        );
+        *count
+            .entry(e["detail-type"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+        let text = e.to_string();
+        assert!(
+            !text.contains(&world.business) && !text.contains("0912345678"),
+            "{text}"
+        );
+    }
+    for (kind, n) in [
+        ("form.issued", 1),
+        ("rating.submitted", 1),
+        ("complaint.opened", 1),
+    ] {
+        assert_eq!(count.get(kind), Some(&n), "{kind}: {count:?}");
+    }
+    assert!(
+        count.get("case.transferred").is_some_and(|n| *n >= 1),
+        "{count:?}"
+    );
+    assert!(
+        count.get("case.closed").is_some_and(|n| *n >= 2),
+        "{count:?}"
+    );
 
     // A year on, the nightly job anonymises the closed cases: they stay, without
     // the business's contact and address.

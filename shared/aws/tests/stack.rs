@@ -66,6 +66,10 @@ async fn the_deployed_stack_serves_the_adapters() {
         ),
         ("IssueFormFunction", "AWS::Lambda::Function"),
         ("NightlyFunction", "AWS::Lambda::Function"),
+        // Events for other systems, and SES's bounces to the nightly function.
+        ("EventBus", "AWS::Events::EventBus"),
+        ("ComplaintOpenedRule", "AWS::Events::Rule"),
+        ("NightlyFunctionMailFeedback", "AWS::Events::Rule"),
     ] {
         assert_eq!(stack.resources[logical]["type"], kind, "{logical}");
     }

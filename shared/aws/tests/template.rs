@@ -250,6 +250,24 @@ fn policies_are_least_privilege_and_nothing_scans() {
             "{} SendEmail",
             spec.binary
         );
+        // PutEvents only for the publishers, and only on the stack's bus.
+        let put_events: Vec<&Value> = statements
+            .iter()
+            .filter(|s| s["Action"].as_str() == Some("events:PutEvents"))
+            .collect();
+        assert_eq!(
+            !put_events.is_empty(),
+            spec.publishes,
+            "{} PutEvents",
+            spec.binary
+        );
+        for s in put_events {
+            assert!(
+                matches!(&s["Resource"], Value::Tagged(t) if t.tag == "GetAtt" && t.value.as_str() == Some("EventBus.Arn")),
+                "{} PutEvents beyond the stack's bus",
+                spec.binary
+            );
+        }
     }
     // And no product code calls Scan.
     for dir in ["shared", "functions", "infra"] {

@@ -10,6 +10,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::case::rules::StoredCaseRules;
 use crate::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use crate::domain::complaint::Complaint;
+use crate::domain::event::Event;
 use crate::domain::form::{
     AddHandlingRefused, Form, InvitationResult, LaterHandling, RatingRecord, Submission,
 };
@@ -369,6 +370,14 @@ pub enum MailError {
 pub trait Mailer: Send + Sync {
     /// Returns the message id the mail service gave the message.
     async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError>;
+}
+
+/// Where events for other systems go: an EventBridge bus on AWS, the webhook
+/// outbox on the local host.
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Accepts every event or fails; accepting one twice (same id) is harmless.
+    async fn publish(&self, events: &[Event]) -> PortResult<()>;
 }
 
 /// The producer side of the complaint queue.

@@ -1,13 +1,15 @@
 //! Embedded adapters for the local host: a SQLite database file for every store,
 //! a durable SQLite-backed queue with SQS semantics, and an outbox folder of
-//! `.eml` files as the mailer. They keep the same port contracts as the AWS
+//! `.eml` files as the mailer, and a webhook outbox for events. They keep the same port contracts as the AWS
 //! adapters (checked by the `csq-contract` suites).
 
 mod db;
 pub mod outbox;
 pub mod queue;
 pub mod store;
+pub mod webhooks;
 
 pub use outbox::OutboxMailer;
 pub use queue::SqliteQueue;
 pub use store::SqliteStore;
+pub use webhooks::Webhooks;

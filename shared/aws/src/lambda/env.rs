@@ -15,11 +15,13 @@ use csq_core::auth::random_secret;
 use csq_core::domain::complaint::Complaint;
 use csq_core::http::{HttpState, IntegrationAuth};
 use csq_core::ports::{
-    ComplaintQueue, MailError, Mailer, OutgoingEmail, PortError, PortResult, SystemClock,
+    ComplaintQueue, EventPublisher, MailError, Mailer, OutgoingEmail, PortError, PortResult,
+    SystemClock,
 };
 
 use super::staff_auth::AuthorizerClaims;
 use crate::dynamo::DynamoStore;
+use crate::eventbridge::EventBridgePublisher;
 use crate::ses::SesMailer;
 use crate::sqs::SqsQueue;
 
@@ -30,6 +32,8 @@ pub const LINK_KEYS_PARAMETER: &str = "CSQ_LINK_KEYS_PARAMETER";
 pub const MAIL_FROM: &str = "CSQ_MAIL_FROM";
 pub const SES_CONFIGURATION_SET: &str = "CSQ_SES_CONFIGURATION_SET";
 pub const COMPLAINT_QUEUE_URL: &str = "CSQ_COMPLAINT_QUEUE_URL";
+/// The EventBridge bus events for other systems go to.
+pub const EVENT_BUS_NAME: &str = "CSQ_EVENT_BUS_NAME";
 pub const FORM_TTL_DAYS: &str = "CSQ_FORM_TTL_DAYS";
 pub const REMIND_AFTER_DAYS: &str = "CSQ_REMIND_AFTER_DAYS";
 pub const PERSONAL_DATA_DAYS: &str = "CSQ_PERSONAL_DATA_DAYS";
@@ -61,6 +65,8 @@ pub struct FunctionSpec {
     pub signs_links: bool,
     pub sends_mail: bool,
     pub enqueues: bool,
+    /// Publishes events (form issued, rating submitted, complaint opened, case changes).
+    pub publishes: bool,
     /// The item kinds (partition key prefixes) it may write: the template
     /// limits its DynamoDB writes to these with `dynamodb:LeadingKeys`, so the
     /// public rating function cannot touch cases or the org directory.
@@ -77,6 +83,7 @@ pub const ISSUE_FORM: FunctionSpec = FunctionSpec {
     binary: "issue-form",
     logical_id: "IssueFormFunction",
     env: &[
+        EVENT_BUS_NAME,
         PUBLIC_URL_PARAMETER,
         LINK_KEYS_PARAMETER,
         MAIL_FROM,
@@ -85,12 +92,14 @@ pub const ISSUE_FORM: FunctionSpec = FunctionSpec {
     signs_links: true,
     sends_mail: true,
     enqueues: false,
+    publishes: true,
     writes: &["FORM#", "DECL#"],
 };
 pub const RATING_FORM: FunctionSpec = FunctionSpec {
     binary: "rating-form",
     logical_id: "RatingFormFunction",
     env: &[
+        EVENT_BUS_NAME,
         PUBLIC_URL_PARAMETER,
         LINK_KEYS_PARAMETER,
         COMPLAINT_QUEUE_URL,
@@ -98,16 +107,23 @@ pub const RATING_FORM: FunctionSpec = FunctionSpec {
     signs_links: true,
     sends_mail: false,
     enqueues: true,
+    publishes: true,
     // SUPPRESS#: the one-click opt-out link is served here, beside the form.
     writes: &["FORM#", "SUPPRESS#"],
 };
 pub const COMPLAINT_ROUTER: FunctionSpec = FunctionSpec {
     binary: "complaint-router",
     logical_id: "ComplaintRouterFunction",
-    env: &[PUBLIC_URL_PARAMETER, MAIL_FROM, SES_CONFIGURATION_SET],
+    env: &[
+        EVENT_BUS_NAME,
+        PUBLIC_URL_PARAMETER,
+        MAIL_FROM,
+        SES_CONFIGURATION_SET,
+    ],
     signs_links: false,
     sends_mail: true,
     enqueues: false,
+    publishes: true,
     writes: &["CASE#"],
 };
 pub const NIGHTLY: FunctionSpec = FunctionSpec {
@@ -123,6 +139,7 @@ pub const NIGHTLY: FunctionSpec = FunctionSpec {
     signs_links: true,
     sends_mail: true,
     enqueues: true,
+    publishes: false,
     // SUPPRESS#: SES's bounce and complaint reports arrive here.
     writes: &["FORM#", "CASE#", "STATS#", "ORG", "SUPPRESS#"],
 };
@@ -131,6 +148,7 @@ pub const STAFF_API: FunctionSpec = FunctionSpec {
     logical_id: "StaffApiFunction",
     // Signs and checks the outcome links of the cases it closes.
     env: &[
+        EVENT_BUS_NAME,
         PUBLIC_URL_PARAMETER,
         LINK_KEYS_PARAMETER,
         MAIL_FROM,
@@ -139,6 +157,7 @@ pub const STAFF_API: FunctionSpec = FunctionSpec {
     signs_links: true,
     sends_mail: true,
     enqueues: false,
+    publishes: true,
     writes: &["CASE#", "AUDIT#", "ORG"],
 };
 
@@ -170,6 +189,16 @@ impl ComplaintQueue for NotInThisFunction {
         Err(PortError::new(
             self.0,
             std::io::Error::other("this function queues no complaint"),
+        ))
+    }
+}
+
+#[async_trait]
+impl EventPublisher for NotInThisFunction {
+    async fn publish(&self, _: &[csq_core::domain::event::Event]) -> PortResult<()> {
+        Err(PortError::new(
+            self.0,
+            std::io::Error::other("this function publishes no event"),
         ))
     }
 }
@@ -293,6 +322,14 @@ impl FunctionEnv {
         } else {
             Arc::new(NotInThisFunction(spec.binary))
         };
+        let events: Arc<dyn EventPublisher> = if spec.publishes {
+            Arc::new(EventBridgePublisher::new(
+                aws_sdk_eventbridge::Client::new(sdk),
+                get(EVENT_BUS_NAME),
+            ))
+        } else {
+            Arc::new(NotInThisFunction(spec.binary))
+        };
         let csq = Csq {
             forms: store.clone(),
             cases: store.clone(),
@@ -302,6 +339,7 @@ impl FunctionEnv {
             org: store,
             mailer,
             queue,
+            events,
             clock: Arc::new(SystemClock),
             settings: Arc::new(settings),
         };

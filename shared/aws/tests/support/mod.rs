@@ -164,3 +164,81 @@ pub async fn create_queues(
         .unwrap();
     (url, dlq_url)
 }
+
+/// An EventBridge bus whose every `csq` event lands in a queue, as a
+/// subscriber's rule would deliver them. Returns (bus name, queue URL).
+pub async fn create_event_bus(sdk: &aws_config::SdkConfig) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let eb = aws_sdk_eventbridge::Client::new(sdk);
+    let bus = unique("csq-events");
+    eb.create_event_bus().name(&bus).send().await.unwrap();
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("events"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()
+        .remove(&QueueAttributeName::QueueArn)
+        .unwrap();
+    eb.put_rule()
+        .name("every-csq-event")
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source": ["csq"]}"#)
+        .send()
+        .await
+        .unwrap();
+    eb.put_targets()
+        .rule("every-csq-event")
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (bus, url)
+}
+
+/// Every event the bus delivered to the queue so far (EventBridge envelopes).
+pub async fn published_events(sdk: &aws_config::SdkConfig, url: &str) -> Vec<serde_json::Value> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return out;
+        }
+        for m in messages {
+            out.push(serde_json::from_str(m.body().unwrap_or("null")).unwrap());
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}

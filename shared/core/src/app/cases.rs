@@ -16,6 +16,7 @@ use crate::domain::case::{
     BusinessAction, Case, CaseAction, CaseEvent, CaseRuleError, Conclusion, HandlingRatingRecord,
     ResponseError, StaffAction, appeal_reviewer, apply_staff_action, transfer_target,
 };
+use crate::domain::event::Event;
 use crate::domain::fields::FieldError;
 use crate::ports::{PageRequest, PortError, SaveOrgOutcome, UpdateCaseOutcome};
 
@@ -198,6 +199,7 @@ impl Csq {
             return Err(CaseActionError::Conflict(Box::new(current)));
         }
         tracing::info!(case_id, action = action.code(), "case action");
+        self.publish(Event::case_changes(&case, &next, now)).await;
         let mut current = next;
         if matches!(action, StaffAction::Transfer { .. }) {
             if let Err(e) = self.notify_assignee(current.clone()).await {
@@ -302,6 +304,7 @@ impl Csq {
             return Err(OutcomeLinkError::Conflict);
         }
         tracing::info!(case_id = %case.id, action = action.code(), "business answered an outcome");
+        self.publish(Event::case_changes(&case, &next, now)).await;
         if matches!(action, BusinessAction::Appeal(_)) {
             if let Err(e) = self.notify_assignee(next.clone()).await {
                 tracing::warn!(case_id = %case.id, error = %e, "appeal reviewer not emailed");

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::Csq;
 use super::emails;
 use crate::domain::declaration::{FormRequest, Handling, parse_later_handling};
+use crate::domain::event::Event;
 use crate::domain::fields::FieldError;
 use crate::domain::form::{
     AddHandlingRefused, Form, FormStatus, InvitationResult, InvitationState, LaterHandling,
@@ -107,6 +108,9 @@ impl Csq {
             form.finish_invitation(&result);
         }
         tracing::info!(form_id = %form.id, created, invitation = ?form.invitation_state(), "form issued");
+        if created {
+            self.publish(vec![Event::form_issued(&form)]).await;
+        }
         Ok(IssueOutcome { created, form })
     }
 
@@ -336,6 +340,9 @@ impl Csq {
             form.finish_invitation(&result);
         }
         tracing::info!(form_id = %form.id, created, sequence = form.sequence, "follow-up form issued");
+        if created {
+            self.publish(vec![Event::form_issued(&form)]).await;
+        }
         Ok((created, form))
     }
 }

@@ -20,8 +20,8 @@ use chrono::Duration;
 
 use crate::auth::link::LinkKeys;
 use crate::ports::{
-    AuditLog, CaseStore, Clock, ComplaintQueue, FormStore, Mailer, OrgStore, StatsStore,
-    SuppressionList,
+    AuditLog, CaseStore, Clock, ComplaintQueue, EventPublisher, FormStore, Mailer, OrgStore,
+    StatsStore, SuppressionList,
 };
 
 /// Settings every host supplies (from flags, environment or the SAM template).
@@ -105,6 +105,34 @@ pub struct Csq {
     pub suppressions: Arc<dyn SuppressionList>,
     pub mailer: Arc<dyn Mailer>,
     pub queue: Arc<dyn ComplaintQueue>,
+    pub events: Arc<dyn EventPublisher>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
+}
+
+impl Csq {
+    /// Publishes what was just stored. The action stands whatever happens
+    /// here: a bus that fails is retried briefly, then the events are logged
+    /// whole (no personal data is in them) so they can be replayed by id.
+    pub(crate) async fn publish(&self, events: Vec<crate::domain::event::Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut last = None;
+        for attempt in 0..3u64 {
+            match self.events.publish(&events).await {
+                Ok(()) => return,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        for e in &events {
+            tracing::error!(
+                event_id = %e.id,
+                event = %serde_json::to_string(e).unwrap_or_default(),
+                error = %last.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+                "event not published"
+            );
+        }
+    }
 }

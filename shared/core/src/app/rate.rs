@@ -88,6 +88,12 @@ impl Csq {
         let (form, submission) = self.review_submission(token, fields).await?;
         let now = self.clock.now();
         let complaint = Complaint::from_submission(&form, &submission, now);
+        let submitted = crate::domain::event::Event::rating_submitted(
+            &form,
+            &submission,
+            now,
+            complaint.is_some(),
+        );
         let write = SubmissionWrite {
             form_id: form.id.clone(),
             submitted_at: now,
@@ -104,6 +110,7 @@ impl Csq {
             SubmitOutcome::NotFound => return Err(LinkError::NotFound.into()),
         }
         tracing::info!(form_id = %form.id, complaint = complaint.is_some(), "form submitted");
+        self.publish(vec![submitted]).await;
         if let Some(c) = &complaint {
             self.dispatch_complaint(c).await;
         }

@@ -116,6 +116,12 @@ impl Csq {
         let (case, outcome) = match self.cases.open_case(&case, &opened).await? {
             OpenCaseOutcome::Opened => {
                 tracing::info!(case_id = %case.id, kind = kind.code(), unit = %case.assignment.unit, "case opened");
+                self.publish(
+                    crate::domain::event::Event::complaint_opened(&case)
+                        .into_iter()
+                        .collect(),
+                )
+                .await;
                 (case, RouteOutcome::Opened)
             }
             OpenCaseOutcome::Exists(existing) => (*existing, RouteOutcome::Duplicate),

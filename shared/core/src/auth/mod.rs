@@ -3,6 +3,7 @@
 pub mod link;
 pub mod scope;
 pub mod staff;
+pub mod webhook;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod case;
 pub mod complaint;
 pub mod declaration;
+pub mod event;
 pub mod fields;
 pub mod form;
 pub mod org;

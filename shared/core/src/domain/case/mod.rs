@@ -963,7 +963,7 @@ pub fn transfer_target(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::complaint::assign;
     use crate::domain::form::{SubjectRating, Submission};
@@ -978,7 +978,7 @@ mod tests {
             .to_utc()
     }
 
-    fn complaint_with(reasons: Vec<Reason>) -> Complaint {
+    pub(crate) fn complaint_with(reasons: Vec<Reason>) -> Complaint {
         let form = sample_form();
         let sub = Submission {
             ratings: vec![SubjectRating {
@@ -997,7 +997,7 @@ mod tests {
         Complaint::from_submission(&form, &sub, friday()).unwrap()
     }
 
-    fn case_of(complaint: Complaint) -> Case {
+    pub(crate) fn case_of(complaint: Complaint) -> Case {
         let a = assign(&complaint, &sample_org());
         Case::open(
             CaseKind::Complaint,
@@ -1008,15 +1008,18 @@ mod tests {
         )
     }
 
-    fn sample_case() -> Case {
+    pub(crate) fn sample_case() -> Case {
         case_of(complaint_with(vec![Reason::Delay]))
     }
 
-    fn act(case: &Case, action: StaffAction) -> Result<(Case, CaseEvent), CaseRuleError> {
+    pub(crate) fn act(
+        case: &Case,
+        action: StaffAction,
+    ) -> Result<(Case, CaseEvent), CaseRuleError> {
         apply_staff_action(case, &action, "staff-1", friday(), &CaseRules::default())
     }
 
-    fn upheld() -> Conclusion {
+    pub(crate) fn upheld() -> Conclusion {
         Conclusion {
             upheld: true,
             officers: vec!["HP1234".into()],
@@ -1025,7 +1028,7 @@ mod tests {
         }
     }
 
-    fn resolve(conclusion: Option<Conclusion>) -> StaffAction {
+    pub(crate) fn resolve(conclusion: Option<Conclusion>) -> StaffAction {
         StaffAction::Resolve {
             text: "Đã nhắc nhở công chức".into(),
             conclusion,

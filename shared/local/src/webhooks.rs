@@ -1,0 +1,444 @@
+//! Events as webhooks, for the local host: the department registers URLs
+//! (`csq webhooks add`); every event becomes one delivery per URL in a SQLite
+//! outbox, and a worker POSTs due deliveries with an HMAC signature, retrying
+//! with backoff (`domain::event::retry_delay`) until the receiver answers 2xx
+//! or the attempts run out (a dead letter, replayed by `csq webhooks redeliver`).
+//!
+//! A delivery is keyed by (event id, webhook): publishing an event twice
+//! creates nothing new, and a receiver sees the same `CSQ-Event-Id` on a retry.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use csq_core::auth::webhook::{EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign};
+use csq_core::domain::event::{Event, MAX_ATTEMPTS, retry_delay};
+use csq_core::ports::{Clock, EventPublisher, PortError, PortResult};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use crate::db::{Db, StoreError, ts};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS webhooks (
+    id         TEXT PRIMARY KEY,
+    url        TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    event_id   TEXT NOT NULL,
+    webhook_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    next_at    TEXT NOT NULL,
+    last_error TEXT,
+    done_at    TEXT,
+    PRIMARY KEY (event_id, webhook_id)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_at, event_id, webhook_id) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (done_at, event_id, webhook_id) WHERE state = 'dead';
+"#;
+
+/// The most deliveries one worker pass sends.
+const PASS_LIMIT: u32 = 50;
+/// A receiver gets this long to answer.
+const TIMEOUT: StdDuration = StdDuration::from_secs(10);
+
+/// A registered receiver. The secret is shown once, when it is added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    #[serde(skip)]
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+impl DeliveryState {
+    fn code(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Dead => "dead",
+        }
+    }
+
+    fn parse(s: &str) -> Result<DeliveryState, StoreError> {
+        match s {
+            "pending" => Ok(DeliveryState::Pending),
+            "delivered" => Ok(DeliveryState::Delivered),
+            "dead" => Ok(DeliveryState::Dead),
+            other => Err(StoreError::Other(format!("unknown delivery state {other}"))),
+        }
+    }
+}
+
+/// One event on its way to one webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub event_id: String,
+    pub webhook_id: String,
+    pub event_type: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// What one worker pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryPass {
+    pub delivered: usize,
+    /// Failed, with an attempt left: retried after the backoff.
+    pub retrying: usize,
+    /// Failed for the last time: now dead letters.
+    pub dead: usize,
+}
+
+#[derive(Clone)]
+pub struct Webhooks {
+    db: Db,
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+}
+
+impl Webhooks {
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<Webhooks> {
+        // One crypto provider for the process: the one the AWS SDK uses too.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("csq-webhooks/1")
+            .build()?;
+        Ok(Webhooks {
+            db: Db::open(path, "webhooks", SCHEMA)?,
+            http,
+            clock,
+        })
+    }
+
+    /// Registers a receiver: an http(s) URL. Returns it with its new secret.
+    pub async fn add(&self, url: &str) -> anyhow::Result<Webhook> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("{url:?}: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            anyhow::bail!("{url:?} is not an http or https URL");
+        }
+        let hook = Webhook {
+            id: format!("wh_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+            url: parsed.to_string(),
+            secret: csq_core::auth::random_secret(32),
+            created_at: self.clock.now(),
+        };
+        let h = hook.clone();
+        self.db
+            .call("add webhook", move |conn| {
+                conn.execute(
+                    "INSERT INTO webhooks (id, url, secret, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![h.id, h.url, h.secret, ts(h.created_at)],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(hook)
+    }
+
+    /// Every receiver (a department registers a handful).
+    pub async fn list(&self) -> PortResult<Vec<Webhook>> {
+        self.db
+            .call("list webhooks", |conn| {
+                let mut stmt = conn.prepare(
+                    "SELECT id, url, secret, created_at FROM webhooks ORDER BY created_at LIMIT 100",
+                )?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?))
+                    })?
+                    .collect::<Result<Vec<(String, String, String, String)>, _>>()?;
+                rows.into_iter()
+                    .map(|(id, url, secret, at)| {
+                        Ok(Webhook {
+                            id,
+                            url,
+                            secret,
+                            created_at: parse_ts(&at)?,
+                        })
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    /// Stops deliveries to a receiver (pending ones are dropped). True if it existed.
+    pub async fn remove(&self, id: &str) -> PortResult<bool> {
+        let id = id.to_owned();
+        self.db
+            .call("remove webhook", move |conn| {
+                let tx = conn.transaction()?;
+                tx.execute(
+                    "DELETE FROM deliveries WHERE webhook_id = ?1 AND state = 'pending'",
+                    [&id],
+                )?;
+                let n = tx.execute("DELETE FROM webhooks WHERE id = ?1", [&id])?;
+                tx.commit()?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    /// Sends the deliveries that are due, a bounded batch per pass.
+    pub async fn deliver_due(&self) -> PortResult<DeliveryPass> {
+        let now = self.clock.now();
+        // Taken under a lease: another pass (or process) skips them meanwhile,
+        // and a crash mid-send makes them due again when the lease ends.
+        let lease = ts(now + chrono::Duration::seconds(2 * TIMEOUT.as_secs() as i64));
+        let due = self
+            .db
+            .call("due deliveries", move |conn| {
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let rows = {
+                    let mut stmt = tx.prepare(
+                        "SELECT d.event_id, d.webhook_id, d.event_type, d.body, d.attempts, w.url, w.secret
+                         FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                         WHERE d.state = 'pending' AND d.next_at <= ?1
+                         ORDER BY d.next_at LIMIT ?2",
+                    )?;
+                    stmt.query_map(params![ts(now), PASS_LIMIT], |r| {
+                        Ok(Due {
+                            event_id: r.get(0)?,
+                            webhook_id: r.get(1)?,
+                            event_type: r.get(2)?,
+                            body: r.get(3)?,
+                            attempts: r.get(4)?,
+                            url: r.get(5)?,
+                            secret: r.get(6)?,
+                        })
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?
+                };
+                for d in &rows {
+                    tx.execute(
+                        "UPDATE deliveries SET next_at = ?3 WHERE event_id = ?1 AND webhook_id = ?2",
+                        params![d.event_id, d.webhook_id, lease],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(rows)
+            })
+            .await?;
+        let mut pass = DeliveryPass::default();
+        for d in due {
+            let result = self.post(&d).await;
+            let attempts = d.attempts + 1;
+            let now = self.clock.now();
+            let (state, next_at, error) = match &result {
+                Ok(()) => (DeliveryState::Delivered, now, None),
+                Err(e) => match retry_delay(attempts).filter(|_| attempts < MAX_ATTEMPTS) {
+                    Some(wait) => (DeliveryState::Pending, now + wait, Some(e.clone())),
+                    None => (DeliveryState::Dead, now, Some(e.clone())),
+                },
+            };
+            match state {
+                DeliveryState::Delivered => pass.delivered += 1,
+                DeliveryState::Pending => pass.retrying += 1,
+                DeliveryState::Dead => {
+                    tracing::warn!(event_id = %d.event_id, webhook = %d.webhook_id, attempts, "webhook delivery dead-lettered");
+                    pass.dead += 1;
+                }
+            }
+            let done = (state != DeliveryState::Pending).then(|| ts(now));
+            let (event_id, webhook_id) = (d.event_id.clone(), d.webhook_id.clone());
+            self.db
+                .call("record delivery", move |conn| {
+                    conn.execute(
+                        "UPDATE deliveries SET state = ?3, attempts = ?4, next_at = ?5, last_error = ?6, done_at = ?7
+                         WHERE event_id = ?1 AND webhook_id = ?2",
+                        params![event_id, webhook_id, state.code(), attempts, ts(next_at), error, done],
+                    )?;
+                    Ok(())
+                })
+                .await?;
+        }
+        Ok(pass)
+    }
+
+    async fn post(&self, d: &Due) -> Result<(), String> {
+        let signature = sign(&d.secret, self.clock.now().timestamp(), d.body.as_bytes());
+        let res = self
+            .http
+            .post(&d.url)
+            .header("content-type", "application/json")
+            .header(EVENT_ID_HEADER, &d.event_id)
+            .header(EVENT_TYPE_HEADER, &d.event_type)
+            .header(SIGNATURE_HEADER, signature)
+            .body(d.body.clone())
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {e}"))?;
+        if res.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("receiver answered {}", res.status()))
+        }
+    }
+
+    /// Dead letters, newest first (bounded).
+    pub async fn dead_letters(&self, limit: u32) -> PortResult<Vec<Delivery>> {
+        self.db
+            .call("dead letters", move |conn| {
+                let mut stmt = conn.prepare(
+                    "SELECT event_id, webhook_id, event_type, state, attempts, last_error FROM deliveries
+                     WHERE state = 'dead' ORDER BY done_at DESC LIMIT ?1",
+                )?;
+                let rows = stmt
+                    .query_map([limit], delivery_row)?
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows.into_iter().map(|r| r.into_delivery()).collect()
+            })
+            .await
+    }
+
+    /// One event's deliveries (to every webhook).
+    pub async fn deliveries_of(&self, event_id: &str) -> PortResult<Vec<Delivery>> {
+        let id = event_id.to_owned();
+        self.db
+            .call("deliveries of event", move |conn| {
+                let mut stmt = conn.prepare(
+                    "SELECT event_id, webhook_id, event_type, state, attempts, last_error FROM deliveries
+                     WHERE event_id = ?1 ORDER BY webhook_id LIMIT 100",
+                )?;
+                let rows = stmt
+                    .query_map([id], delivery_row)?
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows.into_iter().map(|r| r.into_delivery()).collect()
+            })
+            .await
+    }
+
+    /// Sends again: one event's deliveries (whatever their state), or every
+    /// dead letter. They start over with a full set of attempts, now.
+    pub async fn redeliver(&self, event_id: Option<&str>) -> PortResult<usize> {
+        let now = ts(self.clock.now());
+        let id = event_id.map(str::to_owned);
+        self.db
+            .call("redeliver", move |conn| {
+                let n = match id {
+                    Some(id) => conn.execute(
+                        "UPDATE deliveries SET state = 'pending', attempts = 0, next_at = ?2, done_at = NULL
+                         WHERE event_id = ?1",
+                        params![id, now],
+                    )?,
+                    None => conn.execute(
+                        "UPDATE deliveries SET state = 'pending', attempts = 0, next_at = ?1, done_at = NULL
+                         WHERE state = 'dead'",
+                        params![now],
+                    )?,
+                };
+                Ok(n)
+            })
+            .await
+    }
+
+    /// The stored body of one event (as delivered), if any delivery holds it.
+    pub async fn event_body(&self, event_id: &str) -> PortResult<Option<String>> {
+        let id = event_id.to_owned();
+        self.db
+            .call("event body", move |conn| {
+                Ok(conn
+                    .query_row(
+                        "SELECT body FROM deliveries WHERE event_id = ?1 LIMIT 1",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()?)
+            })
+            .await
+    }
+}
+
+struct Due {
+    event_id: String,
+    webhook_id: String,
+    event_type: String,
+    body: String,
+    attempts: u32,
+    url: String,
+    secret: String,
+}
+
+struct DeliveryRow(String, String, String, String, u32, Option<String>);
+
+impl DeliveryRow {
+    fn into_delivery(self) -> Result<Delivery, StoreError> {
+        Ok(Delivery {
+            event_id: self.0,
+            webhook_id: self.1,
+            event_type: self.2,
+            state: DeliveryState::parse(&self.3)?,
+            attempts: self.4,
+            last_error: self.5,
+        })
+    }
+}
+
+fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRow> {
+    Ok(DeliveryRow(
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Other(format!("timestamp {s}: {e}")))
+}
+
+#[async_trait]
+impl EventPublisher for Webhooks {
+    /// One pending delivery per event and webhook; an event already recorded
+    /// is left as it is (a duplicate publish changes nothing).
+    async fn publish(&self, events: &[Event]) -> PortResult<()> {
+        let now = ts(self.clock.now());
+        let rows = events
+            .iter()
+            .map(|e| {
+                serde_json::to_string(e)
+                    .map(|body| (e.id.clone(), e.type_name().to_owned(), body))
+                    .map_err(|err| PortError::new("event json", err))
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        self.db
+            .call("publish events", move |conn| {
+                let tx = conn.transaction()?;
+                {
+                    let mut insert = tx.prepare(
+                        "INSERT OR IGNORE INTO deliveries (event_id, webhook_id, event_type, body, state, attempts, next_at)
+                         SELECT ?1, id, ?2, ?3, 'pending', 0, ?4 FROM webhooks",
+                    )?;
+                    for (id, kind, body) in &rows {
+                        insert.execute(params![id, kind, body, now])?;
+                    }
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+    }
+}

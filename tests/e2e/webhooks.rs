@@ -1,0 +1,245 @@
+//! Events for other systems on the local host: signed webhooks, once per
+//! action, retried with backoff, dead letters and replay.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use chrono::Duration;
+use csq_core::auth::staff::StaffRole;
+use csq_core::auth::webhook;
+use serde_json::{Value, json};
+
+use crate::case_handling::{low, submit};
+use crate::helpers::*;
+
+/// One POST a receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    id: String,
+    kind: String,
+    signature: String,
+    body: Vec<u8>,
+}
+
+/// A receiving system: records every POST, and fails the first `fail` of them.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Received>>>,
+    fail: Arc<AtomicU32>,
+}
+
+impl Receiver {
+    async fn start(fail: u32) -> (Receiver, String) {
+        let r = Receiver::default();
+        r.fail.store(fail, Ordering::SeqCst);
+        let app = axum::Router::new()
+            .route("/hooks/csq", post(receive))
+            .with_state(r.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (r, format!("http://{addr}/hooks/csq"))
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    fn of_type(&self, kind: &str) -> Vec<Received> {
+        self.got().into_iter().filter(|r| r.kind == kind).collect()
+    }
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    r.got.lock().unwrap().push(Received {
+        id: h(webhook::EVENT_ID_HEADER),
+        kind: h(webhook::EVENT_TYPE_HEADER),
+        signature: h(webhook::SIGNATURE_HEADER),
+        body: body.to_vec(),
+    });
+    let left = r.fail.load(Ordering::SeqCst);
+    if left > 0 {
+        r.fail.store(left - 1, Ordering::SeqCst);
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::NO_CONTENT
+    }
+}
+
+#[tokio::test]
+async fn every_action_reaches_the_webhook_once_signed_and_versioned() {
+    let app = spawn_app().await;
+    let (receiver, url) = Receiver::start(0).await;
+    let hook = app.host.webhooks.add(&url).await.unwrap();
+    let other = app
+        .host
+        .webhooks
+        .add(&url.replace("/hooks/csq", "/hooks/none"))
+        .await
+        .unwrap();
+    assert!(app.host.webhooks.remove(&other.id).await.unwrap());
+
+    // A complaint: form issued, rating submitted, complaint opened.
+    let id = submit(&app, &low()).await;
+    let dept = app.staff_token(StaffRole::Department, None);
+    let res = app
+        .case_action_json(
+            &dept,
+            &id,
+            &json!({"action": "transfer", "to": "04CC", "note": "Tờ khai do 04CC xử lý"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let head04 = app.staff_token(StaffRole::UnitHead, Some("04CC"));
+    assert_eq!(
+        app.case_action(&head04, &id, "resolve", "Đã xử lý")
+            .await
+            .status(),
+        200
+    );
+
+    for kind in [
+        "form.issued",
+        "rating.submitted",
+        "complaint.opened",
+        "case.transferred",
+        "case.closed",
+    ] {
+        app.eventually(kind, || receiver.of_type(kind).first().cloned())
+            .await;
+    }
+    // Duplicate deliveries of the same actions (a repeated POST, a router
+    // redelivery, a re-published event) add nothing.
+    let number = receiver.of_type("form.issued")[0].body.clone();
+    let issued: Value = serde_json::from_slice(&number).unwrap();
+    let mut again = declaration(issued["data"]["declaration_number"].as_str().unwrap());
+    again["business"]["email"] = "xnk@abc.com.vn".into();
+    assert_eq!(app.issue(&again).await.status(), 200);
+    let event: csq_core::domain::event::Event = serde_json::from_value(issued.clone()).unwrap();
+    use csq_core::ports::EventPublisher;
+    app.host.webhooks.publish(&[event]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let got = receiver.got();
+    assert_eq!(
+        got.len(),
+        5,
+        "one POST per action: {:?}",
+        got.iter().map(|r| &r.kind).collect::<Vec<_>>()
+    );
+    let now = app.clock_now().timestamp();
+    for r in &got {
+        // The receiver checks the signature with its secret, and the id.
+        assert!(
+            webhook::verify(&hook.secret, &r.signature, &r.body, now, 300),
+            "{r:?}"
+        );
+        assert!(!webhook::verify(
+            "another secret",
+            &r.signature,
+            &r.body,
+            now,
+            300
+        ));
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["id"], r.id.as_str());
+        assert_eq!(body["type"], r.kind.as_str());
+        assert_eq!(body["schema_version"], 1);
+        let text = String::from_utf8_lossy(&r.body);
+        for personal in ["xnk@abc.com.vn", "Mai Lan", "0901234567", "Công ty"] {
+            assert!(!text.contains(personal), "{personal} in {text}");
+        }
+    }
+    let transferred: Value =
+        serde_json::from_slice(&receiver.of_type("case.transferred")[0].body).unwrap();
+    assert_eq!(transferred["data"]["to_unit"], "04CC");
+    let closed: Value = serde_json::from_slice(&receiver.of_type("case.closed")[0].body).unwrap();
+    assert_eq!(
+        (
+            closed["data"]["outcome"].as_str(),
+            closed["data"]["upheld"].as_bool()
+        ),
+        (Some("resolved"), Some(true))
+    );
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_retries_with_backoff_then_a_dead_letter_and_a_replay() {
+    let app = spawn_app().await;
+    // Two failures, then it answers: three POSTs of one event, the same id.
+    let (flaky, url) = Receiver::start(2).await;
+    app.host.webhooks.add(&url).await.unwrap();
+    assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
+    app.eventually("the first attempt", || flaky.got().first().cloned())
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(flaky.got().len(), 1, "no retry before the backoff");
+    app.clock
+        .advance(Duration::minutes(1) + Duration::seconds(1));
+    app.eventually("the second attempt", || flaky.got().get(1).cloned())
+        .await;
+    app.clock.advance(Duration::minutes(2));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(flaky.got().len(), 2, "the second wait is longer");
+    app.clock
+        .advance(Duration::minutes(3) + Duration::seconds(1));
+    app.eventually("the third attempt", || flaky.got().get(2).cloned())
+        .await;
+    let got = flaky.got();
+    assert!(
+        got.iter()
+            .all(|r| r.id == got[0].id && r.body == got[0].body),
+        "a retry is recognisable by its id"
+    );
+    let state = app.host.webhooks.deliveries_of(&got[0].id).await.unwrap();
+    assert_eq!(
+        state[0].state,
+        csq_local::webhooks::DeliveryState::Delivered
+    );
+    assert_eq!(state[0].attempts, 3);
+
+    // A receiver that never answers well: every attempt, then a dead letter.
+    let app = spawn_app().await;
+    let (down, url) = Receiver::start(u32::MAX).await;
+    app.host.webhooks.add(&url).await.unwrap();
+    assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
+    let max = csq_core::domain::event::MAX_ATTEMPTS as usize;
+    for n in 1..=max {
+        app.eventually("an attempt", || down.got().get(n - 1).cloned())
+            .await;
+        app.clock.advance(Duration::hours(17));
+    }
+    let mut dead = vec![];
+    for _ in 0..100 {
+        dead = app.host.webhooks.dead_letters(10).await.unwrap();
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(dead.len(), 1, "a dead letter");
+    assert_eq!(dead[0].attempts as usize, max);
+    assert!(dead[0].last_error.as_deref().unwrap_or("").contains("503"));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(down.got().len(), max, "nothing after the last attempt");
+
+    // The receiver is mended; the IT unit replays the dead letters.
+    down.fail.store(0, Ordering::SeqCst);
+    assert_eq!(app.host.webhooks.redeliver(None).await.unwrap(), 1);
+    app.eventually("the replay", || down.got().get(max).cloned())
+        .await;
+    let replay = &down.got()[max];
+    assert_eq!(replay.id, dead[0].event_id);
+    assert!(app.host.webhooks.dead_letters(10).await.unwrap().is_empty());
+}
