@@ -107,22 +107,32 @@ pub struct DeliveryPass {
     pub dead: usize,
 }
 
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<hyper::body::Bytes>,
+>;
+
 #[derive(Clone)]
 pub struct Webhooks {
     db: Db,
-    http: reqwest::Client,
+    http: HttpClient,
     clock: Arc<dyn Clock>,
 }
 
 impl Webhooks {
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<Webhooks> {
-        // One crypto provider for the process: the one the AWS SDK uses too.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent("csq-webhooks/1")
-            .build()?;
+        // The system's CA roots (an authority's own CA included), and the
+        // crypto provider the AWS SDK uses too: one in the whole build.
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(
+                Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+            )?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let http =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(https);
         Ok(Webhooks {
             db: Db::open(path, "webhooks", SCHEMA)?,
             http,
@@ -132,8 +142,8 @@ impl Webhooks {
 
     /// Registers a receiver: an http(s) URL. Returns it with its new secret.
     pub async fn add(&self, url: &str) -> anyhow::Result<Webhook> {
-        let parsed = reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("{url:?}: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        let parsed: hyper::Uri = url.parse().map_err(|e| anyhow::anyhow!("{url:?}: {e}"))?;
+        if !matches!(parsed.scheme_str(), Some("http" | "https")) || parsed.host().is_none() {
             anyhow::bail!("{url:?} is not an http or https URL");
         }
         let hook = Webhook {
@@ -276,16 +286,20 @@ impl Webhooks {
 
     async fn post(&self, d: &Due) -> Result<(), String> {
         let signature = sign(&d.secret, self.clock.now().timestamp(), d.body.as_bytes());
-        let res = self
-            .http
-            .post(&d.url)
+        let req = hyper::Request::post(&d.url)
             .header("content-type", "application/json")
+            .header("user-agent", "csq-webhooks/1")
             .header(EVENT_ID_HEADER, &d.event_id)
             .header(EVENT_TYPE_HEADER, &d.event_type)
             .header(SIGNATURE_HEADER, signature)
-            .body(d.body.clone())
-            .send()
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(
+                d.body.clone(),
+            )))
+            .map_err(|e| format!("request not built: {e}"))?;
+        // Redirects are not followed: a receiver answers where it was registered.
+        let res = tokio::time::timeout(TIMEOUT, self.http.request(req))
             .await
+            .map_err(|_| format!("no answer within {} s", TIMEOUT.as_secs()))?
             .map_err(|e| format!("request failed: {e}"))?;
         if res.status().is_success() {
             Ok(())

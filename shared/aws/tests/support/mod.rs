@@ -136,17 +136,7 @@ pub async fn create_queues(
         .unwrap()
         .queue_url
         .unwrap();
-    let dlq_arn = client
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()
-        .remove(&QueueAttributeName::QueueArn)
-        .unwrap();
+    let dlq_arn = queue_arn(client, &dlq_url).await;
     let redrive =
         format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receives}"}}"#);
     let url = client
@@ -168,7 +158,6 @@ pub async fn create_queues(
 /// An EventBridge bus whose every `csq` event lands in a queue, as a
 /// subscriber's rule would deliver them. Returns (bus name, queue URL).
 pub async fn create_event_bus(sdk: &aws_config::SdkConfig) -> (String, String) {
-    use aws_sdk_sqs::types::QueueAttributeName;
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let eb = aws_sdk_eventbridge::Client::new(sdk);
     let bus = unique("csq-events");
@@ -181,17 +170,7 @@ pub async fn create_event_bus(sdk: &aws_config::SdkConfig) -> (String, String) {
         .unwrap()
         .queue_url
         .unwrap();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()
-        .remove(&QueueAttributeName::QueueArn)
-        .unwrap();
+    let arn = queue_arn(&sqs, &url).await;
     eb.put_rule()
         .name("every-csq-event")
         .event_bus_name(&bus)
@@ -241,4 +220,19 @@ pub async fn published_events(sdk: &aws_config::SdkConfig, url: &str) -> Vec<ser
                 .unwrap();
         }
     }
+}
+
+async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()
+        .remove(&QueueAttributeName::QueueArn)
+        .unwrap()
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::Csq;
 use super::emails;
-use crate::domain::declaration::{FormRequest, Handling, parse_later_handling};
+use crate::domain::declaration::{Declaration, FormRequest, Handling, parse_later_handling};
 use crate::domain::event::Event;
 use crate::domain::fields::FieldError;
 use crate::domain::form::{
@@ -82,7 +82,7 @@ impl Csq {
         let current = self.current_org().await?;
         let unknown_units = current
             .as_ref()
-            .map(|(_, o)| unknown_units(o, &request))
+            .map(|(_, o)| unknown_units(o, &request.declaration, &request.handling))
             .unwrap_or_default();
         // Whole seconds: the expiry travels in the signed link as a Unix timestamp.
         let expires_at =
@@ -98,6 +98,13 @@ impl Csq {
         if let Some((version, org)) = &current {
             form.place_in_org(org, (*version > 0).then_some(*version));
         }
+        let (created, form) = self.store_and_invite(form).await?;
+        Ok(IssueOutcome { created, form })
+    }
+
+    /// Stores a form once per declaration key, sends its invitation once, and
+    /// tells other systems about a new one. True if this call created it.
+    async fn store_and_invite(&self, form: Form) -> Result<(bool, Form), PortError> {
         let (created, mut form) = match self.forms.insert_form(&form).await? {
             InsertFormOutcome::Created => (true, form),
             InsertFormOutcome::Exists(existing) => (false, *existing),
@@ -107,11 +114,11 @@ impl Csq {
         {
             form.finish_invitation(&result);
         }
-        tracing::info!(form_id = %form.id, created, invitation = ?form.invitation_state(), "form issued");
+        tracing::info!(form_id = %form.id, created, sequence = form.sequence, invitation = ?form.invitation_state(), "form issued");
         if created {
             self.publish(vec![Event::form_issued(&form)]).await;
         }
-        Ok(IssueOutcome { created, form })
+        Ok((created, form))
     }
 
     /// Sends the invitation once: a lease on the form decides who sends, so two
@@ -322,28 +329,10 @@ impl Csq {
             now + self.settings.personal_data_retention,
         );
         if let Some((org, version)) = org {
-            let request = FormRequest {
-                declaration: form.declaration.clone(),
-                business: form.business.clone(),
-                handling: form.handling.clone(),
-            };
-            form.unknown_units = unknown_units(org, &request);
+            form.unknown_units = unknown_units(org, &form.declaration, &form.handling);
             form.place_in_org(org, version);
         }
-        let (created, mut form) = match self.forms.insert_form(&form).await? {
-            InsertFormOutcome::Created => (true, form),
-            InsertFormOutcome::Exists(existing) => (false, *existing),
-        };
-        if form.awaits_invitation()
-            && let Some(result) = self.send_invitation(&form).await?
-        {
-            form.finish_invitation(&result);
-        }
-        tracing::info!(form_id = %form.id, created, sequence = form.sequence, "follow-up form issued");
-        if created {
-            self.publish(vec![Event::form_issued(&form)]).await;
-        }
-        Ok((created, form))
+        self.store_and_invite(form).await
     }
 }
 
@@ -356,27 +345,28 @@ fn later_handling(form: &Form, handling: &[Handling], org: Option<&OrgDirectory>
             s.place_in_org(org);
         }
     }
-    let request = FormRequest {
-        declaration: form.declaration.clone(),
-        business: form.business.clone(),
-        handling: handling.to_vec(),
-    };
     LaterHandling {
         handling: handling.to_vec(),
         subjects,
-        unknown_units: org.map(|o| unknown_units(o, &request)).unwrap_or_default(),
+        unknown_units: org
+            .map(|o| unknown_units(o, &form.declaration, handling))
+            .unwrap_or_default(),
     }
 }
 
 /// Office and team codes of a request that the directory does not know. A
 /// retired unit counts as known: a merged office's complaints follow its successor.
-fn unknown_units(org: &OrgDirectory, request: &FormRequest) -> Vec<String> {
-    let office = request.declaration.customs_office.as_str();
+fn unknown_units(
+    org: &OrgDirectory,
+    declaration: &Declaration,
+    handling: &[Handling],
+) -> Vec<String> {
+    let office = declaration.customs_office.as_str();
     let mut unknown = Vec::new();
     if org.unit(office).is_none() {
         unknown.push(office.to_owned());
     }
-    for h in &request.handling {
+    for h in handling {
         let team = h.team.as_str();
         if org.unit(team).is_none() && !unknown.iter().any(|u| u == team) {
             unknown.push(team.to_owned());
