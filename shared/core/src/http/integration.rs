@@ -163,15 +163,20 @@ async fn add_handling(
             Err(ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))
         }
         Err(LaterHandlingError::NoForm) => Err(no_form()),
-        Err(LaterHandlingError::TooMany) => Err(ApiError::Fields(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            vec![FieldError::new(
-                "handling",
-                format!(
-                    "a form carries at most {MAX_HANDLING} handling records and a declaration at most {MAX_FORMS_PER_DECLARATION} forms"
-                ),
-            )],
-        )),
+        // A state of the declaration, not a fault of this request's fields.
+        Err(LaterHandlingError::TooMany) => Ok((
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": {
+                    "code": "form_full",
+                    "message": format!(
+                        "A form carries at most {MAX_HANDLING} handling records and a declaration at most {MAX_FORMS_PER_DECLARATION} forms."
+                    ),
+                },
+                "follow_up": null,
+            })),
+        )
+            .into_response()),
         Err(LaterHandlingError::Storage(e)) => Err(ApiError::internal(&e)),
     }
 }
