@@ -47,12 +47,12 @@ pub(super) async fn show(State(state): State<HttpState>, Path(token): Path<Strin
         html! {
             section.card {
                 h1 { "Từ chối nhận thư mời đánh giá" }
-                p { "Địa chỉ email nhận thư mời của tờ khai " strong { (number) } " sẽ không nhận thư mời và thư nhắc đánh giá nữa. "
+                p { "Bấm nút dưới đây: địa chỉ email nhận thư mời của tờ khai " strong { (number) } " sẽ không nhận thư mời và thư nhắc đánh giá nữa. "
                     "Quý doanh nghiệp vẫn có thể đánh giá từ phần mềm khai báo hải quan." }
             }
             section.card lang="en" {
                 h2 { "Stop rating invitations" }
-                p { "The address that received the invitation for declaration " strong { (number) } " will get no more rating invitations or reminders. "
+                p { "Press the button below and the address that received the invitation for declaration " strong { (number) } " will get no more rating invitations or reminders. "
                     "You can still rate from your customs declaration software." }
             }
             form method="post" action={ "/u/" (token) } {
