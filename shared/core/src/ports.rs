@@ -95,6 +95,23 @@ pub enum AddHandlingOutcome {
     NotFound,
 }
 
+impl AddHandlingOutcome {
+    /// Applies `Form::add_handling` to the stored form inside a store's
+    /// conditional write: the outcome, and whether the form must be written.
+    pub fn apply(form: &mut Form, later: &LaterHandling, now: DateTime<Utc>) -> (Self, bool) {
+        match form.add_handling(later, now) {
+            Ok(added) => (
+                AddHandlingOutcome::Added {
+                    added,
+                    form: Box::new(form.clone()),
+                },
+                added > 0,
+            ),
+            Err(refused) => (AddHandlingOutcome::Refused(refused), false),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmitOutcome {
     Stored,

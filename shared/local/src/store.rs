@@ -317,18 +317,10 @@ impl FormStore for SqliteStore {
         self.db
             .call("add handling", move |conn| {
                 let mut outcome = AddHandlingOutcome::NotFound;
-                update_form(conn, &id, |f| match f.add_handling(&later, now) {
-                    Ok(added) => {
-                        outcome = AddHandlingOutcome::Added {
-                            added,
-                            form: Box::new(f.clone()),
-                        };
-                        (added > 0).then_some(())
-                    }
-                    Err(refused) => {
-                        outcome = AddHandlingOutcome::Refused(refused);
-                        None
-                    }
+                update_form(conn, &id, |f| {
+                    let (result, write) = AddHandlingOutcome::apply(f, &later, now);
+                    outcome = result;
+                    write.then_some(())
                 })?;
                 Ok(outcome)
             })

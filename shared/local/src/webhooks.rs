@@ -14,9 +14,9 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use csq_core::auth::webhook::{EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign};
-use csq_core::domain::event::{Event, MAX_ATTEMPTS, retry_delay};
+use csq_core::domain::event::{Event, retry_delay};
 use csq_core::ports::{Clock, EventPublisher, PortError, PortResult};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::Serialize;
 
 use crate::db::{Db, StoreError, ts};
@@ -255,7 +255,7 @@ impl Webhooks {
             let now = self.clock.now();
             let (state, next_at, error) = match &result {
                 Ok(()) => (DeliveryState::Delivered, now, None),
-                Err(e) => match retry_delay(attempts).filter(|_| attempts < MAX_ATTEMPTS) {
+                Err(e) => match retry_delay(attempts) {
                     Some(wait) => (DeliveryState::Pending, now + wait, Some(e.clone())),
                     None => (DeliveryState::Dead, now, Some(e.clone())),
                 },
@@ -312,14 +312,11 @@ impl Webhooks {
     pub async fn dead_letters(&self, limit: u32) -> PortResult<Vec<Delivery>> {
         self.db
             .call("dead letters", move |conn| {
-                let mut stmt = conn.prepare(
-                    "SELECT event_id, webhook_id, event_type, state, attempts, last_error FROM deliveries
-                     WHERE state = 'dead' ORDER BY done_at DESC LIMIT ?1",
-                )?;
-                let rows = stmt
-                    .query_map([limit], delivery_row)?
-                    .collect::<Result<Vec<_>, _>>()?;
-                rows.into_iter().map(|r| r.into_delivery()).collect()
+                read_deliveries(
+                    conn,
+                    "WHERE state = 'dead' ORDER BY done_at DESC LIMIT ?1",
+                    limit,
+                )
             })
             .await
     }
@@ -329,14 +326,11 @@ impl Webhooks {
         let id = event_id.to_owned();
         self.db
             .call("deliveries of event", move |conn| {
-                let mut stmt = conn.prepare(
-                    "SELECT event_id, webhook_id, event_type, state, attempts, last_error FROM deliveries
-                     WHERE event_id = ?1 ORDER BY webhook_id LIMIT 100",
-                )?;
-                let rows = stmt
-                    .query_map([id], delivery_row)?
-                    .collect::<Result<Vec<_>, _>>()?;
-                rows.into_iter().map(|r| r.into_delivery()).collect()
+                read_deliveries(
+                    conn,
+                    "WHERE event_id = ?1 ORDER BY webhook_id LIMIT 100",
+                    id,
+                )
             })
             .await
     }
@@ -364,22 +358,6 @@ impl Webhooks {
             })
             .await
     }
-
-    /// The stored body of one event (as delivered), if any delivery holds it.
-    pub async fn event_body(&self, event_id: &str) -> PortResult<Option<String>> {
-        let id = event_id.to_owned();
-        self.db
-            .call("event body", move |conn| {
-                Ok(conn
-                    .query_row(
-                        "SELECT body FROM deliveries WHERE event_id = ?1 LIMIT 1",
-                        [id],
-                        |r| r.get(0),
-                    )
-                    .optional()?)
-            })
-            .await
-    }
 }
 
 struct Due {
@@ -392,30 +370,41 @@ struct Due {
     secret: String,
 }
 
-struct DeliveryRow(String, String, String, String, u32, Option<String>);
-
-impl DeliveryRow {
-    fn into_delivery(self) -> Result<Delivery, StoreError> {
-        Ok(Delivery {
-            event_id: self.0,
-            webhook_id: self.1,
-            event_type: self.2,
-            state: DeliveryState::parse(&self.3)?,
-            attempts: self.4,
-            last_error: self.5,
-        })
-    }
-}
-
-fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRow> {
-    Ok(DeliveryRow(
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-    ))
+/// Deliveries matching `filter` (a WHERE … ORDER BY … LIMIT with one parameter).
+fn read_deliveries(
+    conn: &rusqlite::Connection,
+    filter: &str,
+    param: impl rusqlite::ToSql,
+) -> Result<Vec<Delivery>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT event_id, webhook_id, event_type, state, attempts, last_error FROM deliveries {filter}"
+    ))?;
+    let rows = stmt
+        .query_map([param], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, String>(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(
+            |(event_id, webhook_id, event_type, state, attempts, last_error)| {
+                Ok(Delivery {
+                    event_id,
+                    webhook_id,
+                    event_type,
+                    state: DeliveryState::parse(&state)?,
+                    attempts,
+                    last_error,
+                })
+            },
+        )
+        .collect()
 }
 
 fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {

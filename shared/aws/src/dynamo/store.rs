@@ -464,16 +464,7 @@ impl FormStore for DynamoStore {
     ) -> PortResult<AddHandlingOutcome> {
         let outcome = std::sync::Mutex::new(AddHandlingOutcome::NotFound);
         self.update_form(form_id, |f| {
-            let (result, write) = match f.add_handling(later, now) {
-                Ok(added) => (
-                    AddHandlingOutcome::Added {
-                        added,
-                        form: Box::new(f.clone()),
-                    },
-                    added > 0,
-                ),
-                Err(refused) => (AddHandlingOutcome::Refused(refused), false),
-            };
+            let (result, write) = AddHandlingOutcome::apply(f, later, now);
             *outcome.lock().expect("outcome lock") = result;
             write.then_some(())
         })

@@ -47,7 +47,7 @@ pub struct IssuedForm {
 
 impl IssuedForm {
     pub fn new(f: &Form, settings: &super::Settings) -> Self {
-        let token = settings.link_keys.sign(&f.id, f.expires_at);
+        let rating_url = settings.rating_link(f);
         IssuedForm {
             form_id: f.id.clone(),
             expires_at: f.expires_at,
@@ -55,8 +55,8 @@ impl IssuedForm {
             invitation: f.invitation_state(),
             subjects: f.subjects.iter().map(SubjectView::from).collect(),
             unknown_units: f.unknown_units.clone(),
-            rating_url: settings.form_link(&token),
-            qr_url: settings.qr_link(&token),
+            qr_url: super::Settings::qr_link(&rating_url),
+            rating_url,
         }
     }
 }
@@ -159,9 +159,7 @@ impl Csq {
     }
 
     async fn mail_invitation(&self, form: &Form) -> InvitationResult {
-        let link = self
-            .settings
-            .form_link(&self.settings.link_keys.sign(&form.id, form.expires_at));
+        let link = self.settings.rating_link(form);
         let unsubscribe = self.settings.unsubscribe_link(form);
         match self
             .mailer
@@ -222,7 +220,6 @@ pub enum LaterHandlingOutcome {
     FollowUp {
         first: Box<Form>,
         follow_up: Option<Form>,
-        created: bool,
     },
 }
 
@@ -256,12 +253,10 @@ impl Csq {
                 let follow_up = self
                     .issue_follow_up(previous, remaining.clone(), org.map(|o| (o, version)))
                     .await?;
-                let created = follow_up.0;
                 let first = first.expect("a first form before any follow-up");
                 return Ok(LaterHandlingOutcome::FollowUp {
                     first: Box::new(first),
-                    follow_up: Some(follow_up.1),
-                    created,
+                    follow_up: Some(follow_up),
                 });
             };
             remaining = form.handling_not_on(&remaining);
@@ -274,7 +269,6 @@ impl Csq {
                             Some(first) => LaterHandlingOutcome::FollowUp {
                                 first: Box::new(first),
                                 follow_up: Some(*form),
-                                created: false,
                             },
                         });
                     }
@@ -302,7 +296,6 @@ impl Csq {
                 LaterHandlingOutcome::FollowUp {
                     first: Box::new(first),
                     follow_up: last_follow_up,
-                    created: false,
                 }
             }),
             Some(_) => Err(LaterHandlingError::TooMany),
@@ -311,13 +304,13 @@ impl Csq {
     }
 
     /// Stores the follow-up form after `previous` (once: a concurrent call gets
-    /// the same form) and sends its invitation once. True if this call created it.
+    /// the same form) and sends its invitation once.
     async fn issue_follow_up(
         &self,
         previous: &Form,
         handling: Vec<Handling>,
         org: Option<(&OrgDirectory, Option<u32>)>,
-    ) -> Result<(bool, Form), PortError> {
+    ) -> Result<Form, PortError> {
         let now = self.clock.now();
         let expires_at =
             DateTime::from_timestamp((now + self.settings.form_ttl).timestamp(), 0).unwrap_or(now);
@@ -332,7 +325,7 @@ impl Csq {
             form.unknown_units = unknown_units(org, &form.declaration, &form.handling);
             form.place_in_org(org, version);
         }
-        self.store_and_invite(form).await
+        Ok(self.store_and_invite(form).await?.1)
     }
 }
 

@@ -88,9 +88,15 @@ impl Settings {
         format!("{}/u/{}", self.public_url, token)
     }
 
-    /// The QR code of a form link (`/f/{token}/qr.svg`).
-    pub fn qr_link(&self, token: &str) -> String {
-        format!("{}/f/{}/qr.svg", self.public_url, token)
+    /// A form's signed rating link: in its invitation, its reminder and the
+    /// answer to the declaration system (the same link every time).
+    pub fn rating_link(&self, form: &crate::domain::form::Form) -> String {
+        self.form_link(&self.link_keys.sign(&form.id, form.expires_at))
+    }
+
+    /// The QR code of a rating link (`/f/{token}/qr.svg`).
+    pub fn qr_link(rating_link: &str) -> String {
+        format!("{rating_link}/qr.svg")
     }
 }
 

@@ -189,9 +189,7 @@ impl Csq {
                     continue;
                 }
                 if self.forms.mark_reminded(&form.id, now).await? {
-                    let link = self
-                        .settings
-                        .form_link(&self.settings.link_keys.sign(&form.id, form.expires_at));
+                    let link = self.settings.rating_link(&form);
                     let unsubscribe = self.settings.unsubscribe_link(&form);
                     let mail = emails::reminder(&form, &link, &unsubscribe);
                     match self.mailer.send(&mail).await {

@@ -249,18 +249,21 @@ impl Event {
     }
 }
 
-/// How long a failed webhook delivery waits before its next attempt; None
-/// after the last one (the delivery becomes a dead letter). Nine attempts
-/// over about a day and a half: a receiver down overnight still gets it.
+/// Minutes a failed webhook delivery waits before each next attempt: nine
+/// attempts over about a day and a half, so a receiver down overnight still
+/// gets it.
+const RETRY_MINUTES: [i64; 8] = [1, 5, 15, 60, 120, 240, 480, 960];
+
+/// The most attempts of one webhook delivery.
+pub const MAX_ATTEMPTS: u32 = RETRY_MINUTES.len() as u32 + 1;
+
+/// How long a failed delivery waits after `attempts_made` attempts; None
+/// after the last one (the delivery becomes a dead letter).
 pub fn retry_delay(attempts_made: u32) -> Option<chrono::Duration> {
-    const MINUTES: [i64; 8] = [1, 5, 15, 60, 120, 240, 480, 960];
-    MINUTES
+    RETRY_MINUTES
         .get(attempts_made.checked_sub(1)? as usize)
         .map(|m| chrono::Duration::minutes(*m))
 }
-
-/// The most attempts of one webhook delivery.
-pub const MAX_ATTEMPTS: u32 = 9;
 
 #[cfg(test)]
 mod tests {
