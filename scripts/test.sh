@@ -6,50 +6,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Installs a pinned requirements file into its own virtualenv, once per version.
-install_venv() {
-  local venv=$1 reqs=$2
-  local stamp
-  stamp="$venv/.installed-$(sha256sum "$reqs" | cut -c1-16)"
-  if [ ! -f "$stamp" ]; then
-    echo "== installing test tools into $venv ($reqs)"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$reqs"
-    touch "$stamp"
-  fi
-}
+source scripts/lib.sh
 VENV=.venv
 install_venv "$VENV" infra/requirements-test.txt
 ST_VENV=.venv-schemathesis
 install_venv "$ST_VENV" infra/requirements-schemathesis.txt
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-# Waits (bounded) until something listens on a loopback port.
-wait_for_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
-
 # One AWS emulator for the whole run, on a free loopback port.
-port=$(free_port)
-mkdir -p target
-"$VENV/bin/python" infra/emulator/moto_serial.py -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
-moto_pid=$!
+start_moto target/moto.log
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
-wait_for_port "$port"
-export CSQ_MOTO_ENDPOINT="http://127.0.0.1:$port"
-export AWS_EC2_METADATA_DISABLED=true
 
 echo "== cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml infra/public-rate-limit-waf.yaml
 
 cargo test --workspace "$@"
+
+# The Lambda binaries themselves (debug builds), as Lambda runs them: through a
+# fake Runtime API against the emulator, with real event shapes, the whole loop.
+echo "== the function binaries through a fake Lambda Runtime API"
+cargo build --quiet -p csq-fn-issue-form -p csq-fn-rating-form -p csq-fn-complaint-router -p csq-fn-nightly -p csq-fn-staff-api -p csq-bench
+target/debug/csq-bench artifacts --bin-dir target/debug
 
 # Schemathesis against the local host with both OpenAPI documents: no 5xx,
 # every response matching its schema, invalid requests refused. Bounded and

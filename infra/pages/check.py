@@ -151,6 +151,30 @@ try:
     b.open(RATING)
     b.console_clean("rating page")
     b.axe("rating page")
+
+    # On a 412-px phone: no reason boxes until a level is chosen, then only the
+    # chosen level's groups, for that subject alone (CSS :has(), no script).
+    b.call("Emulation.setDeviceMetricsOverride", width=412, height=900, deviceScaleFactor=1, mobile=True)
+    b.open(RATING, 1.5)
+    visible = ("[...document.querySelectorAll('section.subject')].map(s => "
+               "[...s.querySelectorAll('input[type=checkbox]')].filter(c => c.checkVisibility()).length)")
+    before = b.eval(visible)
+    b.eval("document.querySelector('section.subject input[type=radio][value=\"1\"]').click(); 0")
+    low = b.eval(visible)
+    bad = b.eval("document.querySelector('section.subject .reasons > .bad').querySelectorAll('input').length")
+    b.eval("document.querySelector('section.subject input[type=radio][value=\"5\"]').click(); 0")
+    high = b.eval(visible)
+    good = b.eval("document.querySelector('section.subject .reasons > .good').querySelectorAll('input').length")
+    b.call("Emulation.setDeviceMetricsOverride", width=412, height=900, deviceScaleFactor=1, mobile=True)
+    shot = b.call("Page.captureScreenshot", format="png")
+    with open("target/pages/rating-412.png", "wb") as f:
+        f.write(__import__("base64").b64decode(shot["result"]["data"]))
+    if any(before) or low[0] != bad or any(low[1:]) or high[0] != good or any(high[1:]):
+        fail(f"rating page at 412 px: visible reason boxes per subject before {before}, "
+             f"after level 1 {low} (expected {bad} then none), after level 5 {high} (expected {good})")
+    else:
+        print(f"ok: rating page at 412 px: no reason boxes before a level ({len(before)} subjects), "
+              f"{bad} after level 1, {good} after level 5, only in that subject")
 finally:
     b.close()
 

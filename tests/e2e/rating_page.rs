@@ -309,3 +309,87 @@ async fn one_noisy_client_does_not_lock_out_the_others() {
         assert_eq!(res.status(), 201);
     }
 }
+
+/// The page a business opens on a phone: a six-subject form fits the budget
+/// (≤ 20 KB of HTML and CSS, or ≤ 6 KB gzipped when the client accepts it), and
+/// says which reason groups each level shows.
+#[tokio::test]
+async fn the_rating_page_is_small_and_compressed_on_request() {
+    let app = spawn_app().await;
+    let number = number();
+    let mut six = crate::helpers::declaration(&number);
+    six["handling"][1]["team"] = "03CC01".into();
+    let issued: serde_json::Value = app.issue(&six).await.json().await.unwrap();
+    let link = issued["rating_url"].as_str().unwrap().to_owned();
+
+    let plain = app.http.get(&link).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let html = plain.text().await.unwrap();
+    assert_eq!(html.matches("section class=\"card subject\"").count(), 6);
+    let css = app
+        .http
+        .get(format!("{}/static/csq.css", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    let res = app
+        .http
+        .get(&link)
+        .header("accept-encoding", "br;q=1, gzip;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert_eq!(res.headers()["vary"], "accept-encoding");
+    let gzipped = res.bytes().await.unwrap();
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&gzipped[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    // Same page but for the per-request CSRF token.
+    let strip = |page: &str| {
+        let token = csq_tests::hidden_value(page, "csrf").unwrap();
+        page.replace(&token, "")
+    };
+    assert_eq!(strip(&unzipped), strip(&html));
+    println!(
+        "six-subject rating page: {} B HTML + {} B CSS; {} B gzipped",
+        html.len(),
+        css.len(),
+        gzipped.len()
+    );
+    assert!(
+        html.len() + css.len() <= 20 * 1024 || gzipped.len() <= 6 * 1024,
+        "page over budget: {} B HTML + {} B CSS, {} B gzipped",
+        html.len(),
+        css.len(),
+        gzipped.len()
+    );
+    // Levels 1–2 take only the dissatisfied reasons, 4–5 only the satisfied,
+    // 3 both (Reason::fits); the stylesheet shows groups by these classes.
+    for (level, groups) in [("1", "bad"), ("3", "good bad"), ("5", "good")] {
+        assert!(
+            html.contains(&format!(
+                r#"class="{groups}" name="level.0" value="{level}""#
+            )),
+            "level {level}"
+        );
+    }
+    assert!(css.contains(".subject:has(input.good:checked) .reasons > .good"));
+    // A client that refuses gzip gets the page as it is.
+    let refused = app
+        .http
+        .get(&link)
+        .header("accept-encoding", "gzip;q=0")
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().get("content-encoding").is_none());
+}

@@ -59,6 +59,7 @@ fn workspace_binaries() -> Vec<String> {
 fn every_function_is_built_from_a_workspace_binary() {
     let t = template();
     let bins = workspace_binaries();
+    let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
     let functions: Vec<String> = t["Resources"]
         .as_mapping()
         .unwrap()
@@ -75,7 +76,7 @@ fn every_function_is_built_from_a_workspace_binary() {
         let f = resource(&t, spec.logical_id);
         assert_eq!(
             str_at(f, &["Metadata", "BuildMethod"]),
-            Some("rust-cargolambda"),
+            Some("makefile"),
             "{}",
             spec.logical_id
         );
@@ -83,6 +84,9 @@ fn every_function_is_built_from_a_workspace_binary() {
             str_at(f, &["Metadata", "BuildProperties", "Binary"]),
             Some(spec.binary)
         );
+        // sam build runs `make build-<logical id>`: it must copy this binary.
+        let rule = format!("$(call function,{},{})", spec.logical_id, spec.binary);
+        assert!(makefile.contains(&rule), "Makefile lacks {rule}");
         assert!(
             bins.contains(&spec.binary.to_owned()),
             "no [[bin]] {} in functions/",

@@ -124,9 +124,7 @@ impl Webhooks {
         // The system's CA roots (an authority's own CA included), and the
         // crypto provider the AWS SDK uses too: one in the whole build.
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(
-                Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
-            )?
+            .with_provider_and_native_roots(Arc::new(rustls::crypto::ring::default_provider()))?
             .https_or_http()
             .enable_http1()
             .build();

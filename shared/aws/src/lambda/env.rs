@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use async_trait::async_trait;
-use aws_config::SdkConfig;
+use aws_types::SdkConfig;
 use chrono::Duration;
 use csq_core::app::{Csq, Settings};
 use csq_core::auth::link::LinkKeys;
@@ -209,17 +209,31 @@ pub struct FunctionEnv {
     pub csq: Csq,
 }
 
-async fn parameter(ssm: &aws_sdk_ssm::Client, name: &str, secret: bool) -> anyhow::Result<String> {
+/// Reads the function's SSM parameters in one `GetParameters` call: init makes at most
+/// this one network round trip (cold starts are paid by the business waiting for
+/// its form). SecureStrings are decrypted; plain Strings come back as they are.
+async fn parameters(ssm: &aws_sdk_ssm::Client, names: &[String]) -> anyhow::Result<Vec<String>> {
     let out = ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(secret)
+        .get_parameters()
+        .set_names(Some(names.to_vec()))
+        .with_decryption(true)
         .send()
         .await
-        .with_context(|| format!("reading SSM parameter {name}"))?;
-    out.parameter
-        .and_then(|p| p.value)
-        .with_context(|| format!("SSM parameter {name} has no value"))
+        .with_context(|| format!("reading SSM parameters {}", names.join(", ")))?;
+    if let Some(missing) = out.invalid_parameters.filter(|m| !m.is_empty()) {
+        bail!("SSM parameters not found: {}", missing.join(", "));
+    }
+    let found = out.parameters.unwrap_or_default();
+    names
+        .iter()
+        .map(|name| {
+            found
+                .iter()
+                .find(|p| p.name.as_deref() == Some(name.as_str()))
+                .and_then(|p| p.value.clone())
+                .with_context(|| format!("SSM parameter {name} has no value"))
+        })
+        .collect()
 }
 
 fn days(vars: &HashMap<String, String>, name: &str, default: i64) -> anyhow::Result<Duration> {
@@ -236,7 +250,7 @@ fn days(vars: &HashMap<String, String>, name: &str, default: i64) -> anyhow::Res
 impl FunctionEnv {
     pub async fn from_process_env(spec: &'static FunctionSpec) -> anyhow::Result<FunctionEnv> {
         let vars: HashMap<String, String> = std::env::vars().collect();
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = super::sdk::from_lambda_env()?;
         Self::from_vars(spec, &vars, &sdk).await
     }
 
@@ -271,17 +285,20 @@ impl FunctionEnv {
             );
         }
         let ssm = aws_sdk_ssm::Client::new(sdk);
-        let link_keys = if spec.signs_links {
-            let name = get(LINK_KEYS_PARAMETER);
-            let value = parameter(&ssm, &name, true).await?;
-            LinkKeys::parse(&value).with_context(|| format!("SSM parameter {name}"))?
-        } else {
+        // One HTTP API serves the public pages and the staff API: one base URL.
+        let mut names = vec![get(PUBLIC_URL_PARAMETER)];
+        if spec.signs_links {
+            names.push(get(LINK_KEYS_PARAMETER));
+        }
+        let mut values = parameters(&ssm, &names).await?.into_iter();
+        let public_url = values.next().unwrap_or_default();
+        let link_keys = match values.next() {
+            Some(value) => LinkKeys::parse(&value)
+                .with_context(|| format!("SSM parameter {}", get(LINK_KEYS_PARAMETER)))?,
             // This function never signs or checks a link: a throwaway key keeps the
             // real one out of its memory and its IAM policy.
-            LinkKeys::parse(&format!("none:{}", random_secret(32)))?
+            None => LinkKeys::parse(&format!("none:{}", random_secret(32)))?,
         };
-        // One HTTP API serves the public pages and the staff API: one base URL.
-        let public_url = parameter(&ssm, &get(PUBLIC_URL_PARAMETER), false).await?;
         let mut settings = Settings::new(&public_url, link_keys);
         settings.form_ttl = days(vars, FORM_TTL_DAYS, 30)?;
         settings.remind_after = days(vars, REMIND_AFTER_DAYS, 3)?;

@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod events;
+pub mod sdk;
 pub mod staff_auth;
 
 pub use env::{FunctionEnv, FunctionSpec, SPECS};
@@ -13,12 +14,16 @@ use csq_core::http::HttpState;
 
 /// Structured JSON logs, as CloudWatch Logs Insights reads them. No secrets or
 /// tokens are ever logged by the core.
+/// The level comes from the function's log configuration (`AWS_LAMBDA_LOG_LEVEL`,
+/// set by the template's `ApplicationLogLevel`), else `RUST_LOG` as a plain level.
 pub fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let level = ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok()?.trim().parse().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_max_level(level)
         .with_target(false)
         .with_current_span(false)
         .without_time()

@@ -1,6 +1,7 @@
 //! HTTP routers. Each function's routes are one axum `Router` built here; Lambda
 //! serves it with `lambda_http::run`, the local host mounts them all on one port.
 
+mod compress;
 pub mod export;
 pub mod integration;
 pub mod outcome;

@@ -214,6 +214,22 @@ fn declaration_card(form: &Form, lang: Language) -> Markup {
     }
 }
 
+/// The reason groups a level shows ("good", "bad" or both), as the domain fits
+/// reasons to levels.
+fn reason_groups(level: Level) -> &'static str {
+    let fits = |p: Polarity| {
+        Reason::ALL
+            .into_iter()
+            .any(|r| r.polarity() == p && r.fits(level))
+    };
+    match (fits(Polarity::Positive), fits(Polarity::Negative)) {
+        (true, true) => "good bad",
+        (true, false) => "good",
+        (false, true) => "bad",
+        (false, false) => "",
+    }
+}
+
 fn has(values: &[(String, String)], name: &str, value: &str) -> bool {
     values.iter().any(|(k, v)| k == name && v == value)
 }
@@ -262,7 +278,7 @@ pub fn form_page(
                     @let level_name = format!("level.{i}");
                     @let reason_name = format!("reason.{i}");
                     @let comment_name = format!("comment.{i}");
-                    section.card {
+                    section.card.subject {
                         h2 { (subject.label(lang)) }
                         fieldset {
                             legend { (w.level) }
@@ -270,20 +286,25 @@ pub fn form_page(
                                 @for level in Level::ALL {
                                     @let v = level.value().to_string();
                                     label {
-                                        input type="radio" name=(level_name) value=(v) checked[has(values, &level_name, &v)];
+                                        input type="radio" class=(reason_groups(level)) name=(level_name) value=(v) checked[has(values, &level_name, &v)];
                                         " " (level.value()) " – " (level.label(lang))
                                     }
                                 }
                             }
                             (field_errors(errors, &level_name, lang))
                         }
+                        // On a phone twelve boxes per subject bury the form: csq.css shows
+                        // a group once a level that takes it is chosen (CSS :has(), no
+                        // script); browsers without :has() show both.
                         div.reasons {
-                            @for (heading, polarity) in [(w.good_reasons, Polarity::Positive), (w.bad_reasons, Polarity::Negative)] {
-                                h3 { (heading) }
-                                @for reason in Reason::ALL.into_iter().filter(|r| r.polarity() == polarity) {
-                                    label {
-                                        input type="checkbox" name=(reason_name) value=(reason.code()) checked[has(values, &reason_name, reason.code())];
-                                        " " (reason.label(lang))
+                            @for (heading, polarity, group) in [(w.good_reasons, Polarity::Positive, "good"), (w.bad_reasons, Polarity::Negative, "bad")] {
+                                div class=(group) {
+                                    h3 { (heading) }
+                                    @for reason in Reason::ALL.into_iter().filter(|r| r.polarity() == polarity) {
+                                        label {
+                                            input type="checkbox" name=(reason_name) value=(reason.code()) checked[has(values, &reason_name, reason.code())];
+                                            " " (reason.label(lang))
+                                        }
                                     }
                                 }
                             }

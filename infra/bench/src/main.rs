@@ -1,0 +1,108 @@
+//! `csq-bench artifacts|cold-start --bin-dir DIR --endpoint URL`: see `scripts/bench.sh`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use csq_bench::{artifacts, cold_start, median, proxy::Proxy, stack::Stack};
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().cloned().unwrap_or_default();
+    let bin_dir = PathBuf::from(arg(&args, "--bin-dir").context("--bin-dir DIR")?);
+    let endpoint = arg(&args, "--endpoint")
+        .or_else(|| std::env::var("CSQ_MOTO_ENDPOINT").ok())
+        .context("--endpoint URL of the AWS emulator (or CSQ_MOTO_ENDPOINT)")?;
+    let runs: usize = arg(&args, "--runs").map_or(Ok(15), |r| r.parse())?;
+
+    let stack = Stack::create(&endpoint).await?;
+    let proxy = Proxy::start(&endpoint).await?;
+    println!(
+        "== the deployable binaries in {}, through a fake Lambda Runtime API",
+        bin_dir.display()
+    );
+    let mut run = artifacts::Run {
+        stack: &stack,
+        proxy: &proxy,
+        bin_dir: &bin_dir,
+        steps: Vec::new(),
+        rating_path: None,
+    };
+    run.all().await?;
+    println!("  AWS requests per step:");
+    for s in &run.steps {
+        let list: Vec<String> = s
+            .requests
+            .iter()
+            .map(|(op, n)| format!("{op}×{n}"))
+            .collect();
+        println!(
+            "    {:<17} {:<60} {}",
+            s.function,
+            s.what.chars().take(60).collect::<String>(),
+            list.join(" ")
+        );
+    }
+    if command == "artifacts" {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        command == "cold-start",
+        "unknown command {command:?}: artifacts | cold-start"
+    );
+
+    println!();
+    println!(
+        "== cold start: exec → first poll of the Runtime API (init), median of {runs}, interleaved"
+    );
+    let results = cold_start::measure(&stack, &proxy, &bin_dir, runs).await?;
+    let base = median(results[0].init_ms.clone());
+    println!(
+        "  {:<20} {:>9} {:>8} {:>11}  AWS requests during init",
+        "binary", "median ms", "min ms", "× baseline"
+    );
+    let mut worst: f64 = 0.0;
+    for r in &results {
+        let m = median(r.init_ms.clone());
+        let min = r.init_ms.iter().copied().fold(f64::INFINITY, f64::min);
+        let ratio = m / base;
+        if r.name != artifacts::BASELINE {
+            worst = worst.max(ratio);
+        }
+        let list: Vec<String> = r
+            .init_requests
+            .iter()
+            .map(|(op, n)| format!("{op}×{n}"))
+            .collect();
+        println!(
+            "  {:<20} {:>9.1} {:>8.1} {:>10.2}×  {}",
+            r.name,
+            m,
+            min,
+            ratio,
+            list.join(" ")
+        );
+    }
+    println!("  worst function / baseline: {worst:.2}× (goal ≤ 1.5×)");
+    let path = run.rating_path.clone().context("no form was issued")?;
+    let first = cold_start::first_page(&stack, &proxy, &bin_dir, &path, runs).await?;
+    println!(
+        "  cold rating-form, exec → first page served: median {:.1} ms (init {:.1} ms + GET)",
+        median(first),
+        median(
+            results
+                .iter()
+                .find(|r| r.name == "rating-form")
+                .map(|r| r.init_ms.clone())
+                .unwrap_or_default()
+        )
+    );
+    Ok(())
+}
