@@ -7,8 +7,9 @@
 #                                    after a first build)
 #   bash scripts/bench.sh --build    also `sam build`: cold, then after a one-line
 #                                    change in the core (≈ 10 min more)
-#   bash scripts/bench.sh --all      also the local host's throughput and the
-#                                    DynamoDB requests of a nightly run at scale
+#   bash scripts/bench.sh --all      also the DynamoDB requests of a nightly run by
+#                                    day and table size, and the local host's
+#                                    throughput (a release build of csq: ≈ 15 min)
 #
 # RUNS=15 sets the cold starts per binary.
 set -euo pipefail
@@ -77,11 +78,16 @@ echo "== cold starts and the binaries at work (moto on loopback)"
 start_moto target/bench-moto.log
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
 cargo build --quiet -p csq-bench
-target/debug/csq-bench cold-start --bin-dir target/lambda --runs "${RUNS:-15}"
+target/debug/csq-bench cold-start --bin-dir target/lambda --runs "${RUNS:-15}" --steps-json target/bench-steps.json
+
+echo "== cost model (scripts/cost_model.py, from the requests measured above)"
+python3 scripts/cost_model.py target/bench-steps.json
 
 if $all; then
   echo "== DynamoDB requests of a nightly run, by the day's ratings and the table's size"
-  target/debug/csq-bench nightly-requests --bin-dir target/lambda
-  echo "== local host throughput (cargo bench -p csq-tests)"
-  cargo bench -p csq-tests --bench submissions
+  # 10x below the 1,000 and 10,000 ratings a day: the emulator keeps items in
+  # Python memory and reads an index by walking the table. Set CASES for more.
+  target/debug/csq-bench nightly-requests --bin-dir target/lambda --cases "${CASES:-100:0,100:1000,1000:1000}"
+  echo "== local host throughput (cargo bench -p csq-tests: page + submission over loopback)"
+  CSQ_BENCH_FORMS=${CSQ_BENCH_FORMS:-2000} cargo bench -p csq-tests --bench submissions
 fi

@@ -83,6 +83,7 @@ async fn main() {
     let http = reqwest::Client::new();
 
     let (mut issue_rates, mut submit_rates, mut submit_p50) = (Vec::new(), Vec::new(), Vec::new());
+    let mut submit_p99 = Vec::new();
     for round in 0..rounds {
         let (h, b, k) = (http.clone(), base.clone(), key.clone());
         let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); forms]));
@@ -156,6 +157,7 @@ async fn main() {
         submit_rates.push(forms as f64 / wall.as_secs_f64());
         lat.sort();
         submit_p50.push(lat[lat.len() / 2].as_secs_f64() * 1000.0);
+        submit_p99.push(lat[lat.len() * 99 / 100].as_secs_f64() * 1000.0);
         println!(
             "round {round}: issued {forms} in {:.2}s, rated {forms} in {:.2}s",
             forms as f64 / issue_rates[round],
@@ -168,9 +170,10 @@ async fn main() {
         median(issue_rates)
     );
     println!(
-        "rate   (GET page + POST submit): median {:.0} submissions/s, median p50 latency {:.1} ms",
+        "rate   (GET page + POST submit): median {:.0} submissions/s, latency p50 {:.1} ms, p99 {:.1} ms (medians of rounds; goal ≥ 3,000/s, p99 ≤ 25 ms)",
         median(submit_rates),
-        median(submit_p50)
+        median(submit_p50),
+        median(submit_p99)
     );
     let _ = running.stop.send(true);
 }

@@ -40,6 +40,8 @@ pub struct Step {
     pub function: &'static str,
     pub what: String,
     pub requests: crate::proxy::Counts,
+    /// Invocation to answer, against the emulator on loopback.
+    pub millis: f64,
 }
 
 pub struct Run<'a> {
@@ -47,7 +49,7 @@ pub struct Run<'a> {
     pub proxy: &'a Proxy,
     pub bin_dir: &'a Path,
     pub steps: Vec<Step>,
-    /// The path of the issued form's page (`/f/{token}`), once issued.
+    /// The page (`/f/{token}`) of a form issued and left unrated.
     pub rating_path: Option<String>,
 }
 
@@ -88,13 +90,25 @@ impl<'a> Run<'a> {
         Ok(f)
     }
 
-    fn step(&mut self, function: &'static str, what: String, before: &crate::proxy::Counts) {
+    /// The proxy's counts and the time, at the start of a step.
+    fn mark(&self) -> (crate::proxy::Counts, std::time::Instant) {
+        (self.proxy.requests(), std::time::Instant::now())
+    }
+
+    fn step(
+        &mut self,
+        function: &'static str,
+        what: String,
+        (before, started): &(crate::proxy::Counts, std::time::Instant),
+    ) {
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
         let requests = crate::proxy::since(before, &self.proxy.requests());
         println!("  ok  {function:<17} {what}");
         self.steps.push(Step {
             function,
             what,
             requests,
+            millis,
         });
     }
 
@@ -104,7 +118,7 @@ impl<'a> Run<'a> {
 
         // The declaration system issues a form (SigV4-authorized at the gateway).
         let f = self.start("issue-form").await?;
-        let before = self.proxy.requests();
+        let before = self.mark();
         let issued = http(
             &f,
             HttpRequest::post(
@@ -129,7 +143,7 @@ impl<'a> Run<'a> {
             "POST /v1/forms → 201, invitation sent".into(),
             &before,
         );
-        let before = self.proxy.requests();
+        let before = self.mark();
         let again = http(
             &f,
             HttpRequest::post(
@@ -146,6 +160,21 @@ impl<'a> Run<'a> {
             "POST /v1/forms again → 200, same form".into(),
             &before,
         );
+        // A second form, left unrated, for the cold-start page measurement.
+        let other = http(
+            &f,
+            HttpRequest::post(
+                "/v1/forms",
+                "application/json",
+                declaration(&format!("30{:010}", rand_number())).to_string(),
+            ),
+        )
+        .await?;
+        ensure!(other.status == 201, "second POST /v1/forms: {other:?}");
+        self.rating_path = other.json()?["rating_url"]
+            .as_str()
+            .and_then(|u| u.split_once("://"))
+            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned()));
         f.stop().await;
 
         // The business opens the emailed link and rates with a complaint.
@@ -153,9 +182,8 @@ impl<'a> Run<'a> {
             .split_once("://")
             .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned()))
             .context("path of the rating link")?;
-        self.rating_path = Some(path.clone());
         let f = self.start("rating-form").await?;
-        let before = self.proxy.requests();
+        let before = self.mark();
         let mut get = HttpRequest::get(&path);
         get.headers.push(("accept-encoding", "gzip, br".into()));
         let page = http(&f, get).await?;
@@ -171,7 +199,7 @@ impl<'a> Run<'a> {
             ),
             &before,
         );
-        let before = self.proxy.requests();
+        let before = self.mark();
         let fields = [
             ("csrf", csrf.as_str()),
             ("lang", "vi"),
@@ -228,7 +256,7 @@ impl<'a> Run<'a> {
             "arn:aws:sqs:ap-southeast-1:123456789012:csq-complaints",
         );
         let f = self.start("complaint-router").await?;
-        let before = self.proxy.requests();
+        let before = self.mark();
         let reply = answer(&f, batch).await?;
         let failed: Vec<&str> = reply["batchItemFailures"]
             .as_array()
@@ -253,7 +281,7 @@ impl<'a> Run<'a> {
             ("sweep schedule", events::sweep_schedule()),
             ("nightly schedule", events::nightly_schedule()),
         ] {
-            let before = self.proxy.requests();
+            let before = self.mark();
             let reply = answer(&f, payload).await?;
             self.step("nightly", format!("{what} → {reply}"), &before);
         }
@@ -261,7 +289,7 @@ impl<'a> Run<'a> {
 
         // Staff read the directory through the JWT authorizer.
         let f = self.start("staff-api").await?;
-        let before = self.proxy.requests();
+        let before = self.mark();
         let mut org = HttpRequest::get("/v1/org");
         org.claims = Some(json!({"custom:role": "department"}));
         let org = http(&f, org).await?;

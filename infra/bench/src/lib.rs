@@ -6,6 +6,7 @@ pub mod cold_start;
 pub mod events;
 pub mod proxy;
 pub mod runtime_api;
+pub mod scale;
 pub mod stack;
 
 /// Median of a sample (the upper one of an even count).

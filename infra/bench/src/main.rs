@@ -22,6 +22,37 @@ async fn main() -> anyhow::Result<()> {
         .context("--endpoint URL of the AWS emulator (or CSQ_MOTO_ENDPOINT)")?;
     let runs: usize = arg(&args, "--runs").map_or(Ok(15), |r| r.parse())?;
 
+    if command == "nightly-requests" {
+        // DAY:OLD pairs: forms rated on the day, and on the 300 days before.
+        let cases = arg(&args, "--cases").unwrap_or_else(|| "1000:0,1000:10000,10000:10000".into());
+        println!(
+            "  {:>7} {:>9} {:>10} {:>11}  {:>8} {:>9} {:>7}  requests",
+            "day", "old days", "in window", "table items", "requests", "capacity", "seconds"
+        );
+        for case in cases.split(',') {
+            let (day, old) = case.split_once(':').context("--cases DAY:OLD,...")?;
+            let c = csq_bench::scale::nightly_cost(&endpoint, &bin_dir, day.parse()?, old.parse()?)
+                .await?;
+            let total: u64 = c.requests.values().sum();
+            let list: Vec<String> = c
+                .requests
+                .iter()
+                .map(|(op, n)| format!("{}×{n}", op.trim_start_matches("DynamoDB.")))
+                .collect();
+            println!(
+                "  {:>7} {:>9} {:>10} {:>11}  {:>8} {:>9.1} {:>7.1}  {}",
+                c.day_ratings,
+                c.old_ratings,
+                c.window_forms,
+                c.table_items,
+                total,
+                c.capacity,
+                c.seconds,
+                list.join(" ")
+            );
+        }
+        return Ok(());
+    }
     let stack = Stack::create(&endpoint).await?;
     let proxy = Proxy::start(&endpoint).await?;
     println!(
@@ -36,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
         rating_path: None,
     };
     run.all().await?;
-    println!("  AWS requests per step:");
+    println!("  AWS requests and duration per step (warm function, emulator on loopback):");
     for s in &run.steps {
         let list: Vec<String> = s
             .requests
@@ -44,11 +75,21 @@ async fn main() -> anyhow::Result<()> {
             .map(|(op, n)| format!("{op}×{n}"))
             .collect();
         println!(
-            "    {:<17} {:<60} {}",
+            "    {:<17} {:<56} {:>6.1} ms  {}",
             s.function,
-            s.what.chars().take(60).collect::<String>(),
+            s.what.chars().take(56).collect::<String>(),
+            s.millis,
             list.join(" ")
         );
+    }
+    // The measured steps, for scripts/cost_model.py.
+    if let Some(path) = arg(&args, "--steps-json") {
+        let steps: Vec<serde_json::Value> = run
+            .steps
+            .iter()
+            .map(|s| serde_json::json!({"function": s.function, "what": s.what, "millis": s.millis, "requests": s.requests}))
+            .collect();
+        std::fs::write(&path, serde_json::to_string_pretty(&steps)?)?;
     }
     if command == "artifacts" {
         return Ok(());

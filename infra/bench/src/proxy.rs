@@ -84,6 +84,18 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     let op = operation(&method, &uri, &headers);
+    // Ask DynamoDB for the capacity each request consumed (the store does not).
+    let body = if op.starts_with("DynamoDB.") {
+        match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(serde_json::Value::Object(mut m)) if !m.contains_key("ReturnConsumedCapacity") => {
+                m.insert("ReturnConsumedCapacity".into(), "TOTAL".into());
+                Bytes::from(serde_json::Value::Object(m).to_string())
+            }
+            _ => body,
+        }
+    } else {
+        body
+    };
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut request = up.http.request(method, format!("{}{path}", up.base));
     for (k, v) in &headers {
