@@ -7,20 +7,22 @@
 #                                    after a first build)
 #   bash scripts/bench.sh --build    also `sam build`: cold, then after a one-line
 #                                    change in the core (≈ 10 min more)
-#   bash scripts/bench.sh --all      also the DynamoDB requests of a nightly run by
+#   bash scripts/bench.sh --scale    also the DynamoDB requests of a nightly run by
 #                                    day and table size, and the local host's
 #                                    throughput (a release build of csq: ≈ 15 min)
+#   bash scripts/bench.sh --all      all of it
 #
 # RUNS=15 sets the cold starts per binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-build=false; all=false
+build=false; scale=false
 for a in "$@"; do
   case $a in
     --build) build=true ;;
-    --all) build=true; all=true ;;
+    --scale) scale=true ;;
+    --all) build=true; scale=true ;;
     *) echo "unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -83,7 +85,7 @@ target/debug/csq-bench cold-start --bin-dir target/lambda --runs "${RUNS:-15}" -
 echo "== cost model (scripts/cost_model.py, from the requests measured above)"
 python3 scripts/cost_model.py target/bench-steps.json
 
-if $all; then
+if $scale; then
   echo "== DynamoDB requests of a nightly run, by the day's ratings and the table's size"
   # 10x below the issue's 1,000 and 10,000 ratings a day: the emulator keeps items in
   # Python memory and reads an index by walking the table. Set CASES for more.

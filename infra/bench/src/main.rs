@@ -27,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
         let cases = arg(&args, "--cases").unwrap_or_else(|| "1000:0,1000:10000,10000:10000".into());
         println!(
             "  {:>7} {:>9} {:>10} {:>11}  {:>8} {:>9} {:>7}  requests",
-            "day", "old days", "in window", "table items", "requests", "capacity", "seconds"
+            "day", "older", "in window", "table items", "requests", "capacity", "seconds"
         );
         for case in cases.split(',') {
             let (day, old) = case.split_once(':').context("--cases DAY:OLD,...")?;

@@ -172,9 +172,9 @@ impl FakeRuntime {
                 payload,
             })
             .map_err(|_| anyhow::anyhow!("runtime stopped"))?;
-        tokio::time::timeout(Duration::from_secs(60), rx)
+        tokio::time::timeout(Duration::from_secs(900), rx)
             .await
-            .context("no answer within 60 s")?
+            .context("no answer within 900 s (the nightly function's timeout)")?
             .context("runtime stopped")
     }
 }

@@ -58,7 +58,9 @@ pub fn png(text: &str) -> Option<Vec<u8>> {
         }
         raw.extend_from_slice(&row);
     }
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    // Fast, not best: a 1-bit image of long runs compresses almost as well, and
+    // `best` was a sixth of the local host's CPU when issuing forms (BENCHMARKS.md).
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     z.write_all(&raw).ok()?;
     let idat = z.finish().ok()?;
     let mut ihdr = Vec::with_capacity(13);
