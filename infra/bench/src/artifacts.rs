@@ -64,6 +64,12 @@ async fn http(f: &Function, request: HttpRequest<'_>) -> anyhow::Result<HttpAnsw
     HttpAnswer::parse(&answer(f, request.event()).await?)
 }
 
+/// `POST /v1/forms` for a declaration, as the declaration system sends it.
+async fn issue(f: &Function, number: &str) -> anyhow::Result<HttpAnswer> {
+    let body = declaration(number).to_string();
+    http(f, HttpRequest::post("/v1/forms", "application/json", body)).await
+}
+
 /// A declaration with six subjects on the form: its office, the team, two stages
 /// and their two officers.
 pub fn declaration(number: &str) -> Value {
@@ -119,15 +125,7 @@ impl<'a> Run<'a> {
         // The declaration system issues a form (SigV4-authorized at the gateway).
         let f = self.start("issue-form").await?;
         let before = self.mark();
-        let issued = http(
-            &f,
-            HttpRequest::post(
-                "/v1/forms",
-                "application/json",
-                declaration(&number).to_string(),
-            ),
-        )
-        .await?;
+        let issued = issue(&f, &number).await?;
         ensure!(issued.status == 201, "POST /v1/forms: {issued:?}");
         let issued = issued.json()?;
         let rating_url = issued["rating_url"]
@@ -144,15 +142,7 @@ impl<'a> Run<'a> {
             &before,
         );
         let before = self.mark();
-        let again = http(
-            &f,
-            HttpRequest::post(
-                "/v1/forms",
-                "application/json",
-                declaration(&number).to_string(),
-            ),
-        )
-        .await?;
+        let again = issue(&f, &number).await?;
         ensure!(again.status == 200, "repeated POST /v1/forms: {again:?}");
         ensure!(again.json()?["rating_url"] == rating_url.as_str());
         self.step(
@@ -161,15 +151,7 @@ impl<'a> Run<'a> {
             &before,
         );
         // A second form, left unrated, for the cold-start page measurement.
-        let other = http(
-            &f,
-            HttpRequest::post(
-                "/v1/forms",
-                "application/json",
-                declaration(&format!("30{:010}", rand_number())).to_string(),
-            ),
-        )
-        .await?;
+        let other = issue(&f, &format!("30{:010}", rand_number())).await?;
         ensure!(other.status == 201, "second POST /v1/forms: {other:?}");
         self.rating_path = other.json()?["rating_url"]
             .as_str()

@@ -148,22 +148,7 @@ pub fn sweep_schedule() -> Value {
 
 /// `application/x-www-form-urlencoded`, as a browser posts the rating form.
 pub fn form_body(fields: &[(&str, &str)]) -> String {
-    fn enc(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".into(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    }
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    serde_urlencoded::to_string(fields).expect("pairs of strings encode")
 }
 
 /// The value of a hidden field on a page (the rating form's CSRF token).

@@ -7,6 +7,7 @@ pub mod events;
 pub mod proxy;
 pub mod runtime_api;
 pub mod scale;
+pub mod scale_local;
 pub mod stack;
 
 /// Median of a sample (the upper one of an even count).

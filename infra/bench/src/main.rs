@@ -16,6 +16,28 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().cloned().unwrap_or_default();
+    if command == "embedded-scale" {
+        // One size per process: the peak memory is the process's.
+        let days: usize = arg(&args, "--days").map_or(Ok(22), |v| v.parse())?;
+        let per_day: usize = arg(&args, "--per-day").map_or(Ok(12_000), |v| v.parse())?;
+        let share: f64 = arg(&args, "--rated").map_or(Ok(0.3), |v| v.parse())?;
+        let r = csq_bench::scale_local::run(days, per_day, share).await?;
+        println!(
+            "  {} working days: {} forms, {} rated; generated in {:.0} s ({:.0} forms/s); database {:.0} MB; nightly for the last day {:.2} s; peak RSS {:.0} MB",
+            r.days,
+            r.forms,
+            r.rated,
+            r.generate_seconds,
+            r.forms as f64 / r.generate_seconds,
+            r.database_bytes as f64 / 1_048_576.0,
+            r.nightly_seconds,
+            r.peak_rss_mb
+        );
+        for (route, p50, p99) in &r.routes {
+            println!("    GET {route:<14} p50 {p50:6.1} ms  p99 {p99:6.1} ms");
+        }
+        return Ok(());
+    }
     let bin_dir = PathBuf::from(arg(&args, "--bin-dir").context("--bin-dir DIR")?);
     let endpoint = arg(&args, "--endpoint")
         .or_else(|| std::env::var("CSQ_MOTO_ENDPOINT").ok())
