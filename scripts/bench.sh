@@ -8,8 +8,9 @@
 #   bash scripts/bench.sh --build    also `sam build`: cold, then after a one-line
 #                                    change in the core (≈ 10 min more)
 #   bash scripts/bench.sh --scale    also the DynamoDB requests of a nightly run by
-#                                    day and table size, and the local host's
-#                                    throughput (a release build of csq: ≈ 15 min)
+#                                    day and table size, the embedded store at an
+#                                    office's volume (5 and 20 working days), and the
+#                                    local host's throughput (≈ 45 min)
 #   bash scripts/bench.sh --all      all of it
 #
 # RUNS=15 sets the cold starts per binary.
@@ -90,6 +91,11 @@ if $scale; then
   # 10x below the 1,000 and 10,000 ratings a day: the emulator keeps items in
   # Python memory and reads an index by walking the table. Set CASES for more.
   target/debug/csq-bench nightly-requests --bin-dir target/lambda --cases "${CASES:-100:0,100:1000,1000:1000}"
+  echo "== the embedded store at Hai Phong's volume (12,000 declarations a working day, 30 % rated)"
+  cargo build --quiet --profile bench -p csq-bench
+  for days in ${EMBEDDED_DAYS:-5 20}; do
+    target/release/csq-bench embedded-scale --days "$days" --per-day 12000 --rated 0.3
+  done
   echo "== local host throughput (cargo bench -p csq-tests: page + submission over loopback)"
   CSQ_BENCH_FORMS=${CSQ_BENCH_FORMS:-2000} cargo bench -p csq-tests --bench submissions
 fi

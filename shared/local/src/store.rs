@@ -30,6 +30,9 @@ use serde::de::DeserializeOwned;
 
 use crate::db::{Db, StoreError, cursor_parts, ts};
 
+/// Forms past their personal-data limit (`forms_by_personal_data_limit`).
+const EXPIRED: &str = "SELECT id FROM forms WHERE json_extract(doc, '$.personal_data_until') < ?1";
+
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS forms (
     id          TEXT PRIMARY KEY,
@@ -40,6 +43,10 @@ CREATE TABLE IF NOT EXISTS forms (
     doc         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS forms_by_issue_day ON forms (issued_day, issued_at, id);
+-- The nightly drop of expired personal data finds its forms here, not by reading every
+-- form's document (a year of an office is millions of rows).
+CREATE INDEX IF NOT EXISTS forms_by_personal_data_limit
+    ON forms (json_extract(doc, '$.personal_data_until'));
 CREATE INDEX IF NOT EXISTS forms_awaiting_invitation ON forms (issued_at, id)
     WHERE status = 'issued'
       AND json_extract(doc, '$.email_sent_at') IS NULL
@@ -511,8 +518,6 @@ impl FormStore for SqliteStore {
         self.db
             .call("drop expired forms", move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                const EXPIRED: &str =
-                    "SELECT id FROM forms WHERE json_extract(doc, '$.personal_data_until') < ?1";
                 tx.execute(
                     &format!("DELETE FROM ratings WHERE form_id IN ({EXPIRED})"),
                     [&now],
@@ -522,7 +527,7 @@ impl FormStore for SqliteStore {
                     [&now],
                 )?;
                 let n = tx.execute(
-                    "DELETE FROM forms WHERE json_extract(doc, '$.personal_data_until') < ?1",
+                    &format!("DELETE FROM forms WHERE id IN ({EXPIRED})"),
                     [&now],
                 )?;
                 tx.commit()?;
@@ -1144,5 +1149,38 @@ impl csq_core::ports::FirstVersionOrgWriter for SqliteStore {
                 Ok(())
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every statement of the nightly drop reads indexes, never a whole table.
+    #[test]
+    fn expired_personal_data_is_found_through_an_index() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(super::SCHEMA).unwrap();
+        for statement in [
+            format!("DELETE FROM ratings WHERE form_id IN ({})", super::EXPIRED),
+            format!("DELETE FROM forms WHERE id IN ({})", super::EXPIRED),
+        ] {
+            let mut plan = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
+                .unwrap();
+            let steps: Vec<String> = plan
+                .query_map(["2026-01-01"], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(
+                steps
+                    .iter()
+                    .any(|s| s.contains("USING INDEX forms_by_personal_data_limit")),
+                "{statement}: {steps:?}"
+            );
+            assert!(
+                !steps.iter().any(|s| s.starts_with("SCAN ")),
+                "{statement}: {steps:?}"
+            );
+        }
     }
 }
