@@ -15,3 +15,23 @@ pub fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(|a, b| a.total_cmp(b));
     xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
 }
+
+/// What a business posts for a six-subject form: content, or with `low` a level 2
+/// on the office and a contact (which makes a complaint).
+pub fn answers(low: bool) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = (0..6)
+        .map(|i| {
+            let level = match (i, low) {
+                (0, true) => "2",
+                (0, false) => "4",
+                _ => "5",
+            };
+            (format!("level.{i}"), level.to_owned())
+        })
+        .collect();
+    if low {
+        fields.push(("contact_name".into(), "Phạm Thị Dung".into()));
+        fields.push(("contact_phone".into(), "0900000001".into()));
+    }
+    fields
+}
