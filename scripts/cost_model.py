@@ -48,8 +48,10 @@ ACCESS_LOG_BYTES = 450
 COHORT_READS_PER_FORM = 33
 
 
-def wru(size, transactional=False, indexed=True):
-    units = math.ceil(size / 1024) * (2 if indexed else 1)
+def wru(size, transactional=False):
+    """Write units of one item: per KB, once for the table and once for GSI1
+    (every item is projected whole into it), twice in a transaction."""
+    units = math.ceil(size / 1024) * 2
     return units * (2 if transactional else 1)
 
 

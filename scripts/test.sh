@@ -24,7 +24,9 @@ cargo test --workspace "$@"
 # The Lambda binaries themselves (debug builds), as Lambda runs them: through a
 # fake Runtime API against the emulator, with real event shapes, the whole loop.
 echo "== the function binaries through a fake Lambda Runtime API"
-cargo build --quiet -p csq-fn-issue-form -p csq-fn-rating-form -p csq-fn-complaint-router -p csq-fn-nightly -p csq-fn-staff-api -p csq-bench
+functions=$(make --no-print-directory -s print-packages)
+# shellcheck disable=SC2046,SC2086 # one -p per package
+cargo build --quiet $(printf -- '-p %s ' $functions) -p csq-bench
 target/debug/csq-bench artifacts --bin-dir target/debug
 
 # Schemathesis against the local host with both OpenAPI documents: no 5xx,

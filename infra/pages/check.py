@@ -165,7 +165,6 @@ try:
     b.eval("document.querySelector('section.subject input[type=radio][value=\"5\"]').click(); 0")
     high = b.eval(visible)
     good = b.eval("document.querySelector('section.subject .reasons > .good').querySelectorAll('input').length")
-    b.call("Emulation.setDeviceMetricsOverride", width=412, height=900, deviceScaleFactor=1, mobile=True)
     shot = b.call("Page.captureScreenshot", format="png")
     with open("target/pages/rating-412.png", "wb") as f:
         f.write(__import__("base64").b64decode(shot["result"]["data"]))

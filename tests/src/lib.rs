@@ -1,4 +1,5 @@
-//! Shared by the end-to-end tests (`e2e/`) and the benchmark (`benches/`).
+//! Shared by the end-to-end tests (`e2e/`), the throughput benchmark (`benches/`)
+//! and the Lambda benchmark harness (`infra/bench`).
 
 /// The value of a hidden form field on a page, such as the CSRF token a browser
 /// posts back with the rating form.

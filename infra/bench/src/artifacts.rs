@@ -170,7 +170,7 @@ impl<'a> Run<'a> {
         get.headers.push(("accept-encoding", "gzip, br".into()));
         let page = http(&f, get).await?;
         ensure!(page.status == 200, "GET rating page: {}", page.status);
-        let csrf = events::hidden_value(&page.body, "csrf").context("csrf field")?;
+        let csrf = csq_tests::hidden_value(&page.body, "csrf").context("csrf field")?;
         self.step(
             "rating-form",
             format!(

@@ -150,11 +150,3 @@ pub fn sweep_schedule() -> Value {
 pub fn form_body(fields: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(fields).expect("pairs of strings encode")
 }
-
-/// The value of a hidden field on a page (the rating form's CSRF token).
-pub fn hidden_value(page: &str, name: &str) -> Option<String> {
-    let marker = format!(r#"name="{name}" value=""#);
-    let start = page.find(&marker)? + marker.len();
-    let end = page[start..].find('"')?;
-    Some(page[start..start + end].to_owned())
-}

@@ -1,4 +1,5 @@
-//! `csq-bench artifacts|cold-start --bin-dir DIR --endpoint URL`: see `scripts/bench.sh`.
+//! `csq-bench artifacts|cold-start|nightly-requests --bin-dir DIR [--endpoint URL]` and
+//! `csq-bench embedded-scale --days N --per-day N --rated SHARE`: see `scripts/bench.sh`.
 
 use std::path::PathBuf;
 

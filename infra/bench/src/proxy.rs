@@ -156,10 +156,6 @@ impl Proxy {
         self.tally.lock().unwrap().capacity.clone()
     }
 
-    pub fn total(&self) -> u64 {
-        self.tally.lock().unwrap().requests.values().sum()
-    }
-
     pub fn reset(&self) {
         *self.tally.lock().unwrap() = Tally::default();
     }

@@ -89,15 +89,20 @@ fn body_json(body: &[u8]) -> Value {
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
+/// Hands an invocation's answer to whoever waits for it.
+fn deliver(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
+    if let Some(tx) = shared.waiting.lock().unwrap().remove(id) {
+        let _ = tx.send(outcome);
+    }
+    StatusCode::ACCEPTED
+}
+
 async fn respond(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> StatusCode {
-    if let Some(tx) = shared.waiting.lock().unwrap().remove(&id) {
-        let _ = tx.send(Outcome::Response(body_json(&body)));
-    }
-    StatusCode::ACCEPTED
+    deliver(&shared, &id, Outcome::Response(body_json(&body)))
 }
 
 async fn error(
@@ -105,10 +110,7 @@ async fn error(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> StatusCode {
-    if let Some(tx) = shared.waiting.lock().unwrap().remove(&id) {
-        let _ = tx.send(Outcome::Error(body_json(&body)));
-    }
-    StatusCode::ACCEPTED
+    deliver(&shared, &id, Outcome::Error(body_json(&body)))
 }
 
 async fn init_error(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> StatusCode {

@@ -14,6 +14,7 @@ use csq_core::http::HttpState;
 
 /// Structured JSON logs, as CloudWatch Logs Insights reads them. No secrets or
 /// tokens are ever logged by the core.
+///
 /// The level comes from the function's log configuration (`AWS_LAMBDA_LOG_LEVEL`,
 /// set by the template's `ApplicationLogLevel`), else `RUST_LOG` as a plain level.
 pub fn init_logging() {
