@@ -140,6 +140,12 @@ try:
     public = json.load(urllib.request.urlopen(BASE + "/public.json"))
     shown = b.eval("[...document.querySelectorAll('table tr')].slice(1).map(r => r.children[1].textContent)")
     expected = [str(u["ratings"]) if u["ratings"] is not None else "—" for u in public["units"]]
+    # The last row is the month's total over every listed unit.
+    total = public["totals"]["ratings"]
+    expected.append(str(total) if total is not None else "—")
+    listed = sum(u["ratings"] or 0 for u in public["units"])
+    if total is not None and all(u["ratings"] is not None for u in public["units"]) and total != listed:
+        fail(f"public total {total} != the units' sum {listed}")
     if shown != expected:
         fail(f"public ratings {shown} != API {expected}")
     else:

@@ -474,6 +474,19 @@ async fn deadlines_count_working_days_and_reminders_and_escalations_never_repeat
     let case = detail(&app, &dept(), &id).await;
     assert_eq!(case["case"]["acknowledge_due_at"], "2027-01-04T17:00:00Z");
     assert_eq!(case["case"]["due_at"], "2027-01-15T17:00:00Z");
+    // Issue 23, item 7: deadlines read as people read them, not as the next
+    // midnight: in the console's view and in the assignee's email.
+    assert_eq!(case["case"]["due_by"]["en"], "by the end of 15/01/2027");
+    assert_eq!(case["case"]["acknowledge_by"]["vi"], "hết ngày 04/01/2027");
+    let assigned = app.emails_to("head03cc@customs.test");
+    let assigned = assigned.last().expect("the assignee's email");
+    assert!(
+        assigned.text.contains("Due by the end of 15/01/2027")
+            && assigned.text.contains("hết ngày 15/01/2027")
+            && !assigned.text.contains("16/01/2027"),
+        "{}",
+        assigned.text
+    );
 
     // Not acknowledged by the end of Monday: listed as overdue.
     app.clock.set(vn("2027-01-05T09:00:00+07:00"));
@@ -529,6 +542,13 @@ async fn deadlines_count_working_days_and_reminders_and_escalations_never_repeat
         .filter(|e| e.subject.contains("Nhắc hạn"))
         .collect();
     assert_eq!(reminders.len(), 1);
+    assert!(
+        reminders[0]
+            .text
+            .contains("is due by the end of 15/01/2027"),
+        "{}",
+        reminders[0].text
+    );
     let within = app
         .staff_json(&dept(), "/v1/cases?unit=03CC&due_within_days=3")
         .await;

@@ -7,6 +7,7 @@ mod helpers;
 mod case_handling;
 mod channels;
 mod complaints;
+mod defects;
 mod integration_api;
 mod leadership;
 mod nightly;

@@ -243,3 +243,78 @@ async fn a_failing_receiver_gets_retries_with_backoff_then_a_dead_letter_and_a_r
     assert_eq!(replay.id, dead[0].event_id);
     assert!(app.host.webhooks.dead_letters(10).await.unwrap().is_empty());
 }
+
+/// Issue 23, item 3: the events of a misconduct report (its rating, its
+/// complaint and suggestion cases, their closing) carry nothing that joins
+/// them with the `form.issued` naming its declaration.
+#[tokio::test]
+async fn a_misconduct_reports_events_cannot_be_joined_to_its_declaration() {
+    let app = spawn_app().await;
+    let (receiver, url) = Receiver::start(0).await;
+    app.host.webhooks.add(&url).await.unwrap();
+    let fields = [
+        ("level.0", "3"),
+        ("level.5", "1"),
+        ("reason.5", "harassment"),
+        ("contact_name", "Mai Lan"),
+        ("contact_phone", "0901234567"),
+        ("suggestion", "Nên có thêm chỗ đỗ xe cho xe container"),
+    ];
+    let form_id = submit(&app, &fields).await;
+    let inspection = app.staff_token(StaffRole::Inspection, None);
+    let res = app
+        .case_action_json(
+            &inspection,
+            &form_id,
+            &json!({"action": "resolve", "note": "Đã xác minh", "upheld": true,
+                "officers": ["HP1234"], "violation_category": "harassment",
+                "measure": "discipline_referral"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let dept = app.staff_token(StaffRole::Department, None);
+    assert_eq!(
+        app.case_action(&dept, &format!("{form_id}-kn"), "resolve", "Đã tiếp thu")
+            .await
+            .status(),
+        200
+    );
+    for kind in [
+        "form.issued",
+        "rating.submitted",
+        "complaint.opened",
+        "case.closed",
+    ] {
+        app.eventually(kind, || receiver.of_type(kind).first().cloned())
+            .await;
+    }
+    app.eventually("both cases closed", || {
+        (receiver.of_type("case.closed").len() == 2).then_some(())
+    })
+    .await;
+
+    let issued: Value = serde_json::from_slice(&receiver.of_type("form.issued")[0].body).unwrap();
+    let number = issued["data"]["declaration_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(issued["data"]["form_id"], form_id.as_str());
+    let mut others = 0;
+    for r in receiver.got().iter().filter(|r| r.kind != "form.issued") {
+        others += 1;
+        let text = String::from_utf8_lossy(&r.body);
+        for secret in [form_id.as_str(), number.as_str()] {
+            assert!(
+                !text.contains(secret) && !r.id.contains(secret),
+                "{secret} in {}: {text}",
+                r.kind
+            );
+        }
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        if r.kind == "rating.submitted" {
+            assert_eq!(body["data"]["confidential"], true);
+            assert_eq!(body["data"]["ratings"], json!([]), "no levels: {body}");
+        }
+    }
+    assert_eq!(others, 4, "rating, complaint opened, two cases closed");
+}

@@ -67,7 +67,7 @@ async fn http(f: &Function, request: HttpRequest<'_>) -> anyhow::Result<HttpAnsw
 /// `POST /v1/forms` for a declaration, as the declaration system sends it.
 async fn issue(f: &Function, number: &str) -> anyhow::Result<HttpAnswer> {
     let body = declaration(number).to_string();
-    http(f, HttpRequest::post("/v1/forms", "application/json", body)).await
+    http(f, HttpRequest::from_declaration_system("/v1/forms", body)).await
 }
 
 /// A declaration with six subjects on the form: its office, the team, two stages
@@ -121,6 +121,28 @@ impl<'a> Run<'a> {
     /// Runs every check; the first failure stops with its reason.
     pub async fn all(&mut self) -> anyhow::Result<()> {
         let number = format!("30{:010}", rand_number());
+
+        // A misconfigured function says why on /init/error, naming the
+        // parameter it could not read and nothing secret.
+        let before = self.mark();
+        let mut vars = self.stack.lambda_vars(&self.proxy.endpoint);
+        vars.insert(
+            csq_aws::lambda::env::LINK_KEYS_PARAMETER.into(),
+            "/csq/bench/missing-link-keys".into(),
+        );
+        let broken = Function::spawn(&binary(self.bin_dir, "issue-form"), &vars).await?;
+        let failed = broken.init().await;
+        broken.stop().await;
+        let reported = format!("{:#}", failed.err().context("init must fail")?);
+        ensure!(
+            reported.contains("Runtime.InitError") && reported.contains("missing-link-keys"),
+            "init error not reported with its message: {reported}"
+        );
+        self.step(
+            "issue-form",
+            "missing link keys → /init/error names the parameter".into(),
+            &before,
+        );
 
         // The declaration system issues a form (SigV4-authorized at the gateway).
         let f = self.start("issue-form").await?;

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 const HTTP_API_V2: &str = include_str!("../../../shared/aws/tests/fixtures/http_api_v2.json");
 const JWT_AUTHORIZER: &str = include_str!("../../../shared/aws/tests/fixtures/jwt_authorizer.json");
+const IAM_AUTHORIZER: &str = include_str!("../../../shared/aws/tests/fixtures/iam_authorizer.json");
 const SQS_EVENT: &str = include_str!("../../../shared/aws/tests/fixtures/sqs_event.json");
 const SCHEDULER_EVENT: &str =
     include_str!("../../../shared/aws/tests/fixtures/scheduler_event.json");
@@ -21,6 +22,8 @@ pub struct HttpRequest<'a> {
     pub body: Option<String>,
     /// JWT claims the gateway's authorizer passed (staff routes).
     pub claims: Option<Value>,
+    /// The IAM authorizer's caller (the integration route, SigV4-signed).
+    pub iam_caller: bool,
 }
 
 impl<'a> HttpRequest<'a> {
@@ -32,6 +35,15 @@ impl<'a> HttpRequest<'a> {
             cookies: Vec::new(),
             body: None,
             claims: None,
+            iam_caller: false,
+        }
+    }
+
+    /// A call of the declaration system, which the gateway authenticated with IAM.
+    pub fn from_declaration_system(path: &'a str, body: String) -> Self {
+        HttpRequest {
+            iam_caller: true,
+            ..Self::post(path, "application/json", body)
         }
     }
 
@@ -65,6 +77,10 @@ impl<'a> HttpRequest<'a> {
                 auth["jwt"]["claims"][k] = v.clone();
             }
             e["requestContext"]["authorizer"] = auth;
+        }
+        if self.iam_caller {
+            e["requestContext"]["authorizer"] =
+                serde_json::from_str(IAM_AUTHORIZER).expect("fixture");
         }
         e
     }

@@ -115,6 +115,8 @@ async fn error(
 
 async fn init_error(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> StatusCode {
     *shared.init_error.lock().unwrap() = Some(body_json(&body));
+    // Its init is over, badly: `ready` reports the error without waiting.
+    shared.ready.send_replace(Some(Instant::now()));
     StatusCode::ACCEPTED
 }
 

@@ -144,7 +144,7 @@ pub fn demo_org_before() -> OrgDirectory {
     for (code, vi, en, region) in OFFICES {
         units.push(Unit {
             head: h(
-                &format!("Đội trưởng {code}"),
+                &format!("Trưởng {vi}"),
                 &format!("{}@demo-customs.invalid", code.to_lowercase()),
             ),
             ..unit(code, vi, en, "office", Some(region))
@@ -204,6 +204,15 @@ fn officer_name(rng: &mut StdRng) -> String {
     )
 }
 
+/// An officer's one name: drawn from the id, so the same officer is named
+/// the same on every declaration.
+fn name_of_officer(id: &str) -> String {
+    let seed = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    officer_name(&mut StdRng::seed_from_u64(seed))
+}
+
 /// A declaration request for the demo: deterministic, so reloading changes nothing.
 fn declaration(
     rng: &mut StdRng,
@@ -228,8 +237,9 @@ fn declaration(
         .map(|stage| {
             let team = format!("{branch}0{}", rng.random_range(1..=3));
             let n: u32 = rng.random_range(1..=6);
-            let name = officer_name(rng);
-            json!({"stage": stage, "team": team, "officer": {"id": format!("DM{branch}{n}"), "name": name}})
+            let id = format!("DM{branch}{n}");
+            let name = name_of_officer(&id);
+            json!({"stage": stage, "team": team, "officer": {"id": id, "name": name}})
         })
         .collect();
     let b = rng.random_range(0..BUSINESSES.len());
@@ -313,6 +323,152 @@ fn answers(rng: &mut StdRng, subjects: usize) -> Vec<(String, String)> {
         ));
     }
     fields
+}
+
+/// Issues one scripted declaration at `at`, submits `fields` (the officer
+/// subject's index stands for `{officer}`), routes what it queued, and
+/// returns the form id and the cases opened.
+async fn scripted(
+    past: &Csq,
+    host: &LocalHost,
+    clock: &ManualClock,
+    number: &str,
+    office: &str,
+    at: chrono::DateTime<Utc>,
+    fields: &[(&str, &str)],
+) -> anyhow::Result<(String, usize)> {
+    clock.set(at);
+    let id = format!("DM{office}1");
+    let request = json!({
+        "declaration": {"number": number, "type_code": "A11",
+            "registered_at": (at - Duration::minutes(20)).to_rfc3339(),
+            "customs_office": office, "lane": "yellow"},
+        "business": {"tax_code": "0900010000", "name": BUSINESSES[0],
+            "email": "xnk0@demo-business.invalid", "language": "vi"},
+        "handling": [{"stage": "document_check", "team": format!("{office}01"),
+            "officer": {"id": id, "name": name_of_officer(&id)}}]
+    });
+    let form = past.issue_form(&request).await?.form;
+    let officer = form
+        .subjects
+        .iter()
+        .position(|s| s.officer_id.is_some())
+        .unwrap_or(0)
+        .to_string();
+    let fields: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.replace("{officer}", &officer), (*v).to_owned()))
+        .collect();
+    clock.advance(Duration::minutes(40));
+    let token = past.settings.link_keys.sign(&form.id, form.expires_at);
+    past.submit_form(&token, &fields)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo submission: {e:?}"))?;
+    clock.advance(Duration::minutes(2));
+    let mut opened = 0;
+    for m in host.queue.receive(10).await? {
+        if past.route_complaint(&m.body).await.is_ok() {
+            opened += 1;
+            host.queue.delete(&m.receipt).await?;
+        }
+    }
+    Ok((form.id, opened))
+}
+
+/// Work for every role, whatever the random history drew: a misconduct
+/// report for the inspection unit, a complaint transferred to another unit,
+/// a complaint answered and appealed one level up, and a suggestion.
+async fn each_roles_work(
+    past: &Csq,
+    host: &LocalHost,
+    clock: &ManualClock,
+    department: &Scope,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<usize> {
+    let day = vn_day_start(today.checked_sub_days(Days::new(3)).expect("recent"));
+    let contact = [
+        ("contact_name", "Lê Thu Hà"),
+        ("contact_phone", "0912345678"),
+    ];
+    let mut opened = 0;
+    let misconduct = [
+        ("level.0", "3"),
+        ("level.{officer}", "1"),
+        ("reason.{officer}", "harassment"),
+        (
+            "comment.{officer}",
+            "Công chức gợi ý chi phí ngoài quy định để xử lý nhanh.",
+        ),
+        contact[0],
+        contact[1],
+    ];
+    let at = day + Duration::hours(8);
+    opened += scripted(past, host, clock, "980000000001", "91AA", at, &misconduct)
+        .await?
+        .1;
+
+    let slow = [
+        ("level.0", "2"),
+        ("reason.0", "delay"),
+        contact[0],
+        contact[1],
+    ];
+    let at = day + Duration::hours(9);
+    let (transferred, n) = scripted(past, host, clock, "980000000002", "91AB", at, &slow).await?;
+    opened += n;
+    clock.advance(Duration::hours(2));
+    let transfer = CaseActionRequest {
+        action: "transfer".into(),
+        to: Some("91AA".into()),
+        note: "Khâu kiểm tra hồ sơ do Hải quan cửa khẩu Cảng Demo thực hiện.".into(),
+        ..CaseActionRequest::default()
+    };
+    past.act_on_case(department, &transferred, &transfer)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo transfer: {e}"))?;
+
+    let at = day + Duration::hours(10);
+    let (appealed, n) = scripted(past, host, clock, "980000000003", "91AC", at, &slow).await?;
+    opened += n;
+    clock.advance(Duration::hours(3));
+    let dismiss = CaseActionRequest {
+        action: "dismiss".into(),
+        note: "Đã kiểm tra: hồ sơ được xử lý trong thời hạn quy định.".into(),
+        ..CaseActionRequest::default()
+    };
+    let (closed, _) = past
+        .act_on_case(department, &appealed, &dismiss)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo dismissal: {e}"))?;
+    clock.advance(Duration::hours(20));
+    let rules = past.case_rules().await?.rules;
+    let expiry = closed
+        .outcome_link_expiry(&rules)
+        .ok_or_else(|| anyhow::anyhow!("a dismissed case has an outcome link"))?;
+    let token = past.settings.link_keys.sign_for(
+        csq_core::auth::link::LinkPurpose::CaseOutcome,
+        &appealed,
+        expiry,
+    );
+    let appeal = csq_core::domain::case::BusinessAction::Appeal(
+        "Hồ sơ nộp đủ từ ngày đầu nhưng vẫn phải chờ hai ngày.".into(),
+    );
+    past.respond_to_outcome(&token, &appeal)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo appeal: {e}"))?;
+
+    let idea = [
+        ("level.0", "5"),
+        (
+            "suggestion",
+            "Đề nghị công khai thời gian xử lý dự kiến của từng khâu.",
+        ),
+    ];
+    let at = day + Duration::hours(11);
+    opened += scripted(past, host, clock, "980000000004", "91AE", at, &idea)
+        .await?
+        .1;
+    Ok(opened)
 }
 
 #[derive(Debug)]
@@ -446,6 +602,10 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
                 .act_on_case(&department_scope, &case.id, &request)
                 .await;
         }
+    }
+
+    if fresh {
+        cases_opened += each_roles_work(&past, host, &clock, &department_scope, today).await?;
     }
 
     for back in (1..=DAYS).rev() {

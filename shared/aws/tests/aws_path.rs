@@ -144,6 +144,32 @@ fn http_event(
     body: Option<&str>,
     claims: Option<Value>,
 ) -> lambda_http::Request {
+    let authorizer = claims.map(|c| {
+        let mut auth = fixture("jwt_authorizer.json");
+        for (k, v) in c.as_object().unwrap() {
+            auth["jwt"]["claims"][k] = v.clone();
+        }
+        auth
+    });
+    event_with(method, path_and_query, headers, cookies, body, authorizer)
+}
+
+/// A call of the declaration system: the integration route's IAM authorizer
+/// verified its signature and left the caller in the request context.
+fn integration_event(path: &str, body: &str) -> lambda_http::Request {
+    let headers = [("content-type", "application/json")];
+    let iam = Some(fixture("iam_authorizer.json"));
+    event_with("POST", path, &headers, &[], Some(body), iam)
+}
+
+fn event_with(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    cookies: &[String],
+    body: Option<&str>,
+    authorizer: Option<Value>,
+) -> lambda_http::Request {
     let mut e = fixture("http_api_v2.json");
     let (path, query) = path_and_query
         .split_once('?')
@@ -159,12 +185,8 @@ fn http_event(
     if let Some(b) = body {
         e["body"] = b.into();
     }
-    if let Some(c) = claims {
-        let mut auth = fixture("jwt_authorizer.json");
-        for (k, v) in c.as_object().unwrap() {
-            auth["jwt"]["claims"][k] = v.clone();
-        }
-        e["requestContext"]["authorizer"] = auth;
+    if let Some(a) = authorizer {
+        e["requestContext"]["authorizer"] = a;
     }
     lambda_http::request::from_str(&e.to_string()).expect("valid HTTP API event")
 }
@@ -259,13 +281,52 @@ fn issue_body(world: &World) -> String {
 
 /// The declaration system's `POST /v1/forms` through the issuance function.
 async fn post_form(issuer: &FunctionEnv, body: &str) -> Reply {
-    let headers = [("content-type", "application/json")];
-    let event = http_event("POST", "/v1/forms", &headers, &[], Some(body), None);
     call(
         csq_core::http::integration::router(issuer.http_state()),
-        event,
+        integration_event("/v1/forms", body),
     )
     .await
+}
+
+/// Issue 23, item 12: the issuance function refuses a request that did not
+/// come through the IAM-authorised route, whatever its body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_issuance_function_refuses_requests_the_gateway_did_not_authenticate() {
+    let world = World::new().await;
+    let issuer = world.function(&ISSUE_FORM).await;
+    let body = issue_body(&world);
+    let headers = [("content-type", "application/json")];
+    for event in [
+        http_event("POST", "/v1/forms", &headers, &[], Some(&body), None),
+        // A staff token's claims are no IAM caller either.
+        http_event(
+            "POST",
+            "/v1/forms",
+            &headers,
+            &[],
+            Some(&body),
+            Some(json!({"custom:role": "department"})),
+        ),
+        http_event(
+            "POST",
+            &format!("/v1/forms/{}/handling", world.declaration),
+            &headers,
+            &[],
+            Some(&body),
+            None,
+        ),
+    ] {
+        let reply = call(
+            csq_core::http::integration::router(issuer.http_state()),
+            event,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+        assert!(reply.body.contains("IAM"), "{}", reply.body);
+    }
+    assert!(sent_to(&world.business).await.is_empty(), "nothing issued");
+    let first = post_form(&issuer, &body).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
 }
 
 /// A unique 12-digit declaration number.
@@ -635,6 +696,97 @@ async fn functions_refuse_to_start_without_their_configuration() {
         .err()
         .expect("must fail");
     assert!(format!("{err:#}").contains("/csq/missing"));
+}
+
+/// Issue 23, item 10: a warm rating function started before a rotation opens
+/// links signed with the new key (it re-reads the keys once), still opens
+/// the old key's links, and a made-up key id does not make it read again
+/// within the minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_function_follows_a_key_rotation() {
+    let world = World::new().await;
+    let issuer = world.function(&ISSUE_FORM).await;
+    let rating = world.function(&RATING_FORM).await;
+    let first = post_form(&issuer, &issue_body(&world)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let form_id = serde_json::from_str::<Value>(&first.body).unwrap()["form_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let form = issuer.csq.forms.form(&form_id).await.unwrap().unwrap();
+    let old_link = issuer
+        .csq
+        .settings
+        .link_keys
+        .sign(&form.id, form.expires_at);
+
+    // The operator rotates: k2 signs, k1 still verifies.
+    let name = &world.vars[env::LINK_KEYS_PARAMETER];
+    let ssm = aws_sdk_ssm::Client::new(&support::sdk());
+    let old = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap()
+        .parameter
+        .unwrap()
+        .value
+        .unwrap();
+    let new = format!(
+        "k2:{},{old}",
+        support::unique("rotated-secret-of-32-bytes-or-more")
+    );
+    ssm.put_parameter()
+        .name(name)
+        .value(new.clone())
+        .overwrite(true)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let new_link = csq_core::auth::link::LinkKeys::parse(&new)
+        .unwrap()
+        .sign(&form.id, form.expires_at);
+    assert!(new_link.starts_with("k2."));
+
+    let open = |token: String| {
+        let router = csq_core::http::rating_form::router(rating.http_state());
+        call(
+            router,
+            http_event("GET", &format!("/f/{token}"), &[], &[], None, None),
+        )
+    };
+    assert_eq!(open(new_link.clone()).await.status, StatusCode::OK);
+    assert_eq!(open(old_link).await.status, StatusCode::OK);
+    // What this container signs now uses k2.
+    assert!(
+        rating
+            .csq
+            .settings
+            .link_keys
+            .sign("x", form.expires_at)
+            .starts_with("k2.")
+    );
+
+    // A third key within the minute: not read again, refused.
+    let k3 = format!(
+        "k3:{},{new}",
+        support::unique("third-secret-of-32-bytes-or-more")
+    );
+    ssm.put_parameter()
+        .name(name)
+        .value(k3.clone())
+        .overwrite(true)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let k3_link = csq_core::auth::link::LinkKeys::parse(&k3)
+        .unwrap()
+        .sign(&form.id, form.expires_at);
+    assert_eq!(open(k3_link).await.status, StatusCode::NOT_FOUND);
 }
 
 /// A stand-in SES endpoint that fails on purpose: `failures` calls answer with
@@ -1540,9 +1692,7 @@ async fn later_stages_and_a_follow_up_form_on_the_aws_path() {
     };
     let post = |body: String| {
         let router = csq_core::http::integration::router(issuer.http_state());
-        let headers = [("content-type", "application/json")];
-        let event = http_event("POST", &path, &headers, &[], Some(&body), None);
-        call(router, event)
+        call(router, integration_event(&path, &body))
     };
     let joined = post(add("valuation", "HP9001")).await;
     assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);

@@ -60,6 +60,7 @@ fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
         complaints_closed: 0,
         complaints_overdue: 0,
         misconduct_level_counts: [0, 0, 0, 0, 1.min(ratings)],
+        misconduct_forms_submitted: 0,
         misconduct_complaints: [0; 3],
         complaints_upheld: 1.min(ratings),
         misconduct_upheld: 0,

@@ -20,9 +20,7 @@ use crate::auth::staff::StaffRole;
 use crate::domain::case::{Case, CaseEvent, CaseKind, CaseStatus, Conclusion, Escalation};
 use crate::domain::complaint::{AssigneeRole, Complaint};
 use crate::domain::declaration::{Lane, Stage};
-use crate::domain::form::{
-    Form, FormStatus, InvitationState, RatingRecord, Subject, SubjectKind, Submission,
-};
+use crate::domain::form::{Form, FormStatus, InvitationState, RatingRecord, Subject, SubjectKind};
 use crate::domain::org::UnitLabel;
 use crate::domain::rating_scale::Reason;
 use crate::domain::stats::DailyStats;
@@ -36,13 +34,7 @@ pub const DEFAULT_MIN_CELL: u64 = 5;
 /// (phiền hà, sách nhiễu, tiêu cực): the whole report is withheld, not only the
 /// line that names the reason.
 pub fn is_misconduct_report(r: &RatingRecord) -> bool {
-    r.part_of_misconduct_report || r.names_misconduct()
-}
-
-fn form_reports_misconduct(form: &Form) -> bool {
-    form.submission
-        .as_ref()
-        .is_some_and(Submission::reports_misconduct)
+    r.is_part_of_misconduct_report()
 }
 
 impl Scope {
@@ -67,9 +59,102 @@ impl Scope {
     fn sees_contact(&self, case: &Case) -> bool {
         self.role() == StaffRole::Department || (self.is_assignee(case) && !case.status.is_closed())
     }
+}
 
-    pub fn may_list_records(&self) -> bool {
-        self.role() != StaffRole::Officer
+/// What a staff route serves: the role check every route makes first,
+/// before it reads its parameters, so that a reader who may not use a route
+/// is told so whatever they sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffRoute {
+    /// The org directory and its versions (names and emails of heads and handlers).
+    Directory,
+    Forms,
+    Ratings,
+    Cases,
+    Exports,
+    Stats,
+    Reports,
+    Rankings,
+    Warnings,
+    /// An officer's own figures and comments.
+    OwnPage,
+    AuditLog,
+}
+
+impl StaffRoute {
+    fn what(self) -> &'static str {
+        match self {
+            StaffRoute::Directory => "the org directory",
+            StaffRoute::Forms => "the forms listing",
+            StaffRoute::Ratings => "the ratings listing",
+            StaffRoute::Cases => "the case listing",
+            StaffRoute::Exports => "the exports",
+            StaffRoute::Stats => "unit statistics",
+            StaffRoute::Reports => "unit reports",
+            StaffRoute::Rankings => "rankings",
+            StaffRoute::Warnings => "early warnings",
+            StaffRoute::OwnPage => "an officer's own page",
+            StaffRoute::AuditLog => "the audit log",
+        }
+    }
+}
+
+/// Why a staff request was refused, as the sentence its reader gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A unit (or a statistics key) outside the reader's part of the tree.
+    Unit(String),
+    /// Officers read their own page and nothing else.
+    OfficerOwnPageOnly(StaffRoute),
+    /// `/v1/me` belongs to officers.
+    OfficersOnly,
+    DepartmentOnly(StaffRoute),
+    /// A unit's case list the reader does not handle.
+    CasesOf(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Unit(unit) => write!(
+                f,
+                "{unit} is outside your scope: you may read your own unit and the units under it."
+            ),
+            Refusal::OfficerOwnPageOnly(route) => write!(
+                f,
+                "Officers may not read {}: an officer reads only their own figures and comments, at /v1/me.",
+                route.what()
+            ),
+            Refusal::OfficersOnly => write!(
+                f,
+                "/v1/me is an officer's own page and you are not signed in as an officer: read /v1/stats or /v1/report instead."
+            ),
+            Refusal::DepartmentOnly(route) => {
+                write!(f, "Only department staff may read {}.", route.what())
+            }
+            Refusal::CasesOf(unit) => write!(
+                f,
+                "The cases of {unit} are outside your scope: you list the cases your own unit handles."
+            ),
+        }
+    }
+}
+
+impl Scope {
+    /// Whether this reader may use `route` at all (the first check of every
+    /// staff route). Officers read only their own page; the audit log is the
+    /// department's; the rest is for unit heads, inspection and department.
+    pub fn may_use(&self, route: StaffRoute) -> Result<(), Refusal> {
+        let role = self.role();
+        match route {
+            StaffRoute::OwnPage if role != StaffRole::Officer => Err(Refusal::OfficersOnly),
+            StaffRoute::OwnPage => Ok(()),
+            StaffRoute::AuditLog if role != StaffRole::Department => {
+                Err(Refusal::DepartmentOnly(route))
+            }
+            _ if role == StaffRole::Officer => Err(Refusal::OfficerOwnPageOnly(route)),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -77,8 +162,8 @@ impl Scope {
 pub fn sees_form(who: &Scope, form: &Form) -> bool {
     match who.role() {
         StaffRole::Department => true,
-        StaffRole::Inspection => form_reports_misconduct(form),
-        StaffRole::UnitHead => who.form_in_scope(form) && !form_reports_misconduct(form),
+        StaffRole::Inspection => form.is_misconduct_report(),
+        StaffRole::UnitHead => who.form_in_scope(form) && !form.is_misconduct_report(),
         StaffRole::Officer => false,
     }
 }
@@ -331,6 +416,10 @@ pub struct CaseView {
     pub acknowledge_due_at: Option<DateTime<Utc>>,
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub due_at: DateTime<Utc>,
+    /// The deadlines in words ("by the end of 21/12/2026"), so every client
+    /// shows them as the emails do.
+    pub due_by: DeadlineView,
+    pub acknowledge_by: Option<DeadlineView>,
     pub closed_at: Option<DateTime<Utc>>,
     /// What the business was told.
     pub finding: Option<String>,
@@ -344,6 +433,22 @@ pub struct CaseView {
     pub allowed_actions: Vec<&'static str>,
     pub assignment: AssignmentView,
     pub complaint: ComplaintView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeadlineView {
+    pub vi: String,
+    pub en: String,
+}
+
+impl From<DateTime<Utc>> for DeadlineView {
+    fn from(t: DateTime<Utc>) -> Self {
+        let text = crate::domain::time::vn_deadline(t);
+        DeadlineView {
+            vi: text.vi,
+            en: text.en,
+        }
+    }
 }
 
 /// A transfer as staff read it: which lists, why, when.
@@ -422,6 +527,8 @@ impl CaseView {
             acknowledge_due_at: case.acknowledge_due_at,
             acknowledged_at: case.acknowledged_at,
             due_at: case.due_at,
+            due_by: case.due_at.into(),
+            acknowledge_by: case.acknowledge_due_at.map(Into::into),
             closed_at: case.closed_at,
             finding: case.finding.clone(),
             conclusion: case.conclusion.clone(),

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use aws_types::SdkConfig;
 use chrono::Duration;
 use csq_core::app::{Csq, Settings};
-use csq_core::auth::link::LinkKeys;
+use csq_core::auth::link::{LinkKeyRing, LinkKeySource, LinkKeys};
 use csq_core::auth::random_secret;
 use csq_core::domain::complaint::Complaint;
 use csq_core::http::{HttpState, IntegrationAuth};
@@ -236,6 +236,23 @@ async fn parameters(ssm: &aws_sdk_ssm::Client, names: &[String]) -> anyhow::Resu
         .collect()
 }
 
+/// The link keys' SecureString, read again when a rotation shows.
+struct SsmLinkKeys {
+    ssm: aws_sdk_ssm::Client,
+    name: String,
+}
+
+#[async_trait]
+impl LinkKeySource for SsmLinkKeys {
+    async fn link_keys(&self) -> Result<LinkKeys, Box<dyn std::error::Error + Send + Sync>> {
+        let value = parameters(&self.ssm, std::slice::from_ref(&self.name))
+            .await?
+            .pop()
+            .unwrap_or_default();
+        Ok(LinkKeys::parse(&value)?)
+    }
+}
+
 fn days(vars: &HashMap<String, String>, name: &str, default: i64) -> anyhow::Result<Duration> {
     match vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
         Some(v) => Ok(Duration::days(
@@ -299,7 +316,16 @@ impl FunctionEnv {
             // real one out of its memory and its IAM policy.
             None => LinkKeys::parse(&format!("none:{}", random_secret(32)))?,
         };
-        let mut settings = Settings::new(&public_url, link_keys);
+        let mut settings = Settings::new(&public_url, link_keys.clone());
+        if spec.signs_links {
+            // After a rotation this warm container meets links signed with the
+            // new key: it re-reads the parameter instead of refusing them.
+            let source = SsmLinkKeys {
+                ssm: ssm.clone(),
+                name: get(LINK_KEYS_PARAMETER),
+            };
+            settings.link_keys = Arc::new(LinkKeyRing::reloading(link_keys, Arc::new(source)));
+        }
         settings.form_ttl = days(vars, FORM_TTL_DAYS, 30)?;
         settings.remind_after = days(vars, REMIND_AFTER_DAYS, 3)?;
         settings.personal_data_retention = days(vars, PERSONAL_DATA_DAYS, 365)?;
@@ -368,7 +394,7 @@ impl FunctionEnv {
     pub fn http_state(&self) -> HttpState {
         HttpState {
             csq: self.csq.clone(),
-            integration_auth: IntegrationAuth::Gateway,
+            integration_auth: IntegrationAuth::Gateway(Arc::new(super::staff_auth::IamCaller)),
             staff_auth: Arc::new(AuthorizerClaims),
         }
     }

@@ -31,13 +31,48 @@ pub fn init_logging() {
         .try_init();
 }
 
+/// The function's core from its environment. A failure (a variable or a
+/// parameter missing) is posted to the Runtime API's `/init/error` with its
+/// message before the process ends, so Lambda shows why rather than a bare
+/// exit. The messages name variables and parameters, never their values.
+async fn init(spec: &'static FunctionSpec) -> Result<FunctionEnv, lambda_runtime::Error> {
+    match FunctionEnv::from_process_env(spec).await {
+        Ok(env) => Ok(env),
+        Err(e) => {
+            let message = format!("{e:#}");
+            tracing::error!(error = %message, "function init failed");
+            report_init_error(&message).await;
+            Err(message.into())
+        }
+    }
+}
+
+async fn report_init_error(message: &str) {
+    let body = serde_json::json!({"errorType": "Runtime.InitError", "errorMessage": message});
+    let sent = async {
+        let client = lambda_runtime_api_client::Client::builder().build()?;
+        let request = lambda_runtime_api_client::build_request()
+            .method("POST")
+            .uri("/2018-06-01/runtime/init/error")
+            .header("lambda-runtime-function-error-type", "Runtime.InitError")
+            .body(lambda_runtime_api_client::body::Body::from(
+                body.to_string(),
+            ))?;
+        client.call(request).await?;
+        Ok::<_, lambda_runtime::Error>(())
+    };
+    if let Err(e) = sent.await {
+        tracing::error!(error = %e, "init failure not reported to the Runtime API");
+    }
+}
+
 /// Serves one of the core's HTTP routers on Lambda.
 pub async fn run_http(
     spec: &'static FunctionSpec,
     router: fn(HttpState) -> axum::Router,
 ) -> Result<(), lambda_http::Error> {
     init_logging();
-    let env = FunctionEnv::from_process_env(spec).await?;
+    let env = init(spec).await?;
     lambda_http::run(router(env.http_state())).await
 }
 
@@ -46,7 +81,7 @@ pub async fn run_complaint_router(
     spec: &'static FunctionSpec,
 ) -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let env = FunctionEnv::from_process_env(spec).await?;
+    let env = init(spec).await?;
     let csq = env.csq.clone();
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
@@ -62,7 +97,7 @@ pub async fn run_complaint_router(
 /// The nightly job and the frequent sweep, started by EventBridge schedules.
 pub async fn run_nightly(spec: &'static FunctionSpec) -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let env = FunctionEnv::from_process_env(spec).await?;
+    let env = init(spec).await?;
     let csq = env.csq.clone();
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {

@@ -34,3 +34,19 @@ impl StaffAuthenticator for AuthorizerClaims {
         StaffClaims::from_payload(&serde_json::Value::Object(payload))
     }
 }
+
+/// The declaration system on AWS: the integration route's IAM authorizer
+/// verified its SigV4 signature and left the caller in the request context.
+/// A request without it reached the function some other way and is refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IamCaller;
+
+impl csq_core::http::GatewayCaller for IamCaller {
+    fn verified(&self, parts: &Parts) -> bool {
+        matches!(
+            parts.extensions.get::<RequestContext>(),
+            Some(RequestContext::ApiGatewayV2(ctx))
+                if ctx.authorizer.as_ref().is_some_and(|a| a.iam.is_some())
+        )
+    }
+}

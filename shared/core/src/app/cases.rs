@@ -258,6 +258,7 @@ impl Csq {
             .settings
             .link_keys
             .verify_for(LinkPurpose::CaseOutcome, token)
+            .await
             .map_err(|_| OutcomeLinkError::Invalid)?;
         let case = self
             .cases

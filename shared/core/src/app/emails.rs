@@ -7,7 +7,7 @@ use crate::domain::case::{Case, CaseKind};
 use crate::domain::declaration::Language;
 use crate::domain::form::Form;
 use crate::domain::rating_scale::Level;
-use crate::domain::time::vn_display;
+use crate::domain::time::{vn_deadline, vn_display};
 use crate::policy::CaseView;
 use crate::ports::{InlineImage, MailError, OutgoingEmail};
 
@@ -238,7 +238,7 @@ fn case_kind_words(case: &Case) -> (&'static str, &'static str) {
 
 pub fn case_assigned(case: &Case, staff_url: &str) -> OutgoingEmail {
     let link = format!("{staff_url}/dashboard#case={}", case.id);
-    let due = vn_display(case.due_at);
+    let due = vn_deadline(case.due_at);
     let (vi, en) = case_kind_words(case);
     let (lead_vi, lead_en) = if case.response.appeal.is_some() {
         (
@@ -268,16 +268,18 @@ pub fn case_assigned(case: &Case, staff_url: &str) -> OutgoingEmail {
     );
     let text = format!(
         "Kính gửi {name},\n\n{lead_vi} ({rule}).\n{lead_en}.\n\n{summary}\n\
-         Hạn xử lý / Due: {due}\nHồ sơ / Case: {link}\n",
+         Hạn xử lý: {due_vi} / Due {due_en}\nHồ sơ / Case: {link}\n",
         name = case.assignment.name,
         rule = case.assignment.rule,
+        due_vi = due.vi,
+        due_en = due.en,
         summary = case_summary_text(&CaseView::for_assignee_email(case)),
     );
     let html = page(html! {
         p { "Kính gửi " strong { (case.assignment.name) } "," }
         p { (lead_vi) ". " (lead_en) "." }
         (case_summary_html(&CaseView::for_assignee_email(case)))
-        p { "Hạn xử lý / Due: " strong { (due) } }
+        p { "Hạn xử lý: " strong { (due.vi) } " / Due " strong { (due.en) } }
         p { "Hồ sơ / Case: " a href=(link) { (link) } }
     });
     to_assignee(case, subject, text, html)
@@ -304,21 +306,23 @@ fn capitalise(s: &str) -> String {
 /// The one reminder before a case's due date, to its assignee.
 pub fn case_reminder(case: &Case, staff_url: &str) -> OutgoingEmail {
     let link = format!("{staff_url}/dashboard#case={}", case.id);
-    let due = vn_display(case.due_at);
+    let due = vn_deadline(case.due_at);
     let (vi, en) = case_kind_words(case);
     let subject = format!(
-        "[CSQ] Nhắc hạn xử lý {vi} / Reminder: {en} due {due}: tờ khai {}",
-        case.complaint.declaration_number
+        "[CSQ] Nhắc hạn xử lý {vi} / Reminder: {en} due {}: tờ khai {}",
+        due.en, case.complaint.declaration_number
     );
     let text = format!(
-        "Kính gửi {name},\n\n{vi_cap} giao cho đơn vị sắp đến hạn xử lý: {due}.\n         The {en} assigned to your unit is due {due}.\n\nHồ sơ / Case: {link}\n",
+        "Kính gửi {name},\n\n{vi_cap} giao cho đơn vị sắp đến hạn xử lý: {due_vi}.\n         The {en} assigned to your unit is due {due_en}.\n\nHồ sơ / Case: {link}\n",
         name = case.assignment.name,
         vi_cap = capitalise(vi),
+        due_vi = due.vi,
+        due_en = due.en,
     );
     let html = page(html! {
         p { "Kính gửi " strong { (case.assignment.name) } "," }
-        p { (capitalise(vi)) " giao cho đơn vị sắp đến hạn xử lý: " strong { (due) } "." }
-        p { "The " (en) " assigned to your unit is due " (due) "." }
+        p { (capitalise(vi)) " giao cho đơn vị sắp đến hạn xử lý: " strong { (due.vi) } "." }
+        p { "The " (en) " assigned to your unit is due " (due.en) "." }
         p { "Hồ sơ / Case: " a href=(link) { (link) } }
     });
     to_assignee(case, subject, text, html)
@@ -333,17 +337,17 @@ pub fn case_escalated(case: &Case, to_name: &str, to: &str, staff_url: &str) -> 
         case.complaint.declaration_number
     );
     let text = format!(
-        "{} giao cho {} ({}) đã quá hạn xử lý {}.\nThe {en} assigned to {} is overdue since {}.\n\n{}\nHồ sơ / Case: {link}\n",
+        "{} giao cho {} ({}) đã quá hạn xử lý ({}).\nThe {en} assigned to {} is overdue: it was due {}.\n\n{}\nHồ sơ / Case: {link}\n",
         capitalise(vi),
         case.assignment.name,
         case.assignment.unit,
-        vn_display(case.due_at),
+        vn_deadline(case.due_at).vi,
         case.assignment.name,
-        vn_display(case.due_at),
+        vn_deadline(case.due_at).en,
         case_summary_text(&CaseView::for_escalation_email(case))
     );
     let html = page(html! {
-        p { (capitalise(vi)) " giao cho " strong { (case.assignment.name) } " đã quá hạn xử lý " (vn_display(case.due_at)) "." }
+        p { (capitalise(vi)) " giao cho " strong { (case.assignment.name) } " đã quá hạn xử lý (" (vn_deadline(case.due_at).vi) ")." }
         p { "The " (en) " assigned to " (case.assignment.name) " is overdue." }
         (case_summary_html(&CaseView::for_escalation_email(case)))
         p { a href=(link) { (link) } }

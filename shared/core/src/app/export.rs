@@ -71,9 +71,7 @@ impl Csq {
         who: &Scope,
         q: &CaseExportQuery,
     ) -> Result<(NaiveDate, NaiveDate), QueryError> {
-        if !who.may_list_records() {
-            return Err(QueryError::Forbidden("an officer reads /v1/me".into()));
-        }
+        who.may_use(crate::policy::StaffRoute::Exports)?;
         if q.status
             .as_deref()
             .is_some_and(|s| CaseStatus::from_code(s).is_none())

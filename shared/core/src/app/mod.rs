@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::auth::link::LinkKeys;
+use crate::auth::link::{LinkKeyRing, LinkKeys};
 use crate::ports::{
     AuditLog, CaseStore, Clock, ComplaintQueue, EventPublisher, FormStore, Mailer, OrgStore,
     StatsStore, SuppressionList,
@@ -31,7 +31,7 @@ pub struct Settings {
     pub public_url: String,
     /// Base URL of the staff API, used in emails to case assignees.
     pub staff_url: String,
-    pub link_keys: LinkKeys,
+    pub link_keys: std::sync::Arc<LinkKeyRing>,
     /// How long a form can be rated after it is issued.
     pub form_ttl: Duration,
     /// When an unanswered form gets its one reminder.
@@ -60,7 +60,7 @@ impl Settings {
         Settings {
             staff_url: public_url.clone(),
             public_url,
-            link_keys,
+            link_keys: std::sync::Arc::new(link_keys.into()),
             form_ttl: Duration::days(30),
             remind_after: Duration::days(3),
             personal_data_retention: Duration::days(365),

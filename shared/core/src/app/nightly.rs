@@ -141,9 +141,22 @@ impl Csq {
             .collect();
         let handling = all_pages(|p| self.cases.handling_ratings_on(date, p)).await?;
         let org = self.current_org().await?.map(|(_, o)| o);
+        // The day's submitted forms, one read each (bounded by the day's
+        // ratings): a form counts as submitted for every unit it was issued
+        // for, not only those whose subjects it rated.
+        let mut rated_ids: Vec<&str> = ratings.iter().map(|r| r.form_id.as_str()).collect();
+        rated_ids.sort_unstable();
+        rated_ids.dedup();
+        let mut submitted = Vec::with_capacity(rated_ids.len());
+        for id in rated_ids {
+            if let Some(form) = self.forms.form(id).await? {
+                submitted.push(form);
+            }
+        }
         let stats = roll_up(&DayInputs {
             date,
             forms_issued: &forms,
+            forms_submitted: &submitted,
             ratings: &ratings,
             cases_opened: &opened,
             cases_closed: &closed,

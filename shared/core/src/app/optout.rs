@@ -48,6 +48,7 @@ impl Csq {
             .settings
             .link_keys
             .verify_for(LinkPurpose::Unsubscribe, token)
+            .await
             .map_err(|_| OptOutError::NotFound)?;
         if self.clock.now() >= link.expires_at {
             return Err(OptOutError::NotFound);

@@ -45,6 +45,7 @@ impl Csq {
             .settings
             .link_keys
             .verify(token)
+            .await
             .map_err(|_| LinkError::NotFound)?;
         let form = self
             .forms
@@ -92,7 +93,7 @@ impl Csq {
             &form,
             &submission,
             now,
-            complaint.is_some(),
+            complaint.as_ref(),
         );
         let write = SubmissionWrite {
             form_id: form.id.clone(),

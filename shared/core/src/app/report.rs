@@ -21,6 +21,7 @@ use crate::domain::stats::{
     DailyStats, StatsTotal, cohort_key, cohort_roll_up, median_of, sum_rows, total,
 };
 use crate::domain::time::vn_day;
+use crate::policy::{Refusal, StaffRoute};
 use crate::ports::PortResult;
 
 /// The first day "since launch" may reach back to: reading a unit's rows from
@@ -111,6 +112,13 @@ pub struct PublicRow {
     pub code: String,
     pub name: String,
     pub name_en: Option<String>,
+    /// A unit merged since (or retired): its own figures for the month, and
+    /// the unit that carries on its work, if any. A reorganisation never moves
+    /// a past month's figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
     /// False: fewer ratings than the minimum count; the figures are withheld.
     pub shown: bool,
     pub ratings: Option<u64>,
@@ -126,6 +134,19 @@ pub struct PublicReport {
     pub level: String,
     pub min_ratings: u64,
     pub units: Vec<PublicRow>,
+    pub totals: PublicTotals,
+}
+
+/// Every listed unit added up, withheld ones included. Withheld itself when
+/// the withheld units hold between 1 and k-1 ratings together: the total less
+/// the shown rows would give away a small cell.
+#[derive(Debug, Serialize)]
+pub struct PublicTotals {
+    pub shown: bool,
+    pub ratings: Option<u64>,
+    pub satisfied_share: Option<f64>,
+    pub complaints_received: Option<u64>,
+    pub complaints_resolved: Option<u64>,
 }
 
 fn period_of(raw: Option<&str>) -> Result<Period, QueryError> {
@@ -184,6 +205,7 @@ impl Csq {
         who: &Scope,
         req: &ReportRequest,
     ) -> Result<UnitReport, QueryError> {
+        who.may_use(StaffRoute::Reports)?;
         let period = period_of(req.period.as_deref())?;
         let today = vn_day(self.clock.now());
         let at = req.at.unwrap_or(today);
@@ -194,10 +216,7 @@ impl Csq {
         if let Some(code) = key.unit_code()
             && !who.sees_unit(code)
         {
-            return Err(QueryError::Forbidden(code.to_owned()));
-        }
-        if !who.may_list_records() {
-            return Err(QueryError::Forbidden(key.key()));
+            return Err(Refusal::Unit(code.to_owned()).into());
         }
         let read = |from, to| {
             let key = key.key();
@@ -258,7 +277,7 @@ impl Csq {
     ) -> Result<Vec<DailyStats>, QueryError> {
         let rows = self.stats.daily(key, from, to).await?;
         if rows.iter().any(|r| !who.sees_owner(r.owner.as_deref())) {
-            return Err(QueryError::Forbidden(key.to_owned()));
+            return Err(Refusal::Unit(key.to_owned()).into());
         }
         let k = self.settings.min_cell;
         Ok(rows
@@ -270,20 +289,18 @@ impl Csq {
     /// Units of one kind, or the officers rated at one office, ranked by the
     /// lower bound of their satisfied share's Wilson interval.
     pub async fn rankings(&self, who: &Scope, req: &RankingRequest) -> Result<Ranking, QueryError> {
+        who.may_use(StaffRoute::Rankings)?;
         let period = period_of(req.period.as_deref())?;
         let at = req.at.unwrap_or(vn_day(self.clock.now()));
         let (from, to) = period.range(at, EARLIEST);
         let min_ratings = req.min_ratings.unwrap_or(self.settings.rank_min_ratings);
-        if !who.may_list_records() {
-            return Err(QueryError::Forbidden("rankings".into()));
-        }
         let empty = OrgDirectory::new("", "", vec![]);
         let org = who.org().unwrap_or(&empty);
         let mut entries: Vec<(String, Option<String>)> = vec![];
         match (&req.officers_of, &req.level) {
             (Some(office), _) => {
                 if !who.sees_unit(office) {
-                    return Err(QueryError::Forbidden(office.clone()));
+                    return Err(Refusal::Unit(office.clone()).into());
                 }
                 let rows = self
                     .scoped_rows(who, &crate::domain::form::units::unit(office), from, to)
@@ -301,7 +318,7 @@ impl Csq {
                     .or_else(|| org.root().map(|r| r.code.clone()))
                     .unwrap_or_default();
                 if !who.sees_unit(&within) {
-                    return Err(QueryError::Forbidden(within));
+                    return Err(Refusal::Unit(within).into());
                 }
                 let subtree = org.subtree(&within);
                 for u in org.units.iter().filter(|u| {
@@ -360,24 +377,39 @@ impl Csq {
         let k = self.settings.min_cell;
         let org = self.current_org().await?.map(|(_, o)| o);
         let mut units = vec![];
+        let mut all = vec![];
+        let mut withheld_ratings = 0;
+        // The directory keeps merged and retired units for their history: a
+        // unit active now is listed; one no longer active is listed for the
+        // months it has figures in, under its own name, marked as such.
         for u in org
             .iter()
             .flat_map(|o| o.units.iter())
-            .filter(|u| u.kind == level && !u.retired)
+            .filter(|u| u.kind == level)
             .take(MAX_CHILDREN)
         {
             let rows = self
                 .stats
                 .daily(&crate::domain::form::units::unit(&u.code), from, to)
                 .await?;
+            let active = u.is_active();
+            if !active && rows.is_empty() {
+                continue;
+            }
             let sum = sum_rows(&u.code, &rows);
             let t = StatsTotal::of(&sum);
             let shown = t.ratings >= k;
+            if !shown {
+                withheld_ratings += t.ratings;
+            }
+            all.extend(rows);
             let hours = sum.handling_hours;
             units.push(PublicRow {
                 code: u.code.clone(),
                 name: u.name.clone(),
                 name_en: u.name_en.clone(),
+                merged_into: u.successor.clone(),
+                retired: !active,
                 shown,
                 ratings: shown.then_some(t.ratings),
                 satisfied_share: t.satisfied_share.filter(|_| shown),
@@ -386,11 +418,20 @@ impl Csq {
                 median_handling_hours: median_of(&hours).filter(|_| shown),
             });
         }
+        let t = total("all", &all);
+        let shown = withheld_ratings == 0 || withheld_ratings >= k;
         Ok(PublicReport {
             month: from.format("%Y-%m").to_string(),
             level,
             min_ratings: k,
             units,
+            totals: PublicTotals {
+                shown,
+                ratings: shown.then_some(t.ratings),
+                satisfied_share: t.satisfied_share.filter(|_| shown),
+                complaints_received: shown.then_some(t.complaints_opened),
+                complaints_resolved: shown.then_some(t.complaints_closed),
+            },
         })
     }
 }
@@ -547,9 +588,7 @@ impl Csq {
 
     /// The newest early-warning report, with the flags this reader may see.
     pub async fn early_warnings(&self, who: &Scope) -> Result<Option<WarningReport>, QueryError> {
-        if !who.may_list_records() {
-            return Err(QueryError::Forbidden("early warnings".into()));
-        }
+        who.may_use(StaffRoute::Warnings)?;
         let Some(mut report) = self.stats.latest_warnings().await? else {
             return Ok(None);
         };

@@ -14,7 +14,9 @@ use crate::domain::org::{INSPECTION_UNIT, OrgDirectory, Unit};
 use crate::domain::rating_scale::Level;
 use crate::domain::stats::{DailyStats, StatsTotal, merge_days, total};
 use crate::domain::time::vn_day;
-use crate::policy::{self, CaseEventView, CaseView, FormView, RatingView, StatsRowView};
+use crate::policy::{
+    self, CaseEventView, CaseView, FormView, RatingView, Refusal, StaffRoute, StatsRowView,
+};
 use crate::ports::{Page, PageRequest, PortError};
 
 /// The longest date range one listing or stats request may cover.
@@ -27,10 +29,16 @@ pub enum QueryError {
     BadRequest(String),
     #[error("not found")]
     NotFound,
-    #[error("you may not see unit {0}")]
-    Forbidden(String),
+    #[error("{0}")]
+    Forbidden(crate::policy::Refusal),
     #[error(transparent)]
     Storage(PortError),
+}
+
+impl From<Refusal> for QueryError {
+    fn from(r: Refusal) -> Self {
+        QueryError::Forbidden(r)
+    }
 }
 
 /// A cursor the store rejects is the caller's mistake (400), not an outage.
@@ -196,7 +204,7 @@ impl Csq {
         who: &'a Scope,
         filter: &'a ListFilter,
     ) -> Result<impl Fn(&RatingRecord) -> bool + 'a, QueryError> {
-        Self::records_allowed(who)?;
+        who.may_use(StaffRoute::Ratings)?;
         let unit = Self::unit_filter(who, filter)?;
         let level = match filter.level {
             Some(n) => Some(
@@ -233,7 +241,7 @@ impl Csq {
     fn unit_filter<'f>(who: &Scope, filter: &'f ListFilter) -> Result<Option<&'f str>, QueryError> {
         let unit = filter.unit.as_deref().or(filter.branch.as_deref());
         match unit {
-            Some(u) if !who.sees_unit(u) => Err(QueryError::Forbidden(u.to_owned())),
+            Some(u) if !who.sees_unit(u) => Err(Refusal::Unit(u.to_owned()).into()),
             _ => Ok(unit),
         }
     }
@@ -243,7 +251,7 @@ impl Csq {
         who: &Scope,
         filter: &ListFilter,
     ) -> Result<Listing<FormView>, QueryError> {
-        Self::records_allowed(who)?;
+        who.may_use(StaffRoute::Forms)?;
         let unit = Self::unit_filter(who, filter)?;
         let within = |code: &str, u: &str| who.org().map_or(code == u, |o| o.is_within(code, u));
         let status = filter.status.as_deref();
@@ -305,7 +313,7 @@ impl Csq {
         who: &Scope,
         query: &CaseListQuery,
     ) -> Result<Listing<CaseView>, QueryError> {
-        Self::records_allowed(who)?;
+        who.may_use(StaffRoute::Cases)?;
         let status = match query.status.as_deref() {
             Some(s) => Some(CaseStatus::from_code(s).ok_or_else(|| {
                 QueryError::BadRequest(
@@ -353,7 +361,7 @@ impl Csq {
                     }
                 };
                 if !allowed {
-                    return Err(QueryError::Forbidden(unit.to_owned()));
+                    return Err(Refusal::CasesOf(unit.to_owned()).into());
                 }
                 // A filter may keep few of a unit's cases: read on, up to the
                 // budget, and hand back where this stopped.
@@ -424,16 +432,6 @@ impl Csq {
         })
     }
 
-    /// Officers read only their own figures (`/v1/me`); every other listing is
-    /// for unit heads, the inspection unit and the department.
-    fn records_allowed(who: &Scope) -> Result<(), QueryError> {
-        if who.may_list_records() {
-            Ok(())
-        } else {
-            Err(QueryError::Forbidden("an officer reads /v1/me".into()))
-        }
-    }
-
     /// Records that `who` read these records (ids only). A listing that
     /// returned nothing read nothing and is not recorded.
     pub(crate) async fn record_read(
@@ -473,9 +471,7 @@ impl Csq {
         let officer = match (who.role(), who.who.officer.as_deref()) {
             (StaffRole::Officer, Some(id)) => id.to_owned(),
             _ => {
-                return Err(QueryError::Forbidden(
-                    "/v1/me is an officer's own page".into(),
-                ));
+                return Err(Refusal::OfficersOnly.into());
             }
         };
         let today = vn_day(self.clock.now());
@@ -555,9 +551,7 @@ impl Csq {
         who: &Scope,
         filter: &ListFilter,
     ) -> Result<Listing<AuditEntry>, QueryError> {
-        if who.role() != StaffRole::Department {
-            return Err(QueryError::Forbidden("the audit log".into()));
-        }
+        who.may_use(StaffRoute::AuditLog)?;
         self.list_by_day(filter, |d, p| self.audit.audit_on(d, p), |_| true)
             .await
     }
@@ -569,6 +563,7 @@ impl Csq {
         who: &Scope,
         request: &StatsRequest,
     ) -> Result<UnitStats, QueryError> {
+        who.may_use(StaffRoute::Stats)?;
         let (from, to) = date_range(vn_day(self.clock.now()), request.from, request.to)?;
         let empty = OrgDirectory::new("", "", vec![]);
         let org = who.org().unwrap_or(&empty);
@@ -576,10 +571,7 @@ impl Csq {
         if let Some(code) = key.unit_code()
             && !who.sees_unit(code)
         {
-            return Err(QueryError::Forbidden(code.to_owned()));
-        }
-        if !who.may_list_records() {
-            return Err(QueryError::Forbidden(key.key()));
+            return Err(Refusal::Unit(code.to_owned()).into());
         }
         let days = self
             .stats_of(who, &key, org, from, to, request.include_predecessors)

@@ -124,6 +124,13 @@ impl LinkKeys {
         })
     }
 
+    /// Whether the token names a key id of these keys (signature unchecked).
+    fn knows_key_of(&self, token: &str) -> bool {
+        token
+            .split_once('.')
+            .is_some_and(|(kid, _)| self.key(kid).is_some())
+    }
+
     /// A CSRF token bound to one form and one browser nonce (double-submit cookie).
     pub fn csrf_token(&self, form_id: &str, nonce: &str) -> String {
         b64(&hmac_sign(
@@ -142,6 +149,133 @@ impl LinkKeys {
                 .keys
                 .iter()
                 .any(|(_, k)| hmac_verify(k, msg.as_bytes(), &sig))
+    }
+}
+
+/// Where fresh link keys come from (SSM on AWS). A function keeps its keys
+/// for its life; after a rotation it meets links signed with a key it does
+/// not know, and reads the keys again rather than refuse them.
+#[async_trait::async_trait]
+pub trait LinkKeySource: Send + Sync {
+    async fn link_keys(&self) -> Result<LinkKeys, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// The link keys a process uses, re-read from their source when a link names
+/// a key id it does not know, at most once a minute (a forged key id must not
+/// make every request a call to the source).
+pub struct LinkKeyRing {
+    keys: std::sync::RwLock<std::sync::Arc<LinkKeys>>,
+    source: Option<std::sync::Arc<dyn LinkKeySource>>,
+    last_reload: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// How often a process may re-read its keys.
+pub const KEY_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl fmt::Debug for LinkKeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LinkKeyRing")
+            .field("keys", &*self.current())
+            .field("reloads", &self.source.is_some())
+            .finish()
+    }
+}
+
+impl From<LinkKeys> for LinkKeyRing {
+    fn from(keys: LinkKeys) -> Self {
+        LinkKeyRing {
+            keys: std::sync::RwLock::new(std::sync::Arc::new(keys)),
+            source: None,
+            last_reload: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl LinkKeyRing {
+    /// Keys read at start, re-read from `source` when a rotation shows.
+    pub fn reloading(keys: LinkKeys, source: std::sync::Arc<dyn LinkKeySource>) -> Self {
+        LinkKeyRing {
+            source: Some(source),
+            ..LinkKeyRing::from(keys)
+        }
+    }
+
+    fn current(&self) -> std::sync::Arc<LinkKeys> {
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn sign(&self, form_id: &str, expires_at: DateTime<Utc>) -> String {
+        self.current().sign(form_id, expires_at)
+    }
+
+    pub fn sign_for(&self, purpose: LinkPurpose, id: &str, expires_at: DateTime<Utc>) -> String {
+        self.current().sign_for(purpose, id, expires_at)
+    }
+
+    pub fn csrf_token(&self, form_id: &str, nonce: &str) -> String {
+        self.current().csrf_token(form_id, nonce)
+    }
+
+    /// A CSRF token made by this process or, after a rotation, by another
+    /// that already reads the new keys.
+    pub async fn csrf_ok(&self, form_id: &str, nonce: &str, token: &str) -> bool {
+        self.current().csrf_ok(form_id, nonce, token)
+            || (self.reload_if_due().await && self.current().csrf_ok(form_id, nonce, token))
+    }
+
+    /// Checks a link; one signed with a key id this process does not know
+    /// yet makes it re-read the keys (at most once a minute) and check again.
+    pub async fn verify_for(
+        &self,
+        purpose: LinkPurpose,
+        token: &str,
+    ) -> Result<VerifiedLink, InvalidLink> {
+        let keys = self.current();
+        match keys.verify_for(purpose, token) {
+            Err(InvalidLink) if !keys.knows_key_of(token) && self.reload_if_due().await => {
+                self.current().verify_for(purpose, token)
+            }
+            answer => answer,
+        }
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<VerifiedLink, InvalidLink> {
+        self.verify_for(LinkPurpose::Form, token).await
+    }
+
+    /// Re-reads the keys if there is a source and the last read is a minute
+    /// old. True if new keys are in place.
+    async fn reload_if_due(&self) -> bool {
+        let Some(source) = &self.source else {
+            return false;
+        };
+        {
+            let mut last = self
+                .last_reload
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|t| t.elapsed() < KEY_RELOAD_INTERVAL) {
+                return false;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        match source.link_keys().await {
+            Ok(keys) => {
+                tracing::info!(current = %keys.current, "link keys re-read after an unknown key id");
+                *self
+                    .keys
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = std::sync::Arc::new(keys);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "link keys could not be re-read");
+                false
+            }
+        }
     }
 }
 

@@ -47,6 +47,11 @@ pub struct Complaint {
     /// A suggestion (kiến nghị) left with the rating: it opens its own case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
+    /// A misconduct report's name towards other systems: random, so that no
+    /// event about it (its rating, its cases) can be joined with the events
+    /// that name its form or declaration. None for any other complaint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidential_ref: Option<String>,
 }
 
 /// For complaints queued before retention was recorded: kept until removed by hand.
@@ -104,6 +109,9 @@ impl Complaint {
                     acc
                 }),
             suggestion: submission.suggestion.clone(),
+            confidential_ref: submission
+                .reports_misconduct()
+                .then(|| uuid::Uuid::new_v4().simple().to_string()),
         })
     }
 

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::case::{Case, CaseKind};
+use super::complaint::Complaint;
 use super::form::{Form, InvitationState, Submission};
 
 /// The version of the events' JSON: fields may be added within a version,
@@ -91,12 +92,15 @@ pub struct RatedSubject {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RatingSubmitted {
-    pub form_id: String,
-    pub declaration_number: String,
+    /// None, like the declaration and the levels, for a misconduct report.
+    pub form_id: Option<String>,
+    pub declaration_number: Option<String>,
     pub customs_office: String,
     pub ratings: Vec<RatedSubject>,
     /// A complaint case follows (low levels or negative reasons).
     pub complaint: bool,
+    /// A misconduct report: nothing here leads back to the business.
+    pub confidential: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,28 +167,36 @@ impl Event {
         )
     }
 
+    /// A submission's event. A misconduct report's (its complaint carries a
+    /// confidential reference) goes by that reference with no form,
+    /// declaration or levels: the form's own `form.issued` must not be
+    /// joinable with it, or with the report's cases.
     pub fn rating_submitted(
         form: &Form,
         submission: &Submission,
         at: DateTime<Utc>,
-        complaint: bool,
+        complaint: Option<&Complaint>,
     ) -> Event {
+        let secret = complaint.and_then(|c| c.confidential_ref.as_deref());
+        let reveal = |s: String| secret.is_none().then_some(s);
         Event::new(
-            format!("rating.submitted:{}", form.id),
+            format!("rating.submitted:{}", secret.unwrap_or(&form.id)),
             at,
             EventBody::RatingSubmitted(RatingSubmitted {
-                form_id: form.id.clone(),
-                declaration_number: form.declaration.number.to_string(),
+                form_id: reveal(form.id.clone()),
+                declaration_number: reveal(form.declaration.number.to_string()),
                 customs_office: form.declaration.customs_office.to_string(),
                 ratings: submission
                     .ratings
                     .iter()
+                    .filter(|_| secret.is_none())
                     .map(|r| RatedSubject {
                         subject_key: r.subject_key.clone(),
                         level: r.level.value(),
                     })
                     .collect(),
-                complaint,
+                complaint: complaint.is_some(),
+                confidential: secret.is_some(),
             }),
         )
     }
@@ -196,11 +208,12 @@ impl Event {
         }
         let confidential = case.is_misconduct();
         let reveal = |s: &String| (!confidential).then(|| s.clone());
+        let case_id = case.event_id();
         Some(Event::new(
-            format!("complaint.opened:{}", case.id),
+            format!("complaint.opened:{case_id}"),
             case.opened_at,
             EventBody::ComplaintOpened(ComplaintOpened {
-                case_id: case.id.clone(),
+                case_id,
                 form_id: reveal(&case.complaint.form_id),
                 declaration_number: reveal(&case.complaint.declaration_number),
                 unit: case.assignment.unit.clone(),
@@ -214,6 +227,7 @@ impl Event {
     /// holds it, and/or it was closed. Keyed by the version written.
     pub fn case_changes(before: &Case, after: &Case, at: DateTime<Utc>) -> Vec<Event> {
         let mut out = Vec::new();
+        let case_id = after.event_id();
         if before.assignment.unit != after.assignment.unit {
             let reason = if before.status.is_closed() && !after.status.is_closed() {
                 "appeal"
@@ -221,10 +235,10 @@ impl Event {
                 "transfer"
             };
             out.push(Event::new(
-                format!("case.transferred:{}:{}", after.id, after.version),
+                format!("case.transferred:{case_id}:{}", after.version),
                 at,
                 EventBody::CaseTransferred(CaseTransferred {
-                    case_id: after.id.clone(),
+                    case_id: case_id.clone(),
                     kind: after.kind,
                     from_unit: before.assignment.unit.clone(),
                     to_unit: after.assignment.unit.clone(),
@@ -234,10 +248,10 @@ impl Event {
         }
         if !before.status.is_closed() && after.status.is_closed() {
             out.push(Event::new(
-                format!("case.closed:{}:{}", after.id, after.version),
+                format!("case.closed:{case_id}:{}", after.version),
                 at,
                 EventBody::CaseClosed(CaseClosed {
-                    case_id: after.id.clone(),
+                    case_id,
                     kind: after.kind,
                     unit: after.assignment.unit.clone(),
                     outcome: after.status.code().into(),
@@ -320,7 +334,12 @@ mod tests {
         let events = [
             Event::form_issued(&form),
             Event::form_issued(&follow_up),
-            Event::rating_submitted(&form, &submission, form.issued_at, true),
+            Event::rating_submitted(
+                &form,
+                &submission,
+                form.issued_at,
+                Complaint::from_submission(&form, &submission, form.issued_at).as_ref(),
+            ),
             Event::complaint_opened(&case).unwrap(),
             Event::complaint_opened(&misconduct).unwrap(),
             Event::case_changes(&case, &transferred, form.issued_at).remove(0),
@@ -360,6 +379,67 @@ mod tests {
             ..case.clone()
         };
         assert!(Event::complaint_opened(&suggestion).is_none());
+    }
+
+    /// Every string a JSON value holds, keys aside.
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_misconduct_reports_events_share_no_id_with_its_form_issued() {
+        use crate::domain::case::tests::{act, case_of, complaint_with, resolve, upheld};
+        use crate::domain::rating_scale::Reason;
+        let complaint = complaint_with(vec![Reason::Harassment]);
+        let reference = complaint.confidential_ref.clone().expect("a reference");
+        let form = crate::domain::submission::tests::sample_form();
+        assert_eq!(complaint.form_id, form.id);
+        let case = case_of(complaint.clone());
+        let (closed, _) = act(&case, resolve(Some(upheld()))).unwrap();
+        let submission = crate::domain::submission::parse_submission(
+            &form,
+            &[
+                ("level.5".to_owned(), "1".to_owned()),
+                ("reason.5".to_owned(), "harassment".to_owned()),
+                ("contact_name".to_owned(), "Lan".to_owned()),
+                ("contact_phone".to_owned(), "0901234567".to_owned()),
+            ],
+        )
+        .unwrap();
+        let secret = [
+            Event::rating_submitted(&form, &submission, form.issued_at, Some(&complaint)),
+            Event::complaint_opened(&case).unwrap(),
+            Event::case_changes(&case, &closed, form.issued_at).remove(0),
+        ];
+        let public = serde_json::to_value(Event::form_issued(&form)).unwrap();
+        let mut named = vec![];
+        strings(&public["data"], &mut named);
+        named.push(public["id"].as_str().unwrap().to_owned());
+        for e in &secret {
+            let json = serde_json::to_value(e).unwrap();
+            let mut held = vec![];
+            strings(&json, &mut held);
+            for s in &held {
+                for n in named.iter().filter(|n| n.len() > 4) {
+                    assert!(
+                        !s.contains(n.as_str())
+                            || n == &form.declaration.customs_office.to_string(),
+                        "{} carries {n}: {json}",
+                        e.type_name()
+                    );
+                }
+            }
+            assert!(e.id.contains(&reference), "{}", e.id);
+        }
+        // Another complaint goes by its form id, as before.
+        let plain = complaint_with(vec![Reason::Delay]);
+        assert!(plain.confidential_ref.is_none());
+        assert_eq!(case_of(plain.clone()).event_id(), plain.form_id);
     }
 
     #[test]

@@ -357,6 +357,14 @@ fn is_first_form(n: &u32) -> bool {
 }
 
 impl Form {
+    /// The submitted form is a misconduct report (see
+    /// `RatingRecord::is_part_of_misconduct_report`, the same rule per rating).
+    pub fn is_misconduct_report(&self) -> bool {
+        self.submission
+            .as_ref()
+            .is_some_and(Submission::reports_misconduct)
+    }
+
     pub fn new(
         id: String,
         request: FormRequest,
@@ -693,6 +701,14 @@ impl RatingRecord {
     /// This rating itself gives a misconduct reason (phiền hà, sách nhiễu, tiêu cực).
     pub fn names_misconduct(&self) -> bool {
         self.reasons.iter().any(|x| x.is_misconduct())
+    }
+
+    /// This rating is, or belongs to a form that is, a misconduct report: the
+    /// one definition listings and figures withhold. The whole report goes,
+    /// not only the line that names the reason, or its other subjects' levels
+    /// would lead back to the business that reported.
+    pub fn is_part_of_misconduct_report(&self) -> bool {
+        self.part_of_misconduct_report || self.names_misconduct()
     }
 
     pub fn from_submission(

@@ -32,11 +32,15 @@ pub struct DailyStats {
     pub complaints_closed: u64,
     /// Cases still open past their due date at the end of the day.
     pub complaints_overdue: u64,
-    /// The part of `level_counts` that are misconduct reports, and of the
+    /// The part of `level_counts` that belong to misconduct reports (every
+    /// rating of such a form, not only the line naming the reason), and of the
     /// complaint counts that are misconduct cases: what a reader who may not see
     /// them loses in a small cell (see `policy`). Never shown on its own.
     #[serde(default)]
     pub misconduct_level_counts: [u64; 5],
+    /// The part of `forms_submitted` that are misconduct reports.
+    #[serde(default)]
+    pub misconduct_forms_submitted: u64,
     #[serde(default)]
     pub misconduct_complaints: [u64; 3],
     /// Complaints closed this day with an upheld finding: for the office and
@@ -109,6 +113,7 @@ impl DailyStats {
             complaints_closed: 0,
             complaints_overdue: 0,
             misconduct_level_counts: [0; 5],
+            misconduct_forms_submitted: 0,
             misconduct_complaints: [0; 3],
             complaints_upheld: 0,
             misconduct_upheld: 0,
@@ -132,6 +137,9 @@ impl DailyStats {
         {
             *n = n.saturating_sub(m);
         }
+        out.forms_submitted = out
+            .forms_submitted
+            .saturating_sub(self.misconduct_forms_submitted);
         let [o, c, d] = self.misconduct_complaints;
         out.complaints_opened = out.complaints_opened.saturating_sub(o);
         out.complaints_closed = out.complaints_closed.saturating_sub(c);
@@ -145,6 +153,7 @@ impl DailyStats {
         out.reason_counts.retain(|_, n| n.iter().any(|&x| x > 0));
         out.misconduct_reason_counts.clear();
         out.misconduct_level_counts = [0; 5];
+        out.misconduct_forms_submitted = 0;
         out.misconduct_complaints = [0; 3];
         out.misconduct_upheld = 0;
         out.average = None;
@@ -160,6 +169,7 @@ impl DailyStats {
         }
         self.forms_issued += other.forms_issued;
         self.forms_submitted += other.forms_submitted;
+        self.misconduct_forms_submitted += other.misconduct_forms_submitted;
         self.complaints_opened += other.complaints_opened;
         self.complaints_closed += other.complaints_closed;
         self.complaints_overdue += other.complaints_overdue;
@@ -267,6 +277,8 @@ fn case_units(case: &Case, org: Option<&OrgDirectory>) -> BTreeMap<String, Strin
 pub struct DayInputs<'a> {
     pub date: NaiveDate,
     pub forms_issued: &'a [Form],
+    /// The forms whose ratings are among `ratings` (submitted this day).
+    pub forms_submitted: &'a [Form],
     pub ratings: &'a [RatingRecord],
     pub cases_opened: &'a [Case],
     pub cases_closed: &'a [Case],
@@ -307,11 +319,22 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
         }
     }
 
-    let mut submitted: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+    // A submitted form counts for every unit it was issued for, as in
+    // `forms_issued` and the cohorts, whichever of its subjects were rated.
+    for form in inputs.forms_submitted {
+        let misconduct = form.is_misconduct_report();
+        for (unit, owner) in units_of(form.subjects.iter(), org) {
+            let row = at(&mut by_unit, date, &unit, &owner);
+            row.forms_submitted += 1;
+            if misconduct {
+                row.misconduct_forms_submitted += 1;
+            }
+        }
+    }
+
     for r in inputs.ratings {
         let idx = usize::from(r.level.value()) - 1;
-        let misconduct = r.names_misconduct();
-        let form_units = submitted.entry(&r.form_id).or_default();
+        let misconduct = r.is_part_of_misconduct_report();
         for (unit, owner) in subject_units(&r.subject, org) {
             let row = at(&mut by_unit, date, &unit, &owner);
             row.level_counts[idx] += 1;
@@ -328,7 +351,6 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
                         .or_default()[idx] += 1;
                 }
             }
-            form_units.insert(unit, owner);
         }
         // The office knows which officers it had rated, for rankings within it.
         if let Some(officer) = &r.subject.officer_id {
@@ -339,12 +361,6 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
             }
         }
     }
-    for units in submitted.values() {
-        for (unit, owner) in units {
-            at(&mut by_unit, date, unit, owner).forms_submitted += 1;
-        }
-    }
-
     for case in inputs.cases_opened {
         if !case.counts_as_complaint() {
             for (unit, owner) in case_units(case, org) {
@@ -550,6 +566,28 @@ mod tests {
     use crate::domain::submission::tests::sample_form;
     use chrono::Utc;
 
+    /// The form as stored once `ratings` were submitted on it.
+    fn submitted(form: &Form, ratings: &[&RatingRecord]) -> Form {
+        let mut f = form.clone();
+        f.status = crate::domain::form::FormStatus::Submitted;
+        f.submitted_at = ratings.first().map(|r| r.submitted_at);
+        f.submission = Some(crate::domain::form::Submission {
+            ratings: ratings
+                .iter()
+                .map(|r| SubjectRating {
+                    subject_key: r.subject.key.clone(),
+                    level: r.level,
+                    reasons: r.reasons.clone(),
+                    comment: None,
+                })
+                .collect(),
+            overall_comment: None,
+            contact: None,
+            suggestion: None,
+        });
+        f
+    }
+
     fn record(form: &Form, key: &str, level: u8) -> RatingRecord {
         let sub = crate::domain::form::Submission {
             ratings: vec![SubjectRating {
@@ -584,9 +622,14 @@ mod tests {
             record(&f2, "officer:document_check:HP1234", 1),
             record(&f2, "stage:clearance", 4),
         ];
+        let rated = vec![
+            submitted(&f1, &[&ratings[0], &ratings[1]]),
+            submitted(&f2, &[&ratings[2], &ratings[3], &ratings[4]]),
+        ];
         let stats = roll_up(&DayInputs {
             date,
             forms_issued: &forms,
+            forms_submitted: &rated,
             ratings: &ratings,
             cases_opened: &[],
             cases_closed: &[],
@@ -621,10 +664,12 @@ mod tests {
             assert_eq!(get(unit).level_counts, [0, 0, 0, 1, 0], "{unit}");
         }
 
+        // Neither form rated the team, but both were submitted: a form counts
+        // as submitted for every unit it was issued for.
         let team = get("unit:03CC02");
         assert_eq!(team.forms_issued, 4);
-        assert_eq!(team.forms_submitted, 0);
-        assert_eq!(team.response_rate, Some(0.0));
+        assert_eq!(team.forms_submitted, 2);
+        assert_eq!(team.response_rate, Some(0.5));
         assert_eq!(team.average, None);
         assert!(stats.iter().all(|s| s.date == date));
         assert!(
@@ -651,9 +696,11 @@ mod tests {
                 r
             })
             .collect();
+        let old_rated: Vec<Form> = rated.iter().map(strip).collect();
         let again = roll_up(&DayInputs {
             date,
             forms_issued: &old_forms,
+            forms_submitted: &old_rated,
             ratings: &old_ratings,
             cases_opened: &[],
             cases_closed: &[],
@@ -662,6 +709,91 @@ mod tests {
             org: Some(&org),
         });
         assert_eq!(again, stats);
+    }
+
+    #[test]
+    fn a_form_that_rated_no_office_still_counts_as_submitted_for_it() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let mut form = sample_form();
+        form.place_in_org(&crate::domain::org::tests::sample_org(), Some(1));
+        let only_officer = record(&form, "officer:document_check:HP1234", 4);
+        let stats = roll_up(&DayInputs {
+            date,
+            forms_issued: std::slice::from_ref(&form),
+            forms_submitted: &[submitted(&form, &[&only_officer])],
+            ratings: std::slice::from_ref(&only_officer),
+            cases_opened: &[],
+            cases_closed: &[],
+            cases_overdue: &[],
+            handling_ratings: &[],
+            org: None,
+        });
+        let office = stats.iter().find(|s| s.unit == "unit:03CC").unwrap();
+        assert_eq!(office.ratings, 0, "the office subject itself was not rated");
+        assert_eq!(office.forms_submitted, 1);
+        assert_eq!(office.response_rate, Some(1.0));
+    }
+
+    #[test]
+    fn a_small_cell_loses_the_whole_misconduct_report() {
+        use crate::domain::rating_scale::Reason;
+        let date = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let placed = |id: &str| {
+            let mut f = sample_form();
+            f.id = id.into();
+            f.place_in_org(&crate::domain::org::tests::sample_org(), Some(1));
+            f
+        };
+        let (plain, report) = (placed("f1"), placed("f2"));
+        // The report rates the office 3 with no misconduct reason; only its
+        // officer line names harassment.
+        let sub = crate::domain::form::Submission {
+            ratings: vec![
+                SubjectRating {
+                    subject_key: "branch:03CC".into(),
+                    level: Level::new(3).unwrap(),
+                    reasons: vec![],
+                    comment: None,
+                },
+                SubjectRating {
+                    subject_key: "officer:document_check:HP1234".into(),
+                    level: Level::new(1).unwrap(),
+                    reasons: vec![Reason::from_code("harassment").unwrap()],
+                    comment: None,
+                },
+            ],
+            overall_comment: None,
+            contact: None,
+            suggestion: None,
+        };
+        let mut ratings = RatingRecord::from_submission(&report, &sub, Utc::now());
+        let report_ratings: Vec<&RatingRecord> = ratings.iter().collect();
+        let report_form = submitted(&report, &report_ratings);
+        let plain_rating = record(&plain, "branch:03CC", 5);
+        let plain_form = submitted(&plain, &[&plain_rating]);
+        ratings.push(plain_rating);
+        let stats = roll_up(&DayInputs {
+            date,
+            forms_issued: &[],
+            forms_submitted: &[report_form, plain_form],
+            ratings: &ratings,
+            cases_opened: &[],
+            cases_closed: &[],
+            cases_overdue: &[],
+            handling_ratings: &[],
+            org: None,
+        });
+        let office = stats.iter().find(|s| s.unit == "unit:03CC").unwrap();
+        assert_eq!(office.level_counts, [0, 0, 1, 0, 1]);
+        assert_eq!(office.forms_submitted, 2);
+        let hidden = office.without_misconduct();
+        assert_eq!(
+            hidden.level_counts,
+            [0, 0, 0, 0, 1],
+            "the report's office rating goes with it"
+        );
+        assert_eq!(hidden.ratings, 1);
+        assert_eq!(hidden.forms_submitted, 1);
     }
 
     #[test]

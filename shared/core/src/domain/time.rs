@@ -29,9 +29,51 @@ pub fn vn_display(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// A deadline in words, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineText {
+    pub vi: String,
+    pub en: String,
+}
+
+/// A deadline as people read it. Deadlines in working days end at the next
+/// midnight in Vietnam, which a clock would show as the following day's 00:00:
+/// such a deadline reads "by the end of" its last day. Any other keeps its hour.
+pub fn vn_deadline(t: DateTime<Utc>) -> DeadlineText {
+    let local = t.with_timezone(&vietnam());
+    if local.time() == NaiveTime::MIN {
+        let last = (local.date_naive() - chrono::Days::new(1))
+            .format("%d/%m/%Y")
+            .to_string();
+        DeadlineText {
+            vi: format!("hết ngày {last}"),
+            en: format!("by the end of {last}"),
+        }
+    } else {
+        let (hour, day) = (local.format("%H:%M"), local.format("%d/%m/%Y"));
+        DeadlineText {
+            vi: format!("{hour} ngày {day}"),
+            en: format!("by {hour} on {day}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_at_midnight_reads_as_the_end_of_the_day_before() {
+        let due = vn_day_start(NaiveDate::from_ymd_opt(2026, 12, 22).unwrap());
+        let text = vn_deadline(due);
+        assert_eq!(text.vi, "hết ngày 21/12/2026");
+        assert_eq!(text.en, "by the end of 21/12/2026");
+        let hour = DateTime::parse_from_rfc3339("2026-12-21T17:30:00+07:00")
+            .unwrap()
+            .to_utc();
+        assert_eq!(vn_deadline(hour).en, "by 17:30 on 21/12/2026");
+        assert_eq!(vn_deadline(hour).vi, "17:30 ngày 21/12/2026");
+    }
 
     #[test]
     fn day_boundary_is_midnight_in_vietnam() {

@@ -124,6 +124,7 @@ pub async fn ratings_csv(
     Staff(who): Staff,
     q: Result<Query<ListFilter>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(crate::policy::StaffRoute::Exports)?;
     let filter = query(q)?;
     let (from, to) = state.csq.check_rating_export(&who, &filter)?;
     let csq = state.csq.clone();
@@ -146,6 +147,7 @@ pub async fn cases_csv(
     Staff(who): Staff,
     q: Result<Query<CaseExportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(crate::policy::StaffRoute::Exports)?;
     let q = query(q)?;
     let (from, to) = state.csq.check_case_export(&who, &q)?;
     let csq = state.csq.clone();

@@ -2,6 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -36,11 +37,17 @@ fn key_matches(expected: &str, given: &str) -> bool {
         == hmac_sign(b"csq-integration-key", given.as_bytes())
 }
 
-fn check_caller(auth: &IntegrationAuth, headers: &HeaderMap) -> Result<(), ApiError> {
+fn check_caller(auth: &IntegrationAuth, parts: &Parts) -> Result<(), ApiError> {
     match auth {
-        IntegrationAuth::Gateway => Ok(()),
+        IntegrationAuth::Gateway(gateway) if gateway.verified(parts) => Ok(()),
+        IntegrationAuth::Gateway(_) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "This route takes only requests the gateway authenticated (IAM, SigV4-signed).",
+        )),
         IntegrationAuth::BearerKey(key) => {
-            let given = headers
+            let given = parts
+                .headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
@@ -85,11 +92,12 @@ fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Value, Api
 
 async fn issue_form(
     State(state): State<HttpState>,
-    headers: HeaderMap,
+    parts: Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    check_caller(&state.integration_auth, &headers)?;
-    let value = json_body(&headers, &body)?;
+    check_caller(&state.integration_auth, &parts)?;
+    let headers = &parts.headers;
+    let value = json_body(headers, &body)?;
     match state.csq.issue_form(&value).await {
         Ok(outcome) => {
             let status = if outcome.created {
@@ -116,11 +124,12 @@ async fn issue_form(
 async fn add_handling(
     State(state): State<HttpState>,
     Path(number): Path<String>,
-    headers: HeaderMap,
+    parts: Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    check_caller(&state.integration_auth, &headers)?;
-    let value = json_body(&headers, &body)?;
+    check_caller(&state.integration_auth, &parts)?;
+    let headers = &parts.headers;
+    let value = json_body(headers, &body)?;
     let no_form = || {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -32,8 +32,16 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub enum IntegrationAuth {
     /// `Authorization: Bearer <key>` (the local host).
     BearerKey(Arc<str>),
-    /// The gateway already checked the caller (IAM auth on AWS).
-    Gateway,
+    /// The gateway checked the caller (IAM auth on AWS); the request must
+    /// carry its proof, so that a mistaken route or a second trigger in front
+    /// of the function does not open the integration API to anyone.
+    Gateway(Arc<dyn GatewayCaller>),
+}
+
+/// What the gateway leaves on a request it authenticated.
+pub trait GatewayCaller: Send + Sync {
+    /// True when the request carries the gateway's verified caller.
+    fn verified(&self, parts: &axum::http::request::Parts) -> bool;
 }
 
 /// How staff routes learn who is calling.

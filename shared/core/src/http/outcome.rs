@@ -19,7 +19,7 @@ use crate::domain::case::rules::CaseRules;
 use crate::domain::case::{BusinessAction, Case, CaseKind, ResponseError};
 use crate::domain::declaration::Language;
 use crate::domain::rating_scale::Level;
-use crate::domain::time::vn_display;
+use crate::domain::time::vn_deadline;
 
 const CSRF_COOKIE: &str = "csq_case_csrf";
 
@@ -112,10 +112,8 @@ fn outcome_page(
         CaseKind::Suggestion => ("kiến nghị", "suggestion"),
     };
     let action = format!("/c/{token}");
-    let until = case
-        .outcome_link_expiry(rules)
-        .map(vn_display)
-        .unwrap_or_default();
+    let until = case.outcome_link_expiry(rules).map(vn_deadline);
+    let (until_vi, until_en) = until.map(|d| (d.vi, d.en)).unwrap_or_default();
     layout(
         lang,
         match lang {
@@ -170,7 +168,7 @@ fn outcome_page(
                     input type="hidden" name="csrf" value=(csrf);
                     label {
                         strong { (both(lang, "Khiếu nại kết quả (một lần)", "Appeal the outcome (once)")) }
-                        span.muted { " " (both(lang, &format!("Hồ sơ sẽ được cấp trên xem xét lại. Hạn: {until}."), &format!("A higher level will review the case. Until {until}."))) }
+                        span.muted { " " (both(lang, &format!("Hồ sơ sẽ được cấp trên xem xét lại. Hạn: {until_vi}."), &format!("A higher level will review the case, {until_en}."))) }
                         textarea name="reason" maxlength="4000" required {}
                     }
                     div.actions { button.secondary type="submit" name="action" value="appeal" { (both_inline(lang, "Gửi khiếu nại", "Send appeal")) } }
@@ -235,6 +233,7 @@ async fn answer(
         .settings
         .link_keys
         .csrf_ok(&case.id, &nonce, field(&fields, "csrf"))
+        .await
     {
         return message_page(
             StatusCode::FORBIDDEN,

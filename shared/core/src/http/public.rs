@@ -103,13 +103,28 @@ async fn page(
                                 }
                                 @for u in &r.units {
                                     tr {
-                                        th scope="row" { (u.name) @if let Some(en) = &u.name_en { br; span.muted lang="en" { (en) } } }
+                                        th scope="row" {
+                                            (u.name) @if let Some(en) = &u.name_en { br; span.muted lang="en" { (en) } }
+                                            @if let Some(next) = &u.merged_into {
+                                                br; span.muted { "đã sáp nhập vào " (next) " / " span lang="en" { "since merged into " (next) } }
+                                            } @else if u.retired {
+                                                br; span.muted { "đã giải thể / " span lang="en" { "since closed" } }
+                                            }
+                                        }
                                         td { (num(u.ratings)) }
                                         td { (pct(u.satisfied_share)) }
                                         td { (num(u.complaints_received)) }
                                         td { (num(u.complaints_resolved)) }
                                         td { (num(u.median_handling_hours)) }
                                     }
+                                }
+                                tr {
+                                    th scope="row" { "Tổng / Total" }
+                                    td { (num(r.totals.ratings)) }
+                                    td { (pct(r.totals.satisfied_share)) }
+                                    td { (num(r.totals.complaints_received)) }
+                                    td { (num(r.totals.complaints_resolved)) }
+                                    td { "—" }
                                 }
                             }
                         }
@@ -139,16 +154,17 @@ async fn json(
 /// The CSV: a byte-order mark first so spreadsheet programs read UTF-8.
 pub fn public_csv(r: &PublicReport) -> String {
     let mut out = String::from(
-        "\u{feff}month,code,name,name_en,ratings,satisfied_share,complaints_received,complaints_resolved,median_handling_hours\r\n",
+        "\u{feff}month,code,name,name_en,merged_into,ratings,satisfied_share,complaints_received,complaints_resolved,median_handling_hours\r\n",
     );
     let opt = |v: Option<String>| v.unwrap_or_default();
     for u in &r.units {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{},{},{},{},{}\r\n",
             r.month,
             csv_cell(&u.code),
             csv_cell(&u.name),
             csv_cell(u.name_en.as_deref().unwrap_or("")),
+            csv_cell(u.merged_into.as_deref().unwrap_or("")),
             opt(u.ratings.map(|x| x.to_string())),
             opt(u.satisfied_share.map(|x| format!("{x:.4}"))),
             opt(u.complaints_received.map(|x| x.to_string())),

@@ -49,7 +49,7 @@ async fn no_icon() -> Response {
 /// The QR code of a form link. Only the signature is checked (no storage read):
 /// the code holds nothing but the link itself, which the caller already has.
 async fn qr_code(State(state): State<HttpState>, Path(token): Path<String>) -> Response {
-    if state.csq.settings.link_keys.verify(&token).is_err() {
+    if state.csq.settings.link_keys.verify(&token).await.is_err() {
         return status_response(StatusKind::NotFound);
     }
     match crate::app::qr::svg(&state.csq.settings.form_link(&token)) {
@@ -175,6 +175,7 @@ async fn posted_fields(
         .settings
         .link_keys
         .csrf_ok(&form.id, &nonce, posted_csrf)
+        .await
     {
         return Err(status_response(StatusKind::SessionExpired));
     }

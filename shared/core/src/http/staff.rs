@@ -21,7 +21,7 @@ use crate::auth::staff::StaffRole;
 use crate::domain::case::CaseRuleError;
 use crate::domain::case::rules::CaseRules;
 use crate::domain::org::OrgDirectory;
-use crate::policy::{CaseEventView, CaseView, StatsRowView};
+use crate::policy::{CaseEventView, CaseView, Refusal, StaffRoute, StatsRowView};
 use crate::ports::PageRequest;
 
 pub fn router(state: HttpState) -> Router {
@@ -121,11 +121,7 @@ impl From<QueryError> for ApiError {
                 "not_found",
                 "No such item, or not in your scope.",
             ),
-            QueryError::Forbidden(unit) => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("Unit {unit} is outside your scope."),
-            ),
+            QueryError::Forbidden(refusal) => refusal.into(),
             QueryError::Storage(e) => ApiError::internal(&e),
         }
     }
@@ -181,6 +177,7 @@ fn org_view(version: u32, org: &OrgDirectory) -> Response {
 
 /// The directory the caller's scope was built from: read once per request.
 async fn org(Staff(who): Staff) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Directory)?;
     match who.org() {
         Some(org) => Ok(org_view(who.org_version(), org)),
         None => Err(ApiError::new(
@@ -188,6 +185,12 @@ async fn org(Staff(who): Staff) -> Result<Response, ApiError> {
             "no_directory",
             "No org directory has been imported yet (csq org import FILE).",
         )),
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", r.to_string())
     }
 }
 
@@ -251,9 +254,10 @@ struct VersionsQuery {
 /// Who replaced the directory, when, and what changed: newest first.
 async fn org_versions(
     State(state): State<HttpState>,
-    Staff(_who): Staff,
+    Staff(who): Staff,
     q: Result<Query<VersionsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Directory)?;
     let q = query(q)?;
     let page = state
         .csq
@@ -269,9 +273,10 @@ async fn org_versions(
 /// One past version of the directory, as it was in force.
 async fn org_version(
     State(state): State<HttpState>,
-    Staff(_who): Staff,
+    Staff(who): Staff,
     Path(version): Path<String>,
 ) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Directory)?;
     let version: u32 = version.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -314,6 +319,7 @@ async fn list_forms(
     Staff(who): Staff,
     q: Result<Query<ListFilter>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Forms)?;
     let filter = query(q)?;
     Ok(Json(state.csq.list_forms(&who, &filter).await?).into_response())
 }
@@ -323,6 +329,7 @@ async fn list_ratings(
     Staff(who): Staff,
     q: Result<Query<ListFilter>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Ratings)?;
     let filter = query(q)?;
     Ok(Json(state.csq.list_ratings(&who, &filter).await?).into_response())
 }
@@ -332,6 +339,7 @@ async fn list_cases(
     Staff(who): Staff,
     q: Result<Query<CaseListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Cases)?;
     let q = query(q)?;
     Ok(Json(state.csq.list_cases(&who, &q).await?).into_response())
 }
@@ -471,6 +479,7 @@ async fn report(
     Staff(who): Staff,
     q: Result<Query<crate::app::report::ReportRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Reports)?;
     let q = query(q)?;
     Ok(Json(state.csq.unit_report(&who, &q).await?).into_response())
 }
@@ -481,6 +490,7 @@ async fn rankings(
     Staff(who): Staff,
     q: Result<Query<crate::app::report::RankingRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Rankings)?;
     let q = query(q)?;
     Ok(Json(state.csq.rankings(&who, &q).await?).into_response())
 }
@@ -502,6 +512,7 @@ async fn me(
     Staff(who): Staff,
     q: Result<Query<PeriodQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::OwnPage)?;
     let q = query(q)?;
     Ok(Json(state.csq.officer_report(&who, q.from, q.to).await?).into_response())
 }
@@ -512,6 +523,7 @@ async fn audit(
     Staff(who): Staff,
     q: Result<Query<ListFilter>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::AuditLog)?;
     let filter = query(q)?;
     Ok(Json(state.csq.audit_log(&who, &filter).await?).into_response())
 }
@@ -530,6 +542,7 @@ async fn stats(
     Staff(who): Staff,
     q: Result<Query<StatsRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Stats)?;
     Ok(Json(stats_rows(&state, &who, q).await?).into_response())
 }
 
@@ -595,6 +608,7 @@ async fn stats_csv(
     Staff(who): Staff,
     q: Result<Query<StatsRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Stats)?;
     let stats = stats_rows(&state, &who, q).await?;
     let (unit, rows) = (stats.unit, stats.days);
     let filename: String = unit

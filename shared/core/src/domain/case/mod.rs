@@ -371,6 +371,15 @@ impl Case {
         self.complaint.is_misconduct()
     }
 
+    /// The case's id in events: a misconduct report's cases go by its
+    /// confidential reference, never by anything derived from the form id.
+    pub fn event_id(&self) -> String {
+        match &self.complaint.confidential_ref {
+            Some(r) => self.kind.case_id(r),
+            None => self.id.clone(),
+        }
+    }
+
     /// The staff actions this case allows now.
     pub fn allowed_staff_actions(&self) -> Vec<&'static str> {
         if self.status.is_closed() {

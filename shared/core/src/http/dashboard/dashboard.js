@@ -254,7 +254,8 @@ async function loadCaseRules() {
   } catch (_) { /* the finding fields stay empty; the API explains on submit */ }
 }
 
-function day(t) { return t ? t.slice(0, 16).replace("T", " ") : "—"; }
+/// An instant as Vietnamese local time (UTC+7, no daylight saving).
+function day(t) { return t ? new Date(Date.parse(t) + 7 * 3600e3).toISOString().slice(0, 16).replace("T", " ") : "—"; }
 
 async function listCases() {
   $("error").textContent = "";
@@ -280,7 +281,7 @@ async function listCases() {
       const office = path.length ? path[path.length - 1].name : c.complaint.branch;
       const closed = c.status === "resolved" || c.status === "dismissed";
       const late = !closed && (c.due_at < now || (!c.acknowledged_at && c.acknowledge_due_at && c.acknowledge_due_at < now));
-      [KIND_LABELS[c.kind] || c.kind, office, c.assignment.unit, c.status, c.due_at.slice(0, 10) + (late ? " · QUÁ HẠN / OVERDUE" : "")]
+      [KIND_LABELS[c.kind] || c.kind, office, c.assignment.unit, c.status, c.due_by.vi + (late ? " · QUÁ HẠN / OVERDUE" : "")]
         .forEach((v) => tr.append(el("td", v)));
       table.append(tr);
     }
@@ -298,8 +299,9 @@ function renderCase(c, events, overdue) {
   $("case-title").textContent = (KIND_LABELS[c.kind] || c.kind) + " · Tờ khai " + c.complaint.declaration_number +
     (c.complaint.business ? " — " + c.complaint.business.name : "") + (c.anonymised ? " · đã ẩn danh / anonymised" : "");
   $("case-meta").textContent = c.assignment.name + " (" + c.assignment.unit + ") · " + c.status + (overdue ? " · QUÁ HẠN / OVERDUE" : "") + " · " + c.assignment.rule;
-  $("case-deadlines").textContent = "Hạn tiếp nhận / Acknowledge by: " + day(c.acknowledge_due_at) +
-    (c.acknowledged_at ? " (đã tiếp nhận / acknowledged " + day(c.acknowledged_at) + ")" : "") + " · Hạn xử lý / Resolve by: " + day(c.due_at);
+  const by = (d) => d ? d.vi + " / " + d.en : "—";
+  $("case-deadlines").textContent = "Hạn tiếp nhận / Acknowledge: " + by(c.acknowledge_by) +
+    (c.acknowledged_at ? " (đã tiếp nhận / acknowledged " + day(c.acknowledged_at) + ")" : "") + " · Hạn xử lý / Resolve: " + by(c.due_by);
   $("case-subjects").replaceChildren(...c.complaint.subjects.map((s) => {
     const li = el("li");
     li.append(el("strong", subjectName(s.subject) + ": " + s.level + " " + (LEVELS[s.level] || "")));
