@@ -151,7 +151,7 @@ async fn issue_for(app: &TestApp, office: &str) -> String {
 /// a unit merged since included (marked as such), and its totals add up.
 #[tokio::test]
 async fn a_past_months_public_report_keeps_a_unit_merged_later() {
-    let app = crate::helpers::spawn_app_with(|c| c.min_cell = 1).await;
+    let app = crate::helpers::spawn_app_with(|c| c.policy.min_cell = 1).await;
     app.clock.set(vn("2026-11-10T10:00:00+07:00"));
     for (office, level) in [("03CC", "5"), ("03CC", "2"), ("04CC", "4")] {
         let link = issue_for(&app, office).await;

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use chrono::{Duration, NaiveTime};
+use chrono::NaiveTime;
 use csq_core::app::Settings;
+use csq_core::app::policy_settings::PolicySettings;
 use csq_core::auth::link::LinkKeys;
 use csq_core::auth::random_secret;
 use serde::{Deserialize, Serialize};
@@ -25,18 +26,8 @@ pub struct HostConfig {
     /// Base URL written into emailed links; defaults to `http://{bind}`.
     pub public_url: Option<String>,
     pub mail_from: String,
-    pub form_ttl_days: i64,
-    pub remind_after_days: i64,
-    pub personal_data_days: i64,
-    /// k of the visibility policy: the fewest ratings a figure may rest on for
-    /// a unit head (where misconduct reports count) or an officer.
-    pub min_cell: u64,
-    pub rank_min_ratings: u64,
-    pub public_level: String,
-    /// Days the audit log of personal-data reads is kept.
-    pub audit_days: i64,
-    /// Days a closed case keeps the complainant's contact.
-    pub contact_grace_days: i64,
+    /// The rules' settings, read as the Lambda functions read them.
+    pub policy: PolicySettings,
     /// Time of day (Asia/Ho_Chi_Minh) of the nightly job; `None` turns it off.
     pub nightly_at: Option<NaiveTime>,
     pub queue_visibility_secs: i64,
@@ -92,14 +83,7 @@ impl HostConfig {
                 "CSQ_MAIL_FROM",
                 "CSQ Hải quan <no-reply@csq.localhost>".to_string(),
             )?,
-            form_ttl_days: env_or("CSQ_FORM_TTL_DAYS", 30)?,
-            remind_after_days: env_or("CSQ_REMIND_AFTER_DAYS", 3)?,
-            personal_data_days: env_or("CSQ_PERSONAL_DATA_DAYS", 365)?,
-            min_cell: env_or("CSQ_MIN_CELL", csq_core::policy::DEFAULT_MIN_CELL)?,
-            rank_min_ratings: env_or("CSQ_RANK_MIN_RATINGS", 30)?,
-            public_level: std::env::var("CSQ_PUBLIC_LEVEL").unwrap_or_else(|_| "office".into()),
-            audit_days: env_or("CSQ_AUDIT_DAYS", 365)?,
-            contact_grace_days: env_or("CSQ_CONTACT_GRACE_DAYS", 30)?,
+            policy: PolicySettings::from_lookup(|name| std::env::var(name).ok())?,
             nightly_at,
             queue_visibility_secs: env_or("CSQ_QUEUE_VISIBILITY_SECS", 30)?,
             queue_max_receives: env_or("CSQ_QUEUE_MAX_RECEIVES", 5)?,
@@ -116,14 +100,7 @@ impl HostConfig {
             client_limits: None,
             public_url: None,
             mail_from: "CSQ Hải quan <no-reply@csq.localhost>".into(),
-            form_ttl_days: 30,
-            remind_after_days: 3,
-            personal_data_days: 365,
-            min_cell: csq_core::policy::DEFAULT_MIN_CELL,
-            rank_min_ratings: 30,
-            public_level: "office".into(),
-            audit_days: 365,
-            contact_grace_days: 30,
+            policy: PolicySettings::default(),
             nightly_at: None,
             queue_visibility_secs: 1,
             queue_max_receives: 3,
@@ -183,14 +160,7 @@ impl HostConfig {
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"));
         let mut s = Settings::new(&url, link_keys);
-        s.form_ttl = Duration::days(self.form_ttl_days.max(1));
-        s.remind_after = Duration::days(self.remind_after_days.max(1));
-        s.personal_data_retention = Duration::days(self.personal_data_days.max(1));
-        s.min_cell = self.min_cell.max(1);
-        s.rank_min_ratings = self.rank_min_ratings.max(1);
-        s.public_level = self.public_level.clone();
-        s.audit_retention = Duration::days(self.audit_days.max(1));
-        s.contact_grace = Duration::days(self.contact_grace_days.max(0));
+        self.policy.apply(&mut s);
         Ok(s)
     }
 }

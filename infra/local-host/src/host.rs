@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use chrono::{Days, Duration, NaiveTime};
+use chrono::Duration;
 use csq_core::app::Csq;
 use csq_core::auth::staff::{Hs256, StaffClaims};
-use csq_core::domain::time::{vn_day, vn_day_start};
 use csq_core::http::{self, HttpState, IntegrationAuth};
 use csq_core::ports::{Clock, QueueConsumer};
 use csq_local::{OutboxMailer, SqliteQueue, SqliteStore, Webhooks};
@@ -251,13 +250,10 @@ impl LocalHost {
             let host = self.clone();
             handles.push(tokio::spawn(async move {
                 loop {
-                    let wait = until_next(host.csq.clock.now(), at);
+                    let wait = host.csq.until_nightly(at);
                     tracing::info!(in_seconds = wait.num_seconds(), "nightly job scheduled");
                     tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
-                    let yesterday = vn_day(host.csq.clock.now()).checked_sub_days(Days::new(1));
-                    if let Some(day) = yesterday
-                        && let Err(e) = host.csq.run_nightly(day).await
-                    {
+                    if let Err(e) = host.csq.run_nightly(host.csq.yesterday()).await {
                         tracing::error!(error = %e, "nightly job failed; it runs again tomorrow and catches up");
                     }
                     // Never run twice in the same minute.
@@ -291,37 +287,4 @@ pub async fn spawn(config: HostConfig, clock: Arc<dyn Clock>) -> anyhow::Result<
         }
     });
     Ok(RunningHost { host, addr, stop })
-}
-
-/// Time from `now` to the next `at` o'clock in Vietnam.
-pub fn until_next(now: chrono::DateTime<chrono::Utc>, at: NaiveTime) -> Duration {
-    let today = vn_day(now);
-    let at_offset = at - NaiveTime::MIN;
-    let today_at = vn_day_start(today) + at_offset;
-    let next = if today_at > now {
-        today_at
-    } else {
-        vn_day_start(today + Days::new(1)) + at_offset
-    };
-    next - now
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_nightly_run_is_in_vietnamese_time() {
-        let at = NaiveTime::from_hms_opt(1, 0, 0).unwrap();
-        // 17:30 UTC is 00:30 in Vietnam: the run is 30 minutes away.
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-27T17:30:00Z")
-            .unwrap()
-            .to_utc();
-        assert_eq!(until_next(now, at), Duration::minutes(30));
-        // 18:00 UTC is exactly 01:00: the next run is tomorrow.
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-27T18:00:00Z")
-            .unwrap()
-            .to_utc();
-        assert_eq!(until_next(now, at), Duration::days(1));
-    }
 }

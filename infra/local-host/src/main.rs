@@ -4,12 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::{Days, Duration, NaiveDate};
+use chrono::{Duration, NaiveDate};
 use clap::{Parser, Subcommand};
 use csq_core::app::cases::CaseRulesError;
 use csq_core::app::org::OrgError;
 use csq_core::auth::staff::{StaffClaims, StaffRole};
-use csq_core::domain::time::vn_day;
 use csq_core::ports::{QueueConsumer, SystemClock};
 use csq_local_host::case_rules_file;
 use csq_local_host::{HostConfig, LocalHost, demo, org_import};
@@ -197,12 +196,6 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn yesterday() -> NaiveDate {
-    vn_day(chrono::Utc::now())
-        .checked_sub_days(Days::new(1))
-        .expect("a date after year 1")
-}
-
 async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Org {
@@ -303,12 +296,15 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&case_rules_file::read(&file)?)?
         ),
         Command::Aggregate { date } => {
-            let date = date.unwrap_or_else(yesterday);
+            let date = date.unwrap_or_else(|| host.csq.yesterday());
             let stats = host.csq.aggregate_day(date).await?;
             println!("Rolled up {date}: {} units.", stats.len());
         }
         Command::Nightly { date } => {
-            let report = host.csq.run_nightly(date.unwrap_or_else(yesterday)).await?;
+            let report = host
+                .csq
+                .run_nightly(date.unwrap_or_else(|| host.csq.yesterday()))
+                .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::StaffToken {

@@ -1538,22 +1538,31 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
     assert_eq!(read["rules"]["holidays"][0]["date"], "2027-01-01");
 }
 
-/// The weekly schedule's payload runs the early warning for the last week,
-/// saved once on DynamoDB: the schedule's retry sends nothing twice.
+/// The nightly run of a Sunday runs the week's early warning (the one place
+/// it runs from, as on the local host), saved once on DynamoDB: a rerun of
+/// the night sends nothing twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_weekly_early_warning_runs_once_per_week() {
     let world = World::new().await;
     let nightly = world.function(&NIGHTLY).await;
-    let payload = json!({"task": "early_warning"});
+    // Sunday 29 November 2026.
+    let payload = json!({"date": "2026-11-29"});
     match events::scheduled(&nightly.csq, &payload).await.unwrap() {
-        events::ScheduledReport::EarlyWarning(Some(flags)) => {
-            assert_eq!(flags, 0, "no data, no flags")
+        events::ScheduledReport::Nightly(r) => {
+            assert_eq!(r.early_warning_flags, Some(0), "no data, no flags")
         }
         other => panic!("{other:?}"),
     }
     match events::scheduled(&nightly.csq, &payload).await.unwrap() {
-        events::ScheduledReport::EarlyWarning(None) => {}
-        other => panic!("a rerun must save nothing: {other:?}"),
+        events::ScheduledReport::Nightly(r) => {
+            assert_eq!(r.early_warning_flags, None, "a rerun saves nothing")
+        }
+        other => panic!("{other:?}"),
+    }
+    let monday = json!({"date": "2026-11-30"});
+    match events::scheduled(&nightly.csq, &monday).await.unwrap() {
+        events::ScheduledReport::Nightly(r) => assert_eq!(r.early_warning_flags, None),
+        other => panic!("{other:?}"),
     }
     let saved = nightly.csq.stats.latest_warnings().await.unwrap().unwrap();
     assert_eq!(saved.week_end.weekday(), chrono::Weekday::Sun);

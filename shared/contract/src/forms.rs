@@ -297,14 +297,32 @@ pub async fn issue_day_query_pages_without_gaps(store: Arc<dyn FormStore>) {
     assert!(other.items.iter().any(|f| f.id == next_day.id));
 }
 
+/// The stores apply the domain's rules (`Form::record_reminder`,
+/// `Form::expire`) inside their conditional writes: not before it is due, once.
 pub async fn reminders_and_expiry_happen_once(store: Arc<dyn FormStore>) {
     let at = Utc::now();
+    let after = chrono::Duration::days(3);
     let f = form(&declaration_number(), at);
     store.insert_form(&f).await.unwrap();
-    assert!(store.mark_reminded(&f.id, at).await.unwrap());
-    assert!(!store.mark_reminded(&f.id, at).await.unwrap());
-    assert!(store.mark_expired(&f.id).await.unwrap());
-    assert!(!store.mark_expired(&f.id).await.unwrap());
+    let due = f.issued_at + after;
+    assert!(
+        !store
+            .mark_reminded(&f.id, due - chrono::Duration::seconds(1), after)
+            .await
+            .unwrap(),
+        "not before it is due"
+    );
+    assert!(store.mark_reminded(&f.id, due, after).await.unwrap());
+    assert!(!store.mark_reminded(&f.id, due, after).await.unwrap());
+    assert!(
+        !store
+            .mark_expired(&f.id, f.expires_at - chrono::Duration::seconds(1))
+            .await
+            .unwrap(),
+        "its window is still open"
+    );
+    assert!(store.mark_expired(&f.id, f.expires_at).await.unwrap());
+    assert!(!store.mark_expired(&f.id, f.expires_at).await.unwrap());
     assert_eq!(
         store.form(&f.id).await.unwrap().unwrap().status,
         FormStatus::Expired
@@ -314,11 +332,14 @@ pub async fn reminders_and_expiry_happen_once(store: Arc<dyn FormStore>) {
     store.insert_form(&g).await.unwrap();
     store.submit(&submission_write(&g, 5, at)).await.unwrap();
     assert!(
-        !store.mark_expired(&g.id).await.unwrap(),
+        !store.mark_expired(&g.id, g.expires_at).await.unwrap(),
         "a submitted form is never expired"
     );
     assert!(
-        !store.mark_reminded(&g.id, at).await.unwrap(),
+        !store
+            .mark_reminded(&g.id, g.issued_at + after, after)
+            .await
+            .unwrap(),
         "a submitted form is never reminded"
     );
 }

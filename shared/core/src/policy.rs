@@ -30,6 +30,13 @@ use crate::domain::stats::DailyStats;
 /// work out who said what. Configurable per host; 5 by default.
 pub const DEFAULT_MIN_CELL: u64 = 5;
 
+/// A figure resting on `ratings` ratings may be shown to a reader who may not
+/// see misconduct reports, an officer or the public: the one small-cell rule.
+/// Nothing (0) is no cell to protect.
+pub fn enough_ratings(ratings: u64, k: u64) -> bool {
+    ratings >= k
+}
+
 /// A rating record that is, or belongs to a form that is, a misconduct report
 /// (phiền hà, sách nhiễu, tiêu cực): the whole report is withheld, not only the
 /// line that names the reason.
@@ -653,7 +660,7 @@ impl StatsRowView {
 /// least `k` ratings; in a smaller one they are taken out for anyone who may
 /// not see them, so a single report cannot be traced through the figures.
 pub fn stats_for_reader(who: &Scope, row: &DailyStats, k: u64) -> DailyStats {
-    if who.sees_misconduct() || row.ratings >= k {
+    if who.sees_misconduct() || enough_ratings(row.ratings, k) {
         row.clone()
     } else {
         row.without_misconduct()

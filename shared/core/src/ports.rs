@@ -177,10 +177,15 @@ pub trait FormStore: Send + Sync {
     /// Query the rating-day index (Vietnamese calendar day of submission).
     async fn ratings_on(&self, day: NaiveDate, page: PageRequest)
     -> PortResult<Page<RatingRecord>>;
-    /// Conditional update: only an issued, unreminded form. True if this call reminded it.
-    async fn mark_reminded(&self, form_id: &str, at: DateTime<Utc>) -> PortResult<bool>;
-    /// Conditional update: only an issued form. True if this call closed it.
-    async fn mark_expired(&self, form_id: &str) -> PortResult<bool>;
+    /// Conditional update applying `Form::record_reminder`. True if this call reminded it.
+    async fn mark_reminded(
+        &self,
+        form_id: &str,
+        now: DateTime<Utc>,
+        remind_after: chrono::Duration,
+    ) -> PortResult<bool>;
+    /// Conditional update applying `Form::expire`. True if this call closed it.
+    async fn mark_expired(&self, form_id: &str, now: DateTime<Utc>) -> PortResult<bool>;
     /// Conditional update applying `Form::forget_contact`. True if a contact went.
     async fn forget_contact(&self, form_id: &str) -> PortResult<bool>;
     /// Query the sparse index of complaints not yet handed to the queue.

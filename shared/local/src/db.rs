@@ -18,26 +18,66 @@ impl Db {
     /// WAL with `synchronous=FULL`: a committed write survives a crash of the
     /// process and of the machine, which is what "never lose accepted data" needs.
     pub(crate) fn open(path: &Path, name: &'static str, schema: &str) -> anyhow::Result<Db> {
-        Db::open_with(path, name, schema, |_| Ok(()))
+        Db::open_with(path, name, schema)
     }
 
-    /// As `open`, then `upgrade` brings a file an older version wrote up to `schema`.
-    pub(crate) fn open_with(
+    /// Opens a database file whose schema is a numbered list of migrations:
+    /// those the file has not had yet are applied in order, each in its own
+    /// transaction with the number it reached (`PRAGMA user_version`), so an
+    /// interrupted upgrade resumes where it stopped. A file a newer version
+    /// wrote (a number past the list) is refused before anything is written.
+    pub(crate) fn open_migrated(
         path: &Path,
         name: &'static str,
-        schema: &str,
-        upgrade: fn(&Connection) -> rusqlite::Result<()>,
+        migrations: &[Migration],
     ) -> anyhow::Result<Db> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let conn = Connection::open(path)?;
+        // Read the schema number before anything can write (switching to WAL
+        // writes the file header).
+        let mut conn = Connection::open(path)?;
+        let reached: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if reached > migrations.len() {
+            anyhow::bail!(
+                "{} was written by a newer version of CSQ (schema {reached}; this version \
+                 knows schemas up to {}). Nothing was changed: run that newer version, or \
+                 restore a backup this version wrote.",
+                path.display(),
+                migrations.len()
+            );
+        }
+        Db::configure(&conn)?;
+        for (n, m) in migrations.iter().enumerate().skip(reached) {
+            let tx = conn.transaction()?;
+            (m.apply)(&tx).map_err(|e| {
+                anyhow::anyhow!("{}: migration {} ({}): {e}", path.display(), n + 1, m.what)
+            })?;
+            tx.pragma_update(None, "user_version", n + 1)?;
+            tx.commit()?;
+            tracing::info!(file = %path.display(), migration = n + 1, what = m.what, "schema migrated");
+        }
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+            name,
+        })
+    }
+
+    fn configure(conn: &Connection) -> rusqlite::Result<()> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+    }
+
+    /// As `open`, for the files whose schema has never changed (queue, webhooks).
+    fn open_with(path: &Path, name: &'static str, schema: &str) -> anyhow::Result<Db> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = Connection::open(path)?;
+        Db::configure(&conn)?;
         conn.execute_batch(schema)?;
-        upgrade(&conn)?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
             name,
@@ -65,6 +105,13 @@ impl Db {
             e => PortError::new(format!("{name}: {what}"), e),
         })
     }
+}
+
+/// One step of a database's schema, applied once, in order.
+pub(crate) struct Migration {
+    /// What it does, for the log and for errors.
+    pub(crate) what: &'static str,
+    pub(crate) apply: fn(&rusqlite::Transaction) -> rusqlite::Result<()>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -13,12 +13,13 @@ use csq_core::domain::audit::AuditEntry;
 use csq_core::domain::case::rules::StoredCaseRules;
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use csq_core::domain::complaint::Complaint;
-use csq_core::domain::form::{Form, FormStatus, InvitationResult, LaterHandling, RatingRecord};
+use csq_core::domain::form::{Form, InvitationResult, LaterHandling, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion};
 use csq_core::domain::report::WarningReport;
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::suppression::Suppression;
 use csq_core::domain::time::vn_day;
+use csq_core::domain::versions;
 use csq_core::ports::{
     AddHandlingOutcome, AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome,
     OpenCaseOutcome, OrgStore, Page, PageRequest, PortError, PortResult, SaveOrgOutcome,
@@ -28,7 +29,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::db::{Db, StoreError, cursor_parts, ts};
+use crate::db::{Db, Migration, StoreError, cursor_parts, ts};
 
 /// Forms past their personal-data limit (`forms_by_personal_data_limit`).
 const EXPIRED: &str = "SELECT id FROM forms WHERE json_extract(doc, '$.personal_data_until') < ?1";
@@ -47,10 +48,6 @@ CREATE INDEX IF NOT EXISTS forms_by_issue_day ON forms (issued_day, issued_at, i
 -- form's document (a year of an office is millions of rows).
 CREATE INDEX IF NOT EXISTS forms_by_personal_data_limit
     ON forms (json_extract(doc, '$.personal_data_until'));
-CREATE INDEX IF NOT EXISTS forms_awaiting_invitation ON forms (issued_at, id)
-    WHERE status = 'issued'
-      AND json_extract(doc, '$.email_sent_at') IS NULL
-      AND json_extract(doc, '$.invitation_rejected') IS NULL;
 CREATE TABLE IF NOT EXISTS ratings (
     form_id      TEXT NOT NULL,
     subject_key  TEXT NOT NULL,
@@ -132,6 +129,50 @@ CREATE TABLE IF NOT EXISTS org_versions (
 );
 "#;
 
+/// The store's schema, one step at a time. Never change a step once released:
+/// add one. Step 1 is every layout the releases before numbered migrations
+/// wrote (they all read as 0), brought to one.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        what: "tables and indexes of the releases before numbered migrations",
+        apply: |tx| {
+            tx.execute_batch(SCHEMA)?;
+            tx.execute_batch(
+                "CREATE INDEX IF NOT EXISTS forms_awaiting_invitation ON forms (issued_at, id)
+                     WHERE status = 'issued'
+                       AND json_extract(doc, '$.email_sent_at') IS NULL
+                       AND json_extract(doc, '$.invitation_rejected') IS NULL;",
+            )?;
+            upgrade(tx)
+        },
+    },
+    Migration {
+        what: "forms awaiting their invitation: a column the domain's rule writes",
+        apply: |tx| {
+            tx.execute_batch(
+                "ALTER TABLE forms ADD COLUMN awaits_invitation INTEGER NOT NULL DEFAULT 0;
+                 DROP INDEX IF EXISTS forms_awaiting_invitation;",
+            )?;
+            // One pass over the forms, once: the domain says which await one.
+            let docs: Vec<(String, String)> = tx
+                .prepare("SELECT id, doc FROM forms")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (id, doc) in docs {
+                let awaits =
+                    serde_json::from_str::<Form>(&doc).is_ok_and(|f| f.awaits_invitation());
+                tx.execute(
+                    "UPDATE forms SET awaits_invitation = ?2 WHERE id = ?1",
+                    params![id, awaits],
+                )?;
+            }
+            tx.execute_batch(
+                "CREATE INDEX forms_awaiting_invitation ON forms (issued_at, id) WHERE awaits_invitation = 1;",
+            )
+        },
+    },
+];
+
 /// Columns added after the first version: a data directory that version wrote
 /// gets them on open, with the value its rows mean (version 0: before versions).
 fn upgrade(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
@@ -194,7 +235,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         Ok(SqliteStore {
-            db: Db::open_with(path, "store", SCHEMA, upgrade)?,
+            db: Db::open_migrated(path, "store", MIGRATIONS)?,
         })
     }
 }
@@ -238,8 +279,13 @@ fn load_form(conn: &rusqlite::Connection, id: &str) -> Result<Option<Form>, Stor
 
 fn save_form(conn: &rusqlite::Connection, form: &Form) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE forms SET status = ?2, doc = ?3 WHERE id = ?1",
-        params![form.id, form.status.code(), to_doc(form)?],
+        "UPDATE forms SET status = ?2, doc = ?3, awaits_invitation = ?4 WHERE id = ?1",
+        params![
+            form.id,
+            form.status.code(),
+            to_doc(form)?,
+            form.awaits_invitation()
+        ],
     )?;
     Ok(())
 }
@@ -277,14 +323,15 @@ impl FormStore for SqliteStore {
                     return Ok(InsertFormOutcome::Exists(Box::new(from_doc(&doc)?)));
                 }
                 tx.execute(
-                    "INSERT INTO forms (id, declaration, issued_day, issued_at, status, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO forms (id, declaration, issued_day, issued_at, status, doc, awaits_invitation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![
                         form.id,
                         form.declaration_key(),
                         vn_day(form.issued_at).to_string(),
                         ts(form.issued_at),
                         form.status.code(),
-                        to_doc(&form)?
+                        to_doc(&form)?,
+                        form.awaits_invitation()
                     ],
                 )?;
                 tx.commit()?;
@@ -354,12 +401,10 @@ impl FormStore for SqliteStore {
     async fn pending_invitations(&self, limit: u32) -> PortResult<Vec<Form>> {
         self.db
             .call("pending invitations", move |conn| {
-                // The WHERE clause is the partial index's own, so SQLite reads the index.
+                // `awaits_invitation` is `Form::awaits_invitation`, written with
+                // every form; the partial index holds just those rows.
                 let mut stmt = conn.prepare_cached(
-                    "SELECT doc FROM forms
-                     WHERE status = 'issued'
-                       AND json_extract(doc, '$.email_sent_at') IS NULL
-                       AND json_extract(doc, '$.invitation_rejected') IS NULL
+                    "SELECT doc FROM forms WHERE awaits_invitation = 1
                      ORDER BY issued_at, id LIMIT ?1",
                 )?;
                 let docs = stmt
@@ -474,27 +519,28 @@ impl FormStore for SqliteStore {
             .await
     }
 
-    async fn mark_reminded(&self, form_id: &str, at: DateTime<Utc>) -> PortResult<bool> {
+    async fn mark_reminded(
+        &self,
+        form_id: &str,
+        now: DateTime<Utc>,
+        remind_after: chrono::Duration,
+    ) -> PortResult<bool> {
         let id = form_id.to_owned();
         self.db
             .call("mark reminded", move |conn| {
                 Ok(update_form(conn, &id, |f| {
-                    (f.status == FormStatus::Issued && f.reminded_at.is_none())
-                        .then(|| f.reminded_at = Some(at))
+                    f.record_reminder(now, remind_after).then_some(())
                 })?
                 .is_some())
             })
             .await
     }
 
-    async fn mark_expired(&self, form_id: &str) -> PortResult<bool> {
+    async fn mark_expired(&self, form_id: &str, now: DateTime<Utc>) -> PortResult<bool> {
         let id = form_id.to_owned();
         self.db
             .call("mark expired", move |conn| {
-                Ok(update_form(conn, &id, |f| {
-                    (f.status == FormStatus::Issued).then(|| f.status = FormStatus::Expired)
-                })?
-                .is_some())
+                Ok(update_form(conn, &id, |f| f.expire(now).then_some(()))?.is_some())
             })
             .await
     }
@@ -989,7 +1035,7 @@ impl OrgStore for SqliteStore {
                 let taken = tx
                     .prepare_cached("SELECT 1 FROM org_versions WHERE version = ?1")?
                     .exists([version])?;
-                if taken || current + 1 != version {
+                if taken || !versions::follows(version, current) {
                     return Ok(SaveOrgOutcome::Conflict);
                 }
                 tx.execute(
@@ -1088,7 +1134,7 @@ impl OrgStore for SqliteStore {
                     })
                     .optional()?
                     .unwrap_or(0);
-                if current + 1 != version {
+                if !versions::follows(version, current) {
                     return Ok(SaveOrgOutcome::Conflict);
                 }
                 tx.execute(
@@ -1154,11 +1200,111 @@ impl csq_core::ports::FirstVersionOrgWriter for SqliteStore {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// A database with every migration applied.
+    fn migrated() -> rusqlite::Connection {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        for m in MIGRATIONS {
+            let tx = conn.transaction().unwrap();
+            (m.apply)(&tx).unwrap();
+            tx.commit().unwrap();
+        }
+        conn
+    }
+
+    /// The sweep's query reads the partial index of forms awaiting their invitation.
+    #[test]
+    fn pending_invitations_are_found_through_an_index() {
+        let conn = migrated();
+        let mut plan = conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT doc FROM forms WHERE awaits_invitation = 1
+                 ORDER BY issued_at, id LIMIT 10",
+            )
+            .unwrap();
+        let steps: Vec<String> = plan
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("USING INDEX forms_awaiting_invitation")),
+            "{steps:?}"
+        );
+    }
+
+    /// A data directory written by the release before numbered migrations
+    /// (kept in tests/fixtures) opens, is migrated once, and reads the same.
+    #[tokio::test]
+    async fn a_data_directory_of_an_earlier_release_opens_and_reads_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("csq.sqlite");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/store-01f6c53.sqlite"
+            ),
+            &path,
+        )
+        .unwrap();
+        let before: Vec<(String, String)> = {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            let version: i64 = conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(version, 0, "written before numbered migrations");
+            conn.prepare("SELECT id, doc FROM forms ORDER BY id")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(before.len(), 3);
+        for _ in 0..2 {
+            let store = SqliteStore::open(&path).unwrap();
+            for (id, doc) in &before {
+                let form = store.form(id).await.unwrap().expect("the form");
+                assert_eq!(&serde_json::to_string(&form).unwrap(), doc);
+            }
+            let day = vn_day(from_doc::<Form>(&before[0].1).unwrap().issued_at);
+            let ratings = store.ratings_on(day, PageRequest::first(10)).await.unwrap();
+            assert_eq!(ratings.items.len(), 1);
+            let case = store.case(&ratings.items[0].form_id).await.unwrap();
+            assert!(case.is_some(), "its complaint case");
+            assert!(store.current_org().await.unwrap().is_some());
+            assert!(store.pending_invitations(10).await.unwrap().is_empty());
+        }
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+    }
+
+    /// A file a newer version wrote is refused with the reason, untouched.
+    #[test]
+    fn a_data_directory_of_a_newer_version_is_refused_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("csq.sqlite");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", MIGRATIONS.len() + 1)
+                .unwrap();
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let err = SqliteStore::open(&path).err().expect("refused");
+        assert!(err.to_string().contains("newer version of CSQ"), "{err}");
+        assert!(std::fs::read(&path).unwrap() == bytes, "nothing written");
+    }
+
     /// Every statement of the nightly drop reads indexes, never a whole table.
     #[test]
     fn expired_personal_data_is_found_through_an_index() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute_batch(super::SCHEMA).unwrap();
+        let conn = migrated();
         for statement in [
             format!("DELETE FROM ratings WHERE form_id IN ({})", super::EXPIRED),
             format!("DELETE FROM forms WHERE id IN ({})", super::EXPIRED),

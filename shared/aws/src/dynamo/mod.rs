@@ -19,10 +19,20 @@ use csq_core::ports::PortError;
 pub type Item = HashMap<String, AttributeValue>;
 
 /// The CSQ table.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// What "expired" is measured against: the same clock as the core's.
+    clock: std::sync::Arc<dyn csq_core::ports::Clock>,
+}
+
+impl std::fmt::Debug for DynamoStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoStore")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DynamoStore {
@@ -30,7 +40,13 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            clock: std::sync::Arc::new(csq_core::ports::SystemClock),
         }
+    }
+
+    /// The same store reading time from `clock` (tests move it).
+    pub fn with_clock(self, clock: std::sync::Arc<dyn csq_core::ports::Clock>) -> DynamoStore {
+        DynamoStore { clock, ..self }
     }
 
     pub fn table(&self) -> &str {

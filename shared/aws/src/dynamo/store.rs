@@ -12,12 +12,13 @@ use csq_core::domain::audit::AuditEntry;
 use csq_core::domain::case::rules::StoredCaseRules;
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use csq_core::domain::complaint::Complaint;
-use csq_core::domain::form::{Form, FormStatus, InvitationResult, LaterHandling, RatingRecord};
+use csq_core::domain::form::{Form, InvitationResult, LaterHandling, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion, StoredOrg};
 use csq_core::domain::report::WarningReport;
 use csq_core::domain::stats::DailyStats;
 use csq_core::domain::suppression::Suppression;
 use csq_core::domain::time::vn_day;
+use csq_core::domain::versions;
 use csq_core::ports::{
     AddHandlingOutcome, AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome,
     OpenCaseOutcome, OrgStore, Page, PageRequest, PortResult, SaveOrgOutcome, StatsStore,
@@ -63,7 +64,9 @@ fn live(item: &Item, now: DateTime<Utc>) -> bool {
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse::<i64>().ok())
     {
-        Some(ttl) => ttl > now.timestamp(),
+        // The item's personal-data limit, by the one boundary rule.
+        Some(ttl) => DateTime::from_timestamp(ttl, 0)
+            .is_none_or(|limit| !csq_core::domain::time::has_passed(limit, now)),
         None => true,
     }
 }
@@ -175,7 +178,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| err(what, e))?;
-        Ok(res.item.filter(|i| live(i, Utc::now())))
+        Ok(res.item.filter(|i| live(i, self.clock.now())))
     }
 
     /// One Query page on an index (or the table when `index` is None).
@@ -219,7 +222,7 @@ impl DynamoStore {
         }
         let res = q.send().await.map_err(|e| err(what, e))?;
         let next = encode_cursor(res.last_evaluated_key.as_ref());
-        let now = Utc::now();
+        let now = self.clock.now();
         Ok((
             res.items
                 .unwrap_or_default()
@@ -600,21 +603,23 @@ impl FormStore for DynamoStore {
             .is_some())
     }
 
-    async fn mark_reminded(&self, form_id: &str, at: DateTime<Utc>) -> PortResult<bool> {
+    async fn mark_reminded(
+        &self,
+        form_id: &str,
+        now: DateTime<Utc>,
+        remind_after: chrono::Duration,
+    ) -> PortResult<bool> {
         Ok(self
             .update_form(form_id, |f| {
-                (f.status == FormStatus::Issued && f.reminded_at.is_none())
-                    .then(|| f.reminded_at = Some(at))
+                f.record_reminder(now, remind_after).then_some(())
             })
             .await?
             .is_some())
     }
 
-    async fn mark_expired(&self, form_id: &str) -> PortResult<bool> {
+    async fn mark_expired(&self, form_id: &str, now: DateTime<Utc>) -> PortResult<bool> {
         Ok(self
-            .update_form(form_id, |f| {
-                (f.status == FormStatus::Issued).then(|| f.status = FormStatus::Expired)
-            })
+            .update_form(form_id, |f| f.expire(now).then_some(()))
             .await?
             .is_some())
     }
@@ -1014,7 +1019,7 @@ impl OrgStore for DynamoStore {
                 &self.table,
                 current,
                 "#version = :previous",
-                &[(":previous", n(version - 1))],
+                &[(":previous", n(versions::replaced_by(version)))],
             )?
         };
         let summary_item = item(
@@ -1135,7 +1140,7 @@ impl OrgStore for DynamoStore {
                 &self.table,
                 it,
                 "#version = :previous",
-                &[(":previous", n(rules.version - 1))],
+                &[(":previous", n(versions::replaced_by(rules.version)))],
             )?
         };
         Ok(match self.transact(vec![write], "save case rules").await? {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use aws_types::SdkConfig;
-use chrono::Duration;
 use csq_core::app::{Csq, Settings};
 use csq_core::auth::link::{LinkKeyRing, LinkKeySource, LinkKeys};
 use csq_core::auth::random_secret;
@@ -34,21 +33,21 @@ pub const SES_CONFIGURATION_SET: &str = "CSQ_SES_CONFIGURATION_SET";
 pub const COMPLAINT_QUEUE_URL: &str = "CSQ_COMPLAINT_QUEUE_URL";
 /// The EventBridge bus events for other systems go to.
 pub const EVENT_BUS_NAME: &str = "CSQ_EVENT_BUS_NAME";
-pub const FORM_TTL_DAYS: &str = "CSQ_FORM_TTL_DAYS";
-pub const REMIND_AFTER_DAYS: &str = "CSQ_REMIND_AFTER_DAYS";
-pub const PERSONAL_DATA_DAYS: &str = "CSQ_PERSONAL_DATA_DAYS";
-/// k of the visibility policy (see `csq_core::policy`).
-pub const MIN_CELL: &str = "CSQ_MIN_CELL";
-pub const AUDIT_DAYS: &str = "CSQ_AUDIT_DAYS";
-pub const CONTACT_GRACE_DAYS: &str = "CSQ_CONTACT_GRACE_DAYS";
+pub use csq_core::app::policy_settings::{
+    AUDIT_DAYS, CONTACT_GRACE_DAYS, FORM_TTL_DAYS, MIN_CELL, PERSONAL_DATA_DAYS, PUBLIC_LEVEL,
+    RANK_MIN_RATINGS, REMIND_AFTER_DAYS,
+};
 
-/// Read by every function (the template sets them in Globals).
-const COMMON: [&str; 7] = [
+/// Read by every function (the template sets them in Globals): the table and
+/// the rules' settings, the same the local host reads.
+const COMMON: [&str; 9] = [
     TABLE_NAME,
     FORM_TTL_DAYS,
     REMIND_AFTER_DAYS,
     PERSONAL_DATA_DAYS,
     MIN_CELL,
+    RANK_MIN_RATINGS,
+    PUBLIC_LEVEL,
     AUDIT_DAYS,
     CONTACT_GRACE_DAYS,
 ];
@@ -253,17 +252,6 @@ impl LinkKeySource for SsmLinkKeys {
     }
 }
 
-fn days(vars: &HashMap<String, String>, name: &str, default: i64) -> anyhow::Result<Duration> {
-    match vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        Some(v) => Ok(Duration::days(
-            v.parse::<i64>()
-                .with_context(|| format!("{name}={v:?} is not a number of days"))?
-                .max(1),
-        )),
-        None => Ok(Duration::days(default)),
-    }
-}
-
 impl FunctionEnv {
     pub async fn from_process_env(spec: &'static FunctionSpec) -> anyhow::Result<FunctionEnv> {
         let vars: HashMap<String, String> = std::env::vars().collect();
@@ -289,8 +277,7 @@ impl FunctionEnv {
             .filter(|n| {
                 // Optional: these have defaults.
                 *n != SES_CONFIGURATION_SET
-                    && *n != MIN_CELL
-                    && !n.ends_with("_DAYS")
+                    && !csq_core::app::policy_settings::NAMES.contains(n)
                     && get(n).is_empty()
             })
             .collect();
@@ -326,26 +313,14 @@ impl FunctionEnv {
             };
             settings.link_keys = Arc::new(LinkKeyRing::reloading(link_keys, Arc::new(source)));
         }
-        settings.form_ttl = days(vars, FORM_TTL_DAYS, 30)?;
-        settings.remind_after = days(vars, REMIND_AFTER_DAYS, 3)?;
-        settings.personal_data_retention = days(vars, PERSONAL_DATA_DAYS, 365)?;
-        settings.audit_retention = days(vars, AUDIT_DAYS, 365)?;
-        settings.contact_grace = days(vars, CONTACT_GRACE_DAYS, 30)?;
-        if let Some(k) = vars
-            .get(MIN_CELL)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-        {
-            settings.min_cell = k
-                .parse::<u64>()
-                .with_context(|| format!("{MIN_CELL}={k:?} is not a number"))?
-                .max(1);
-        }
+        csq_core::app::policy_settings::PolicySettings::from_lookup(|n| vars.get(n).cloned())?
+            .apply(&mut settings);
 
-        let store = Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            get(TABLE_NAME),
-        ));
+        let clock: Arc<dyn csq_core::ports::Clock> = Arc::new(SystemClock);
+        let store = Arc::new(
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), get(TABLE_NAME))
+                .with_clock(clock.clone()),
+        );
         let mailer: Arc<dyn Mailer> = if spec.sends_mail {
             let set = Some(get(SES_CONFIGURATION_SET)).filter(|s| !s.is_empty());
             Arc::new(SesMailer::new(
@@ -383,7 +358,7 @@ impl FunctionEnv {
             mailer,
             queue,
             events,
-            clock: Arc::new(SystemClock),
+            clock,
             settings: Arc::new(settings),
         };
         Ok(FunctionEnv { csq })

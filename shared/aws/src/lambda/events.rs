@@ -2,11 +2,10 @@
 //! bounce and complaint reports.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::NaiveDate;
 use csq_core::app::Csq;
 use csq_core::app::nightly::{NightlyReport, SweepReport};
 use csq_core::app::optout::MailFeedback;
-use csq_core::domain::time::vn_day;
 
 /// Routes every record of a batch independently and concurrently, and reports
 /// only the failed ones: SQS retries those alone, and a poison message reaches
@@ -53,8 +52,6 @@ pub async fn route_sqs_batch(csq: &Csq, event: SqsEvent) -> SqsBatchResponse {
 pub enum ScheduledReport {
     Nightly(NightlyReport),
     Sweep(SweepReport),
-    /// Flags raised, or None when the week's report was already saved.
-    EarlyWarning(Option<usize>),
     /// Addresses newly put on the suppression list by an SES report.
     MailFeedback {
         suppressed: usize,
@@ -110,21 +107,6 @@ pub async fn scheduled(csq: &Csq, payload: &serde_json::Value) -> Result<Schedul
             .map(ScheduledReport::Sweep)
             .map_err(|e| e.to_string());
     }
-    if payload.get("task").and_then(|t| t.as_str()) == Some("early_warning") {
-        // The week that ended on the last Sunday (Vietnamese calendar).
-        let yesterday = vn_day(csq.clock.now())
-            .checked_sub_days(Days::new(1))
-            .ok_or("no yesterday")?;
-        let back = u64::from(yesterday.weekday().num_days_from_sunday());
-        let sunday = yesterday
-            .checked_sub_days(Days::new(back))
-            .ok_or("no Sunday")?;
-        return csq
-            .run_early_warning(sunday)
-            .await
-            .map(|r| ScheduledReport::EarlyWarning(r.map(|r| r.flags.len())))
-            .map_err(|e| e.to_string());
-    }
     nightly(csq, payload).await.map(ScheduledReport::Nightly)
 }
 
@@ -132,9 +114,7 @@ pub async fn nightly(csq: &Csq, payload: &serde_json::Value) -> Result<NightlyRe
     let date = match payload.get("date").and_then(|d| d.as_str()) {
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| format!("date {d:?} must be YYYY-MM-DD"))?,
-        None => vn_day(csq.clock.now())
-            .checked_sub_days(Days::new(1))
-            .ok_or("no yesterday")?,
+        None => csq.yesterday(),
     };
     csq.run_nightly(date).await.map_err(|e| e.to_string())
 }

@@ -112,7 +112,7 @@ impl Csq {
             return Ok(current);
         }
         let stored = StoredCaseRules {
-            version: current.version + 1,
+            version: crate::domain::versions::next(current.version),
             saved_by: who.to_owned(),
             saved_at: self.clock.now(),
             rules,

@@ -8,6 +8,7 @@ pub mod issue;
 pub mod nightly;
 pub mod optout;
 pub mod org;
+pub mod policy_settings;
 pub mod qr;
 pub mod rate;
 pub mod report;

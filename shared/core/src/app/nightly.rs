@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::Csq;
 use super::emails;
-use crate::domain::form::FormStatus;
 use crate::domain::stats::{DailyStats, DayInputs, roll_up};
 use crate::domain::time::{vn_day, vn_day_start};
 use crate::ports::{Page, PageRequest, PortResult};
@@ -66,6 +65,16 @@ pub struct SweepReport {
 const CATCH_UP_DAYS: u64 = 2;
 
 impl Csq {
+    /// The day a nightly run rolls up when none is named: yesterday in Vietnam.
+    pub fn yesterday(&self) -> NaiveDate {
+        crate::domain::time::vn_yesterday(self.clock.now())
+    }
+
+    /// How long until the nightly run at `at` o'clock (Vietnamese time).
+    pub fn until_nightly(&self, at: chrono::NaiveTime) -> chrono::Duration {
+        crate::domain::time::until_next_vn_time(self.clock.now(), at)
+    }
+
     /// Runs every nightly step for `date` (a Vietnamese calendar day, normally yesterday).
     pub async fn run_nightly(&self, date: NaiveDate) -> PortResult<NightlyReport> {
         match self.migrate_first_version().await {
@@ -186,12 +195,7 @@ impl Csq {
         let mut sent = 0;
         for day in Self::days_due(now, self.settings.remind_after) {
             for form in all_pages(|p| self.forms.forms_issued_on(day, p)).await? {
-                let due = form.issued_at + self.settings.remind_after;
-                if form.status != FormStatus::Issued
-                    || form.reminded_at.is_some()
-                    || now < due
-                    || form.is_expired_at(now)
-                {
+                if !form.reminder_due(now, self.settings.remind_after) {
                     continue;
                 }
                 if self
@@ -201,7 +205,11 @@ impl Csq {
                 {
                     continue;
                 }
-                if self.forms.mark_reminded(&form.id, now).await? {
+                if self
+                    .forms
+                    .mark_reminded(&form.id, now, self.settings.remind_after)
+                    .await?
+                {
                     let link = self.settings.rating_link(&form);
                     let unsubscribe = self.settings.unsubscribe_link(&form);
                     let mail = emails::reminder(&form, &link, &unsubscribe);
@@ -246,10 +254,7 @@ impl Csq {
         let mut expired = 0;
         for day in Self::days_due(now, self.settings.form_ttl) {
             for form in all_pages(|p| self.forms.forms_issued_on(day, p)).await? {
-                if form.status == FormStatus::Issued
-                    && now >= form.expires_at
-                    && self.forms.mark_expired(&form.id).await?
-                {
+                if form.expiry_due(now) && self.forms.mark_expired(&form.id, now).await? {
                     expired += 1;
                 }
             }

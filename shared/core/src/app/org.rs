@@ -65,7 +65,7 @@ impl Csq {
             });
         }
         let summary = OrgVersion {
-            version: version + 1,
+            version: crate::domain::versions::next(version),
             saved_at: self.clock.now(),
             saved_by: by.to_owned(),
             changes,

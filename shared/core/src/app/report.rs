@@ -398,7 +398,7 @@ impl Csq {
             }
             let sum = sum_rows(&u.code, &rows);
             let t = StatsTotal::of(&sum);
-            let shown = t.ratings >= k;
+            let shown = crate::policy::enough_ratings(t.ratings, k);
             if !shown {
                 withheld_ratings += t.ratings;
             }
@@ -419,7 +419,7 @@ impl Csq {
             });
         }
         let t = total("all", &all);
-        let shown = withheld_ratings == 0 || withheld_ratings >= k;
+        let shown = withheld_ratings == 0 || crate::policy::enough_ratings(withheld_ratings, k);
         Ok(PublicReport {
             month: from.format("%Y-%m").to_string(),
             level,

@@ -498,7 +498,7 @@ impl Csq {
             .iter()
             .map(|(month, rows)| {
                 let t = total(&units::officer(&officer), rows);
-                let enough = t.ratings >= k;
+                let enough = policy::enough_ratings(t.ratings, k);
                 OfficerMonth {
                     month: month.clone(),
                     enough_ratings: enough,

@@ -10,6 +10,7 @@ use super::declaration::{
 use super::fields::{DisplayName, OfficerId, UnitCode};
 use super::org::{OrgDirectory, UnitLabel};
 use super::rating_scale::{Level, Reason};
+use super::time::has_passed;
 
 /// What a subject is; the stats unit of a rating follows from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -476,8 +477,42 @@ impl Form {
     }
 
     pub fn is_expired_at(&self, now: DateTime<Utc>) -> bool {
-        self.status == FormStatus::Expired
-            || (self.status == FormStatus::Issued && now >= self.expires_at)
+        self.status == FormStatus::Expired || self.expiry_due(now)
+    }
+
+    /// An issued form whose rating window has passed: the nightly closes it.
+    pub fn expiry_due(&self, now: DateTime<Utc>) -> bool {
+        self.status == FormStatus::Issued && has_passed(self.expires_at, now)
+    }
+
+    /// Closes the form if its window has passed (the stores apply this inside
+    /// their conditional write). True if this call closed it.
+    pub fn expire(&mut self, now: DateTime<Utc>) -> bool {
+        let due = self.expiry_due(now);
+        if due {
+            self.status = FormStatus::Expired;
+        }
+        due
+    }
+
+    /// The form's one reminder is due: it still awaits its rating, was never
+    /// reminded, `remind_after` has passed since it was issued and its window
+    /// is still open.
+    pub fn reminder_due(&self, now: DateTime<Utc>, remind_after: chrono::Duration) -> bool {
+        self.status == FormStatus::Issued
+            && self.reminded_at.is_none()
+            && has_passed(self.issued_at + remind_after, now)
+            && !self.is_expired_at(now)
+    }
+
+    /// Records the reminder if it is due (inside the stores' conditional
+    /// write, so two nightly runs remind once). True if this call recorded it.
+    pub fn record_reminder(&mut self, now: DateTime<Utc>, remind_after: chrono::Duration) -> bool {
+        let due = self.reminder_due(now, remind_after);
+        if due {
+            self.reminded_at = Some(now);
+        }
+        due
     }
 
     /// Places the form in the directory version in force: names the office and

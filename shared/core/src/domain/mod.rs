@@ -14,3 +14,4 @@ pub mod stats;
 pub mod submission;
 pub mod suppression;
 pub mod time;
+pub mod versions;

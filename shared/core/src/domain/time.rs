@@ -22,6 +22,32 @@ pub fn vn_day_start(day: NaiveDate) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The day before `now`'s in Vietnam: the day a nightly run rolls up.
+pub fn vn_yesterday(now: DateTime<Utc>) -> NaiveDate {
+    vn_day(now) - chrono::Days::new(1)
+}
+
+/// Time from `now` to the next `at` o'clock in Vietnam (a full day when it is
+/// that o'clock now: never twice in one minute).
+pub fn until_next_vn_time(now: DateTime<Utc>, at: NaiveTime) -> chrono::Duration {
+    let today = vn_day(now);
+    let at_offset = at - NaiveTime::MIN;
+    let today_at = vn_day_start(today) + at_offset;
+    let next = if today_at > now {
+        today_at
+    } else {
+        vn_day_start(today + chrono::Days::new(1)) + at_offset
+    };
+    next - now
+}
+
+/// The one boundary rule for every limit CSQ keeps (a form's window, a
+/// retention period, a deadline's start of escalation): a limit has passed
+/// from the instant it names on.
+pub fn has_passed(limit: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now >= limit
+}
+
 /// Presents a stored UTC instant as Vietnamese local time.
 pub fn vn_display(t: DateTime<Utc>) -> String {
     t.with_timezone(&vietnam())
@@ -61,6 +87,29 @@ pub fn vn_deadline(t: DateTime<Utc>) -> DeadlineText {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_nightly_run_is_in_vietnamese_time() {
+        let at = NaiveTime::from_hms_opt(1, 0, 0).unwrap();
+        // 17:30 UTC is 00:30 in Vietnam: the run is 30 minutes away.
+        let now = DateTime::parse_from_rfc3339("2026-11-27T17:30:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(until_next_vn_time(now, at), chrono::Duration::minutes(30));
+        // 18:00 UTC is exactly 01:00: the next run is tomorrow.
+        let now = DateTime::parse_from_rfc3339("2026-11-27T18:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(until_next_vn_time(now, at), chrono::Duration::days(1));
+        // 17:30 UTC on the 27th is the 28th in Vietnam: yesterday is the 27th.
+        let now = DateTime::parse_from_rfc3339("2026-11-27T17:30:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            vn_yesterday(now),
+            NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+        );
+    }
 
     #[test]
     fn a_deadline_at_midnight_reads_as_the_end_of_the_day_before() {
