@@ -147,6 +147,18 @@ async fn issue_for(app: &TestApp, office: &str) -> String {
     crate::helpers::link_in(&mail.text)
 }
 
+async fn public_json(app: &TestApp, month: &str) -> Value {
+    let url = format!("{}/public.json?month={month}", app.base);
+    app.http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Item 2: a month's public report lists the units as they were that month,
 /// a unit merged since included (marked as such), and its totals add up.
 #[tokio::test]
@@ -186,15 +198,7 @@ async fn a_past_months_public_report_keeps_a_unit_merged_later() {
     }
     app.host.csq.replace_org(org, "test").await.expect("merge");
 
-    let public: Value = app
-        .http
-        .get(format!("{}/public.json?month=2026-11", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let public = public_json(&app, "2026-11").await;
     let units = public["units"].as_array().unwrap();
     let merged = units
         .iter()
@@ -208,15 +212,7 @@ async fn a_past_months_public_report_keeps_a_unit_merged_later() {
     assert!((public["totals"]["satisfied_share"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
 
     // A month with no figures of its own does not list the merged unit.
-    let december: Value = app
-        .http
-        .get(format!("{}/public.json?month=2026-12", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let december = public_json(&app, "2026-12").await;
     assert!(
         !december["units"]
             .as_array()
@@ -304,9 +300,20 @@ async fn the_demo_shows_every_roles_work() {
     let dir = tempfile::tempdir().unwrap();
     let config = csq_local_host::HostConfig::for_tests(dir.path());
     let clock = std::sync::Arc::new(csq_core::ports::SystemClock);
+    // As `csq serve --demo`: the demo loads before the host serves (and
+    // before its complaint router takes from the queue).
+    {
+        let loading = csq_local_host::LocalHost::open(
+            config.clone(),
+            clock.clone(),
+            "127.0.0.1:1".parse().unwrap(),
+        )
+        .unwrap();
+        loading.migrate().await.unwrap();
+        csq_local_host::demo::load_demo(&loading).await.unwrap();
+    }
     let running = csq_local_host::host::spawn(config, clock).await.unwrap();
     let host = running.host;
-    csq_local_host::demo::load_demo(&host).await.unwrap();
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();
     let dept = host.mint_staff_token(

@@ -160,7 +160,11 @@ async fn main() -> anyhow::Result<()> {
     let (filter_layer, log_filter) = tracing_subscriber::reload::Layer::new(filter());
     tracing_subscriber::registry()
         .with(filter_layer)
-        .with(tracing_subscriber::fmt::layer())
+        // Colour only on a terminal: a log file gets no escape codes.
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+        )
         .init();
     // Loading the demo logs hundreds of lines of back-filled history: quiet them.
     let quiet = move |on: bool| {

@@ -1585,9 +1585,11 @@ async fn the_numbers_agree_with_the_raw_records_on_dynamodb() {
         ..nightly.csq.clone()
     };
     let expected =
-        csq_contract::numbers::generate(&csq, &["03CC"], "CUC", 500, 75, chrono::Utc::now(), 7)
+        csq_contract::numbers::generate(&csq, &["03CC"], "CUC", 200, 45, chrono::Utc::now(), 7)
             .await;
-    // Small: the emulator copies a table for every transaction.
+    // Small: the emulator copies a table for every transaction, and the
+    // local host's run of the same check covers 3,000 forms. 45 days still
+    // span two calendar months (periods, cohorts across a month's end).
     assert!(expected.ratings > 25 && expected.cases > 3);
     csq_contract::numbers::check(&csq, &expected, "branch").await;
 }

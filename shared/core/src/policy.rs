@@ -86,6 +86,10 @@ pub enum StaffRoute {
     /// An officer's own figures and comments.
     OwnPage,
     AuditLog,
+    /// Saving a new version of the org directory.
+    DirectoryChange,
+    /// Saving a new version of the case rules (holidays, deadlines, measures).
+    CaseRulesChange,
 }
 
 impl StaffRoute {
@@ -102,6 +106,8 @@ impl StaffRoute {
             StaffRoute::Warnings => "early warnings",
             StaffRoute::OwnPage => "an officer's own page",
             StaffRoute::AuditLog => "the audit log",
+            StaffRoute::DirectoryChange => "a new org directory",
+            StaffRoute::CaseRulesChange => "new case rules",
         }
     }
 }
@@ -136,6 +142,11 @@ impl std::fmt::Display for Refusal {
                 f,
                 "/v1/me is an officer's own page and you are not signed in as an officer: read /v1/stats or /v1/report instead."
             ),
+            Refusal::DepartmentOnly(
+                route @ (StaffRoute::DirectoryChange | StaffRoute::CaseRulesChange),
+            ) => {
+                write!(f, "Only department staff may save {}.", route.what())
+            }
             Refusal::DepartmentOnly(route) => {
                 write!(f, "Only department staff may read {}.", route.what())
             }
@@ -156,11 +167,35 @@ impl Scope {
         match route {
             StaffRoute::OwnPage if role != StaffRole::Officer => Err(Refusal::OfficersOnly),
             StaffRoute::OwnPage => Ok(()),
-            StaffRoute::AuditLog if role != StaffRole::Department => {
+            StaffRoute::AuditLog | StaffRoute::DirectoryChange | StaffRoute::CaseRulesChange
+                if role != StaffRole::Department =>
+            {
                 Err(Refusal::DepartmentOnly(route))
             }
             _ if role == StaffRole::Officer => Err(Refusal::OfficerOwnPageOnly(route)),
             _ => Ok(()),
+        }
+    }
+}
+
+impl Scope {
+    /// Whether this reader may list the cases `unit` handles (`inspection`:
+    /// the inspection unit's). A unit head lists those of its part of the
+    /// tree, never the inspection unit's.
+    pub fn may_list_cases_of(&self, unit: &str) -> Result<(), Refusal> {
+        let allowed = match self.role() {
+            StaffRole::Department => true,
+            StaffRole::Officer => false,
+            StaffRole::Inspection => unit == crate::domain::org::INSPECTION_UNIT,
+            StaffRole::UnitHead => {
+                unit != crate::domain::org::INSPECTION_UNIT
+                    && self.sees_unit(self.case_list_unit(unit))
+            }
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Refusal::CasesOf(unit.to_owned()))
         }
     }
 }

@@ -92,7 +92,10 @@ impl Db {
     {
         let conn = self.conn.clone();
         let name = self.name;
+        // The store call under the use case's span (spawn_blocking loses it).
+        let span = tracing::debug_span!("store", db = name, call = what);
         tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let mut guard = conn
                 .lock()
                 .map_err(|_| StoreError::Other("connection lock poisoned".into()))?;

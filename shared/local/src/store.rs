@@ -268,6 +268,41 @@ fn page_of<T: DeserializeOwned>(
     })
 }
 
+/// One page of a keyset listing, as the DynamoDB store's `query_docs`: rows of
+/// `table` matching `filter` (its parameters are ?1, ?2…), ordered by the `key`
+/// columns and after the cursor, which is those columns joined by `|`.
+fn keyset_page<T: DeserializeOwned>(
+    conn: &rusqlite::Connection,
+    table: &str,
+    filter: &str,
+    filter_args: &[&dyn rusqlite::ToSql],
+    key: &[&str],
+    page: &PageRequest,
+) -> Result<Page<T>, StoreError> {
+    let after =
+        cursor_parts(&page.after, key.len())?.unwrap_or_else(|| vec![String::new(); key.len()]);
+    let n = filter_args.len();
+    let cursor = key.join(" || '|' || ");
+    let columns = key.join(", ");
+    let marks: Vec<String> = (0..key.len()).map(|i| format!("?{}", n + 1 + i)).collect();
+    let sql = format!(
+        "SELECT {cursor}, doc FROM {table} WHERE {filter} AND ({columns}) > ({}) ORDER BY {columns} LIMIT ?{}",
+        marks.join(", "),
+        n + key.len() + 1
+    );
+    let limit = page.limit.max(1) + 1;
+    let mut args: Vec<&dyn rusqlite::ToSql> = filter_args.to_vec();
+    args.extend(after.iter().map(|a| a as &dyn rusqlite::ToSql));
+    args.push(&limit);
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(args.as_slice(), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    page_of(rows, page.limit)
+}
+
 fn load_form(conn: &rusqlite::Connection, id: &str) -> Result<Option<Form>, StoreError> {
     conn.query_row("SELECT doc FROM forms WHERE id = ?1", [id], |r| {
         r.get::<_, String>(0)
@@ -462,20 +497,15 @@ impl FormStore for SqliteStore {
     async fn forms_issued_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Form>> {
         self.db
             .call("forms issued on day", move |conn| {
-                let after = cursor_parts(&page.after, 2)?
-                    .unwrap_or_else(|| vec![String::new(), String::new()]);
-                let mut stmt = conn.prepare_cached(
-                    "SELECT issued_at || '|' || id, doc FROM forms
-                     WHERE issued_day = ?1 AND (issued_at, id) > (?2, ?3)
-                     ORDER BY issued_at, id LIMIT ?4",
-                )?;
-                let rows = stmt
-                    .query_map(
-                        params![day.to_string(), after[0], after[1], page.limit.max(1) + 1],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )?
-                    .collect::<Result<Vec<_>, _>>()?;
-                page_of(rows, page.limit)
+                let day = day.to_string();
+                keyset_page(
+                    conn,
+                    "forms",
+                    "issued_day = ?1",
+                    &[&day],
+                    &["issued_at", "id"],
+                    &page,
+                )
             })
             .await
     }
@@ -487,25 +517,9 @@ impl FormStore for SqliteStore {
     ) -> PortResult<Page<RatingRecord>> {
         self.db
             .call("ratings on day", move |conn| {
-                let after = cursor_parts(&page.after, 3)?.unwrap_or_else(|| vec![String::new(); 3]);
-                let mut stmt = conn.prepare_cached(
-                    "SELECT submitted_at || '|' || form_id || '|' || subject_key, doc FROM ratings
-                     WHERE day = ?1 AND (submitted_at, form_id, subject_key) > (?2, ?3, ?4)
-                     ORDER BY submitted_at, form_id, subject_key LIMIT ?5",
-                )?;
-                let rows = stmt
-                    .query_map(
-                        params![
-                            day.to_string(),
-                            after[0],
-                            after[1],
-                            after[2],
-                            page.limit.max(1) + 1
-                        ],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )?
-                    .collect::<Result<Vec<_>, _>>()?;
-                page_of(rows, page.limit)
+                let day = day.to_string();
+                let key = ["submitted_at", "form_id", "subject_key"];
+                keyset_page(conn, "ratings", "day = ?1", &[&day], &key, &page)
             })
             .await
     }
@@ -652,21 +666,6 @@ fn update_case_tx(
     Ok(UpdateCaseOutcome::Updated)
 }
 
-fn case_page(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    args: &[&dyn rusqlite::ToSql],
-    limit: u32,
-) -> Result<Page<Case>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt
-        .query_map(args, |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    page_of(rows, limit)
-}
-
 #[async_trait]
 impl CaseStore for SqliteStore {
     async fn open_case(&self, case: &Case, event: &CaseEvent) -> PortResult<OpenCaseOutcome> {
@@ -762,19 +761,15 @@ impl CaseStore for SqliteStore {
     ) -> PortResult<Page<HandlingRatingRecord>> {
         self.db
             .call("handling ratings on day", move |conn| {
-                let after = cursor_parts(&page.after, 2)?.unwrap_or_else(|| vec![String::new(); 2]);
-                let rows = conn
-                    .prepare_cached(
-                        "SELECT at || '|' || case_id, doc FROM handling_ratings
-                         WHERE day = ?1 AND (at, case_id) > (?2, ?3)
-                         ORDER BY at, case_id LIMIT ?4",
-                    )?
-                    .query_map(
-                        params![day.to_string(), after[0], after[1], page.limit.max(1) + 1],
-                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-                    )?
-                    .collect::<Result<Vec<_>, _>>()?;
-                page_of(rows, page.limit)
+                let day = day.to_string();
+                keyset_page(
+                    conn,
+                    "handling_ratings",
+                    "day = ?1",
+                    &[&day],
+                    &["at", "case_id"],
+                    &page,
+                )
             })
             .await
     }
@@ -803,15 +798,14 @@ impl CaseStore for SqliteStore {
         let unit = unit.to_owned();
         self.db
             .call("cases of unit", move |conn| {
-                let after = cursor_parts(&page.after, 3)?.unwrap_or_else(|| vec![String::new(); 3]);
                 let status = status.map(|s| s.code().to_owned());
-                case_page(
+                keyset_page(
                     conn,
-                    "SELECT status || '|' || due_at || '|' || id, doc FROM cases
-                     WHERE unit = ?1 AND (?2 IS NULL OR status = ?2) AND (status, due_at, id) > (?3, ?4, ?5)
-                     ORDER BY status, due_at, id LIMIT ?6",
-                    &[&unit, &status, &after[0], &after[1], &after[2], &(page.limit.max(1) + 1)],
-                    page.limit,
+                    "cases",
+                    "unit = ?1 AND (?2 IS NULL OR status = ?2)",
+                    &[&unit, &status],
+                    &["status", "due_at", "id"],
+                    &page,
                 )
             })
             .await
@@ -820,13 +814,14 @@ impl CaseStore for SqliteStore {
     async fn cases_opened_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>> {
         self.db
             .call("cases opened on day", move |conn| {
-                let after = cursor_parts(&page.after, 2)?.unwrap_or_else(|| vec![String::new(); 2]);
-                case_page(
+                let day = day.to_string();
+                keyset_page(
                     conn,
-                    "SELECT opened_at || '|' || id, doc FROM cases
-                     WHERE opened_day = ?1 AND (opened_at, id) > (?2, ?3) ORDER BY opened_at, id LIMIT ?4",
-                    &[&day.to_string(), &after[0], &after[1], &(page.limit.max(1) + 1)],
-                    page.limit,
+                    "cases",
+                    "opened_day = ?1",
+                    &[&day],
+                    &["opened_at", "id"],
+                    &page,
                 )
             })
             .await
@@ -835,13 +830,14 @@ impl CaseStore for SqliteStore {
     async fn cases_closed_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>> {
         self.db
             .call("cases closed on day", move |conn| {
-                let after = cursor_parts(&page.after, 2)?.unwrap_or_else(|| vec![String::new(); 2]);
-                case_page(
+                let day = day.to_string();
+                keyset_page(
                     conn,
-                    "SELECT closed_at || '|' || id, doc FROM cases
-                     WHERE closed_day = ?1 AND (closed_at, id) > (?2, ?3) ORDER BY closed_at, id LIMIT ?4",
-                    &[&day.to_string(), &after[0], &after[1], &(page.limit.max(1) + 1)],
-                    page.limit,
+                    "cases",
+                    "closed_day = ?1",
+                    &[&day],
+                    &["closed_at", "id"],
+                    &page,
                 )
             })
             .await
@@ -854,14 +850,14 @@ impl CaseStore for SqliteStore {
     ) -> PortResult<Page<Case>> {
         self.db
             .call("cases holding personal data", move |conn| {
-                let after = cursor_parts(&page.after, 2)?.unwrap_or_else(|| vec![String::new(); 2]);
-                case_page(
+                let t = ts(t);
+                keyset_page(
                     conn,
-                    "SELECT pii_until || '|' || id, doc FROM cases
-                     WHERE pii_until IS NOT NULL AND pii_until < ?1 AND (pii_until, id) > (?2, ?3)
-                     ORDER BY pii_until, id LIMIT ?4",
-                    &[&ts(t), &after[0], &after[1], &(page.limit.max(1) + 1)],
-                    page.limit,
+                    "cases",
+                    "pii_until IS NOT NULL AND pii_until < ?1",
+                    &[&t],
+                    &["pii_until", "id"],
+                    &page,
                 )
             })
             .await
@@ -874,18 +870,9 @@ impl CaseStore for SqliteStore {
     ) -> PortResult<Page<Case>> {
         self.db
             .call("open cases due before", move |conn| {
-                let after = cursor_parts(&page.after, 2)?.unwrap_or_else(|| vec![String::new(); 2]);
-                case_page(
-                    conn,
-                    &format!(
-                        "SELECT due_at || '|' || id, doc FROM cases
-                         WHERE status IN ({}) AND due_at < ?1 AND (due_at, id) > (?2, ?3)
-                         ORDER BY due_at, id LIMIT ?4",
-                        open_statuses_sql()
-                    ),
-                    &[&ts(t), &after[0], &after[1], &(page.limit.max(1) + 1)],
-                    page.limit,
-                )
+                let t = ts(t);
+                let filter = format!("status IN ({}) AND due_at < ?1", open_statuses_sql());
+                keyset_page(conn, "cases", &filter, &[&t], &["due_at", "id"], &page)
             })
             .await
     }
@@ -985,20 +972,8 @@ impl AuditLog for SqliteStore {
     async fn audit_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<AuditEntry>> {
         self.db
             .call("audit of a day", move |conn| {
-                let after = cursor_parts(&page.after, 2)?
-                    .unwrap_or_else(|| vec![String::new(), String::new()]);
-                let rows = conn
-                    .prepare_cached(
-                        "SELECT at || '|' || id, doc FROM audit
-                         WHERE day = ?1 AND (at, id) > (?2, ?3)
-                         ORDER BY at, id LIMIT ?4",
-                    )?
-                    .query_map(
-                        params![day.to_string(), after[0], after[1], page.limit.max(1) + 1],
-                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-                    )?
-                    .collect::<Result<Vec<_>, _>>()?;
-                page_of(rows, page.limit)
+                let day = day.to_string();
+                keyset_page(conn, "audit", "day = ?1", &[&day], &["at", "id"], &page)
             })
             .await
     }
@@ -1213,21 +1188,28 @@ mod tests {
         conn
     }
 
+    /// The steps SQLite plans for `statement`.
+    fn plan(
+        conn: &rusqlite::Connection,
+        statement: &str,
+        args: impl rusqlite::Params,
+    ) -> Vec<String> {
+        conn.prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
+            .unwrap()
+            .query_map(args, |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     /// The sweep's query reads the partial index of forms awaiting their invitation.
     #[test]
     fn pending_invitations_are_found_through_an_index() {
-        let conn = migrated();
-        let mut plan = conn
-            .prepare(
-                "EXPLAIN QUERY PLAN SELECT doc FROM forms WHERE awaits_invitation = 1
-                 ORDER BY issued_at, id LIMIT 10",
-            )
-            .unwrap();
-        let steps: Vec<String> = plan
-            .query_map([], |r| r.get::<_, String>(3))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let steps = plan(
+            &migrated(),
+            "SELECT doc FROM forms WHERE awaits_invitation = 1 ORDER BY issued_at, id LIMIT 10",
+            [],
+        );
         assert!(
             steps
                 .iter()
@@ -1309,14 +1291,7 @@ mod tests {
             format!("DELETE FROM ratings WHERE form_id IN ({})", super::EXPIRED),
             format!("DELETE FROM forms WHERE id IN ({})", super::EXPIRED),
         ] {
-            let mut plan = conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
-                .unwrap();
-            let steps: Vec<String> = plan
-                .query_map(["2026-01-01"], |r| r.get::<_, String>(3))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+            let steps = plan(&conn, &statement, ["2026-01-01"]);
             assert!(
                 steps
                     .iter()

@@ -38,19 +38,9 @@ pub use csq_core::app::policy_settings::{
     RANK_MIN_RATINGS, REMIND_AFTER_DAYS,
 };
 
-/// Read by every function (the template sets them in Globals): the table and
-/// the rules' settings, the same the local host reads.
-const COMMON: [&str; 9] = [
-    TABLE_NAME,
-    FORM_TTL_DAYS,
-    REMIND_AFTER_DAYS,
-    PERSONAL_DATA_DAYS,
-    MIN_CELL,
-    RANK_MIN_RATINGS,
-    PUBLIC_LEVEL,
-    AUDIT_DAYS,
-    CONTACT_GRACE_DAYS,
-];
+/// Read by every function (the template sets them in Globals): the table, and
+/// the rules' settings (`PolicySettings`, the same the local host reads).
+const COMMON: [&str; 1] = [TABLE_NAME];
 
 /// One Lambda function: its binary and what it needs.
 #[derive(Debug)]
@@ -74,7 +64,12 @@ pub struct FunctionSpec {
 
 impl FunctionSpec {
     pub fn all_env(&self) -> Vec<&'static str> {
-        COMMON.iter().chain(self.env.iter()).copied().collect()
+        COMMON
+            .iter()
+            .chain(csq_core::app::policy_settings::NAMES.iter())
+            .chain(self.env.iter())
+            .copied()
+            .collect()
     }
 }
 

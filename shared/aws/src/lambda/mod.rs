@@ -26,7 +26,9 @@ pub fn init_logging() {
         .json()
         .with_max_level(level)
         .with_target(false)
-        .with_current_span(false)
+        // Each line carries its request span (request id, route).
+        .with_current_span(true)
+        .with_span_list(false)
         .without_time()
         .try_init();
 }
@@ -73,7 +75,23 @@ pub async fn run_http(
 ) -> Result<(), lambda_http::Error> {
     init_logging();
     let env = init(spec).await?;
-    lambda_http::run(router(env.http_state())).await
+    let app = router(env.http_state()).layer(axum::middleware::from_fn(gateway_request_id));
+    lambda_http::run(app).await
+}
+
+/// API Gateway's request id, for the core's request span (and its logs).
+async fn gateway_request_id(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) =
+        req.extensions()
+            .get::<lambda_http::request::RequestContext>()
+        && let Some(id) = ctx.request_id.clone()
+    {
+        req.extensions_mut().insert(csq_core::http::RequestId(id));
+    }
+    next.run(req).await
 }
 
 /// The complaint router: an SQS event source with partial batch failures.

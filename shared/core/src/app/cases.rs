@@ -57,8 +57,6 @@ pub enum CaseActionError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaseRulesError {
-    #[error("only the department maintains the case rules")]
-    Forbidden,
     #[error("the case rules have problems")]
     Invalid(Vec<FieldError>),
     #[error("the case rules were changed by someone else (now version {0}); reload and try again")]
@@ -97,6 +95,7 @@ impl Csq {
 
     /// Replaces the case rules: validated, and conditional on the version the
     /// editor read (`expected`; None: whatever is in force).
+    #[tracing::instrument(name = "replace_case_rules", skip_all)]
     pub async fn replace_case_rules(
         &self,
         who: &str,
@@ -167,6 +166,7 @@ impl Csq {
     /// Applies a staff action. A transfer emails the new assignee; closing
     /// emails the business its outcome with the signed outcome link. A mail
     /// failure is recorded in the trail, not hidden.
+    #[tracing::instrument(name = "act_on_case", skip_all)]
     pub async fn act_on_case(
         &self,
         who: &Scope,
@@ -278,6 +278,7 @@ impl Csq {
 
     /// The business accepts the outcome, rates its handling, or appeals: an
     /// appeal reopens the case one level up and emails its new assignee.
+    #[tracing::instrument(name = "respond_to_outcome", skip_all)]
     pub async fn respond_to_outcome(
         &self,
         token: &str,

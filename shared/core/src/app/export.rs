@@ -42,6 +42,7 @@ impl Csq {
 
     /// Sends the ratings of the range, newest day first, one page at a time.
     /// Stops quietly when the receiver is gone (the client went away).
+    #[tracing::instrument(name = "export_ratings", skip_all)]
     pub async fn export_ratings(
         &self,
         who: &Scope,
@@ -92,6 +93,7 @@ impl Csq {
     }
 
     /// Sends every case the reader may see opened in the range, by open day.
+    #[tracing::instrument(name = "export_cases", skip_all)]
     pub async fn export_cases(
         &self,
         who: &Scope,

@@ -76,6 +76,7 @@ impl Csq {
     /// Stores the form once per declaration and sends its invitation once. A mail
     /// service that is busy or refuses does not fail the call: the declaration
     /// system's job is done once the form is stored, and CSQ retries by itself.
+    #[tracing::instrument(name = "issue_form", skip_all)]
     pub async fn issue_form(&self, body: &Value) -> Result<IssueOutcome, IssueError> {
         let request = FormRequest::parse(body).map_err(IssueError::Invalid)?;
         let now = self.clock.now();
@@ -228,6 +229,7 @@ impl Csq {
     /// has not submitted they join it (the page shows them at once); once it is
     /// submitted or closed they go to a follow-up form with its own invitation.
     /// Idempotent per stage and officer across all the declaration's forms.
+    #[tracing::instrument(name = "add_later_handling", skip_all)]
     pub async fn add_later_handling(
         &self,
         number: &str,

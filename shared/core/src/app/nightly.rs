@@ -76,6 +76,7 @@ impl Csq {
     }
 
     /// Runs every nightly step for `date` (a Vietnamese calendar day, normally yesterday).
+    #[tracing::instrument(name = "run_nightly", skip_all)]
     pub async fn run_nightly(&self, date: NaiveDate) -> PortResult<NightlyReport> {
         match self.migrate_first_version().await {
             Ok(_) => {}
@@ -125,6 +126,7 @@ impl Csq {
 
     /// The frequent catch-up (every few minutes): complaints stuck in the outbox
     /// go to the queue, invitations the mail service could not take are retried.
+    #[tracing::instrument(name = "sweep", skip_all)]
     pub async fn sweep(&self) -> PortResult<SweepReport> {
         let report = SweepReport {
             complaints_relayed: self.relay_complaints().await?,
@@ -137,6 +139,7 @@ impl Csq {
     }
 
     /// Computes and stores the rollups of one day; rerunning gives the same figures.
+    #[tracing::instrument(name = "aggregate_day", skip_all)]
     pub async fn aggregate_day(&self, date: NaiveDate) -> PortResult<Vec<DailyStats>> {
         let forms = all_pages(|p| self.forms.forms_issued_on(date, p)).await?;
         let ratings = all_pages(|p| self.forms.ratings_on(date, p)).await?;

@@ -61,6 +61,7 @@ impl Csq {
 
     /// Puts the address of the link's form on the suppression list. Repeating
     /// it changes nothing. Returns true when the address was newly listed.
+    #[tracing::instrument(name = "opt_out", skip_all)]
     pub async fn opt_out(&self, token: &str) -> Result<bool, OptOutError> {
         let form = self.opt_out_form(token).await?;
         let added = self
@@ -83,6 +84,7 @@ impl Csq {
 
     /// Applies the mail service's report about `addresses`; returns how many
     /// were newly listed.
+    #[tracing::instrument(name = "mail_feedback", skip_all)]
     pub async fn mail_feedback(
         &self,
         feedback: MailFeedback,

@@ -14,6 +14,13 @@ use crate::ports::{Page, PageRequest, PortError, SaveOrgOutcome};
 const FIRST_DAY: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
 const LAST_DAY: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2100, 12, 31).unwrap();
 
+/// A page of the directory's history, as `GET /v1/org/versions` asks for it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct VersionsRequest {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OrgError {
     #[error("the org directory has {} problem(s)", .0.len())]
@@ -46,6 +53,7 @@ impl Csq {
     /// Validates `next`, keeps every unit it leaves out as retired, and saves
     /// the result as a new version. Sending the directory in force again saves
     /// nothing (a retried request changes nothing).
+    #[tracing::instrument(name = "replace_org", skip_all)]
     pub async fn replace_org(&self, next: OrgDirectory, by: &str) -> Result<OrgSaved, OrgError> {
         let next = OrgDirectory::new(&next.inspection_unit, &next.default_unit, next.units);
         next.validate().map_err(OrgError::Invalid)?;
@@ -94,7 +102,13 @@ impl Csq {
         Ok(page.items.into_iter().find(|v| v.version == version))
     }
 
-    pub async fn org_versions(&self, page: PageRequest) -> Result<Page<OrgVersion>, PortError> {
+    /// Who replaced the directory, when, what changed: newest first, a page
+    /// of `limit` (20 by default, 100 at most).
+    pub async fn org_versions(&self, req: &VersionsRequest) -> Result<Page<OrgVersion>, PortError> {
+        let page = PageRequest {
+            after: req.cursor.clone(),
+            limit: req.limit.unwrap_or(20).clamp(1, 100),
+        };
         self.org.org_versions(page).await
     }
 

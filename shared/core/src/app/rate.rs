@@ -40,6 +40,7 @@ impl From<PortError> for SubmitError {
 impl Csq {
     /// Resolves a link to a form that can still be rated. Records nothing: mail
     /// scanners open links too.
+    #[tracing::instrument(name = "open_form", skip_all)]
     pub async fn open_form(&self, token: &str) -> Result<Form, LinkError> {
         let link = self
             .settings
@@ -81,6 +82,7 @@ impl Csq {
     /// outbox in the same transaction, then handed to the queue; if the queue is
     /// unreachable, the outbox relay hands it over later.
     /// Returns the form and whether the submission made a complaint.
+    #[tracing::instrument(name = "submit_form", skip_all)]
     pub async fn submit_form(
         &self,
         token: &str,

@@ -200,6 +200,7 @@ impl Csq {
 
     /// A unit's (or stage's, or officer's) figures over a period, beside the
     /// previous period, with response rate by issue-day cohort and reasons.
+    #[tracing::instrument(name = "unit_report", skip_all)]
     pub async fn unit_report(
         &self,
         who: &Scope,
@@ -288,6 +289,7 @@ impl Csq {
 
     /// Units of one kind, or the officers rated at one office, ranked by the
     /// lower bound of their satisfied share's Wilson interval.
+    #[tracing::instrument(name = "rankings", skip_all)]
     pub async fn rankings(&self, who: &Scope, req: &RankingRequest) -> Result<Ranking, QueryError> {
         who.may_use(StaffRoute::Rankings)?;
         let period = period_of(req.period.as_deref())?;
@@ -364,6 +366,7 @@ impl Csq {
     /// The public monthly report: per unit of the configured level, with
     /// figures withheld for units under the minimum count. No personal data,
     /// no officers.
+    #[tracing::instrument(name = "public_report", skip_all)]
     pub async fn public_report(&self, month: Option<&str>) -> Result<PublicReport, QueryError> {
         let today = vn_day(self.clock.now());
         let at = match month {
@@ -460,6 +463,7 @@ impl Csq {
     /// weeks before (one-sided two-proportion test, Benjamini–Hochberg across
     /// all tested). Saved once per week; the department's head and each flag's
     /// parent unit head are emailed only by the run that saved it.
+    #[tracing::instrument(name = "run_early_warning", skip_all)]
     pub async fn run_early_warning(
         &self,
         week_end: NaiveDate,

@@ -52,6 +52,7 @@ fn fallback_org() -> OrgDirectory {
 impl Csq {
     /// Opens the message's complaint case and its suggestion case (each once:
     /// the case id is fixed by the form and the kind) and emails each assignee.
+    #[tracing::instrument(name = "route_complaint", skip_all)]
     pub async fn route_complaint(&self, body: &str) -> Result<RouteOutcome, RouteError> {
         let complaint: Complaint =
             serde_json::from_str(body).map_err(|e| RouteError::Poison(e.to_string()))?;

@@ -10,7 +10,7 @@ use crate::auth::{b64, unb64};
 use crate::domain::audit::AuditEntry;
 use crate::domain::case::{Case, CaseKind, CaseStatus};
 use crate::domain::form::{Form, RatingRecord, units};
-use crate::domain::org::{INSPECTION_UNIT, OrgDirectory, Unit};
+use crate::domain::org::{OrgDirectory, Unit};
 use crate::domain::rating_scale::Level;
 use crate::domain::stats::{DailyStats, StatsTotal, merge_days, total};
 use crate::domain::time::vn_day;
@@ -246,6 +246,7 @@ impl Csq {
         }
     }
 
+    #[tracing::instrument(name = "list_forms", skip_all)]
     pub async fn list_forms(
         &self,
         who: &Scope,
@@ -283,6 +284,7 @@ impl Csq {
         Ok(listing.map(|f| FormView::for_reader(who, &f)))
     }
 
+    #[tracing::instrument(name = "list_ratings", skip_all)]
     pub async fn list_ratings(
         &self,
         who: &Scope,
@@ -308,6 +310,7 @@ impl Csq {
     /// the caller's own), optionally one status. With `subtree`, every case the
     /// caller may see that was opened in the last 30 days (or `from`..`to`),
     /// newest day first: how a region head reads the offices below it.
+    #[tracing::instrument(name = "list_cases", skip_all)]
     pub async fn list_cases(
         &self,
         who: &Scope,
@@ -352,17 +355,7 @@ impl Csq {
         };
         let listing = match unit {
             Some(unit) => {
-                let allowed = match who.role() {
-                    StaffRole::Department => true,
-                    StaffRole::Officer => false,
-                    StaffRole::Inspection => unit == INSPECTION_UNIT,
-                    StaffRole::UnitHead => {
-                        unit != INSPECTION_UNIT && who.sees_unit(who.case_list_unit(unit))
-                    }
-                };
-                if !allowed {
-                    return Err(Refusal::CasesOf(unit.to_owned()).into());
-                }
+                who.may_list_cases_of(unit)?;
                 // A filter may keep few of a unit's cases: read on, up to the
                 // budget, and hand back where this stopped.
                 let mut items = vec![];
@@ -413,6 +406,7 @@ impl Csq {
         Ok(listing.map(|c| CaseView::for_reader(who, &c)))
     }
 
+    #[tracing::instrument(name = "case_detail", skip_all)]
     pub async fn case_detail(&self, who: &Scope, case_id: &str) -> Result<CaseDetail, QueryError> {
         let case = self
             .cases
@@ -462,6 +456,7 @@ impl Csq {
     /// An officer's own page: figures per month, only months of at least k
     /// ratings, misconduct reports never; comments without the business or the
     /// declaration, from those months only.
+    #[tracing::instrument(name = "officer_report", skip_all)]
     pub async fn officer_report(
         &self,
         who: &Scope,
@@ -546,6 +541,7 @@ impl Csq {
     }
 
     /// The audit log of personal-data reads, newest day first (department only).
+    #[tracing::instrument(name = "audit_log", skip_all)]
     pub async fn audit_log(
         &self,
         who: &Scope,
@@ -558,6 +554,7 @@ impl Csq {
 
     /// Daily rollups of one statistics unit, optionally with its predecessors'
     /// history added in and its child units' totals for drill-down.
+    #[tracing::instrument(name = "unit_stats", skip_all)]
     pub async fn unit_stats(
         &self,
         who: &Scope,
@@ -714,7 +711,7 @@ pub struct StatsRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatsKey {
     Unit(String),
-    Stage(String, String),
+    Stage(String, crate::domain::declaration::Stage),
     Officer(String),
 }
 
@@ -738,9 +735,10 @@ impl StatsKey {
             None if code_ok(raw) => StatsKey::Unit(raw.to_owned()),
             Some(("unit" | "branch" | "team", c)) if code_ok(c) => StatsKey::Unit(c.to_owned()),
             Some(("stage", rest)) => match rest.split_once(':') {
-                Some((c, stage)) if code_ok(c) && !stage.is_empty() => {
-                    StatsKey::Stage(c.to_owned(), stage.to_owned())
-                }
+                Some((c, stage)) if code_ok(c) => StatsKey::Stage(
+                    c.to_owned(),
+                    crate::domain::declaration::Stage::from_code(stage).ok_or_else(bad)?,
+                ),
                 _ => return Err(bad()),
             },
             Some(("officer", id)) if !id.is_empty() => StatsKey::Officer(id.to_owned()),
@@ -752,7 +750,7 @@ impl StatsKey {
     pub fn key(&self) -> String {
         match self {
             StatsKey::Unit(c) => units::unit(c),
-            StatsKey::Stage(c, s) => format!("stage:{c}:{s}"),
+            StatsKey::Stage(c, s) => units::stage(c, *s),
             StatsKey::Officer(id) => units::officer(id),
         }
     }
@@ -767,7 +765,7 @@ impl StatsKey {
     fn with_unit(&self, code: &str) -> StatsKey {
         match self {
             StatsKey::Unit(_) => StatsKey::Unit(code.to_owned()),
-            StatsKey::Stage(_, s) => StatsKey::Stage(code.to_owned(), s.clone()),
+            StatsKey::Stage(_, s) => StatsKey::Stage(code.to_owned(), *s),
             StatsKey::Officer(id) => StatsKey::Officer(id.clone()),
         }
     }

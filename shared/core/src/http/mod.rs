@@ -83,6 +83,34 @@ pub struct HttpState {
     pub staff_auth: Arc<dyn StaffAuthenticator>,
 }
 
+/// The request's id, as the host knows it: API Gateway's on Lambda (the AWS
+/// glue puts it here); absent locally, where one is drawn per request.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// One span per request, named by its route template and carrying the
+/// request id, so every log line of a use case and its store calls can be
+/// found by the request that caused it. No path (it may hold a token), no query.
+pub async fn request_span(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route);
+    let started = std::time::Instant::now();
+    let res = next.run(req).instrument(span.clone()).await;
+    tracing::debug!(parent: &span, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "answered");
+    res
+}
+
 /// Security headers on every response: pages load nothing from elsewhere, never
 /// leak the tokenised URL in a Referer, and cannot be framed.
 pub async fn security_headers(req: Request, next: Next) -> Response {
@@ -209,4 +237,71 @@ pub(crate) fn csrf_nonce_or_new(
     let cookie =
         format!("{name}={nonce}; Path={path}; HttpOnly; SameSite=Strict; Max-Age=86400{secure}");
     (nonce, HeaderValue::from_str(&cookie).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tower::ServiceExt;
+
+    /// Log lines captured in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Every log line of a request carries its id (the host's, or one drawn
+    /// here) and its route template, never the path with its token.
+    #[tokio::test]
+    async fn a_requests_logs_carry_its_id_and_route() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = axum::Router::new()
+            .route(
+                "/f/{token}",
+                axum::routing::get(|| async {
+                    tracing::info!("inside the use case");
+                    "ok"
+                }),
+            )
+            .layer(axum::middleware::from_fn(super::request_span));
+        let mut req = axum::http::Request::builder()
+            .uri("/f/secret-token")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(super::RequestId("gw-123".into()));
+        app.clone().oneshot(req).await.unwrap();
+        let req = axum::http::Request::builder()
+            .uri("/f/other")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        app.oneshot(req).await.unwrap();
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0]["span"]["request_id"], "gw-123");
+        assert_eq!(lines[0]["span"]["route"], "/f/{token}");
+        let drawn = lines[1]["span"]["request_id"].as_str().unwrap();
+        assert_eq!(drawn.len(), 32, "one drawn locally");
+        assert!(!text.contains("secret-token"));
+    }
 }

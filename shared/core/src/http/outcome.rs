@@ -28,6 +28,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/c/{token}", get(show).post(answer))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(super::request_span))
         .with_state(state)
 }
 

@@ -20,6 +20,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/public.json", get(json))
         .route("/public.csv", get(csv))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(super::request_span))
         .with_state(state)
 }
 

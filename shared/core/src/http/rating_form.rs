@@ -32,6 +32,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/favicon.ico", get(no_icon))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(super::request_span))
         .layer(axum::middleware::from_fn(super::compress::gzip))
         .with_state(state)
         .merge(public_report)

@@ -17,12 +17,10 @@ use crate::app::cases::{CaseActionError, CaseActionRequest, CaseRulesError};
 use crate::app::org::OrgError;
 use crate::app::staff::{CaseListQuery, ListFilter, QueryError, StatsRequest, UnitStats};
 use crate::auth::scope::Scope;
-use crate::auth::staff::StaffRole;
 use crate::domain::case::CaseRuleError;
 use crate::domain::case::rules::CaseRules;
 use crate::domain::org::OrgDirectory;
 use crate::policy::{CaseEventView, CaseView, Refusal, StaffRoute, StatsRowView};
-use crate::ports::PageRequest;
 
 pub fn router(state: HttpState) -> Router {
     let outcome_pages = super::outcome::router(state.clone());
@@ -51,6 +49,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/static/dashboard.js", get(dashboard_script))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(super::request_span))
         .with_state(state)
         .merge(outcome_pages)
 }
@@ -194,18 +193,6 @@ impl From<Refusal> for ApiError {
     }
 }
 
-fn department_only(who: &Scope, what: &str) -> Result<(), ApiError> {
-    if who.role() == StaffRole::Department {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("Only department staff may {what}."),
-        ))
-    }
-}
-
 /// Replaces the org directory with a new version (department staff only): how
 /// the directory is kept on AWS, where there is no `csq org import`. 201 with
 /// the new version; 200 when the directory sent is the one in force.
@@ -214,7 +201,7 @@ async fn replace_org(
     Staff(who): Staff,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    department_only(&who, "replace the org directory")?;
+    who.may_use(StaffRoute::DirectoryChange)?;
     let org: OrgDirectory = serde_json::from_slice(&body).map_err(|e| {
         ApiError::Fields(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -245,26 +232,17 @@ async fn replace_org(
     }
 }
 
-#[derive(Deserialize)]
-struct VersionsQuery {
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
 /// Who replaced the directory, when, and what changed: newest first.
 async fn org_versions(
     State(state): State<HttpState>,
     Staff(who): Staff,
-    q: Result<Query<VersionsQuery>, QueryRejection>,
+    q: Result<Query<crate::app::org::VersionsRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::Directory)?;
     let q = query(q)?;
     let page = state
         .csq
-        .org_versions(PageRequest {
-            after: q.cursor,
-            limit: q.limit.unwrap_or(20).clamp(1, 100),
-        })
+        .org_versions(&q)
         .await
         .map_err(|e| ApiError::from(QueryError::from(e)))?;
     Ok(Json(json!({ "items": page.items, "next_cursor": page.next })).into_response())
@@ -437,7 +415,7 @@ async fn replace_case_rules(
     q: Result<Query<RulesQuery>, QueryRejection>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    department_only(&who, "replace the case rules")?;
+    who.may_use(StaffRoute::CaseRulesChange)?;
     let q = query(q)?;
     let rules: CaseRules = serde_json::from_slice(&body).map_err(|e| {
         ApiError::Fields(
@@ -462,11 +440,6 @@ async fn replace_case_rules(
         Err(e @ CaseRulesError::Conflict(_)) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
-            e.to_string(),
-        )),
-        Err(e @ CaseRulesError::Forbidden) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
             e.to_string(),
         )),
         Err(CaseRulesError::Storage(e)) => Err(ApiError::internal(&e)),
