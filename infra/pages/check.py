@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import websocket
@@ -134,6 +135,22 @@ try:
           f"month {cell}, response rate {rate}, {rows} ranked {level}s)")
     b.console_clean("dashboard")
     b.axe("dashboard")
+
+    # A case's detail: deadlines read as the API words them ("by the end of").
+    cases = api("/v1/cases?subtree=true&status=open&limit=1")["items"]
+    if not cases:
+        fail("the demo has no open case to show")
+    else:
+        case = cases[0]
+        b.open(BASE + "/dashboard#case=" + urllib.parse.quote(case["id"]), 1.5)
+        b.eval("location.reload(); 0")
+        time.sleep(4)
+        shown = b.eval("document.getElementById('case-deadlines').textContent")
+        if case["due_by"]["en"] not in shown or case["due_by"]["vi"] not in shown:
+            fail(f"case deadlines {shown!r} do not read {case['due_by']}")
+        else:
+            print(f"ok: case detail reads its deadline as the API does ({case['due_by']['en']})")
+        b.console_clean("case detail")
 
     # The public report.
     b.open(BASE + "/public")

@@ -115,7 +115,7 @@ async fn models(stack: &Stack) -> anyhow::Result<Vec<(String, Vec<Item>)>> {
     for n in 0..MODELS {
         let number = format!("31{:010}", uuid::Uuid::new_v4().as_u128() % 10_000_000_000);
         let issued = issuer
-            .issue_form(&declaration(&number))
+            .issue_form(request(&declaration(&number))?)
             .await
             .map_err(|e| anyhow::anyhow!("issuing: {e:?}"))?;
         let link = issuer.settings.rating_link(&issued.form);
@@ -260,4 +260,12 @@ async fn scan_count(stack: &Stack) -> anyhow::Result<usize> {
             return Ok(count);
         }
     }
+}
+
+/// The declaration system's JSON as the core takes it (parsed at the edge).
+pub fn request(
+    body: &serde_json::Value,
+) -> anyhow::Result<csq_core::domain::declaration::FormRequest> {
+    csq_core::domain::declaration::FormRequest::parse(body)
+        .map_err(|e| anyhow::anyhow!("a bench declaration is invalid: {e:?}"))
 }

@@ -112,7 +112,12 @@ pub async fn run(days: usize, per_day: usize, rated_share: f64) -> anyhow::Resul
             let n = d * per_day + i;
             let number = format!("10{n:010}");
             let issued = csq
-                .issue_form(&declaration(&number, offices[n % offices.len()], at, n))
+                .issue_form(crate::scale::request(&declaration(
+                    &number,
+                    offices[n % offices.len()],
+                    at,
+                    n,
+                ))?)
                 .await
                 .map_err(|e| anyhow::anyhow!("issuing: {e:?}"))?;
             forms += 1;

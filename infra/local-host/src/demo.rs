@@ -262,6 +262,14 @@ fn declaration(
     })
 }
 
+/// The demo's declaration JSON, parsed as the integration route does.
+fn parsed(
+    request: &serde_json::Value,
+) -> anyhow::Result<csq_core::domain::declaration::FormRequest> {
+    csq_core::domain::declaration::FormRequest::parse(request)
+        .map_err(|e| anyhow::anyhow!("demo declaration: {e:?}"))
+}
+
 /// What a business would tick on the page, drawn from a realistic distribution.
 fn answers(rng: &mut StdRng, subjects: usize) -> Vec<(String, String)> {
     let mut fields = Vec::new();
@@ -348,7 +356,7 @@ async fn scripted(
         "handling": [{"stage": "document_check", "team": format!("{office}01"),
             "officer": {"id": id, "name": name_of_officer(&id)}}]
     });
-    let form = past.issue_form(&request).await?.form;
+    let form = past.issue_form(parsed(&request)?).await?.form;
     let officer = form
         .subjects
         .iter()
@@ -538,7 +546,7 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
                 at - Duration::minutes(20),
                 day >= merge_day,
             );
-            let issued = past.issue_form(&request).await?;
+            let issued = past.issue_form(parsed(&request)?).await?;
             declarations += 1;
             let form = issued.form;
             let fields = answers(&mut rng, form.subjects.len());
@@ -624,7 +632,7 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
     for k in 0..3 {
         let number = format!("990000{k:06}");
         let request = declaration(&mut rng, &number, Utc::now() - Duration::minutes(30), true);
-        let issued = host.csq.issue_form(&request).await?;
+        let issued = host.csq.issue_form(parsed(&request)?).await?;
         if k == 0 {
             let token = host
                 .csq

@@ -2,13 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::Csq;
 use super::emails;
-use crate::domain::declaration::{Declaration, FormRequest, Handling, parse_later_handling};
+use crate::domain::declaration::{Declaration, FormRequest, Handling};
 use crate::domain::event::Event;
-use crate::domain::fields::FieldError;
 use crate::domain::form::{
     AddHandlingRefused, Form, FormStatus, InvitationResult, InvitationState, LaterHandling,
     derive_subjects,
@@ -20,8 +18,6 @@ use crate::ports::{AddHandlingOutcome, InsertFormOutcome, MailError, PortError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
-    #[error("the request has {} invalid field(s)", .0.len())]
-    Invalid(Vec<FieldError>),
     #[error(transparent)]
     Storage(#[from] PortError),
 }
@@ -45,8 +41,15 @@ pub struct IssuedForm {
     pub qr_url: String,
 }
 
+impl Csq {
+    /// The answer the declaration system gets for a form: its state and links.
+    pub fn issued_form(&self, form: &Form) -> IssuedForm {
+        IssuedForm::new(form, &self.settings)
+    }
+}
+
 impl IssuedForm {
-    pub fn new(f: &Form, settings: &super::Settings) -> Self {
+    fn new(f: &Form, settings: &super::Settings) -> Self {
         let rating_url = settings.rating_link(f);
         IssuedForm {
             form_id: f.id.clone(),
@@ -77,8 +80,7 @@ impl Csq {
     /// service that is busy or refuses does not fail the call: the declaration
     /// system's job is done once the form is stored, and CSQ retries by itself.
     #[tracing::instrument(name = "issue_form", skip_all)]
-    pub async fn issue_form(&self, body: &Value) -> Result<IssueOutcome, IssueError> {
-        let request = FormRequest::parse(body).map_err(IssueError::Invalid)?;
+    pub async fn issue_form(&self, request: FormRequest) -> Result<IssueOutcome, IssueError> {
         let now = self.clock.now();
         let current = self.current_org().await?;
         let unknown_units = current
@@ -201,8 +203,6 @@ pub const MAX_FORMS_PER_DECLARATION: u32 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LaterHandlingError {
-    #[error("the request has {} invalid field(s)", .0.len())]
-    Invalid(Vec<FieldError>),
     #[error("no form was issued for this declaration")]
     NoForm,
     #[error("the declaration has too many forms or handling records")]
@@ -233,9 +233,8 @@ impl Csq {
     pub async fn add_later_handling(
         &self,
         number: &str,
-        body: &Value,
+        handling: Vec<Handling>,
     ) -> Result<LaterHandlingOutcome, LaterHandlingError> {
-        let handling = parse_later_handling(body).map_err(LaterHandlingError::Invalid)?;
         let now = self.clock.now();
         let current = self.current_org().await?;
         let org = current.as_ref().map(|(_, o)| o);

@@ -11,10 +11,10 @@ use serde_json::json;
 
 use super::{ApiError, HttpState, IntegrationAuth, MAX_BODY_BYTES, security_headers};
 use crate::app::issue::{
-    IssueError, IssuedForm, LaterHandlingError, LaterHandlingOutcome, MAX_FORMS_PER_DECLARATION,
+    IssueError, LaterHandlingError, LaterHandlingOutcome, MAX_FORMS_PER_DECLARATION,
 };
 use crate::auth::hmac_sign;
-use crate::domain::declaration::MAX_HANDLING;
+use crate::domain::declaration::{FormRequest, MAX_HANDLING, parse_later_handling};
 use crate::domain::fields::DeclarationNumber;
 use crate::domain::fields::FieldError;
 use crate::domain::form::FormStatus;
@@ -99,21 +99,17 @@ async fn issue_form(
     check_caller(&state.integration_auth, &parts)?;
     let headers = &parts.headers;
     let value = json_body(headers, &body)?;
-    match state.csq.issue_form(&value).await {
+    // Parsed here, at the edge: the use case takes a valid request only.
+    let request = FormRequest::parse(&value)
+        .map_err(|errors| ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))?;
+    match state.csq.issue_form(request).await {
         Ok(outcome) => {
             let status = if outcome.created {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK
             };
-            Ok((
-                status,
-                Json(IssuedForm::new(&outcome.form, &state.csq.settings)),
-            )
-                .into_response())
-        }
-        Err(IssueError::Invalid(errors)) => {
-            Err(ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))
+            Ok((status, Json(state.csq.issued_form(&outcome.form))).into_response())
         }
         Err(IssueError::Storage(e)) => Err(ApiError::internal(&e)),
     }
@@ -141,10 +137,11 @@ async fn add_handling(
     if DeclarationNumber::parse(&number).is_err() {
         return Err(no_form());
     }
-    let settings = &state.csq.settings;
-    match state.csq.add_later_handling(&number, &value).await {
+    let handling = parse_later_handling(&value)
+        .map_err(|errors| ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))?;
+    match state.csq.add_later_handling(&number, handling).await {
         Ok(LaterHandlingOutcome::Added { form, .. }) => {
-            Ok((StatusCode::OK, Json(IssuedForm::new(&form, settings))).into_response())
+            Ok((StatusCode::OK, Json(state.csq.issued_form(&form))).into_response())
         }
         Ok(LaterHandlingOutcome::FollowUp {
             first, follow_up, ..
@@ -164,13 +161,10 @@ async fn add_handling(
                 StatusCode::CONFLICT,
                 Json(json!({
                     "error": {"code": code, "message": message},
-                    "follow_up": follow_up.map(|f| IssuedForm::new(&f, settings)),
+                    "follow_up": follow_up.map(|f| state.csq.issued_form(&f)),
                 })),
             )
                 .into_response())
-        }
-        Err(LaterHandlingError::Invalid(errors)) => {
-            Err(ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))
         }
         Err(LaterHandlingError::NoForm) => Err(no_form()),
         // A state of the declaration, not a fault of this request's fields.
