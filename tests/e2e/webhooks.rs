@@ -174,6 +174,20 @@ async fn every_action_reaches_the_webhook_once_signed_and_versioned() {
     );
 }
 
+/// Waits (bounded) until the worker has recorded `n` attempts of the event's
+/// delivery: it does so after the POST returns, and a clock moved before that
+/// would schedule the retry from the moved time.
+async fn recorded(app: &TestApp, event_id: &str, n: usize) {
+    for _ in 0..200 {
+        let deliveries = app.host.webhooks.deliveries_of(event_id).await.unwrap();
+        if deliveries.first().is_some_and(|d| d.attempts as usize >= n) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("attempt {n} of {event_id} was never recorded");
+}
+
 #[tokio::test]
 async fn a_failing_receiver_gets_retries_with_backoff_then_a_dead_letter_and_a_replay() {
     let app = spawn_app().await;
@@ -181,14 +195,17 @@ async fn a_failing_receiver_gets_retries_with_backoff_then_a_dead_letter_and_a_r
     let (flaky, url) = Receiver::start(2).await;
     app.host.webhooks.add(&url).await.unwrap();
     assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
-    app.eventually("the first attempt", || flaky.got().first().cloned())
+    let first = app
+        .eventually("the first attempt", || flaky.got().first().cloned())
         .await;
+    recorded(&app, &first.id, 1).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(flaky.got().len(), 1, "no retry before the backoff");
     app.clock
         .advance(Duration::minutes(1) + Duration::seconds(1));
     app.eventually("the second attempt", || flaky.got().get(1).cloned())
         .await;
+    recorded(&app, &first.id, 2).await;
     app.clock.advance(Duration::minutes(2));
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(flaky.got().len(), 2, "the second wait is longer");
@@ -216,8 +233,10 @@ async fn a_failing_receiver_gets_retries_with_backoff_then_a_dead_letter_and_a_r
     assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
     let max = csq_core::domain::event::MAX_ATTEMPTS as usize;
     for n in 1..=max {
-        app.eventually("an attempt", || down.got().get(n - 1).cloned())
+        let attempt = app
+            .eventually("an attempt", || down.got().get(n - 1).cloned())
             .await;
+        recorded(&app, &attempt.id, n).await;
         app.clock.advance(Duration::hours(17));
     }
     let mut dead = vec![];
