@@ -30,6 +30,9 @@ pub struct LocalHost {
     pub webhooks: Arc<Webhooks>,
     pub secrets: Secrets,
     pub staff_jwt: Hs256,
+    /// The clock the host gave the core: the host's own staff tokens and
+    /// outbox access read the same time.
+    clock: Arc<dyn Clock>,
 }
 
 /// What one pass of the complaint router did.
@@ -79,7 +82,7 @@ impl LocalHost {
             mailer: mailer.clone(),
             queue: queue.clone(),
             events: webhooks.clone(),
-            clock,
+            clock: clock.clone(),
             settings: Arc::new(settings),
         };
         let staff_jwt = Hs256::new(secrets.staff_jwt_secret.as_bytes());
@@ -92,6 +95,7 @@ impl LocalHost {
             webhooks,
             secrets,
             staff_jwt,
+            clock,
         })
     }
 
@@ -128,18 +132,17 @@ impl LocalHost {
             .merge(http::staff::router(state))
             .merge(outbox_page::router(
                 self.config.outbox_dir(),
-                self.csq.settings.public_url.clone(),
+                self.csq.public_url().to_owned(),
                 outbox_page::OutboxAccess {
                     loopback_bind: self.config.bind.ip().is_loopback(),
                     staff: Arc::new(self.staff_jwt.clone()),
-                    clock: self.csq.clock.clone(),
+                    clock: self.clock.clone(),
                 },
             ))
     }
 
     pub fn mint_staff_token(&self, claims: &StaffClaims, valid_for: Duration) -> String {
-        self.staff_jwt
-            .mint(claims, self.csq.clock.now() + valid_for)
+        self.staff_jwt.mint(claims, self.clock.now() + valid_for)
     }
 
     /// One pass of the complaint router over the local queue. A message whose

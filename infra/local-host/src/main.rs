@@ -408,7 +408,7 @@ async fn serve(
     let addr = listener.local_addr()?;
     let host = LocalHost::open(config, Arc::new(SystemClock), addr)?;
     host.migrate().await?;
-    let url = host.csq.settings.public_url.clone();
+    let url = host.csq.public_url().to_owned();
     if demo {
         println!("Loading the demo department (fictional)...");
         quiet_logs(true);

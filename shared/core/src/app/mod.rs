@@ -118,6 +118,40 @@ pub struct Csq {
 }
 
 impl Csq {
+    /// The base URL of the public pages (cookies are `Secure` when it is https).
+    pub fn public_url(&self) -> &str {
+        &self.settings.public_url
+    }
+
+    /// The time the core reads (its clock port): what a page shows as still
+    /// possible is decided against it, as the use cases decide.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// A CSRF token for a page of `id` (a form or a case), bound to the
+    /// browser's nonce cookie.
+    pub fn csrf_token(&self, id: &str, nonce: &str) -> String {
+        self.settings.link_keys.csrf_token(id, nonce)
+    }
+
+    /// Whether a posted CSRF token is this page's (made by this process or,
+    /// after a key rotation, by another that reads the new keys).
+    pub async fn csrf_ok(&self, id: &str, nonce: &str, token: &str) -> bool {
+        self.settings.link_keys.csrf_ok(id, nonce, token).await
+    }
+
+    /// The SVG QR code of a genuine form link (the signature alone is checked:
+    /// the code holds nothing but the link). None: not a link of ours, or too
+    /// long for a QR code.
+    pub async fn form_qr(
+        &self,
+        token: &str,
+    ) -> Result<Option<String>, crate::auth::link::InvalidLink> {
+        self.settings.link_keys.verify(token).await?;
+        Ok(qr::svg(&self.settings.form_link(token)))
+    }
+
     /// Publishes what was just stored. The action stands whatever happens
     /// here: a bus that fails is retried briefly, then the events are logged
     /// whole (no personal data is in them) so they can be replayed by id.

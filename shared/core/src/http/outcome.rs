@@ -192,9 +192,9 @@ async fn show(
         Err(e) => return error_response(e),
     };
     let (nonce, set_cookie) =
-        super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/c/", &state.csq.settings.public_url);
-    let csrf = state.csq.settings.link_keys.csrf_token(&case.id, &nonce);
-    let now = state.csq.clock.now();
+        super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/c/", state.csq.public_url());
+    let csrf = state.csq.csrf_token(&case.id, &nonce);
+    let now = state.csq.now();
     let mut res =
         Html(outcome_page(&case, &rules, now, &token, &csrf, None).into_string()).into_response();
     if let Some(cookie) = set_cookie {
@@ -231,8 +231,6 @@ async fn answer(
     let nonce = super::csrf_nonce(&headers, CSRF_COOKIE).unwrap_or_default();
     if !state
         .csq
-        .settings
-        .link_keys
         .csrf_ok(&case.id, &nonce, field(&fields, "csrf"))
         .await
     {
@@ -291,7 +289,7 @@ async fn answer(
                 }
             };
             let csrf = field(&fields, "csrf").to_owned();
-            let now = state.csq.clock.now();
+            let now = state.csq.now();
             Html(outcome_page(&after, &rules, now, &token, &csrf, Some(done)).into_string())
                 .into_response()
         }

@@ -50,10 +50,10 @@ async fn no_icon() -> Response {
 /// The QR code of a form link. Only the signature is checked (no storage read):
 /// the code holds nothing but the link itself, which the caller already has.
 async fn qr_code(State(state): State<HttpState>, Path(token): Path<String>) -> Response {
-    if state.csq.settings.link_keys.verify(&token).await.is_err() {
+    let Ok(code) = state.csq.form_qr(&token).await else {
         return status_response(StatusKind::NotFound);
-    }
-    match crate::app::qr::svg(&state.csq.settings.form_link(&token)) {
+    };
+    match code {
         Some(svg) => (
             [
                 (header::CONTENT_TYPE, "image/svg+xml"),
@@ -132,8 +132,8 @@ async fn show_form(
     };
     let lang = language(q.lang.as_deref(), &form);
     let (nonce, set_cookie) =
-        super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/f/", &state.csq.settings.public_url);
-    let csrf = state.csq.settings.link_keys.csrf_token(&form.id, &nonce);
+        super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/f/", state.csq.public_url());
+    let csrf = state.csq.csrf_token(&form.id, &nonce);
     let page = pages::form_page(&form, &token, lang, &csrf, &[], &[]);
     let mut res = Html(page.into_string()).into_response();
     if let Some(cookie) = set_cookie {
@@ -171,13 +171,7 @@ async fn posted_fields(
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
     let nonce = super::csrf_nonce(headers, CSRF_COOKIE).unwrap_or_default();
-    if !state
-        .csq
-        .settings
-        .link_keys
-        .csrf_ok(&form.id, &nonce, posted_csrf)
-        .await
-    {
+    if !state.csq.csrf_ok(&form.id, &nonce, posted_csrf).await {
         return Err(status_response(StatusKind::SessionExpired));
     }
     let lang = language(

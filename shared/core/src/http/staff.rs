@@ -93,7 +93,7 @@ impl FromRequestParts<HttpState> for Staff {
         parts: &mut Parts,
         state: &HttpState,
     ) -> Result<Self, Self::Rejection> {
-        let now = state.csq.clock.now();
+        let now = state.csq.now();
         let claims = state.staff_auth.authenticate(parts, now)?;
         let current = state
             .csq
