@@ -118,7 +118,7 @@ async fn models(stack: &Stack) -> anyhow::Result<Vec<(String, Vec<Item>)>> {
             .issue_form(request(&declaration(&number))?)
             .await
             .map_err(|e| anyhow::anyhow!("issuing: {e:?}"))?;
-        let link = issuer.settings.rating_link(&issued.form);
+        let link = issuer.rating_link(&issued.form);
         let token = link.rsplit('/').next().context("token")?.to_owned();
         // Mostly content, one in ten with a low level (and so a complaint).
         let fields = crate::answers(n % 10 == 9);

@@ -90,8 +90,7 @@ pub async fn run(days: usize, per_day: usize, rated_share: f64) -> anyhow::Resul
         .replace_org(org, "bench")
         .await
         .map_err(|e| anyhow::anyhow!("org: {e:?}"))?;
-    let mut csq = host.csq.clone();
-    csq.mailer = Arc::new(Discard);
+    let csq = host.csq.clone().with_mailer(Arc::new(Discard));
 
     let offices = ["91AA", "91AB", "91AC", "91AE"];
     let start = Instant::now();
@@ -124,7 +123,7 @@ pub async fn run(days: usize, per_day: usize, rated_share: f64) -> anyhow::Resul
             if (i as f64 + 0.5) / per_day as f64 > rated_share {
                 continue;
             }
-            let link = csq.settings.rating_link(&issued.form);
+            let link = csq.rating_link(&issued.form);
             let token = link.rsplit('/').next().unwrap_or_default().to_owned();
             let fields = crate::answers(n % 20 == 7);
             csq.submit_form(&token, &fields)

@@ -368,7 +368,7 @@ async fn scripted(
         .map(|(k, v)| (k.replace("{officer}", &officer), (*v).to_owned()))
         .collect();
     clock.advance(Duration::minutes(40));
-    let token = past.settings.link_keys.sign(&form.id, form.expires_at);
+    let token = past.rating_token(&form);
     past.submit_form(&token, &fields)
         .await
         .map_err(|e| anyhow::anyhow!("demo submission: {e:?}"))?;
@@ -450,14 +450,9 @@ async fn each_roles_work(
         .map_err(|e| anyhow::anyhow!("demo dismissal: {e}"))?;
     clock.advance(Duration::hours(20));
     let rules = past.case_rules().await?.rules;
-    let expiry = closed
-        .outcome_link_expiry(&rules)
+    let token = past
+        .outcome_token(&closed, &rules)
         .ok_or_else(|| anyhow::anyhow!("a dismissed case has an outcome link"))?;
-    let token = past.settings.link_keys.sign_for(
-        csq_core::auth::link::LinkPurpose::CaseOutcome,
-        &appealed,
-        expiry,
-    );
     let appeal = csq_core::domain::case::BusinessAction::Appeal(
         "Hồ sơ nộp đủ từ ngày đầu nhưng vẫn phải chờ hai ngày.".into(),
     );
@@ -495,11 +490,11 @@ const PER_DAY: usize = 22;
 pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
     let mut rng = StdRng::seed_from_u64(20_200_401);
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let past = Csq {
-        clock: clock.clone(),
-        mailer: Arc::new(CountingMailer(0.into())),
-        ..host.csq.clone()
-    };
+    let past = host
+        .csq
+        .clone()
+        .with_clock(clock.clone())
+        .with_mailer(Arc::new(CountingMailer(0.into())));
     let department = StaffClaims {
         sub: "demo-department".into(),
         role: StaffRole::Department,
@@ -554,7 +549,7 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
                 continue;
             }
             clock.set(at + Duration::minutes(rng.random_range(15..300)));
-            let token = past.settings.link_keys.sign(&form.id, form.expires_at);
+            let token = past.rating_token(&form);
             if past.submit_form(&token, &fields).await.is_ok() {
                 submitted += 1;
             }
@@ -575,9 +570,7 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         let day = today
             .checked_sub_days(Days::new(back))
             .expect("recent date");
-        for case in
-            csq_core::app::nightly::all_pages(|p| past.cases.cases_opened_on(day, p)).await?
-        {
+        for case in past.cases_opened_on(day).await? {
             if case.status.is_closed() {
                 continue;
             }
@@ -634,12 +627,7 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         let request = declaration(&mut rng, &number, Utc::now() - Duration::minutes(30), true);
         let issued = host.csq.issue_form(parsed(&request)?).await?;
         if k == 0 {
-            let token = host
-                .csq
-                .settings
-                .link_keys
-                .sign(&issued.form.id, issued.form.expires_at);
-            unrated_link = host.csq.settings.form_link(&token);
+            unrated_link = host.csq.rating_link(&issued.form);
         }
     }
     let staff_token = host.mint_staff_token(&department, Duration::hours(12));

@@ -214,13 +214,25 @@ impl Csq {
         Ok((current, events))
     }
 
+    /// The cases opened on a Vietnamese calendar day, every page (bounded by
+    /// the day's cases).
+    pub async fn cases_opened_on(&self, day: chrono::NaiveDate) -> Result<Vec<Case>, PortError> {
+        super::nightly::all_pages(|p| self.cases.cases_opened_on(day, p)).await
+    }
+
+    /// The signed token of a closed case's outcome link (what `/c/{token}` takes).
+    pub fn outcome_token(&self, case: &Case, rules: &CaseRules) -> Option<String> {
+        let until = case.outcome_link_expiry(rules)?;
+        Some(
+            self.settings
+                .link_keys
+                .sign_for(LinkPurpose::CaseOutcome, &case.id, until),
+        )
+    }
+
     /// The signed link the business answers an outcome with.
     pub fn outcome_link(&self, case: &Case, rules: &CaseRules) -> Option<String> {
-        let until = case.outcome_link_expiry(rules)?;
-        let token = self
-            .settings
-            .link_keys
-            .sign_for(LinkPurpose::CaseOutcome, &case.id, until);
+        let token = self.outcome_token(case, rules)?;
         Some(format!("{}/c/{}", self.settings.public_url, token))
     }
 

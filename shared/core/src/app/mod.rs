@@ -118,6 +118,27 @@ pub struct Csq {
 }
 
 impl Csq {
+    /// The same core on another clock: a demo's back-dated history.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Csq {
+        Csq { clock, ..self }
+    }
+
+    /// The same core with another mailer: back-filled history or a benchmark
+    /// whose mail is counted, not sent.
+    pub fn with_mailer(self, mailer: Arc<dyn Mailer>) -> Csq {
+        Csq { mailer, ..self }
+    }
+
+    /// The signed token of a form's rating link (what `/f/{token}` takes).
+    pub fn rating_token(&self, form: &crate::domain::form::Form) -> String {
+        self.settings.link_keys.sign(&form.id, form.expires_at)
+    }
+
+    /// A form's rating link, as its invitation carries it.
+    pub fn rating_link(&self, form: &crate::domain::form::Form) -> String {
+        self.settings.rating_link(form)
+    }
+
     /// The base URL of the public pages (cookies are `Secure` when it is https).
     pub fn public_url(&self) -> &str {
         &self.settings.public_url
