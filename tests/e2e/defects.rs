@@ -42,21 +42,29 @@ fn totals(report: &Value) -> (u64, u64) {
     )
 }
 
-/// Item 1: a business that rated only an officer submitted a form too.
-#[tokio::test]
-async fn forms_submitted_counts_forms_not_office_ratings() {
+/// Two forms of 03CC issued on 2 December 2026, submitted with `first` and
+/// `second`, and that day's nightly run.
+async fn two_forms_rated_on_2_december(first: &[(&str, &str)], second: &[(&str, &str)]) -> TestApp {
     let app = spawn_app().await;
     app.clock.set(vn("2026-12-02T10:00:00+07:00"));
-    let office_rated = app.issue_and_get_link(&crate::helpers::number()).await;
-    let officer_only = app.issue_and_get_link(&crate::helpers::number()).await;
-    submit(&app, &office_rated, &[("level.0", "5")]).await;
-    submit(&app, &officer_only, &[("level.5", "4")]).await;
+    for fields in [first, second] {
+        let link = app.issue_and_get_link(&crate::helpers::number()).await;
+        submit(&app, &link, fields).await;
+    }
     app.clock.set(vn("2026-12-03T02:00:00+07:00"));
     app.host
         .csq
         .run_nightly("2026-12-02".parse().unwrap())
         .await
         .unwrap();
+    app
+}
+
+/// Item 1: a business that rated only an officer submitted a form too.
+#[tokio::test]
+async fn forms_submitted_counts_forms_not_office_ratings() {
+    // One business rated the office, the other only an officer.
+    let app = two_forms_rated_on_2_december(&[("level.0", "5")], &[("level.5", "4")]).await;
 
     let dept = app.staff_token(StaffRole::Department, None);
     for unit in ["03CC", "R03", "department", "03CC02"] {
@@ -83,18 +91,7 @@ async fn forms_submitted_counts_forms_not_office_ratings() {
 /// as the listings do, not only the line that names misconduct.
 #[tokio::test]
 async fn a_small_cell_hides_the_whole_misconduct_form_from_a_unit_head() {
-    let app = spawn_app().await;
-    app.clock.set(vn("2026-12-02T10:00:00+07:00"));
-    let plain = app.issue_and_get_link(&crate::helpers::number()).await;
-    let reported = app.issue_and_get_link(&crate::helpers::number()).await;
-    submit(&app, &plain, &[("level.0", "5")]).await;
-    submit(&app, &reported, &MISCONDUCT_REPORT).await;
-    app.clock.set(vn("2026-12-03T02:00:00+07:00"));
-    app.host
-        .csq
-        .run_nightly("2026-12-02".parse().unwrap())
-        .await
-        .unwrap();
+    let app = two_forms_rated_on_2_december(&[("level.0", "5")], &MISCONDUCT_REPORT).await;
 
     let path = "/v1/stats?unit=03CC&from=2026-12-02&to=2026-12-02";
     let dept = app.staff_token(StaffRole::Department, None);
@@ -128,35 +125,8 @@ async fn a_small_cell_hides_the_whole_misconduct_form_from_a_unit_head() {
     assert_eq!(forms.len(), 1, "{listed}");
 }
 
-/// Issues a form for `office` (its own team and officer) and returns the link.
-async fn issue_for(app: &TestApp, office: &str) -> String {
-    let n = crate::helpers::number();
-    let mut body = crate::helpers::declaration(&n);
-    body["declaration"]["customs_office"] = serde_json::json!(office);
-    body["handling"] = serde_json::json!([{"stage": "document_check", "team": format!("{office}01"),
-        "officer": {"id": format!("HP{office}"), "name": "Lê Văn Chín"}}]);
-    assert_eq!(app.issue(&body).await.status(), 201);
-    let mail = app
-        .eventually("the invitation", || {
-            app.emails_to("xnk@abc.com.vn")
-                .into_iter()
-                .rev()
-                .find(|e| e.subject.contains(&n))
-        })
-        .await;
-    crate::helpers::link_in(&mail.text)
-}
-
 async fn public_json(app: &TestApp, month: &str) -> Value {
-    let url = format!("{}/public.json?month={month}", app.base);
-    app.http
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    serde_json::from_str(&app.get_text(&format!("/public.json?month={month}")).await).unwrap()
 }
 
 /// Item 2: a month's public report lists the units as they were that month,
@@ -166,7 +136,7 @@ async fn a_past_months_public_report_keeps_a_unit_merged_later() {
     let app = crate::helpers::spawn_app_with(|c| c.policy.min_cell = 1).await;
     app.clock.set(vn("2026-11-10T10:00:00+07:00"));
     for (office, level) in [("03CC", "5"), ("03CC", "2"), ("04CC", "4")] {
-        let link = issue_for(&app, office).await;
+        let link = crate::leadership::issue(&app, office).await;
         let mut fields = vec![("level.0", level)];
         if level == "2" {
             fields.extend([
@@ -221,15 +191,7 @@ async fn a_past_months_public_report_keeps_a_unit_merged_later() {
             .any(|u| u["code"] == "04CC"),
         "{december}"
     );
-    let page = app
-        .http
-        .get(format!("{}/public?month=2026-11", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text("/public?month=2026-11").await;
     assert!(page.contains("since merged into 03CC"));
 }
 

@@ -176,6 +176,14 @@ impl TestApp {
         self.clock.now()
     }
 
+    /// A public GET that must succeed, as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        let url = format!("{}{path}", self.base);
+        let res = self.http.get(url).send().await.expect("request");
+        assert!(res.status().is_success(), "GET {path}: {}", res.status());
+        res.text().await.expect("text")
+    }
+
     pub async fn issue(&self, body: &Value) -> reqwest::Response {
         self.http
             .post(format!("{}/v1/forms", self.base))

@@ -14,7 +14,7 @@ fn vn(s: &str) -> DateTime<Utc> {
 }
 
 /// Issues a form for `office` and returns its rating link.
-async fn issue(app: &TestApp, office: &str) -> String {
+pub(crate) async fn issue(app: &TestApp, office: &str) -> String {
     let n = number();
     let mut body = declaration(&n);
     body["declaration"]["customs_office"] = json!(office);

@@ -326,15 +326,7 @@ async fn the_rating_page_is_small_and_compressed_on_request() {
     assert!(plain.headers().get("content-encoding").is_none());
     let html = plain.text().await.unwrap();
     assert_eq!(html.matches("section class=\"card subject\"").count(), 6);
-    let css = app
-        .http
-        .get(format!("{}/static/csq.css", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let css = app.get_text("/static/csq.css").await;
 
     let res = app
         .http

@@ -380,7 +380,8 @@ impl Csq {
         let k = self.settings.min_cell;
         let org = self.current_org().await?.map(|(_, o)| o);
         let mut units = vec![];
-        let mut all = vec![];
+        // Each listed unit's month, added up once more for the totals.
+        let mut sums = vec![];
         let mut withheld_ratings = 0;
         // The directory keeps merged and retired units for their history: a
         // unit active now is listed; one no longer active is listed for the
@@ -405,8 +406,8 @@ impl Csq {
             if !shown {
                 withheld_ratings += t.ratings;
             }
-            all.extend(rows);
-            let hours = sum.handling_hours;
+            let hours = median_of(&sum.handling_hours);
+            sums.push(sum);
             units.push(PublicRow {
                 code: u.code.clone(),
                 name: u.name.clone(),
@@ -418,10 +419,10 @@ impl Csq {
                 satisfied_share: t.satisfied_share.filter(|_| shown),
                 complaints_received: shown.then_some(t.complaints_opened),
                 complaints_resolved: shown.then_some(t.complaints_closed),
-                median_handling_hours: median_of(&hours).filter(|_| shown),
+                median_handling_hours: hours.filter(|_| shown),
             });
         }
-        let t = total("all", &all);
+        let t = total("all", &sums);
         let shown = withheld_ratings == 0 || crate::policy::enough_ratings(withheld_ratings, k);
         Ok(PublicReport {
             month: from.format("%Y-%m").to_string(),
