@@ -12,6 +12,7 @@ use csq_core::auth::staff::{StaffClaims, StaffRole};
 use csq_core::domain::declaration::FormRequest;
 use csq_core::domain::form::{Form, RatingRecord, SubjectRating, Submission};
 use csq_core::domain::rating_scale::{Level, Reason};
+use csq_core::ports::FormStore;
 use csq_core::ports::{ManualClock, SubmissionWrite};
 use serde_json::json;
 
@@ -67,7 +68,7 @@ async fn a_year_of_ratings_streams_out_in_flat_memory() {
     let mut config = csq_local_host::HostConfig::for_tests(dir.path());
     config.nightly_at = None;
     let running = csq_local_host::host::spawn(config, clock).await.unwrap();
-    let csq = running.host.csq.clone();
+    let store = running.host.store.clone();
 
     // A year of submitted forms, 37 rated subjects each, spread over 365 days.
     let mut written = 0;
@@ -82,7 +83,7 @@ async fn a_year_of_ratings_streams_out_in_flat_memory() {
             at + Duration::days(365),
             vec![],
         );
-        csq.forms.insert_form(&form).await.unwrap();
+        store.insert_form(&form).await.unwrap();
         let submission = Submission {
             ratings: form
                 .subjects
@@ -105,7 +106,7 @@ async fn a_year_of_ratings_streams_out_in_flat_memory() {
         };
         let ratings = RatingRecord::from_submission(&form, &submission, at);
         written += ratings.len();
-        csq.forms
+        store
             .submit(&SubmissionWrite {
                 form_id: form.id.clone(),
                 submitted_at: at,

@@ -106,19 +106,13 @@ async fn main() {
         .await;
         issue_rates.push(forms as f64 / wall.as_secs_f64());
 
-        let settings = running.host.csq.settings.clone();
-        let links: Vec<String> = ids
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|id| {
-                settings.form_link(
-                    &settings
-                        .link_keys
-                        .sign(id, chrono::Utc::now() + chrono::Duration::days(30)),
-                )
-            })
-            .collect();
+        let ids: Vec<String> = ids.lock().unwrap().clone();
+        let mut links = Vec::with_capacity(ids.len());
+        for id in &ids {
+            use csq_core::ports::FormStore;
+            let form = running.host.store.form(id).await.unwrap().unwrap();
+            links.push(running.host.services.rating.rating_link(&form));
+        }
         let links = Arc::new(links);
         let h = http.clone();
         let (wall, mut lat) = run(forms, concurrency, move |i| {

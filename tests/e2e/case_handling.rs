@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use csq_core::auth::staff::StaffRole;
 use csq_core::domain::time::vn_day;
+use csq_core::ports::CaseStore;
 use serde_json::{Value, json};
 
 use crate::helpers::{Email, TestApp, number, spawn_app};
@@ -289,7 +290,7 @@ async fn transfer_finding_outcome_link_and_appeal_one_level_up() {
     let dept = app.staff_token(StaffRole::Department, None);
     let head04 = app.staff_token(StaffRole::UnitHead, Some("04CC"));
     let today = vn_day(app.clock_now() - Duration::days(16));
-    app.host.csq.aggregate_day(today).await.unwrap();
+    app.roll_up(today).await;
     let q = format!("from={today}&to={today}");
     // The complaint was about 03CC, whoever answered it.
     let about = app
@@ -417,7 +418,7 @@ async fn a_suggestion_is_its_own_case_answered_by_email_never_a_complaint() {
     );
 
     let today = vn_day(app.clock_now());
-    let rows = app.host.csq.aggregate_day(today).await.unwrap();
+    let rows = app.roll_up(today).await;
     let office = rows.iter().find(|r| r.unit == "unit:03CC").unwrap();
     assert_eq!(
         (office.complaints_opened, office.suggestions_opened),
@@ -512,11 +513,7 @@ async fn deadlines_count_working_days_and_reminders_and_escalations_never_repeat
         let at = vn(at);
         async move {
             app.clock.set(at);
-            app.host
-                .csq
-                .run_nightly(vn_day(at) - Duration::days(1))
-                .await
-                .unwrap()
+            app.nightly(vn_day(at) - Duration::days(1)).await
         }
     };
     // One reminder two working days before the due day (Wednesday 13th), never twice.
@@ -582,20 +579,10 @@ async fn expired_personal_data_anonymises_the_case_and_keeps_its_finding_and_tra
 
     app.clock.advance(Duration::days(366));
     let dept = app.staff_token(StaffRole::Department, None);
-    let report = app
-        .host
-        .csq
-        .run_nightly(vn_day(app.clock_now()))
-        .await
-        .unwrap();
+    let report = app.nightly(vn_day(app.clock_now())).await;
     assert_eq!(report.cases_anonymised, 1);
     assert_eq!(
-        app.host
-            .csq
-            .run_nightly(vn_day(app.clock_now()))
-            .await
-            .unwrap()
-            .cases_anonymised,
+        app.nightly(vn_day(app.clock_now())).await.cases_anonymised,
         0,
         "once"
     );
@@ -608,7 +595,7 @@ async fn expired_personal_data_anonymises_the_case_and_keeps_its_finding_and_tra
     assert_eq!(events.len(), trail + 1);
     assert_eq!(events.last().unwrap()["action"], "anonymised");
     assert!(!after.to_string().contains("xnk@abc.com.vn"));
-    let stored = app.host.csq.cases.case(&id).await.unwrap().unwrap();
+    let stored = app.host.store.case(&id).await.unwrap().unwrap();
     assert!(
         !serde_json::to_string(&stored)
             .unwrap()

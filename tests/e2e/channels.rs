@@ -147,12 +147,12 @@ async fn one_click_opt_out_stops_invitations_and_reminders_but_not_rating() {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
-    app.host.csq.send_pending_invitations().await.unwrap();
+    app.host.services.housekeeping.sweep().await.unwrap();
 
     // The forms mailed before get no reminder.
     app.clock.advance(Duration::days(3) + Duration::hours(1));
     let yesterday = csq_core::domain::time::vn_day(app.clock_now()) - chrono::Days::new(1);
-    let report = app.host.csq.run_nightly(yesterday).await.unwrap();
+    let report = app.nightly(yesterday).await;
     assert_eq!(report.reminders_sent, 0);
     assert_eq!(
         app.emails_to("xnk@abc.com.vn").len(),
@@ -167,7 +167,8 @@ async fn an_address_the_it_unit_suppresses_gets_no_invitation() {
     let app = spawn_app().await;
     assert!(
         app.host
-            .csq
+            .services
+            .housekeeping
             .suppress_address(
                 "xnk@abc.com.vn",
                 csq_core::domain::suppression::SuppressionReason::Staff
@@ -311,7 +312,7 @@ async fn later_stages_join_an_unsubmitted_form_and_then_get_a_follow_up_form() {
     assert!(
         subject_keys(&joined["follow_up"]).contains(&"officer:tax_collection:HP9003".to_owned())
     );
-    app.host.csq.send_pending_invitations().await.unwrap();
+    app.host.services.housekeeping.sweep().await.unwrap();
     assert_eq!(invitations(&app), 2, "one email per form");
     // The follow-up form is rated like any other.
     let browser = app.open(follow_up["rating_url"].as_str().unwrap()).await;

@@ -1,7 +1,7 @@
 //! The complaint router: duplicates change nothing, poison goes to dead letters.
 
 use csq_core::auth::staff::StaffRole;
-use csq_core::ports::QueueConsumer;
+use csq_core::ports::{CaseStore, QueueConsumer};
 use serde_json::Value;
 
 use crate::helpers::{number, spawn_app, spawn_app_with};
@@ -31,14 +31,7 @@ async fn a_redelivered_complaint_opens_no_second_case_and_sends_no_second_email(
         .nth(1)
         .unwrap()
         .to_owned();
-    let case = app
-        .host
-        .csq
-        .cases
-        .case(&form_id)
-        .await
-        .unwrap()
-        .expect("case");
+    let case = app.host.store.case(&form_id).await.unwrap().expect("case");
     let body = serde_json::to_string(&case.complaint).unwrap();
     app.host.queue.send_raw(&body).await.unwrap();
     app.host.queue.send_raw(&body).await.unwrap();

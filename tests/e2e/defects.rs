@@ -52,11 +52,7 @@ async fn two_forms_rated_on_2_december(first: &[(&str, &str)], second: &[(&str, 
         submit(&app, &link, fields).await;
     }
     app.clock.set(vn("2026-12-03T02:00:00+07:00"));
-    app.host
-        .csq
-        .run_nightly("2026-12-02".parse().unwrap())
-        .await
-        .unwrap();
+    app.nightly("2026-12-02".parse().unwrap()).await;
     app
 }
 
@@ -148,11 +144,7 @@ async fn a_past_months_public_report_keeps_a_unit_merged_later() {
         submit(&app, &link, &fields).await;
     }
     app.clock.set(vn("2026-11-11T02:00:00+07:00"));
-    app.host
-        .csq
-        .run_nightly("2026-11-10".parse().unwrap())
-        .await
-        .unwrap();
+    app.nightly("2026-11-10".parse().unwrap()).await;
 
     // December: 04CC is merged into 03CC.
     app.clock.set(vn("2026-12-01T09:00:00+07:00"));
@@ -166,7 +158,12 @@ async fn a_past_months_public_report_keeps_a_unit_merged_later() {
             u.parent = Some("03CC".into());
         }
     }
-    app.host.csq.replace_org(org, "test").await.expect("merge");
+    app.host
+        .services
+        .directory
+        .replace_org(org, "test")
+        .await
+        .expect("merge");
 
     let public = public_json(&app, "2026-11").await;
     let units = public["units"].as_array().unwrap();

@@ -118,7 +118,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut HostConfig)) -> TestApp {
         .expect("start host");
     running
         .host
-        .csq
+        .services
+        .directory
         .replace_org(org(), "test")
         .await
         .expect("org");
@@ -177,6 +178,32 @@ impl TestApp {
     }
 
     /// A public GET that must succeed, as text.
+    /// The day's rollups, as the nightly job computes them.
+    pub async fn roll_up(
+        &self,
+        day: chrono::NaiveDate,
+    ) -> Vec<csq_core::domain::stats::DailyStats> {
+        self.host
+            .services
+            .housekeeping
+            .aggregate_day(day)
+            .await
+            .unwrap()
+    }
+
+    /// The whole nightly job for `day`.
+    pub async fn nightly(
+        &self,
+        day: chrono::NaiveDate,
+    ) -> csq_core::app::housekeeping::NightlyReport {
+        self.host
+            .services
+            .housekeeping
+            .run_nightly(day)
+            .await
+            .unwrap()
+    }
+
     pub async fn get_text(&self, path: &str) -> String {
         let url = format!("{}{path}", self.base);
         let res = self.http.get(url).send().await.expect("request");

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use csq_core::auth::staff::StaffRole;
 use csq_core::domain::time::vn_day;
+use csq_core::ports::StatsStore;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, declaration, link_in, number, spawn_app};
@@ -75,11 +76,7 @@ async fn cohorts_periods_reasons_rankings_and_the_public_report() {
     rate(&app, &links[3], "5", "").await;
     app.clock.set(vn("2026-12-05T02:00:00+07:00"));
     for day in ["2026-12-02", "2026-12-03", "2026-12-04"] {
-        app.host
-            .csq
-            .run_nightly(day.parse().unwrap())
-            .await
-            .unwrap();
+        app.nightly(day.parse().unwrap()).await;
     }
 
     let dept = app.staff_token(StaffRole::Department, None);
@@ -254,11 +251,8 @@ async fn cohorts_periods_reasons_rankings_and_the_public_report() {
     }
     rate(&app, &links[4], "5", "").await;
     app.clock.set(vn("2026-12-06T02:00:00+07:00"));
-    app.host
-        .csq
-        .run_nightly(vn_day(app.clock_now() - Duration::days(1)))
-        .await
-        .unwrap();
+    app.nightly(vn_day(app.clock_now() - Duration::days(1)))
+        .await;
     let res = app
         .http
         .get(format!("{}/public.json?month=2026-12", app.base))
@@ -349,11 +343,12 @@ async fn the_weekly_early_warning_flags_real_drops_once_and_emails_the_heads() {
             rows.push(row("unit:04CC01", "04CC01", d, 1, 0));
         }
     }
-    app.host.csq.stats.put_daily(&rows).await.unwrap();
+    app.host.store.put_daily(&rows).await.unwrap();
     app.clock.set(vn("2026-11-30T02:00:00+07:00"));
     let report = app
         .host
-        .csq
+        .services
+        .housekeeping
         .run_early_warning(week_end)
         .await
         .unwrap()
@@ -387,7 +382,8 @@ async fn the_weekly_early_warning_flags_real_drops_once_and_emails_the_heads() {
     );
     assert!(
         app.host
-            .csq
+            .services
+            .housekeeping
             .run_early_warning(week_end)
             .await
             .unwrap()
@@ -491,13 +487,16 @@ async fn the_numbers_agree_with_the_raw_records() {
     let app = spawn_app().await;
     let end = app.clock_now();
     let expected = csq_contract::numbers::generate(
-        &app.host.csq,
-        &["03CC", "04CC"],
-        "CUC",
-        3000,
-        120,
-        end,
-        20_261_128,
+        app.host.store.as_ref(),
+        &app.host.services.housekeeping,
+        csq_contract::numbers::Scenario {
+            offices: &["03CC", "04CC"],
+            root: "CUC",
+            forms: 3000,
+            days: 120,
+            end,
+            seed: 20_261_128,
+        },
     )
     .await;
     assert!(
@@ -506,7 +505,14 @@ async fn the_numbers_agree_with_the_raw_records() {
         expected.ratings,
         expected.cases
     );
-    csq_contract::numbers::check(&app.host.csq, &expected, "office").await;
+    csq_contract::numbers::check(
+        &app.host.services.figures,
+        &app.host.services.directory,
+        app.host.config.policy.min_cell,
+        &expected,
+        "office",
+    )
+    .await;
 
     // The statistics CSV adds up to the same ratings as the monthly report.
     let dept = app.staff_token(StaffRole::Department, None);

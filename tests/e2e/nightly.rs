@@ -3,15 +3,16 @@
 
 use chrono::{Days, Duration};
 use csq_core::domain::time::vn_day;
+use csq_core::ports::CaseStore;
 
 use crate::helpers::{TestApp, number, spawn_app};
 
 /// The nightly job as the timer runs it: for yesterday, Vietnamese time.
-async fn run_nightly(app: &TestApp) -> csq_core::app::nightly::NightlyReport {
+async fn run_nightly(app: &TestApp) -> csq_core::app::housekeeping::NightlyReport {
     let yesterday = vn_day(app.clock_now())
         .checked_sub_days(Days::new(1))
         .unwrap();
-    app.host.csq.run_nightly(yesterday).await.unwrap()
+    app.nightly(yesterday).await
 }
 
 #[tokio::test]
@@ -78,8 +79,8 @@ async fn overdue_cases_climb_the_tree_once_per_level() {
         .checked_sub_days(Days::new(1))
         .unwrap();
     let escalated = |app: &crate::helpers::TestApp| {
-        let csq = app.host.csq.clone();
-        async move { csq.run_nightly(day).await.unwrap().cases_escalated }
+        let housekeeping = app.host.services.housekeeping.clone();
+        async move { housekeeping.run_nightly(day).await.unwrap().cases_escalated }
     };
     assert_eq!(escalated(&app).await, 1);
     assert_eq!(escalated(&app).await, 0, "once per level");
@@ -101,8 +102,7 @@ async fn overdue_cases_climb_the_tree_once_per_level() {
     // The region head reads the escalated case; the other office's head cannot.
     let case_id = app
         .host
-        .csq
-        .cases
+        .store
         .cases_of_unit("03CC", None, csq_core::ports::PageRequest::first(5))
         .await
         .unwrap()
@@ -116,8 +116,8 @@ async fn overdue_cases_climb_the_tree_once_per_level() {
     assert_eq!(app.staff_get(&other, &path).await.status(), 404);
 
     // The day's rollup counts it as overdue, and rerunning changes nothing.
-    let first = app.host.csq.aggregate_day(day).await.unwrap();
-    let second = app.host.csq.aggregate_day(day).await.unwrap();
+    let first = app.roll_up(day).await;
+    let second = app.roll_up(day).await;
     assert_eq!(first, second);
     for unit in ["unit:CUC", "unit:R03", "unit:03CC"] {
         let row = first.iter().find(|s| s.unit == unit).unwrap();

@@ -163,7 +163,7 @@ async fn the_directory_changes_as_versions_and_history_stays_with_its_unit() {
 
     // Statistics: the merged office's ratings stay its own, and count for its
     // successor only when asked.
-    app.host.csq.aggregate_day(today).await.unwrap();
+    app.roll_up(today).await;
     let q =
         |unit: &str, extra: &str| format!("/v1/stats?unit={unit}&from={today}&to={today}{extra}");
     let own: Value = app.staff_json(&dept, &q("03CC", "")).await;
@@ -259,7 +259,7 @@ async fn scopes_follow_the_tree() {
     rate_office(&app, "03CC", "03CC01", "4").await;
     rate_office(&app, "04CC", "04CC01", "5").await;
     let today = vn_day(app.clock_now());
-    app.host.csq.aggregate_day(today).await.unwrap();
+    app.roll_up(today).await;
     let region = app.staff_token(StaffRole::UnitHead, Some("R03"));
     let office = app.staff_token(StaffRole::UnitHead, Some("03CC"));
     let stats = |unit: &str| format!("/v1/stats?unit={unit}&from={today}&to={today}");
@@ -399,7 +399,12 @@ async fn a_first_version_data_directory_reads_as_a_tree() {
     assert_eq!(stats["days"][0]["level_counts"], json!([0, 0, 0, 1, 2]));
     assert_eq!(stats["days"][0]["owner"], "03CC");
     assert!(
-        !app.host.csq.migrate_first_version().await.unwrap(),
+        !app.host
+            .services
+            .directory
+            .migrate_first_version()
+            .await
+            .unwrap(),
         "it runs once"
     );
 }

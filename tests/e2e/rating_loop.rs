@@ -131,7 +131,7 @@ async fn a_misconduct_complaint_travels_from_email_to_statistics() {
 
     // AND the nightly rollup counts the ratings and the complaint
     let today = vn_day(app.clock_now());
-    app.host.csq.aggregate_day(today).await.unwrap();
+    app.roll_up(today).await;
     let dept = app.staff_token(StaffRole::Department, None);
     let officer: Value = app
         .staff_get(

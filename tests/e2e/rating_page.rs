@@ -2,13 +2,14 @@
 //! review step, submit-once, CSRF, and the headers every page carries.
 
 use chrono::Duration;
+use csq_core::ports::FormStore;
 
 use crate::helpers::{Browser, TestApp, number, spawn_app};
 
 async fn form_status(app: &TestApp, link: &str) -> String {
     let token = link.rsplit('/').next().unwrap();
     let form_id = token.split('.').nth(1).unwrap();
-    let form = app.host.csq.forms.form(form_id).await.unwrap().unwrap();
+    let form = app.host.store.form(form_id).await.unwrap().unwrap();
     form.status.code().to_owned()
 }
 

@@ -157,7 +157,7 @@ async fn unit_heads_see_their_subtree_but_never_a_misconduct_report() {
     assert_eq!(res.status(), 404, "nor can they close it");
 
     let today = vn_day(app.clock_now());
-    app.host.csq.aggregate_day(today).await.unwrap();
+    app.roll_up(today).await;
     assert_eq!(
         app.staff_get(&head04, "/v1/stats?unit=branch:03CC")
             .await
@@ -205,8 +205,8 @@ async fn rollups_rerun_identically_and_export_as_csv() {
     })
     .await;
     let today = vn_day(app.clock_now());
-    let first = app.host.csq.aggregate_day(today).await.unwrap();
-    let second = app.host.csq.aggregate_day(today).await.unwrap();
+    let first = app.roll_up(today).await;
+    let second = app.roll_up(today).await;
     assert_eq!(first, second);
 
     let dept = app.staff_token(StaffRole::Department, None);

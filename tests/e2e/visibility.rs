@@ -6,6 +6,7 @@
 
 use csq_core::auth::staff::StaffRole;
 use csq_core::domain::time::vn_day;
+use csq_core::ports::{CaseStore, FormStore};
 use serde_json::Value;
 
 use crate::helpers::{TestApp, number, spawn_app};
@@ -84,7 +85,7 @@ async fn each_reader_sees_what_the_policy_allows_on_every_route() {
     let app = spawn_app().await;
     let r = three_kinds(&app).await;
     let today = vn_day(app.clock_now());
-    app.host.csq.aggregate_day(today).await.unwrap();
+    app.roll_up(today).await;
     let readers = [
         ("department", app.staff_token(StaffRole::Department, None)),
         ("inspection", app.staff_token(StaffRole::Inspection, None)),
@@ -232,7 +233,12 @@ async fn each_reader_sees_what_the_policy_allows_on_every_route() {
     // Overdue: the escalation emails carry no contact; the misconduct case's
     // (to the authority's head) does not name the business that reported it.
     app.clock.advance(chrono::Duration::days(16));
-    app.host.csq.escalate_overdue().await.unwrap();
+    app.host
+        .services
+        .housekeeping
+        .escalate_overdue()
+        .await
+        .unwrap();
     let to_region = app.emails_to("head-r03@customs.test");
     assert_eq!(to_region.len(), 1);
     assert!(!to_region[0].text.contains("0933444555"));
@@ -289,7 +295,7 @@ async fn an_officer_sees_figures_only_for_months_of_at_least_k_ratings() {
         rate(level).await;
     }
     let today = vn_day(app.clock_now());
-    app.host.csq.aggregate_day(today).await.unwrap();
+    app.roll_up(today).await;
     let month = today.format("%Y-%m").to_string();
     let me: Value = app.staff_json(&officer, "/v1/me").await;
     let this = me["months"]
@@ -306,7 +312,7 @@ async fn an_officer_sees_figures_only_for_months_of_at_least_k_ratings() {
     );
 
     rate("5").await;
-    app.host.csq.aggregate_day(today).await.unwrap();
+    app.roll_up(today).await;
     let me: Value = app.staff_json(&officer, "/v1/me").await;
     let this = me["months"]
         .as_array()
@@ -379,38 +385,13 @@ async fn a_closed_case_forgets_the_contact_after_the_grace_period_and_keeps_the_
     assert_eq!(res.status(), 200);
     let day = vn_day(app.clock_now());
     app.clock.advance(chrono::Duration::days(29));
-    assert_eq!(
-        app.host
-            .csq
-            .run_nightly(day)
-            .await
-            .unwrap()
-            .contacts_forgotten,
-        0
-    );
+    assert_eq!(app.nightly(day).await.contacts_forgotten, 0);
     let dept = app.staff_token(StaffRole::Department, None);
     assert!(app.staff_json(&dept, &path).await["case"]["complaint"]["contact"].is_object());
 
     app.clock.advance(chrono::Duration::days(2));
-    assert_eq!(
-        app.host
-            .csq
-            .run_nightly(day)
-            .await
-            .unwrap()
-            .contacts_forgotten,
-        1
-    );
-    assert_eq!(
-        app.host
-            .csq
-            .run_nightly(day)
-            .await
-            .unwrap()
-            .contacts_forgotten,
-        0,
-        "once"
-    );
+    assert_eq!(app.nightly(day).await.contacts_forgotten, 1);
+    assert_eq!(app.nightly(day).await.contacts_forgotten, 0, "once");
     let dept = app.staff_token(StaffRole::Department, None);
     let case: Value = app.staff_json(&dept, &path).await;
     assert!(case["case"]["complaint"]["contact"].is_null());
@@ -429,20 +410,13 @@ async fn a_closed_case_forgets_the_contact_after_the_grace_period_and_keeps_the_
         trail.contains(&"resolve") && trail.last() == Some(&"note"),
         "{trail:?}"
     );
-    let form = app.host.csq.forms.form(&r.ordinary).await.unwrap().unwrap();
+    let form = app.host.store.form(&r.ordinary).await.unwrap().unwrap();
     assert_eq!(
         form.submission.unwrap().contact,
         None,
         "gone from the form as well"
     );
     // The open misconduct case keeps its contact.
-    let m = app
-        .host
-        .csq
-        .cases
-        .case(&r.misconduct)
-        .await
-        .unwrap()
-        .unwrap();
+    let m = app.host.store.case(&r.misconduct).await.unwrap().unwrap();
     assert!(m.complaint.contact.is_some());
 }

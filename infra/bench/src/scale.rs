@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::Context;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use csq_aws::lambda::env::{ISSUE_FORM, RATING_FORM};
 use serde_json::json;
@@ -109,8 +108,8 @@ async fn put_all(stack: &Stack, items: Vec<Item>) -> anyhow::Result<()> {
 /// Issues and rates `MODELS` forms today through the core; returns each form's
 /// id and the items that name it.
 async fn models(stack: &Stack) -> anyhow::Result<Vec<(String, Vec<Item>)>> {
-    let issuer = stack.function_env(&ISSUE_FORM).await?.csq;
-    let rater = stack.function_env(&RATING_FORM).await?.csq;
+    let issuer = stack.function_env(&ISSUE_FORM).await?.issuance()?;
+    let rater = stack.function_env(&RATING_FORM).await?.rating()?;
     let mut ids = Vec::new();
     for n in 0..MODELS {
         let number = format!("31{:010}", uuid::Uuid::new_v4().as_u128() % 10_000_000_000);
@@ -118,8 +117,7 @@ async fn models(stack: &Stack) -> anyhow::Result<Vec<(String, Vec<Item>)>> {
             .issue_form(request(&declaration(&number))?)
             .await
             .map_err(|e| anyhow::anyhow!("issuing: {e:?}"))?;
-        let link = issuer.rating_link(&issued.form);
-        let token = link.rsplit('/').next().context("token")?.to_owned();
+        let token = rater.rating_token(&issued.form);
         // Mostly content, one in ten with a low level (and so a complaint).
         let fields = crate::answers(n % 10 == 9);
         rater

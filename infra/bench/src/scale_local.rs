@@ -86,11 +86,12 @@ pub async fn run(days: usize, per_day: usize, rated_share: f64) -> anyhow::Resul
     let running = csq_local_host::host::spawn(config, clock.clone() as Arc<dyn Clock>).await?;
     let host = running.host.clone();
     let org = csq_local_host::org_import::check(csq_local_host::demo::demo_org())?;
-    host.csq
+    host.services
+        .directory
         .replace_org(org, "bench")
         .await
         .map_err(|e| anyhow::anyhow!("org: {e:?}"))?;
-    let csq = host.csq.clone().with_mailer(Arc::new(Discard));
+    let core = host.services_with(clock.clone(), Arc::new(Discard));
 
     let offices = ["91AA", "91AB", "91AC", "91AE"];
     let start = Instant::now();
@@ -110,7 +111,8 @@ pub async fn run(days: usize, per_day: usize, rated_share: f64) -> anyhow::Resul
             clock.set(at);
             let n = d * per_day + i;
             let number = format!("10{n:010}");
-            let issued = csq
+            let issued = core
+                .issuance
                 .issue_form(crate::scale::request(&declaration(
                     &number,
                     offices[n % offices.len()],
@@ -123,10 +125,11 @@ pub async fn run(days: usize, per_day: usize, rated_share: f64) -> anyhow::Resul
             if (i as f64 + 0.5) / per_day as f64 > rated_share {
                 continue;
             }
-            let link = csq.rating_link(&issued.form);
+            let link = core.rating.rating_link(&issued.form);
             let token = link.rsplit('/').next().unwrap_or_default().to_owned();
             let fields = crate::answers(n % 20 == 7);
-            csq.submit_form(&token, &fields)
+            core.rating
+                .submit_form(&token, &fields)
                 .await
                 .map_err(|e| anyhow::anyhow!("submitting: {e:?}"))?;
             rated += 1;
@@ -146,7 +149,7 @@ pub async fn run(days: usize, per_day: usize, rated_share: f64) -> anyhow::Resul
         .with_timezone(&Utc),
     );
     let start = Instant::now();
-    csq.run_nightly(last_day).await?;
+    core.housekeeping.run_nightly(last_day).await?;
     let nightly_seconds = start.elapsed().as_secs_f64();
 
     let database_bytes = std::fs::read_dir(dir.path())?

@@ -128,7 +128,7 @@ impl Stack {
         let nightly = stack.function_env(&NIGHTLY).await?;
         let org = csq_local_host::org_import::check(csq_local_host::demo::demo_org())?;
         nightly
-            .csq
+            .directory()
             .replace_org(org, "bench")
             .await
             .map_err(|e| anyhow::anyhow!("saving the org directory: {e:?}"))?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{Days, Duration, Utc};
-use csq_core::app::Csq;
+use csq_core::app::Services;
 use csq_core::app::cases::CaseActionRequest;
 use csq_core::auth::scope::Scope;
 use csq_core::auth::staff::{StaffClaims, StaffRole};
@@ -337,7 +337,7 @@ fn answers(rng: &mut StdRng, subjects: usize) -> Vec<(String, String)> {
 /// subject's index stands for `{officer}`), routes what it queued, and
 /// returns the form id and the cases opened.
 async fn scripted(
-    past: &Csq,
+    past: &Services,
     host: &LocalHost,
     clock: &ManualClock,
     number: &str,
@@ -356,7 +356,7 @@ async fn scripted(
         "handling": [{"stage": "document_check", "team": format!("{office}01"),
             "officer": {"id": id, "name": name_of_officer(&id)}}]
     });
-    let form = past.issue_form(parsed(&request)?).await?.form;
+    let form = past.issuance.issue_form(parsed(&request)?).await?.form;
     let officer = form
         .subjects
         .iter()
@@ -368,14 +368,15 @@ async fn scripted(
         .map(|(k, v)| (k.replace("{officer}", &officer), (*v).to_owned()))
         .collect();
     clock.advance(Duration::minutes(40));
-    let token = past.rating_token(&form);
-    past.submit_form(&token, &fields)
+    let token = past.rating.rating_token(&form);
+    past.rating
+        .submit_form(&token, &fields)
         .await
         .map_err(|e| anyhow::anyhow!("demo submission: {e:?}"))?;
     clock.advance(Duration::minutes(2));
     let mut opened = 0;
     for m in host.queue.receive(10).await? {
-        if past.route_complaint(&m.body).await.is_ok() {
+        if past.case_handling.route_complaint(&m.body).await.is_ok() {
             opened += 1;
             host.queue.delete(&m.receipt).await?;
         }
@@ -387,7 +388,7 @@ async fn scripted(
 /// report for the inspection unit, a complaint transferred to another unit,
 /// a complaint answered and appealed one level up, and a suggestion.
 async fn each_roles_work(
-    past: &Csq,
+    past: &Services,
     host: &LocalHost,
     clock: &ManualClock,
     department: &Scope,
@@ -431,7 +432,8 @@ async fn each_roles_work(
         note: "Khâu kiểm tra hồ sơ do Hải quan cửa khẩu Cảng Demo thực hiện.".into(),
         ..CaseActionRequest::default()
     };
-    past.act_on_case(department, &transferred, &transfer)
+    past.case_handling
+        .act_on_case(department, &transferred, &transfer)
         .await
         .map_err(|e| anyhow::anyhow!("demo transfer: {e}"))?;
 
@@ -445,18 +447,21 @@ async fn each_roles_work(
         ..CaseActionRequest::default()
     };
     let (closed, _) = past
+        .case_handling
         .act_on_case(department, &appealed, &dismiss)
         .await
         .map_err(|e| anyhow::anyhow!("demo dismissal: {e}"))?;
     clock.advance(Duration::hours(20));
-    let rules = past.case_rules().await?.rules;
+    let rules = past.case_handling.case_rules().await?.rules;
     let token = past
+        .case_handling
         .outcome_token(&closed, &rules)
         .ok_or_else(|| anyhow::anyhow!("a dismissed case has an outcome link"))?;
     let appeal = csq_core::domain::case::BusinessAction::Appeal(
         "Hồ sơ nộp đủ từ ngày đầu nhưng vẫn phải chờ hai ngày.".into(),
     );
-    past.respond_to_outcome(&token, &appeal)
+    past.case_handling
+        .respond_to_outcome(&token, &appeal)
         .await
         .map_err(|e| anyhow::anyhow!("demo appeal: {e}"))?;
 
@@ -490,11 +495,7 @@ const PER_DAY: usize = 22;
 pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
     let mut rng = StdRng::seed_from_u64(20_200_401);
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let past = host
-        .csq
-        .clone()
-        .with_clock(clock.clone())
-        .with_mailer(Arc::new(CountingMailer(0.into())));
+    let past = host.services_with(clock.clone(), Arc::new(CountingMailer(0.into())));
     let department = StaffClaims {
         sub: "demo-department".into(),
         role: StaffRole::Department,
@@ -503,16 +504,18 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
     };
     let today = vn_day(Utc::now());
     // The directory's history, written once: a reloaded demo keeps the versions it has.
-    let fresh = host.csq.current_org().await?.is_none();
+    let fresh = host.services.directory.current_org().await?.is_none();
     if fresh {
         clock.set(vn_day_start(
             today.checked_sub_days(Days::new(DAYS + 1)).expect("recent"),
         ));
-        past.replace_org(crate::org_import::check(demo_org_before())?, "demo")
+        past.directory
+            .replace_org(crate::org_import::check(demo_org_before())?, "demo")
             .await?;
         // This year's holidays, so deadlines count working days as the department would.
         let rules = crate::case_rules_file::parse(crate::case_rules_file::DEMO, false)?;
-        past.replace_case_rules("demo", rules, None)
+        past.case_handling
+            .replace_case_rules("demo", rules, None)
             .await
             .map_err(|e| anyhow::anyhow!("demo case rules: {e}"))?;
     }
@@ -528,7 +531,8 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         let start = vn_day_start(day) + Duration::hours(7);
         if fresh && day == merge_day {
             clock.set(vn_day_start(day));
-            past.replace_org(crate::org_import::check(demo_org())?, "demo")
+            past.directory
+                .replace_org(crate::org_import::check(demo_org())?, "demo")
                 .await?;
         }
         for k in 0..PER_DAY {
@@ -541,7 +545,7 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
                 at - Duration::minutes(20),
                 day >= merge_day,
             );
-            let issued = past.issue_form(parsed(&request)?).await?;
+            let issued = past.issuance.issue_form(parsed(&request)?).await?;
             declarations += 1;
             let form = issued.form;
             let fields = answers(&mut rng, form.subjects.len());
@@ -549,14 +553,14 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
                 continue;
             }
             clock.set(at + Duration::minutes(rng.random_range(15..300)));
-            let token = past.rating_token(&form);
-            if past.submit_form(&token, &fields).await.is_ok() {
+            let token = past.rating.rating_token(&form);
+            if past.rating.submit_form(&token, &fields).await.is_ok() {
                 submitted += 1;
             }
             // Route what this submission queued, at its own time.
             clock.advance(Duration::minutes(2));
             for m in host.queue.receive(10).await? {
-                if past.route_complaint(&m.body).await.is_ok() {
+                if past.case_handling.route_complaint(&m.body).await.is_ok() {
                     cases_opened += 1;
                     host.queue.delete(&m.receipt).await?;
                 }
@@ -570,7 +574,7 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         let day = today
             .checked_sub_days(Days::new(back))
             .expect("recent date");
-        for case in past.cases_opened_on(day).await? {
+        for case in past.case_handling.cases_opened_on(day).await? {
             if case.status.is_closed() {
                 continue;
             }
@@ -600,6 +604,7 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
                 },
             };
             let _ = past
+                .case_handling
                 .act_on_case(&department_scope, &case.id, &request)
                 .await;
         }
@@ -614,10 +619,11 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
             .checked_sub_days(Days::new(back))
             .expect("recent date");
         clock.set(vn_day_start(day + Days::new(1)) + Duration::hours(1));
-        past.aggregate_day(day).await?;
+        past.housekeeping.aggregate_day(day).await?;
     }
     // Response rates by issue-day cohort over the demo's days.
-    past.aggregate_cohorts(today.checked_sub_days(Days::new(1)).expect("recent"))
+    past.housekeeping
+        .aggregate_cohorts(today.checked_sub_days(Days::new(1)).expect("recent"))
         .await?;
 
     // Today's declarations go through the real outbox, so a newcomer can rate one.
@@ -625,9 +631,9 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
     for k in 0..3 {
         let number = format!("990000{k:06}");
         let request = declaration(&mut rng, &number, Utc::now() - Duration::minutes(30), true);
-        let issued = host.csq.issue_form(parsed(&request)?).await?;
+        let issued = host.services.issuance.issue_form(parsed(&request)?).await?;
         if k == 0 {
-            unrated_link = host.csq.rating_link(&issued.form);
+            unrated_link = host.services.rating.rating_link(&issued.form);
         }
     }
     let staff_token = host.mint_staff_token(&department, Duration::hours(12));

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use chrono::Duration;
-use csq_core::app::Csq;
+use csq_core::app::{Services, Settings};
 use csq_core::auth::staff::{Hs256, StaffClaims};
-use csq_core::http::{self, HttpState, IntegrationAuth};
-use csq_core::ports::{Clock, QueueConsumer};
+use csq_core::http::{self, IntegrationApi, IntegrationAuth, PublicSite, StaffApi};
+use csq_core::ports::{Clock, Mailer, QueueConsumer, Store};
 use csq_local::{OutboxMailer, SqliteQueue, SqliteStore, Webhooks};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -23,7 +23,8 @@ use crate::outbox_page;
 #[derive(Clone)]
 pub struct LocalHost {
     pub config: HostConfig,
-    pub csq: Csq,
+    /// Every service of the core over this machine's adapters.
+    pub services: Services,
     pub store: Arc<SqliteStore>,
     pub queue: Arc<SqliteQueue>,
     pub mailer: Arc<OutboxMailer>,
@@ -33,6 +34,7 @@ pub struct LocalHost {
     /// The clock the host gave the core: the host's own staff tokens and
     /// outbox access read the same time.
     clock: Arc<dyn Clock>,
+    settings: Arc<Settings>,
 }
 
 /// What one pass of the complaint router did.
@@ -72,23 +74,19 @@ impl LocalHost {
             Webhooks::open(&config.data_dir.join("webhooks.sqlite"), clock.clone())
                 .context("opening the webhook outbox")?,
         );
-        let csq = Csq {
-            forms: store.clone(),
-            cases: store.clone(),
-            stats: store.clone(),
-            org: store.clone(),
-            audit: store.clone(),
-            suppressions: store.clone(),
-            mailer: mailer.clone(),
-            queue: queue.clone(),
-            events: webhooks.clone(),
-            clock: clock.clone(),
-            settings: Arc::new(settings),
-        };
+        let settings = Arc::new(settings);
+        let services = Services::new(
+            &(store.clone() as Arc<dyn Store>),
+            mailer.clone(),
+            queue.clone(),
+            webhooks.clone(),
+            clock.clone(),
+            settings.clone(),
+        );
         let staff_jwt = Hs256::new(secrets.staff_jwt_secret.as_bytes());
         Ok(LocalHost {
             config,
-            csq,
+            services,
             store,
             queue,
             mailer,
@@ -96,12 +94,26 @@ impl LocalHost {
             secrets,
             staff_jwt,
             clock,
+            settings,
         })
+    }
+
+    /// The same core on another clock and mailer: the demo's back-dated
+    /// history, or a benchmark whose mail is counted, not sent.
+    pub fn services_with(&self, clock: Arc<dyn Clock>, mailer: Arc<dyn Mailer>) -> Services {
+        Services::new(
+            &(self.store.clone() as Arc<dyn Store>),
+            mailer,
+            self.queue.clone(),
+            self.webhooks.clone(),
+            clock,
+            self.settings.clone(),
+        )
     }
 
     /// Brings a data directory the first version wrote up to date (once; a no-op after).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        if self.csq.migrate_first_version().await? {
+        if self.services.directory.migrate_first_version().await? {
             tracing::info!("org directory migrated to a tree (version 1)");
         }
         Ok(())
@@ -109,16 +121,27 @@ impl LocalHost {
 
     /// Every function's router on one port, plus the local-only pages.
     pub fn router(&self) -> Router {
-        let state = HttpState {
-            csq: self.csq.clone(),
-            integration_auth: IntegrationAuth::BearerKey(
-                self.secrets.integration_key.as_str().into(),
-            ),
-            staff_auth: Arc::new(self.staff_jwt.clone()),
+        let s = &self.services;
+        let integration = IntegrationApi {
+            issuance: s.issuance.clone(),
+            auth: IntegrationAuth::BearerKey(self.secrets.integration_key.as_str().into()),
+        };
+        let public = PublicSite {
+            rating: s.rating.clone(),
+            figures: s.figures.clone(),
+            pages: s.pages.clone(),
+        };
+        let staff = StaffApi {
+            records: s.records.clone(),
+            figures: s.figures.clone(),
+            directory: s.directory.clone(),
+            case_handling: s.case_handling.clone(),
+            pages: s.pages.clone(),
+            auth: Arc::new(self.staff_jwt.clone()),
         };
         // Per-client limits guard the public rating pages; the declaration
         // system and staff are authenticated and come from few addresses.
-        let rating_pages = http::rating_form::router(state.clone());
+        let rating_pages = http::rating_form::router(public);
         let rating_pages = match self.config.client_limits {
             Some(limits) => rating_pages.layer(axum::middleware::from_fn_with_state(
                 crate::limits::Limiter::new(limits),
@@ -127,12 +150,12 @@ impl LocalHost {
             None => rating_pages,
         };
         Router::new()
-            .merge(http::integration::router(state.clone()))
+            .merge(http::integration::router(integration))
             .merge(rating_pages)
-            .merge(http::staff::router(state))
+            .merge(http::staff::router(staff))
             .merge(outbox_page::router(
                 self.config.outbox_dir(),
-                self.csq.public_url().to_owned(),
+                self.services.pages.public_url().to_owned(),
                 outbox_page::OutboxAccess {
                     loopback_bind: self.config.bind.ip().is_loopback(),
                     staff: Arc::new(self.staff_jwt.clone()),
@@ -151,7 +174,12 @@ impl LocalHost {
     pub async fn route_pending(&self) -> anyhow::Result<RouterPass> {
         let mut pass = RouterPass::default();
         for message in self.queue.receive(10).await? {
-            match self.csq.route_complaint(&message.body).await {
+            match self
+                .services
+                .case_handling
+                .route_complaint(&message.body)
+                .await
+            {
                 Ok(_) => {
                     self.queue.delete(&message.receipt).await?;
                     pass.routed += 1;
@@ -223,7 +251,7 @@ impl LocalHost {
         let stop = shutdown.clone();
         handles.push(tokio::spawn(async move {
             while !*stop.borrow() {
-                if let Err(e) = host.csq.sweep().await {
+                if let Err(e) = host.services.housekeeping.sweep().await {
                     tracing::error!(error = %e, "sweep failed");
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(30)).await;
@@ -253,10 +281,13 @@ impl LocalHost {
             let host = self.clone();
             handles.push(tokio::spawn(async move {
                 loop {
-                    let wait = host.csq.until_nightly(at);
+                    let wait = host.services.housekeeping.until_nightly(at);
                     tracing::info!(in_seconds = wait.num_seconds(), "nightly job scheduled");
                     tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
-                    if let Err(e) = host.csq.run_nightly(host.csq.yesterday()).await {
+                    if let Err(e) = host
+                        .services
+                        .housekeeping
+                        .run_nightly(host.services.housekeeping.yesterday()).await {
                         tracing::error!(error = %e, "nightly job failed; it runs again tomorrow and catches up");
                     }
                     // Never run twice in the same minute.

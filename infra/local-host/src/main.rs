@@ -206,7 +206,12 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
             command: OrgCommand::Import { file },
         } => {
             let org = org_import::read_org_file(&file)?;
-            let saved = match host.csq.replace_org(org, "csq org import").await {
+            let saved = match host
+                .services
+                .directory
+                .replace_org(org, "csq org import")
+                .await
+            {
                 Ok(saved) => saved,
                 Err(OrgError::Invalid(errors)) => {
                     anyhow::bail!("{}", org_import::describe_problems(&errors))
@@ -230,7 +235,7 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
         }
         Command::Org {
             command: OrgCommand::Export { file },
-        } => match host.csq.current_org().await? {
+        } => match host.services.directory.current_org().await? {
             Some((version, org)) => {
                 org_import::write_org_file(&file, &org)?;
                 println!("Wrote version {version} to {}.", file.display());
@@ -245,14 +250,14 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
         ),
         Command::Org {
             command: OrgCommand::Show,
-        } => match host.csq.current_org().await? {
+        } => match host.services.directory.current_org().await? {
             Some((version, org)) => print!("{}", org_import::render_tree(&org, version)),
             None => println!("No org directory yet: csq org import FILE"),
         },
         Command::Org {
             command: OrgCommand::Versions,
         } => {
-            for v in host.csq.all_org_versions().await? {
+            for v in host.services.directory.all_org_versions().await? {
                 println!(
                     "version {}\t{}\tby {}\t{} units\t{} change(s)",
                     v.version,
@@ -268,7 +273,8 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
         } => {
             let rules = case_rules_file::read(&file)?;
             match host
-                .csq
+                .services
+                .case_handling
                 .replace_case_rules("csq case-rules import", rules, None)
                 .await
             {
@@ -286,7 +292,7 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
         Command::CaseRules {
             command: CaseRulesCommand::Show,
         } => {
-            let stored = host.csq.case_rules().await?;
+            let stored = host.services.case_handling.case_rules().await?;
             println!(
                 "# version {} (saved by {})",
                 stored.version, stored.saved_by
@@ -300,14 +306,15 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&case_rules_file::read(&file)?)?
         ),
         Command::Aggregate { date } => {
-            let date = date.unwrap_or_else(|| host.csq.yesterday());
-            let stats = host.csq.aggregate_day(date).await?;
+            let date = date.unwrap_or_else(|| host.services.housekeeping.yesterday());
+            let stats = host.services.housekeeping.aggregate_day(date).await?;
             println!("Rolled up {date}: {} units.", stats.len());
         }
         Command::Nightly { date } => {
             let report = host
-                .csq
-                .run_nightly(date.unwrap_or_else(|| host.csq.yesterday()))
+                .services
+                .housekeeping
+                .run_nightly(date.unwrap_or_else(|| host.services.housekeeping.yesterday()))
                 .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
@@ -371,7 +378,8 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
             let address = csq_core::domain::fields::EmailAddress::parse(&address)
                 .map_err(|e| anyhow::anyhow!("{address:?} is not an email address: {e}"))?;
             let added = host
-                .csq
+                .services
+                .housekeeping
                 .suppress_address(
                     address.as_str(),
                     csq_core::domain::suppression::SuppressionReason::Staff,
@@ -408,7 +416,7 @@ async fn serve(
     let addr = listener.local_addr()?;
     let host = LocalHost::open(config, Arc::new(SystemClock), addr)?;
     host.migrate().await?;
-    let url = host.csq.public_url().to_owned();
+    let url = host.services.pages.public_url().to_owned();
     if demo {
         println!("Loading the demo department (fictional)...");
         quiet_logs(true);

@@ -18,7 +18,7 @@ use csq_core::domain::org::Handler;
 use csq_core::domain::org::LegacyOrg;
 use csq_core::domain::org::legacy::{LegacyBranch, LegacyTeam};
 use csq_core::domain::time::vn_day;
-use csq_core::ports::QueueConsumer;
+use csq_core::ports::{CaseStore, FormStore, QueueConsumer, StatsStore};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -27,6 +27,9 @@ const FROM: &str = "no-reply@csq.example.vn";
 /// A deployment on the emulator: table, queues, sender identity, link keys.
 struct World {
     vars: HashMap<String, String>,
+    /// The stack's table, read and written directly where a test checks
+    /// what the functions stored.
+    store: Arc<csq_aws::dynamo::DynamoStore>,
     /// Where a catch-all rule on the stack's bus puts every event.
     events_queue: String,
     queue: csq_aws::sqs::SqsQueue,
@@ -89,6 +92,7 @@ impl World {
         store.write_first_version_org(&org()).await.unwrap();
         World {
             vars,
+            store,
             events_queue,
             queue: csq_aws::sqs::SqsQueue::new(sqs, queue_url, Some(dlq_url)),
             business: format!("{}@abc.com.vn", support::unique("xnk")),
@@ -279,10 +283,37 @@ fn issue_body(world: &World) -> String {
     .to_string()
 }
 
+/// Each function's router over the services its main builds.
+fn integration_router(env: &FunctionEnv) -> axum::Router {
+    csq_core::http::integration::router(csq_core::http::IntegrationApi {
+        issuance: env.issuance().unwrap(),
+        auth: env.integration_auth(),
+    })
+}
+
+fn public_router(env: &FunctionEnv) -> axum::Router {
+    csq_core::http::rating_form::router(csq_core::http::PublicSite {
+        rating: env.rating().unwrap(),
+        figures: env.figures(),
+        pages: env.pages(),
+    })
+}
+
+fn staff_router(env: &FunctionEnv) -> axum::Router {
+    csq_core::http::staff::router(csq_core::http::StaffApi {
+        records: env.records(),
+        figures: env.figures(),
+        directory: env.directory(),
+        case_handling: env.case_handling().unwrap(),
+        pages: env.pages(),
+        auth: env.staff_auth(),
+    })
+}
+
 /// The declaration system's `POST /v1/forms` through the issuance function.
 async fn post_form(issuer: &FunctionEnv, body: &str) -> Reply {
     call(
-        csq_core::http::integration::router(issuer.http_state()),
+        integration_router(issuer),
         integration_event("/v1/forms", body),
     )
     .await
@@ -316,11 +347,7 @@ async fn the_issuance_function_refuses_requests_the_gateway_did_not_authenticate
             None,
         ),
     ] {
-        let reply = call(
-            csq_core::http::integration::router(issuer.http_state()),
-            event,
-        )
-        .await;
+        let reply = call(integration_router(&issuer), event).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
         assert!(reply.body.contains("IAM"), "{}", reply.body);
     }
@@ -364,7 +391,7 @@ async fn the_whole_loop_on_the_aws_path() {
 
     // The rating-form function shows the page and sets the CSRF cookie.
     let page = call(
-        csq_core::http::rating_form::router(rating.http_state()),
+        public_router(&rating),
         http_event("GET", path, &[], &[], None, None),
     )
     .await;
@@ -403,14 +430,8 @@ async fn the_whole_loop_on_the_aws_path() {
     };
     // Two submits race: exactly one is stored.
     let (a, b) = tokio::join!(
-        call(
-            csq_core::http::rating_form::router(rating.http_state()),
-            submit()
-        ),
-        call(
-            csq_core::http::rating_form::router(rating.http_state()),
-            submit()
-        )
+        call(public_router(&rating), submit()),
+        call(public_router(&rating), submit())
     );
     let mut codes = [a.status.as_u16(), b.status.as_u16()];
     codes.sort();
@@ -431,7 +452,7 @@ async fn the_whole_loop_on_the_aws_path() {
     duplicate["messageId"] = "redelivered-1".into();
     event["Records"] = json!([poison, good, duplicate]);
     let event: SqsEvent = serde_json::from_value(event).unwrap();
-    let response = events::route_sqs_batch(&router.csq, event).await;
+    let response = events::route_sqs_batch(&router.case_handling().unwrap(), event).await;
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
@@ -465,7 +486,7 @@ async fn the_whole_loop_on_the_aws_path() {
 
     let department = json!({"custom:role": "department"});
     let cases = call(
-        csq_core::http::staff::router(staff.http_state()),
+        staff_router(&staff),
         http_event(
             "GET",
             "/v1/cases?unit=inspection",
@@ -488,12 +509,14 @@ async fn the_whole_loop_on_the_aws_path() {
     let today = vn_day(chrono::Utc::now());
     let mut payload = fixture("scheduler_event.json");
     payload["date"] = today.to_string().into();
-    let report = events::nightly(&nightly.csq, &payload).await.unwrap();
+    let report = events::nightly(&nightly.housekeeping().unwrap(), &payload)
+        .await
+        .unwrap();
     assert!(report.units_rolled_up >= 6, "{report:?}");
 
     // Staff read the statistics through the staff function with their JWT claims.
     let stats = call(
-        csq_core::http::staff::router(staff.http_state()),
+        staff_router(&staff),
         http_event(
             "GET",
             &format!("/v1/stats?unit=officer:HP1234&from={today}&to={today}"),
@@ -515,7 +538,7 @@ async fn the_whole_loop_on_the_aws_path() {
         let staff = &staff;
         async move {
             let r = call(
-                csq_core::http::staff::router(staff.http_state()),
+                staff_router(staff),
                 http_event("GET", &path, &[], &[], None, Some(claims)),
             )
             .await;
@@ -610,7 +633,7 @@ async fn the_whole_loop_on_the_aws_path() {
     let mut next = json!({"inspection_unit": org["inspection_unit"], "default_unit": org["default_unit"], "units": org["units"]});
     next["units"][3]["name"] = json!("Chi cục 03CC (mới)");
     let put = call(
-        csq_core::http::staff::router(staff.http_state()),
+        staff_router(&staff),
         http_event(
             "PUT",
             "/v1/org",
@@ -631,7 +654,7 @@ async fn the_whole_loop_on_the_aws_path() {
 async fn staff_routes_without_authorizer_claims_are_refused_and_scoped() {
     let world = World::new().await;
     let staff = world.function(&STAFF_API).await;
-    let router = || csq_core::http::staff::router(staff.http_state());
+    let router = || staff_router(&staff);
     let none = call(
         router(),
         http_event("GET", "/v1/cases", &[], &[], None, None),
@@ -713,12 +736,8 @@ async fn a_warm_function_follows_a_key_rotation() {
         .as_str()
         .unwrap()
         .to_owned();
-    let form = issuer.csq.forms.form(&form_id).await.unwrap().unwrap();
-    let old_link = issuer
-        .csq
-        .settings
-        .link_keys
-        .sign(&form.id, form.expires_at);
+    let form = world.store.form(&form_id).await.unwrap().unwrap();
+    let old_link = rating.rating().unwrap().rating_token(&form);
 
     // The operator rotates: k2 signs, k1 still verifies.
     let name = &world.vars[env::LINK_KEYS_PARAMETER];
@@ -752,7 +771,7 @@ async fn a_warm_function_follows_a_key_rotation() {
     assert!(new_link.starts_with("k2."));
 
     let open = |token: String| {
-        let router = csq_core::http::rating_form::router(rating.http_state());
+        let router = public_router(&rating);
         call(
             router,
             http_event("GET", &format!("/f/{token}"), &[], &[], None, None),
@@ -763,10 +782,9 @@ async fn a_warm_function_follows_a_key_rotation() {
     // What this container signs now uses k2.
     assert!(
         rating
-            .csq
-            .settings
-            .link_keys
-            .sign("x", form.expires_at)
+            .rating()
+            .unwrap()
+            .rating_token(&form)
             .starts_with("k2.")
     );
 
@@ -845,6 +863,13 @@ async fn issuer_with_ses(world: &World, ses_url: &str) -> FunctionEnv {
     with_ses(world.function(&ISSUE_FORM).await, ses_url, 4)
 }
 
+/// The sweep as the nightly function runs it, mailing through the same SES.
+async fn sweeper(world: &World, ses_url: &str, attempts: u32) -> csq_core::app::Housekeeping {
+    with_ses(world.function(&NIGHTLY).await, ses_url, attempts)
+        .housekeeping()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ses_throttling_is_retried_and_never_a_5xx() {
     let world = World::new().await;
@@ -873,11 +898,12 @@ async fn ses_throttling_is_retried_and_never_a_5xx() {
         "pending"
     );
     assert_eq!(calls.load(Ordering::SeqCst), 4);
-    let swept = issuer.csq.sweep().await.unwrap();
+    let sweeper = sweeper(&world, &url, 4).await;
+    let swept = sweeper.sweep().await.unwrap();
     assert_eq!(swept.invitations_sent, 1);
     assert_eq!(calls.load(Ordering::SeqCst), 5);
     assert_eq!(
-        issuer.csq.sweep().await.unwrap().invitations_sent,
+        sweeper.sweep().await.unwrap().invitations_sent,
         0,
         "sent once"
     );
@@ -899,49 +925,21 @@ async fn a_rejected_invitation_is_reported_and_not_retried() {
         1,
         "a permanent refusal is not retried"
     );
-    issuer.csq.sweep().await.unwrap();
+    sweeper(&world, &url, 4).await.sweep().await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1, "nor swept again");
 }
 
-/// A directory store that panics: stands for any bug deep in routing.
-struct PanickingOrg;
+/// A mailer that panics: stands for any bug deep in routing (the case is
+/// opened, then emailing its assignee blows up).
+struct PanickingMailer;
 
 #[async_trait::async_trait]
-impl csq_core::ports::OrgStore for PanickingOrg {
-    async fn save_org_version(
+impl csq_core::ports::Mailer for PanickingMailer {
+    async fn send(
         &self,
-        _: &csq_core::domain::org::OrgVersion,
-        _: &csq_core::domain::org::OrgDirectory,
-    ) -> csq_core::ports::PortResult<csq_core::ports::SaveOrgOutcome> {
-        panic!("save_org_version")
-    }
-    async fn current_org(
-        &self,
-    ) -> csq_core::ports::PortResult<Option<csq_core::ports::CurrentOrg>> {
+        _: &csq_core::ports::OutgoingEmail,
+    ) -> Result<String, csq_core::ports::MailError> {
         panic!("a bug while routing")
-    }
-    async fn org_version(
-        &self,
-        _: u32,
-    ) -> csq_core::ports::PortResult<Option<csq_core::domain::org::OrgDirectory>> {
-        panic!("org_version")
-    }
-    async fn org_versions(
-        &self,
-        _: csq_core::ports::PageRequest,
-    ) -> csq_core::ports::PortResult<csq_core::ports::Page<csq_core::domain::org::OrgVersion>> {
-        panic!("org_versions")
-    }
-    async fn case_rules(
-        &self,
-    ) -> csq_core::ports::PortResult<Option<csq_core::domain::case::rules::StoredCaseRules>> {
-        panic!("case_rules")
-    }
-    async fn save_case_rules(
-        &self,
-        _: &csq_core::domain::case::rules::StoredCaseRules,
-    ) -> csq_core::ports::PortResult<csq_core::ports::SaveOrgOutcome> {
-        panic!("save_case_rules")
     }
 }
 
@@ -949,10 +947,10 @@ impl csq_core::ports::OrgStore for PanickingOrg {
 async fn a_panic_while_routing_fails_its_record_and_loses_nothing() {
     let world = World::new().await;
     let router = world.function(&COMPLAINT_ROUTER).await;
-    let csq = csq_core::app::Csq {
-        org: Arc::new(PanickingOrg),
-        ..router.csq.clone()
-    };
+    let cases = router
+        .with_mailer(Arc::new(PanickingMailer))
+        .case_handling()
+        .unwrap();
     let at = chrono::Utc::now();
     let template = fixture("sqs_event.json")["Records"][0].clone();
     let mut records = vec![];
@@ -969,7 +967,7 @@ async fn a_panic_while_routing_fails_its_record_and_loses_nothing() {
     poison["body"] = "not json".into();
     records.push(poison);
     let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).unwrap();
-    let response = events::route_sqs_batch(&csq, event).await;
+    let response = events::route_sqs_batch(&cases, event).await;
     let mut failed: Vec<&str> = response
         .batch_item_failures
         .iter()
@@ -1018,18 +1016,17 @@ async fn throttling_ses() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
 }
 
 /// The function with its mail going to a stand-in SES, retried `attempts` times.
-fn with_ses(mut env: FunctionEnv, ses_url: &str, attempts: u32) -> FunctionEnv {
+fn with_ses(env: FunctionEnv, ses_url: &str, attempts: u32) -> FunctionEnv {
     let config = aws_sdk_sesv2::config::Builder::from(&csq_aws::emulator_config(ses_url))
         .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
         .build();
-    env.csq.mailer = Arc::new(
+    env.with_mailer(Arc::new(
         csq_aws::ses::SesMailer::new(aws_sdk_sesv2::Client::from_conf(config), FROM, None)
             .with_retry(csq_aws::ses::RetryPolicy {
                 attempts,
                 base: std::time::Duration::from_millis(5),
             }),
-    );
-    env
+    ))
 }
 
 /// Faults on every side at once: SES throttles 30% of sends, every business
@@ -1041,6 +1038,7 @@ async fn under_faults_everything_happens_exactly_once() {
     let world = World::new().await;
     let (url, sent) = throttling_ses().await;
     let issuer = with_ses(world.function(&ISSUE_FORM).await, &url, 2);
+    let sweeper = sweeper(&world, &url, 2).await;
     let router = with_ses(world.function(&COMPLAINT_ROUTER).await, &url, 2);
     let rating = world.function(&RATING_FORM).await;
     const FORMS: usize = 12;
@@ -1065,10 +1063,9 @@ async fn under_faults_everything_happens_exactly_once() {
         );
     }
     for _ in 0..20 {
-        issuer.csq.sweep().await.unwrap();
-        if issuer
-            .csq
-            .forms
+        sweeper.sweep().await.unwrap();
+        if world
+            .store
             .pending_invitations(100)
             .await
             .unwrap()
@@ -1100,15 +1097,12 @@ async fn under_faults_everything_happens_exactly_once() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     for id in &form_ids {
-        let form = rating.csq.forms.form(id).await.unwrap().unwrap();
-        let token = rating
-            .csq
-            .settings
-            .link_keys
-            .sign(&form.id, form.expires_at);
+        let form = world.store.form(id).await.unwrap().unwrap();
+        let token = rating.rating().unwrap().rating_token(&form);
+        let (one, other) = (rating.rating().unwrap(), rating.rating().unwrap());
         let (a, b) = tokio::join!(
-            rating.csq.submit_form(&token, &fields),
-            rating.csq.submit_form(&token, &fields)
+            one.submit_form(&token, &fields),
+            other.submit_form(&token, &fields)
         );
         use csq_core::app::rate::{LinkError, SubmitError};
         let stored = [a, b]
@@ -1122,7 +1116,7 @@ async fn under_faults_everything_happens_exactly_once() {
         assert_eq!(stored, 1, "one of the two is stored");
     }
     let today = vn_day(chrono::Utc::now());
-    let ratings = csq_contract::misc::all(|p| rating.csq.forms.ratings_on(today, p)).await;
+    let ratings = csq_contract::misc::all(|p| world.store.ratings_on(today, p)).await;
     for id in &form_ids {
         assert_eq!(
             ratings.iter().filter(|r| &r.form_id == id).count(),
@@ -1164,7 +1158,7 @@ async fn under_faults_everything_happens_exactly_once() {
             })
             .collect();
         let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).unwrap();
-        let failed: Vec<String> = events::route_sqs_batch(&router.csq, event)
+        let failed: Vec<String> = events::route_sqs_batch(&router.case_handling().unwrap(), event)
             .await
             .batch_item_failures
             .into_iter()
@@ -1174,16 +1168,15 @@ async fn under_faults_everything_happens_exactly_once() {
     }
     assert!(pending.is_empty(), "every complaint routed in the end");
     for id in &form_ids {
-        let case = router
-            .csq
-            .cases
+        let case = world
+            .store
             .case(id)
             .await
             .unwrap()
             .expect("one case per complaint");
         assert!(case.assignee_notified_at.is_some());
     }
-    let opened = csq_contract::misc::all(|p| router.csq.cases.cases_opened_on(today, p)).await;
+    let opened = csq_contract::misc::all(|p| world.store.cases_opened_on(today, p)).await;
     assert_eq!(opened.len(), FORMS, "no second case");
     let to_head = sent
         .lock()
@@ -1231,7 +1224,7 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
         .strip_prefix("https://csq.example.vn")
         .unwrap()
         .to_owned();
-    let rating_router = || csq_core::http::rating_form::router(rating.http_state());
+    let rating_router = || public_router(&rating);
     let page = call(
         rating_router(),
         http_event("GET", &path, &[], &[], None, None),
@@ -1262,7 +1255,12 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
     .await;
     assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
     for m in world.queue.receive(10).await.unwrap() {
-        router.csq.route_complaint(&m.body).await.unwrap();
+        router
+            .case_handling()
+            .unwrap()
+            .route_complaint(&m.body)
+            .await
+            .unwrap();
         world.queue.delete(&m.receipt).await.unwrap();
     }
 
@@ -1273,7 +1271,7 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
         async move {
             let body = body.map(|b| b.to_string());
             let r = call(
-                csq_core::http::staff::router(staff.http_state()),
+                staff_router(staff),
                 http_event(
                     method,
                     &path,
@@ -1367,9 +1365,8 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
         .next()
         .unwrap()
         .to_owned();
-    let staff_router = || csq_core::http::staff::router(staff.http_state());
     let page = call(
-        staff_router(),
+        staff_router(&staff),
         http_event("GET", &outcome_path, &[], &[], None, None),
     )
     .await;
@@ -1383,7 +1380,7 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
         async move {
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             call(
-                csq_core::http::staff::router(staff.http_state()),
+                staff_router(staff),
                 http_event(
                     "POST",
                     &path,
@@ -1447,7 +1444,9 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
     let today = vn_day(chrono::Utc::now());
     let mut payload = fixture("scheduler_event.json");
     payload["date"] = today.to_string().into();
-    events::nightly(&nightly.csq, &payload).await.unwrap();
+    events::nightly(&nightly.housekeeping().unwrap(), &payload)
+        .await
+        .unwrap();
     let (_, office) = staff_call(
         "GET",
         format!("/v1/stats?unit=03CC&from={today}&to={today}"),
@@ -1507,16 +1506,17 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
 
     // A year on, the nightly job anonymises the closed cases: they stay, without
     // the business's contact and address.
-    let later = csq_core::app::Csq {
-        clock: Arc::new(csq_core::ports::ManualClock::new(
+    let later = nightly
+        .clone()
+        .with_clock(Arc::new(csq_core::ports::ManualClock::new(
             chrono::Utc::now() + chrono::Duration::days(400),
-        )),
-        ..nightly.csq.clone()
-    };
+        )))
+        .housekeeping()
+        .unwrap();
     assert_eq!(later.anonymise_expired_cases().await.unwrap(), 2);
     assert_eq!(later.anonymise_expired_cases().await.unwrap(), 0, "once");
-    let kept = later
-        .cases
+    let kept = world
+        .store
         .case(&cid)
         .await
         .unwrap()
@@ -1547,24 +1547,33 @@ async fn the_weekly_early_warning_runs_once_per_week() {
     let nightly = world.function(&NIGHTLY).await;
     // Sunday 29 November 2026.
     let payload = json!({"date": "2026-11-29"});
-    match events::scheduled(&nightly.csq, &payload).await.unwrap() {
+    match events::scheduled(&nightly.housekeeping().unwrap(), &payload)
+        .await
+        .unwrap()
+    {
         events::ScheduledReport::Nightly(r) => {
             assert_eq!(r.early_warning_flags, Some(0), "no data, no flags")
         }
         other => panic!("{other:?}"),
     }
-    match events::scheduled(&nightly.csq, &payload).await.unwrap() {
+    match events::scheduled(&nightly.housekeeping().unwrap(), &payload)
+        .await
+        .unwrap()
+    {
         events::ScheduledReport::Nightly(r) => {
             assert_eq!(r.early_warning_flags, None, "a rerun saves nothing")
         }
         other => panic!("{other:?}"),
     }
     let monday = json!({"date": "2026-11-30"});
-    match events::scheduled(&nightly.csq, &monday).await.unwrap() {
+    match events::scheduled(&nightly.housekeeping().unwrap(), &monday)
+        .await
+        .unwrap()
+    {
         events::ScheduledReport::Nightly(r) => assert_eq!(r.early_warning_flags, None),
         other => panic!("{other:?}"),
     }
-    let saved = nightly.csq.stats.latest_warnings().await.unwrap().unwrap();
+    let saved = world.store.latest_warnings().await.unwrap().unwrap();
     assert_eq!(saved.week_end.weekday(), chrono::Weekday::Sun);
 }
 
@@ -1574,24 +1583,36 @@ async fn the_weekly_early_warning_runs_once_per_week() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_numbers_agree_with_the_raw_records_on_dynamodb() {
     let world = World::new().await;
-    let nightly = world.function(&NIGHTLY).await;
-    // The first version's directory calls offices "branch": list those publicly.
-    let settings = csq_core::app::Settings {
-        public_level: "branch".into(),
-        ..(*nightly.csq.settings).clone()
-    };
-    let csq = csq_core::app::Csq {
-        settings: Arc::new(settings),
-        ..nightly.csq.clone()
-    };
-    let expected =
-        csq_contract::numbers::generate(&csq, &["03CC"], "CUC", 200, 45, chrono::Utc::now(), 7)
-            .await;
+    // The first version's directory calls offices "branch": list those publicly
+    // (the setting every function reads, as the template sets it).
+    let mut vars = world.vars.clone();
+    vars.insert(env::PUBLIC_LEVEL.to_owned(), "branch".to_owned());
+    let nightly = FunctionEnv::from_vars(&NIGHTLY, &vars, &support::sdk())
+        .await
+        .unwrap();
+    let staff = FunctionEnv::from_vars(&STAFF_API, &vars, &support::sdk())
+        .await
+        .unwrap();
+    let expected = csq_contract::numbers::generate(
+        world.store.as_ref(),
+        &nightly.housekeeping().unwrap(),
+        csq_contract::numbers::Scenario {
+            offices: &["03CC"],
+            root: "CUC",
+            forms: 200,
+            days: 45,
+            end: chrono::Utc::now(),
+            seed: 7,
+        },
+    )
+    .await;
     // Small: the emulator copies a table for every transaction, and the
     // local host's run of the same check covers 3,000 forms. 45 days still
     // span two calendar months (periods, cohorts across a month's end).
     assert!(expected.ratings > 25 && expected.cases > 3);
-    csq_contract::numbers::check(&csq, &expected, "branch").await;
+    let k = csq_core::app::policy_settings::PolicySettings::default().min_cell;
+    csq_contract::numbers::check(&staff.figures(), &staff.directory(), k, &expected, "branch")
+        .await;
 }
 
 /// Channels on the AWS path: the rating link and its QR code in the issuance
@@ -1615,7 +1636,7 @@ async fn qr_code_opt_out_and_ses_bounces_on_the_aws_path() {
         .unwrap()
         .to_owned();
     let qr = call(
-        csq_core::http::rating_form::router(rating.http_state()),
+        public_router(&rating),
         http_event("GET", &qr_path, &[], &[], None, None),
     )
     .await;
@@ -1639,7 +1660,7 @@ async fn qr_code_opt_out_and_ses_bounces_on_the_aws_path() {
         .to_owned();
     let headers = [("content-type", "application/x-www-form-urlencoded")];
     let res = call(
-        csq_core::http::rating_form::router(rating.http_state()),
+        public_router(&rating),
         http_event(
             "POST",
             &opt_out,
@@ -1664,7 +1685,10 @@ async fn qr_code_opt_out_and_ses_bounces_on_the_aws_path() {
     let mut event = fixture("ses_bounce_event.json");
     event["detail"]["bounce"]["bouncedRecipients"][0]["emailAddress"] = bounced.clone().into();
     for expected in [1, 0] {
-        match events::scheduled(&nightly.csq, &event).await.unwrap() {
+        match events::scheduled(&nightly.housekeeping().unwrap(), &event)
+            .await
+            .unwrap()
+        {
             events::ScheduledReport::MailFeedback { suppressed } => {
                 assert_eq!(suppressed, expected)
             }
@@ -1676,7 +1700,9 @@ async fn qr_code_opt_out_and_ses_bounces_on_the_aws_path() {
     let mut transient = event.clone();
     transient["detail"]["bounce"]["bounceType"] = "Transient".into();
     transient["detail"]["bounce"]["bouncedRecipients"][0]["emailAddress"] = soft.clone().into();
-    events::scheduled(&nightly.csq, &transient).await.unwrap();
+    events::scheduled(&nightly.housekeeping().unwrap(), &transient)
+        .await
+        .unwrap();
     for (address, state) in [(&bounced, "suppressed"), (&soft, "sent")] {
         body["declaration"]["number"] = declaration_number().into();
         body["business"]["email"] = address.clone().into();
@@ -1702,7 +1728,7 @@ async fn later_stages_and_a_follow_up_form_on_the_aws_path() {
         .to_string()
     };
     let post = |body: String| {
-        let router = csq_core::http::integration::router(issuer.http_state());
+        let router = integration_router(&issuer);
         call(router, integration_event(&path, &body))
     };
     let joined = post(add("valuation", "HP9001")).await;
@@ -1710,16 +1736,15 @@ async fn later_stages_and_a_follow_up_form_on_the_aws_path() {
     assert!(joined.body.contains("officer:valuation:HP9001"));
 
     // The business submits (written as the rating function would).
-    let stored = issuer
-        .csq
-        .forms
+    let stored = world
+        .store
         .form(first["form_id"].as_str().unwrap())
         .await
         .unwrap()
         .unwrap();
     let write = csq_contract::fixtures::submission_write(&stored, 5, chrono::Utc::now());
     assert_eq!(
-        issuer.csq.forms.submit(&write).await.unwrap(),
+        world.store.submit(&write).await.unwrap(),
         csq_core::ports::SubmitOutcome::Stored
     );
     let mut follow_up_id = None;

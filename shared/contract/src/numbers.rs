@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Utc};
-use csq_core::app::Csq;
 use csq_core::app::report::{RankingRequest, ReportRequest};
+use csq_core::app::{Directory, Figures, Housekeeping};
 use csq_core::auth::scope::Scope;
 use csq_core::auth::staff::{StaffClaims, StaffRole};
 use csq_core::domain::case::rules::CaseRules;
@@ -18,6 +18,7 @@ use csq_core::domain::declaration::FormRequest;
 use csq_core::domain::form::{Form, RatingRecord, SubjectRating, Submission};
 use csq_core::domain::rating_scale::{Level, Reason};
 use csq_core::domain::time::{vn_day, vn_day_start};
+use csq_core::ports::Store;
 use csq_core::ports::SubmissionWrite;
 use serde_json::json;
 
@@ -86,18 +87,33 @@ fn request(number: usize, office: &str, officer: usize) -> FormRequest {
     .expect("valid request")
 }
 
-/// Writes `forms` random forms over the `days` before `end`, rates about 60%
-/// of them (the office subject), opens a case for each rating of 1–2 and
-/// closes about two thirds of those; then runs the nightly roll-ups.
+/// What to generate: `forms` random forms at `offices` under `root`, over
+/// the `days` before `end`, drawn from `seed`.
+pub struct Scenario<'a> {
+    pub offices: &'a [&'a str],
+    pub root: &'a str,
+    pub forms: usize,
+    pub days: i64,
+    pub end: DateTime<Utc>,
+    pub seed: u64,
+}
+
+/// Writes the scenario's random forms, rates about 60% of them (the office
+/// subject), opens a case for each rating of 1–2 and closes about two thirds
+/// of those; then runs the nightly roll-ups.
 pub async fn generate(
-    csq: &Csq,
-    offices: &[&str],
-    root: &str,
-    forms: usize,
-    days: i64,
-    end: DateTime<Utc>,
-    seed: u64,
+    store: &dyn Store,
+    housekeeping: &Housekeeping,
+    scenario: Scenario<'_>,
 ) -> Expected {
+    let Scenario {
+        offices,
+        root,
+        forms,
+        days,
+        end,
+        seed,
+    } = scenario;
     let mut rng = Lcg(seed);
     let mut cells: BTreeMap<(String, String), Cell> = BTreeMap::new();
     let mut add = |month: &str, office: &str, f: &mut dyn FnMut(&mut Cell)| {
@@ -120,7 +136,7 @@ pub async fn generate(
             issued + Duration::days(3650),
             vec![],
         );
-        csq.forms.insert_form(&form).await.expect("insert form");
+        store.insert_form(&form).await.expect("insert form");
         let im = month_of(vn_day(issued));
         add(&im, office, &mut |c| c.issued += 1);
         let rated_at = issued + Duration::minutes(1 + rng.below(3 * 24 * 60) as i64);
@@ -147,7 +163,7 @@ pub async fn generate(
         };
         let records = RatingRecord::from_submission(&form, &submission, rated_at);
         let complaint = Complaint::from_submission(&form, &submission, rated_at);
-        csq.forms
+        store
             .submit(&SubmissionWrite {
                 form_id: form.id.clone(),
                 submitted_at: rated_at,
@@ -195,7 +211,7 @@ pub async fn generate(
                 note: None,
                 status_after: case.status,
             };
-            csq.cases.open_case(&case, &event).await.expect("open case");
+            store.open_case(&case, &event).await.expect("open case");
             cases += 1;
             add(&rm, office, &mut |c| c.complaints_opened += 1);
             let closed_at = rated_at + Duration::minutes(30 + rng.below(20 * 24 * 60) as i64);
@@ -211,7 +227,7 @@ pub async fn generate(
                     status_after: CaseStatus::Resolved,
                     ..event
                 };
-                csq.cases
+                store
                     .update_case(&closed, case.version, &ev)
                     .await
                     .expect("close");
@@ -228,12 +244,12 @@ pub async fn generate(
     let (first, last) = (vn_day(start), vn_day(end));
     let mut d = first;
     while d <= last {
-        csq.aggregate_day(d).await.expect("roll up");
+        housekeeping.aggregate_day(d).await.expect("roll up");
         d = d + Days::new(1);
     }
     let mut d = last;
     loop {
-        csq.aggregate_cohorts(d).await.expect("cohorts");
+        housekeeping.aggregate_cohorts(d).await.expect("cohorts");
         match d.checked_sub_days(Days::new(30)) {
             Some(p) if p >= first - Days::new(1) => d = p,
             _ => break,
@@ -278,8 +294,15 @@ fn close(a: Option<f64>, b: Option<f64>, what: &str) {
 
 /// Compares the monthly reports, the rankings and the public report with
 /// the expected figures. `rank_level` is the kind of the offices.
-pub async fn check(csq: &Csq, expected: &Expected, rank_level: &str) {
-    let (_, org) = csq.current_org().await.expect("org").expect("an org");
+/// `min_cell` is the k of the figures' settings (cells under it are withheld).
+pub async fn check(
+    figures: &Figures,
+    directory: &Directory,
+    min_cell: u64,
+    expected: &Expected,
+    rank_level: &str,
+) {
+    let (_, org) = directory.current_org().await.expect("org").expect("an org");
     let who = department(org);
     let empty = Cell::default();
     for month in &expected.months {
@@ -290,7 +313,7 @@ pub async fn check(csq: &Csq, expected: &Expected, rank_level: &str) {
                 .get(&(key.clone(), unit.clone()))
                 .unwrap_or(&empty)
                 .clone();
-            let report = csq
+            let report = figures
                 .unit_report(
                     &who,
                     &ReportRequest {
@@ -340,7 +363,7 @@ pub async fn check(csq: &Csq, expected: &Expected, rank_level: &str) {
         }
 
         // Rankings of the offices for the month.
-        let ranking = csq
+        let ranking = figures
             .rankings(
                 &who,
                 &RankingRequest {
@@ -381,7 +404,10 @@ pub async fn check(csq: &Csq, expected: &Expected, rank_level: &str) {
         }
 
         // The public report of the month.
-        let public = csq.public_report(Some(&key)).await.expect("public report");
+        let public = figures
+            .public_report(Some(&key))
+            .await
+            .expect("public report");
         for o in &expected.offices {
             let cell = expected
                 .cells
@@ -393,7 +419,7 @@ pub async fn check(csq: &Csq, expected: &Expected, rank_level: &str) {
                 .find(|u| &u.code == o)
                 .expect("every office is listed");
             let n: u64 = cell.levels.iter().sum();
-            let shown = n >= csq.settings.min_cell;
+            let shown = n >= min_cell;
             assert_eq!(row.shown, shown, "{o} {key}: suppression");
             if shown {
                 assert_eq!(row.ratings, Some(n));

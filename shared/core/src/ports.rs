@@ -430,6 +430,18 @@ pub trait QueueConsumer: Send + Sync {
     async fn dead_letters(&self, max: u32) -> PortResult<Vec<Received>>;
 }
 
+/// A store that keeps every kind of record: each host has one (SQLite on one
+/// machine, DynamoDB on AWS), and the services take from it the ports they use.
+pub trait Store:
+    FormStore + CaseStore + StatsStore + OrgStore + AuditLog + SuppressionList + 'static
+{
+}
+
+impl<T> Store for T where
+    T: FormStore + CaseStore + StatsStore + OrgStore + AuditLog + SuppressionList + 'static
+{
+}
+
 /// Time, behind a port so tests and the demo can set it.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;

@@ -8,15 +8,13 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use aws_types::SdkConfig;
-use csq_core::app::{Csq, Settings};
+use csq_core::app::{
+    CaseHandling, Directory, Figures, Housekeeping, Issuance, Pages, Rating, Records, Settings,
+};
 use csq_core::auth::link::{LinkKeyRing, LinkKeySource, LinkKeys};
 use csq_core::auth::random_secret;
-use csq_core::domain::complaint::Complaint;
-use csq_core::http::{HttpState, IntegrationAuth};
-use csq_core::ports::{
-    ComplaintQueue, EventPublisher, MailError, Mailer, OutgoingEmail, PortError, PortResult,
-    SystemClock,
-};
+use csq_core::http::{IntegrationAuth, StaffAuthenticator};
+use csq_core::ports::{Clock, ComplaintQueue, EventPublisher, Mailer, Store, SystemClock};
 
 use super::staff_auth::AuthorizerClaims;
 use crate::dynamo::DynamoStore;
@@ -163,44 +161,19 @@ pub const SPECS: [&FunctionSpec; 5] = [
     &STAFF_API,
 ];
 
-/// Stands in for a port a function has no business using; its IAM policy would
-/// refuse the call anyway, this makes the refusal clear and local.
-struct NotInThisFunction(&'static str);
-
-#[async_trait]
-impl Mailer for NotInThisFunction {
-    async fn send(&self, _: &OutgoingEmail) -> Result<String, MailError> {
-        Err(MailError::Rejected(format!(
-            "the {} function sends no email",
-            self.0
-        )))
-    }
-}
-
-#[async_trait]
-impl ComplaintQueue for NotInThisFunction {
-    async fn enqueue(&self, _: &Complaint) -> PortResult<()> {
-        Err(PortError::new(
-            self.0,
-            std::io::Error::other("this function queues no complaint"),
-        ))
-    }
-}
-
-#[async_trait]
-impl EventPublisher for NotInThisFunction {
-    async fn publish(&self, _: &[csq_core::domain::event::Event]) -> PortResult<()> {
-        Err(PortError::new(
-            self.0,
-            std::io::Error::other("this function publishes no event"),
-        ))
-    }
-}
-
-/// The core with AWS adapters, plus what the HTTP routers need.
+/// A function's adapters, built once per container from its environment. The
+/// services it runs are built from them: only those its main names, and a
+/// service that needs a port the function's spec does not grant (mail, the
+/// queue, the event bus) fails at init with the reason, never at a request.
 #[derive(Clone)]
 pub struct FunctionEnv {
-    pub csq: Csq,
+    spec: &'static FunctionSpec,
+    store: DynamoStore,
+    clock: Arc<dyn Clock>,
+    settings: Arc<Settings>,
+    mailer: Option<Arc<dyn Mailer>>,
+    queue: Option<Arc<dyn ComplaintQueue>>,
+    events: Option<Arc<dyn EventPublisher>>,
 }
 
 /// Reads the function's SSM parameters in one `GetParameters` call: init makes at most
@@ -311,61 +284,144 @@ impl FunctionEnv {
         csq_core::app::policy_settings::PolicySettings::from_lookup(|n| vars.get(n).cloned())?
             .apply(&mut settings);
 
-        let clock: Arc<dyn csq_core::ports::Clock> = Arc::new(SystemClock);
-        let store = Arc::new(
-            DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), get(TABLE_NAME))
-                .with_clock(clock.clone()),
-        );
-        let mailer: Arc<dyn Mailer> = if spec.sends_mail {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), get(TABLE_NAME))
+            .with_clock(clock.clone());
+        let mailer = spec.sends_mail.then(|| {
             let set = Some(get(SES_CONFIGURATION_SET)).filter(|s| !s.is_empty());
             Arc::new(SesMailer::new(
                 aws_sdk_sesv2::Client::new(sdk),
                 &get(MAIL_FROM),
                 set,
-            ))
-        } else {
-            Arc::new(NotInThisFunction(spec.binary))
-        };
-        let queue: Arc<dyn ComplaintQueue> = if spec.enqueues {
+            )) as Arc<dyn Mailer>
+        });
+        let queue = spec.enqueues.then(|| {
             Arc::new(SqsQueue::new(
                 aws_sdk_sqs::Client::new(sdk),
                 get(COMPLAINT_QUEUE_URL),
                 None,
-            ))
-        } else {
-            Arc::new(NotInThisFunction(spec.binary))
-        };
-        let events: Arc<dyn EventPublisher> = if spec.publishes {
+            )) as Arc<dyn ComplaintQueue>
+        });
+        let events = spec.publishes.then(|| {
             Arc::new(EventBridgePublisher::new(
                 aws_sdk_eventbridge::Client::new(sdk),
                 get(EVENT_BUS_NAME),
-            ))
-        } else {
-            Arc::new(NotInThisFunction(spec.binary))
-        };
-        let csq = Csq {
-            forms: store.clone(),
-            cases: store.clone(),
-            stats: store.clone(),
-            audit: store.clone(),
-            suppressions: store.clone(),
-            org: store,
+            )) as Arc<dyn EventPublisher>
+        });
+        Ok(FunctionEnv {
+            spec,
+            store,
+            clock,
+            settings: Arc::new(settings),
             mailer,
             queue,
             events,
+        })
+    }
+
+    /// The same function on another clock (tests: a year later).
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> FunctionEnv {
+        FunctionEnv {
+            store: self.store.clone().with_clock(clock.clone()),
             clock,
-            settings: Arc::new(settings),
-        };
-        Ok(FunctionEnv { csq })
+            ..self
+        }
+    }
+
+    /// The same function with another mailer (tests: a stand-in SES). Only
+    /// a function whose spec sends mail has one.
+    pub fn with_mailer(self, mailer: Arc<dyn Mailer>) -> FunctionEnv {
+        FunctionEnv {
+            mailer: self.spec.sends_mail.then_some(mailer),
+            ..self
+        }
+    }
+
+    fn store(&self) -> Arc<dyn Store> {
+        Arc::new(self.store.clone())
+    }
+
+    fn mailer(&self) -> anyhow::Result<Arc<dyn Mailer>> {
+        self.mailer
+            .clone()
+            .with_context(|| format!("the {} function sends no email", self.spec.binary))
+    }
+
+    fn queue(&self) -> anyhow::Result<Arc<dyn ComplaintQueue>> {
+        self.queue
+            .clone()
+            .with_context(|| format!("the {} function queues no complaint", self.spec.binary))
+    }
+
+    fn events(&self) -> anyhow::Result<Arc<dyn EventPublisher>> {
+        self.events
+            .clone()
+            .with_context(|| format!("the {} function publishes no event", self.spec.binary))
+    }
+
+    pub fn issuance(&self) -> anyhow::Result<Issuance> {
+        Ok(Issuance::new(
+            &self.store(),
+            self.mailer()?,
+            self.events()?,
+            self.clock.clone(),
+            self.settings.clone(),
+        ))
+    }
+
+    pub fn rating(&self) -> anyhow::Result<Rating> {
+        Ok(Rating::new(
+            &self.store(),
+            self.queue()?,
+            self.events()?,
+            self.clock.clone(),
+            self.settings.clone(),
+        ))
+    }
+
+    pub fn case_handling(&self) -> anyhow::Result<CaseHandling> {
+        Ok(CaseHandling::new(
+            &self.store(),
+            self.mailer()?,
+            self.events()?,
+            self.clock.clone(),
+            self.settings.clone(),
+        ))
+    }
+
+    pub fn housekeeping(&self) -> anyhow::Result<Housekeeping> {
+        Ok(Housekeeping::new(
+            &self.store(),
+            self.mailer()?,
+            self.queue()?,
+            self.clock.clone(),
+            self.settings.clone(),
+        ))
+    }
+
+    pub fn records(&self) -> Records {
+        Records::new(&self.store(), self.clock.clone(), self.settings.clone())
+    }
+
+    pub fn figures(&self) -> Figures {
+        Figures::new(&self.store(), self.clock.clone(), self.settings.clone())
+    }
+
+    pub fn directory(&self) -> Directory {
+        Directory::new(&self.store(), self.clock.clone())
+    }
+
+    pub fn pages(&self) -> Pages {
+        Pages::new(self.clock.clone(), self.settings.clone())
     }
 
     /// On AWS the gateway authenticates: IAM on the integration route, the JWT
     /// authorizer on staff routes.
-    pub fn http_state(&self) -> HttpState {
-        HttpState {
-            csq: self.csq.clone(),
-            integration_auth: IntegrationAuth::Gateway(Arc::new(super::staff_auth::IamCaller)),
-            staff_auth: Arc::new(AuthorizerClaims),
-        }
+    pub fn integration_auth(&self) -> IntegrationAuth {
+        IntegrationAuth::Gateway(Arc::new(super::staff_auth::IamCaller))
+    }
+
+    pub fn staff_auth(&self) -> Arc<dyn StaffAuthenticator> {
+        Arc::new(AuthorizerClaims)
     }
 }

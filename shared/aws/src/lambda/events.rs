@@ -3,24 +3,24 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::NaiveDate;
-use csq_core::app::Csq;
-use csq_core::app::nightly::{NightlyReport, SweepReport};
+use csq_core::app::housekeeping::{NightlyReport, SweepReport};
 use csq_core::app::optout::MailFeedback;
+use csq_core::app::{CaseHandling, Housekeeping};
 
 /// Routes every record of a batch independently and concurrently, and reports
 /// only the failed ones: SQS retries those alone, and a poison message reaches
 /// the dead-letter queue without holding up the others.
-pub async fn route_sqs_batch(csq: &Csq, event: SqsEvent) -> SqsBatchResponse {
+pub async fn route_sqs_batch(cases: &CaseHandling, event: SqsEvent) -> SqsBatchResponse {
     let mut tasks = tokio::task::JoinSet::new();
     // Which message each task routes: a task that panics returns nothing, and
     // its record must still be reported failed, or SQS would delete it.
     let mut message_of = std::collections::HashMap::new();
     for record in event.records {
-        let csq = csq.clone();
+        let cases = cases.clone();
         let id = record.message_id.clone().unwrap_or_default();
         let task = tasks.spawn(async move {
             match record.body.as_deref() {
-                Some(body) => csq
+                Some(body) => cases
                     .route_complaint(body)
                     .await
                     .map(|_| ())
@@ -92,29 +92,40 @@ pub fn ses_feedback(event: &serde_json::Value) -> Option<(MailFeedback, Vec<Stri
 /// The schedules' payloads: `{"task": "sweep"}` every few minutes; otherwise
 /// the nightly job, where `{"date": "YYYY-MM-DD"}` reruns a given day and no
 /// date rolls up yesterday in Asia/Ho_Chi_Minh.
-pub async fn scheduled(csq: &Csq, payload: &serde_json::Value) -> Result<ScheduledReport, String> {
+pub async fn scheduled(
+    housekeeping: &Housekeeping,
+    payload: &serde_json::Value,
+) -> Result<ScheduledReport, String> {
     if let Some((feedback, addresses)) = ses_feedback(payload) {
-        return csq
+        return housekeeping
             .mail_feedback(feedback, &addresses)
             .await
             .map(|suppressed| ScheduledReport::MailFeedback { suppressed })
             .map_err(|e| e.to_string());
     }
     if payload.get("task").and_then(|t| t.as_str()) == Some("sweep") {
-        return csq
+        return housekeeping
             .sweep()
             .await
             .map(ScheduledReport::Sweep)
             .map_err(|e| e.to_string());
     }
-    nightly(csq, payload).await.map(ScheduledReport::Nightly)
+    nightly(housekeeping, payload)
+        .await
+        .map(ScheduledReport::Nightly)
 }
 
-pub async fn nightly(csq: &Csq, payload: &serde_json::Value) -> Result<NightlyReport, String> {
+pub async fn nightly(
+    housekeeping: &Housekeeping,
+    payload: &serde_json::Value,
+) -> Result<NightlyReport, String> {
     let date = match payload.get("date").and_then(|d| d.as_str()) {
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| format!("date {d:?} must be YYYY-MM-DD"))?,
-        None => csq.yesterday(),
+        None => housekeeping.yesterday(),
     };
-    csq.run_nightly(date).await.map_err(|e| e.to_string())
+    housekeeping
+        .run_nightly(date)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -10,7 +10,7 @@ pub mod staff_auth;
 
 pub use env::{FunctionEnv, FunctionSpec, SPECS};
 
-use csq_core::http::HttpState;
+use csq_core::app::{CaseHandling, Housekeeping};
 
 /// Structured JSON logs, as CloudWatch Logs Insights reads them. No secrets or
 /// tokens are ever logged by the core.
@@ -68,14 +68,34 @@ async fn report_init_error(message: &str) {
     }
 }
 
-/// Serves one of the core's HTTP routers on Lambda.
+/// A function's services from its environment, at init: a failure is
+/// reported like a missing variable.
+async fn build<T>(
+    spec: &'static FunctionSpec,
+    services: impl FnOnce(&FunctionEnv) -> anyhow::Result<T>,
+) -> Result<T, lambda_runtime::Error> {
+    let env = init(spec).await?;
+    match services(&env) {
+        Ok(built) => Ok(built),
+        Err(e) => {
+            let message = format!("{e:#}");
+            tracing::error!(error = %message, "function init failed");
+            report_init_error(&message).await;
+            Err(message.into())
+        }
+    }
+}
+
+/// Serves one of the core's HTTP routers on Lambda, over the services the
+/// function's main builds for it.
 pub async fn run_http(
     spec: &'static FunctionSpec,
-    router: fn(HttpState) -> axum::Router,
+    router: impl FnOnce(&FunctionEnv) -> anyhow::Result<axum::Router>,
 ) -> Result<(), lambda_http::Error> {
     init_logging();
-    let env = init(spec).await?;
-    let app = router(env.http_state()).layer(axum::middleware::from_fn(gateway_request_id));
+    let app = build(spec, router)
+        .await?
+        .layer(axum::middleware::from_fn(gateway_request_id));
     lambda_http::run(app).await
 }
 
@@ -97,15 +117,15 @@ async fn gateway_request_id(
 /// The complaint router: an SQS event source with partial batch failures.
 pub async fn run_complaint_router(
     spec: &'static FunctionSpec,
+    services: impl FnOnce(&FunctionEnv) -> anyhow::Result<CaseHandling>,
 ) -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let env = init(spec).await?;
-    let csq = env.csq.clone();
+    let cases = build(spec, services).await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
-            let csq = csq.clone();
+            let cases = cases.clone();
             async move {
-                Ok::<_, lambda_runtime::Error>(events::route_sqs_batch(&csq, event.payload).await)
+                Ok::<_, lambda_runtime::Error>(events::route_sqs_batch(&cases, event.payload).await)
             }
         },
     ))
@@ -113,15 +133,17 @@ pub async fn run_complaint_router(
 }
 
 /// The nightly job and the frequent sweep, started by EventBridge schedules.
-pub async fn run_nightly(spec: &'static FunctionSpec) -> Result<(), lambda_runtime::Error> {
+pub async fn run_nightly(
+    spec: &'static FunctionSpec,
+    services: impl FnOnce(&FunctionEnv) -> anyhow::Result<Housekeeping>,
+) -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let env = init(spec).await?;
-    let csq = env.csq.clone();
+    let housekeeping = build(spec, services).await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let csq = csq.clone();
+            let housekeeping = housekeeping.clone();
             async move {
-                events::scheduled(&csq, &event.payload)
+                events::scheduled(&housekeeping, &event.payload)
                     .await
                     .map_err(lambda_runtime::Error::from)
             }

@@ -3,12 +3,11 @@
 //! rate the handling, appeal), and the nightly reminders, escalations and
 //! anonymisation. Deadlines count working days from the department's rules.
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::Csq;
-use super::emails;
-use super::nightly::all_pages;
+use std::sync::Arc;
+
+use super::{Directory, Publisher, Settings, all_pages, emails};
 use crate::auth::link::LinkPurpose;
 use crate::auth::scope::Scope;
 use crate::domain::case::rules::{CaseRules, StoredCaseRules};
@@ -18,7 +17,10 @@ use crate::domain::case::{
 };
 use crate::domain::event::Event;
 use crate::domain::fields::FieldError;
-use crate::ports::{PageRequest, PortError, SaveOrgOutcome, UpdateCaseOutcome};
+use crate::ports::{
+    CaseStore, Clock, EventPublisher, Mailer, OrgStore, PortError, SaveOrgOutcome, Store,
+    UpdateCaseOutcome,
+};
 
 /// A staff action as the API and the dashboard send it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -78,19 +80,42 @@ pub enum OutcomeLinkError {
     Storage(#[from] PortError),
 }
 
-impl Csq {
+/// Complaints and suggestions as cases: opened from the queue (`route.rs`),
+/// acted on by staff, answered by the business through its outcome link.
+#[derive(Clone)]
+pub struct CaseHandling {
+    pub(super) cases: Arc<dyn CaseStore>,
+    /// The case rules are kept beside the directory.
+    pub(super) org: Arc<dyn OrgStore>,
+    pub(super) mailer: Arc<dyn Mailer>,
+    pub(super) events: Publisher,
+    pub(super) directory: Directory,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) settings: Arc<Settings>,
+}
+
+impl CaseHandling {
+    pub fn new(
+        store: &Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        events: Arc<dyn EventPublisher>,
+        clock: Arc<dyn Clock>,
+        settings: Arc<Settings>,
+    ) -> CaseHandling {
+        CaseHandling {
+            cases: store.clone(),
+            org: store.clone(),
+            mailer,
+            events: Publisher(events),
+            directory: Directory::new(store, clock.clone()),
+            clock,
+            settings,
+        }
+    }
+
     /// The case rules in force: the department's, or the defaults (no holidays).
     pub async fn case_rules(&self) -> Result<StoredCaseRules, PortError> {
-        Ok(self
-            .org
-            .case_rules()
-            .await?
-            .unwrap_or_else(|| StoredCaseRules {
-                version: 0,
-                saved_by: "default".into(),
-                saved_at: DateTime::<Utc>::UNIX_EPOCH,
-                rules: CaseRules::default(),
-            }))
+        Ok(StoredCaseRules::in_force(self.org.case_rules().await?))
     }
 
     /// Replaces the case rules: validated, and conditional on the version the
@@ -151,7 +176,7 @@ impl Csq {
                         "a transfer names `to`: a unit code, or \"inspection\"".into(),
                     )
                 })?;
-                let (_, org) = self.current_org().await?.ok_or_else(|| {
+                let (_, org) = self.directory.current_org().await?.ok_or_else(|| {
                     CaseRuleError::Invalid("no org directory imported yet".into())
                 })?;
                 StaffAction::Transfer {
@@ -199,7 +224,9 @@ impl Csq {
             return Err(CaseActionError::Conflict(Box::new(current)));
         }
         tracing::info!(case_id, action = action.code(), "case action");
-        self.publish(Event::case_changes(&case, &next, now)).await;
+        self.events
+            .publish(Event::case_changes(&case, &next, now))
+            .await;
         let mut current = next;
         if matches!(action, StaffAction::Transfer { .. }) {
             if let Err(e) = self.notify_assignee(current.clone()).await {
@@ -217,7 +244,7 @@ impl Csq {
     /// The cases opened on a Vietnamese calendar day, every page (bounded by
     /// the day's cases).
     pub async fn cases_opened_on(&self, day: chrono::NaiveDate) -> Result<Vec<Case>, PortError> {
-        super::nightly::all_pages(|p| self.cases.cases_opened_on(day, p)).await
+        all_pages(|p| self.cases.cases_opened_on(day, p)).await
     }
 
     /// The signed token of a closed case's outcome link (what `/c/{token}` takes).
@@ -298,7 +325,7 @@ impl Csq {
     ) -> Result<Case, OutcomeLinkError> {
         let (case, rules) = self.case_for_outcome_link(token).await?;
         let now = self.clock.now();
-        let org = self.current_org().await?.map(|(_, o)| o);
+        let org = self.directory.current_org().await?.map(|(_, o)| o);
         let reviewer = match (action, &org) {
             (BusinessAction::Appeal(_), Some(org)) => appeal_reviewer(&case, org),
             _ => None,
@@ -318,7 +345,9 @@ impl Csq {
             return Err(OutcomeLinkError::Conflict);
         }
         tracing::info!(case_id = %case.id, action = action.code(), "business answered an outcome");
-        self.publish(Event::case_changes(&case, &next, now)).await;
+        self.events
+            .publish(Event::case_changes(&case, &next, now))
+            .await;
         if matches!(action, BusinessAction::Appeal(_)) {
             if let Err(e) = self.notify_assignee(next.clone()).await {
                 tracing::warn!(case_id = %case.id, error = %e, "appeal reviewer not emailed");
@@ -326,96 +355,5 @@ impl Csq {
             return Ok(self.cases.case(&case.id).await?.unwrap_or(next));
         }
         Ok(next)
-    }
-
-    /// One reminder per case and cycle, `remind_before` working days before
-    /// its due day: claimed by a versioned update, so a rerun sends nothing twice.
-    pub async fn remind_due_cases(&self) -> Result<usize, PortError> {
-        let now = self.clock.now();
-        let rules = self.case_rules().await?.rules;
-        // Cases due by the end of the working day `remind_before` from today
-        // (the store's bound is exclusive, the deadline itself included).
-        let horizon =
-            rules.calendar().deadline(now, rules.remind_before) + chrono::Duration::seconds(1);
-        let mut sent = 0;
-        for case in all_pages(|p| self.cases.open_cases_due_before(horizon, p)).await? {
-            if !case.reminder_due(now, &rules) {
-                continue;
-            }
-            let (next, event) = case.remind(now);
-            if self.cases.update_case(&next, case.version, &event).await?
-                == UpdateCaseOutcome::Updated
-            {
-                let mail = emails::case_reminder(&next, &self.settings.staff_url);
-                match self.mailer.send(&mail).await {
-                    Ok(_) => sent += 1,
-                    Err(e) => {
-                        tracing::warn!(case_id = %case.id, error = %e, "case reminder failed")
-                    }
-                }
-            }
-        }
-        Ok(sent)
-    }
-
-    /// Brings each overdue case to the head of the unit above the one holding
-    /// it, one level per `escalate_every` working days past the due date, up
-    /// to the authority: a versioned update claims each level, so a rerun
-    /// sends nothing twice. Returns how many escalations were made.
-    pub async fn escalate_overdue(&self) -> Result<usize, PortError> {
-        let now = self.clock.now();
-        let Some((_, org)) = self.current_org().await? else {
-            return Ok(0);
-        };
-        let rules = self.case_rules().await?.rules;
-        let mut escalated = 0;
-        let mut page = PageRequest::first(100);
-        loop {
-            let batch = self.cases.open_cases_due_before(now, page.clone()).await?;
-            for case in &batch.items {
-                let Some((unit, head)) = case.next_escalation(&org, now, &rules) else {
-                    continue;
-                };
-                let (next, event) = case.escalate(unit, head, now);
-                if self.cases.update_case(&next, case.version, &event).await?
-                    == UpdateCaseOutcome::Updated
-                {
-                    let mail = emails::case_escalated(
-                        case,
-                        &head.name,
-                        &head.email,
-                        &self.settings.staff_url,
-                    );
-                    if let Err(e) = self.mailer.send(&mail).await {
-                        tracing::warn!(case_id = %case.id, error = %e, "escalation email failed");
-                    }
-                    escalated += 1;
-                }
-            }
-            match batch.next {
-                Some(next) => page.after = Some(next),
-                None => break,
-            }
-        }
-        Ok(escalated)
-    }
-
-    /// Anonymises closed cases whose personal data expired (and the
-    /// complainant's form contact with them): the case, its finding and its
-    /// trail stay. Bounded by the cases that still hold personal data.
-    pub async fn anonymise_expired_cases(&self) -> Result<usize, PortError> {
-        let now = self.clock.now();
-        let mut done = 0;
-        for case in all_pages(|p| self.cases.cases_with_personal_data_before(now, p)).await? {
-            let Some((next, event)) = case.anonymise(now) else {
-                continue;
-            };
-            if self.cases.update_case(&next, case.version, &event).await?
-                == UpdateCaseOutcome::Updated
-            {
-                done += 1;
-            }
-        }
-        Ok(done)
     }
 }

@@ -7,7 +7,7 @@ use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::Csq;
+use super::Records;
 use super::staff::{ListFilter, QueryError, date_range};
 use crate::auth::scope::Scope;
 use crate::domain::case::{Case, CaseKind, CaseStatus};
@@ -27,7 +27,7 @@ pub struct CaseExportQuery {
     pub kind: Option<String>,
 }
 
-impl Csq {
+impl Records {
     /// Checks an export of ratings before any byte is sent: the caller's
     /// rights, the filter and the range (at most a year).
     pub fn check_rating_export(

@@ -3,18 +3,21 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::Csq;
-use super::emails;
+use std::sync::Arc;
+
+use super::invitations::Invitations;
+use super::{Directory, Publisher, Settings};
 use crate::domain::declaration::{Declaration, FormRequest, Handling};
 use crate::domain::event::Event;
 use crate::domain::form::{
-    AddHandlingRefused, Form, FormStatus, InvitationResult, InvitationState, LaterHandling,
-    derive_subjects,
+    AddHandlingRefused, Form, FormStatus, InvitationState, LaterHandling, derive_subjects,
 };
 use crate::domain::org::OrgDirectory;
-use crate::domain::suppression::{SuppressionReason, address_key};
 use crate::policy::SubjectView;
-use crate::ports::{AddHandlingOutcome, InsertFormOutcome, MailError, PortError};
+use crate::ports::{
+    AddHandlingOutcome, Clock, EventPublisher, FormStore, InsertFormOutcome, Mailer, PortError,
+    Store,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
@@ -41,7 +44,36 @@ pub struct IssuedForm {
     pub qr_url: String,
 }
 
-impl Csq {
+/// Forms for declarations: issued once per declaration (and a follow-up per
+/// later stage after submission), each invited once by email.
+#[derive(Clone)]
+pub struct Issuance {
+    pub(super) forms: Arc<dyn FormStore>,
+    pub(super) invitations: Invitations,
+    pub(super) events: Publisher,
+    pub(super) directory: Directory,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) settings: Arc<Settings>,
+}
+
+impl Issuance {
+    pub fn new(
+        store: &Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        events: Arc<dyn EventPublisher>,
+        clock: Arc<dyn Clock>,
+        settings: Arc<Settings>,
+    ) -> Issuance {
+        Issuance {
+            forms: store.clone(),
+            invitations: Invitations::new(store, mailer, clock.clone(), settings.clone()),
+            events: Publisher(events),
+            directory: Directory::new(store, clock.clone()),
+            clock,
+            settings,
+        }
+    }
+
     /// The answer the declaration system gets for a form: its state and links.
     pub fn issued_form(&self, form: &Form) -> IssuedForm {
         IssuedForm::new(form, &self.settings)
@@ -71,18 +103,14 @@ pub struct IssueOutcome {
     pub form: Form,
 }
 
-/// How long one caller may hold the right to send a form's invitation before
-/// another attempt may take over (a crashed sender must not block it forever).
-const INVITATION_LEASE: chrono::Duration = chrono::Duration::seconds(60);
-
-impl Csq {
+impl Issuance {
     /// Stores the form once per declaration and sends its invitation once. A mail
     /// service that is busy or refuses does not fail the call: the declaration
     /// system's job is done once the form is stored, and CSQ retries by itself.
     #[tracing::instrument(name = "issue_form", skip_all)]
     pub async fn issue_form(&self, request: FormRequest) -> Result<IssueOutcome, IssueError> {
         let now = self.clock.now();
-        let current = self.current_org().await?;
+        let current = self.directory.current_org().await?;
         let unknown_units = current
             .as_ref()
             .map(|(_, o)| unknown_units(o, &request.declaration, &request.handling))
@@ -113,87 +141,15 @@ impl Csq {
             InsertFormOutcome::Exists(existing) => (false, *existing),
         };
         if form.awaits_invitation()
-            && let Some(result) = self.send_invitation(&form).await?
+            && let Some(result) = self.invitations.send_invitation(&form).await?
         {
             form.finish_invitation(&result);
         }
         tracing::info!(form_id = %form.id, created, sequence = form.sequence, invitation = ?form.invitation_state(), "form issued");
         if created {
-            self.publish(vec![Event::form_issued(&form)]).await;
+            self.events.publish(vec![Event::form_issued(&form)]).await;
         }
         Ok((created, form))
-    }
-
-    /// Sends the invitation once: a lease on the form decides who sends, so two
-    /// concurrent requests for one declaration send one email. Returns what
-    /// happened, or None when someone else holds the lease.
-    async fn send_invitation(&self, form: &Form) -> Result<Option<InvitationResult>, PortError> {
-        let now = self.clock.now();
-        if !self
-            .forms
-            .claim_invitation(&form.id, now, now + INVITATION_LEASE)
-            .await?
-        {
-            return Ok(None);
-        }
-        let result = match self.suppression_of(form.business.email.as_str()).await? {
-            Some(reason) => {
-                tracing::info!(form_id = %form.id, reason = reason.code(), "invitation not sent: address suppressed");
-                InvitationResult::Suppressed(reason)
-            }
-            None => self.mail_invitation(form).await,
-        };
-        self.forms
-            .finish_invitation(&form.id, result.clone())
-            .await?;
-        Ok(Some(result))
-    }
-
-    /// Why invitations and reminders to `address` are not sent, if they are not.
-    pub async fn suppression_of(
-        &self,
-        address: &str,
-    ) -> Result<Option<SuppressionReason>, PortError> {
-        Ok(self
-            .suppressions
-            .suppressed(&address_key(address))
-            .await?
-            .map(|s| s.reason))
-    }
-
-    async fn mail_invitation(&self, form: &Form) -> InvitationResult {
-        let link = self.settings.rating_link(form);
-        let unsubscribe = self.settings.unsubscribe_link(form);
-        match self
-            .mailer
-            .send(&emails::invitation(form, &link, &unsubscribe))
-            .await
-        {
-            Ok(message_id) => {
-                tracing::info!(form_id = %form.id, %message_id, "invitation sent");
-                InvitationResult::Sent(self.clock.now())
-            }
-            Err(MailError::Transient(e)) => {
-                tracing::warn!(form_id = %form.id, error = %e, "invitation not sent yet; the sweep retries it");
-                InvitationResult::Retry
-            }
-            Err(MailError::Rejected(e)) => {
-                tracing::warn!(form_id = %form.id, error = %e, "invitation refused by the mail service");
-                InvitationResult::Rejected(e)
-            }
-        }
-    }
-
-    /// Retries invitations the mail service could not take yet, oldest first,
-    /// a bounded batch per call. Returns how many went out.
-    pub async fn send_pending_invitations(&self) -> Result<usize, PortError> {
-        let mut sent = 0;
-        for form in self.forms.pending_invitations(100).await? {
-            if let Some(InvitationResult::Sent(_)) = self.send_invitation(&form).await? {
-                sent += 1;
-            }
-        }
-        Ok(sent)
     }
 }
 
@@ -224,7 +180,7 @@ pub enum LaterHandlingOutcome {
     },
 }
 
-impl Csq {
+impl Issuance {
     /// Adds stages handled after the form was issued. On a form the business
     /// has not submitted they join it (the page shows them at once); once it is
     /// submitted or closed they go to a follow-up form with its own invitation.
@@ -236,7 +192,7 @@ impl Csq {
         handling: Vec<Handling>,
     ) -> Result<LaterHandlingOutcome, LaterHandlingError> {
         let now = self.clock.now();
-        let current = self.current_org().await?;
+        let current = self.directory.current_org().await?;
         let org = current.as_ref().map(|(_, o)| o);
         let version = current.as_ref().map(|(v, _)| *v).filter(|v| *v > 0);
         let mut remaining = handling;

@@ -1,11 +1,28 @@
-//! Use cases: what CSQ does, written against the ports. Both hosts (the local
-//! `csq` command and the Lambda functions) call these and nothing else.
+//! Use cases: what CSQ does, written against the ports, grouped into services
+//! named after the authority's jobs. Each service holds its ports privately and
+//! offers use cases only; a host builds the services its routes and events
+//! need (a Lambda function no more) and calls them, nothing else.
+//!
+//! - [`Issuance`]: forms for declarations, their invitations (`issue.rs`).
+//! - [`Rating`]: the business's form, its submission and opt-out (`rate.rs`, `optout.rs`).
+//! - [`CaseHandling`]: routing complaints to cases, staff actions, the outcome
+//!   link (`route.rs`, `cases.rs`).
+//! - [`Records`]: what staff read of forms, ratings, cases and the audit log,
+//!   and its exports (`staff/`, `export.rs`).
+//! - [`Figures`]: statistics, reports, rankings, the public report and the
+//!   early warning's reading (`report.rs`, `staff/stats.rs`).
+//! - [`Directory`]: the org directory over time (`org.rs`).
+//! - [`Housekeeping`]: the nightly job and the sweep: reminders, expiry,
+//!   rollups, retention (`housekeeping/`).
+//! - [`Pages`]: what the public pages need beside use cases: the time, the
+//!   base URL, CSRF tokens and QR codes.
 
 pub mod cases;
 pub mod emails;
 pub mod export;
+pub mod housekeeping;
+mod invitations;
 pub mod issue;
-pub mod nightly;
 pub mod optout;
 pub mod org;
 pub mod policy_settings;
@@ -21,9 +38,16 @@ use chrono::Duration;
 
 use crate::auth::link::{LinkKeyRing, LinkKeys};
 use crate::ports::{
-    AuditLog, CaseStore, Clock, ComplaintQueue, EventPublisher, FormStore, Mailer, OrgStore,
-    StatsStore, SuppressionList,
+    Clock, ComplaintQueue, EventPublisher, Mailer, Page, PageRequest, PortResult, Store,
 };
+
+pub use cases::CaseHandling;
+pub use housekeeping::Housekeeping;
+pub use issue::Issuance;
+pub use org::Directory;
+pub use rate::Rating;
+pub use report::Figures;
+pub use staff::Records;
 
 /// Settings every host supplies (from flags, environment or the SAM template).
 #[derive(Debug, Clone)]
@@ -101,42 +125,72 @@ impl Settings {
     }
 }
 
-/// The core with its ports plugged in. Cheap to clone (all `Arc`s).
+/// Every service over one host's adapters: the local host, the demo and the
+/// tests use them all; a Lambda function builds only its own.
 #[derive(Clone)]
-pub struct Csq {
-    pub forms: Arc<dyn FormStore>,
-    pub cases: Arc<dyn CaseStore>,
-    pub stats: Arc<dyn StatsStore>,
-    pub org: Arc<dyn OrgStore>,
-    pub audit: Arc<dyn AuditLog>,
-    pub suppressions: Arc<dyn SuppressionList>,
-    pub mailer: Arc<dyn Mailer>,
-    pub queue: Arc<dyn ComplaintQueue>,
-    pub events: Arc<dyn EventPublisher>,
-    pub clock: Arc<dyn Clock>,
-    pub settings: Arc<Settings>,
+pub struct Services {
+    pub issuance: Issuance,
+    pub rating: Rating,
+    pub case_handling: CaseHandling,
+    pub records: Records,
+    pub figures: Figures,
+    pub directory: Directory,
+    pub housekeeping: Housekeeping,
+    pub pages: Pages,
 }
 
-impl Csq {
-    /// The same core on another clock: a demo's back-dated history.
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Csq {
-        Csq { clock, ..self }
+impl Services {
+    pub fn new(
+        store: &Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        queue: Arc<dyn ComplaintQueue>,
+        events: Arc<dyn EventPublisher>,
+        clock: Arc<dyn Clock>,
+        settings: Arc<Settings>,
+    ) -> Services {
+        Services {
+            issuance: Issuance::new(
+                store,
+                mailer.clone(),
+                events.clone(),
+                clock.clone(),
+                settings.clone(),
+            ),
+            rating: Rating::new(
+                store,
+                queue.clone(),
+                events.clone(),
+                clock.clone(),
+                settings.clone(),
+            ),
+            case_handling: CaseHandling::new(
+                store,
+                mailer.clone(),
+                events,
+                clock.clone(),
+                settings.clone(),
+            ),
+            records: Records::new(store, clock.clone(), settings.clone()),
+            figures: Figures::new(store, clock.clone(), settings.clone()),
+            directory: Directory::new(store, clock.clone()),
+            housekeeping: Housekeeping::new(store, mailer, queue, clock.clone(), settings.clone()),
+            pages: Pages::new(clock, settings),
+        }
     }
+}
 
-    /// The same core with another mailer: back-filled history or a benchmark
-    /// whose mail is counted, not sent.
-    pub fn with_mailer(self, mailer: Arc<dyn Mailer>) -> Csq {
-        Csq { mailer, ..self }
-    }
+/// What the public pages need beside the use cases: the core's time (what a
+/// page shows as still possible is decided against it), the base URL, CSRF
+/// tokens and QR codes of genuine form links.
+#[derive(Clone)]
+pub struct Pages {
+    clock: Arc<dyn Clock>,
+    settings: Arc<Settings>,
+}
 
-    /// The signed token of a form's rating link (what `/f/{token}` takes).
-    pub fn rating_token(&self, form: &crate::domain::form::Form) -> String {
-        self.settings.link_keys.sign(&form.id, form.expires_at)
-    }
-
-    /// A form's rating link, as its invitation carries it.
-    pub fn rating_link(&self, form: &crate::domain::form::Form) -> String {
-        self.settings.rating_link(form)
+impl Pages {
+    pub fn new(clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Pages {
+        Pages { clock, settings }
     }
 
     /// The base URL of the public pages (cookies are `Secure` when it is https).
@@ -144,8 +198,6 @@ impl Csq {
         &self.settings.public_url
     }
 
-    /// The time the core reads (its clock port): what a page shows as still
-    /// possible is decided against it, as the use cases decide.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }
@@ -172,17 +224,22 @@ impl Csq {
         self.settings.link_keys.verify(token).await?;
         Ok(qr::svg(&self.settings.form_link(token)))
     }
+}
 
-    /// Publishes what was just stored. The action stands whatever happens
-    /// here: a bus that fails is retried briefly, then the events are logged
-    /// whole (no personal data is in them) so they can be replayed by id.
+/// Publishes what was just stored. The action stands whatever happens here: a
+/// bus that fails is retried briefly, then the events are logged whole (no
+/// personal data is in them) so they can be replayed by id.
+#[derive(Clone)]
+pub(crate) struct Publisher(Arc<dyn EventPublisher>);
+
+impl Publisher {
     pub(crate) async fn publish(&self, events: Vec<crate::domain::event::Event>) {
         if events.is_empty() {
             return;
         }
         let mut last = None;
         for attempt in 0..3u64 {
-            match self.events.publish(&events).await {
+            match self.0.publish(&events).await {
                 Ok(()) => return,
                 Err(e) => last = Some(e),
             }
@@ -195,6 +252,24 @@ impl Csq {
                 error = %last.as_ref().map(|e| e.to_string()).unwrap_or_default(),
                 "event not published"
             );
+        }
+    }
+}
+
+/// Reads every page of a Query (for reads bounded by a day's or a window's records).
+pub async fn all_pages<T, F, Fut>(mut query: F) -> PortResult<Vec<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = PortResult<Page<T>>>,
+{
+    let mut out = Vec::new();
+    let mut page = PageRequest::first(500);
+    loop {
+        let batch = query(page.clone()).await?;
+        out.extend(batch.items);
+        match batch.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(out),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! reminder (RFC 8058), the mail service's bounce and complaint reports, and
 //! the IT unit's own entries. All put the address on one suppression list.
 
-use super::Csq;
+use super::{Housekeeping, Rating};
 use crate::auth::link::LinkPurpose;
 use crate::domain::suppression::{Suppression, SuppressionReason};
 use crate::ports::PortError;
@@ -38,7 +38,7 @@ impl MailFeedback {
     }
 }
 
-impl Csq {
+impl Rating {
     /// The form an opt-out link was signed for (the page shows its declaration).
     pub async fn opt_out_form(
         &self,
@@ -65,13 +65,21 @@ impl Csq {
     pub async fn opt_out(&self, token: &str) -> Result<bool, OptOutError> {
         let form = self.opt_out_form(token).await?;
         let added = self
-            .suppress_address(form.business.email.as_str(), SuppressionReason::OptedOut)
+            .suppressions
+            .suppress(&Suppression::new(
+                form.business.email.as_str(),
+                SuppressionReason::OptedOut,
+                self.clock.now(),
+            ))
             .await?;
         tracing::info!(form_id = %form.id, added, "business opted out of invitations");
         Ok(added)
     }
+}
 
-    /// Lists an address (kept as a keyed hash only). True when newly listed.
+impl Housekeeping {
+    /// Lists an address (kept as a keyed hash only): the IT unit's own
+    /// entries and the mail service's reports. True when newly listed.
     pub async fn suppress_address(
         &self,
         address: &str,

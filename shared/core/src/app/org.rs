@@ -1,14 +1,17 @@
 //! The org directory over time: replacing it makes a new version, the first
 //! version's document is migrated once, and everyone reads the version in force.
 
-use super::Csq;
-use super::nightly::all_pages;
+use std::sync::Arc;
+
+use super::all_pages;
 use crate::domain::fields::FieldError;
 use crate::domain::form::units;
 use crate::domain::org::{
     ChangeKind, OrgDirectory, OrgVersion, StoredOrg, UnitChange, carry_forward, changes_between,
 };
-use crate::ports::{Page, PageRequest, PortError, SaveOrgOutcome};
+use crate::ports::{
+    Clock, OrgStore, Page, PageRequest, PortError, SaveOrgOutcome, StatsStore, Store,
+};
 
 /// The days a first-version deployment can hold rollups for (it ran from 2026).
 const FIRST_DAY: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
@@ -39,7 +42,24 @@ pub struct OrgSaved {
     pub created: bool,
 }
 
-impl Csq {
+/// The org directory over time: who the units are, their heads and handlers,
+/// and every version replaced.
+#[derive(Clone)]
+pub struct Directory {
+    pub(super) org: Arc<dyn OrgStore>,
+    pub(super) stats: Arc<dyn StatsStore>,
+    pub(super) clock: Arc<dyn Clock>,
+}
+
+impl Directory {
+    pub fn new(store: &Arc<dyn Store>, clock: Arc<dyn Clock>) -> Directory {
+        Directory {
+            org: store.clone(),
+            stats: store.clone(),
+            clock,
+        }
+    }
+
     /// The directory in force and its version (0: a first-version document not
     /// migrated yet, read as a three-level tree all the same).
     pub async fn current_org(&self) -> Result<Option<(u32, OrgDirectory)>, PortError> {

@@ -1,11 +1,16 @@
 //! The business side: opening a form from its link and submitting it once.
 
-use super::Csq;
+use std::sync::Arc;
+
+use super::{Publisher, Settings};
 use crate::domain::complaint::Complaint;
 use crate::domain::fields::FieldError;
 use crate::domain::form::{Form, FormStatus, RatingRecord, Submission};
 use crate::domain::submission::parse_submission;
-use crate::ports::{PortError, SubmissionWrite, SubmitOutcome};
+use crate::ports::{
+    Clock, ComplaintQueue, EventPublisher, FormStore, PortError, Store, SubmissionWrite,
+    SubmitOutcome, SuppressionList,
+};
 
 /// Why a link cannot be used; each has its own page (404 / 410 / 409).
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +42,46 @@ impl From<PortError> for SubmitError {
     }
 }
 
-impl Csq {
+/// The business's side: the form from its link, the review, the submission
+/// (stored once, its complaint handed to the queue) and the opt-out link.
+#[derive(Clone)]
+pub struct Rating {
+    pub(super) forms: Arc<dyn FormStore>,
+    pub(super) suppressions: Arc<dyn SuppressionList>,
+    pub(super) queue: Arc<dyn ComplaintQueue>,
+    pub(super) events: Publisher,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) settings: Arc<Settings>,
+}
+
+impl Rating {
+    pub fn new(
+        store: &Arc<dyn Store>,
+        queue: Arc<dyn ComplaintQueue>,
+        events: Arc<dyn EventPublisher>,
+        clock: Arc<dyn Clock>,
+        settings: Arc<Settings>,
+    ) -> Rating {
+        Rating {
+            forms: store.clone(),
+            suppressions: store.clone(),
+            queue,
+            events: Publisher(events),
+            clock,
+            settings,
+        }
+    }
+
+    /// The signed token of a form's rating link (what `/f/{token}` takes).
+    pub fn rating_token(&self, form: &Form) -> String {
+        self.settings.link_keys.sign(&form.id, form.expires_at)
+    }
+
+    /// A form's rating link, as its invitation carries it.
+    pub fn rating_link(&self, form: &Form) -> String {
+        self.settings.rating_link(form)
+    }
+
     /// Resolves a link to a form that can still be rated. Records nothing: mail
     /// scanners open links too.
     #[tracing::instrument(name = "open_form", skip_all)]
@@ -113,38 +157,31 @@ impl Csq {
             SubmitOutcome::NotFound => return Err(LinkError::NotFound.into()),
         }
         tracing::info!(form_id = %form.id, complaint = complaint.is_some(), "form submitted");
-        self.publish(vec![submitted]).await;
+        self.events.publish(vec![submitted]).await;
         if let Some(c) = &complaint {
-            self.dispatch_complaint(c).await;
+            dispatch_complaint(self.forms.as_ref(), self.queue.as_ref(), c).await;
         }
         Ok((form, complaint.is_some()))
     }
+}
 
-    /// Hands a complaint from the outbox to the queue. Failure is not the
-    /// business's problem: the relay retries, and the router ignores duplicates.
-    pub(crate) async fn dispatch_complaint(&self, complaint: &Complaint) -> bool {
-        match self.queue.enqueue(complaint).await {
-            Ok(()) => {
-                if let Err(e) = self.forms.complaint_dispatched(&complaint.id).await {
-                    tracing::warn!(complaint_id = %complaint.id, error = %e, "complaint queued but still in outbox; the relay will resend it");
-                }
-                true
+/// Hands a complaint from the outbox to the queue. Failure is not the
+/// business's problem: the relay retries, and the router ignores duplicates.
+pub(crate) async fn dispatch_complaint(
+    forms: &dyn FormStore,
+    queue: &dyn ComplaintQueue,
+    complaint: &Complaint,
+) -> bool {
+    match queue.enqueue(complaint).await {
+        Ok(()) => {
+            if let Err(e) = forms.complaint_dispatched(&complaint.id).await {
+                tracing::warn!(complaint_id = %complaint.id, error = %e, "complaint queued but still in outbox; the relay will resend it");
             }
-            Err(e) => {
-                tracing::warn!(complaint_id = %complaint.id, error = %e, "complaint left in outbox for the relay");
-                false
-            }
+            true
         }
-    }
-
-    /// Sends every complaint still in the outbox. Returns how many went out.
-    pub async fn relay_complaints(&self) -> Result<usize, PortError> {
-        let mut sent = 0;
-        for c in self.forms.pending_complaints(100).await? {
-            if self.dispatch_complaint(&c).await {
-                sent += 1;
-            }
+        Err(e) => {
+            tracing::warn!(complaint_id = %complaint.id, error = %e, "complaint left in outbox for the relay");
+            false
         }
-        Ok(sent)
     }
 }

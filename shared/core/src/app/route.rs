@@ -1,7 +1,7 @@
 //! The complaint router: consumes the complaint queue, opens one case per
 //! complaint and one per suggestion, and emails each assignee once.
 
-use super::Csq;
+use super::CaseHandling;
 use super::emails;
 use crate::domain::case::rules::CaseRules;
 use crate::domain::case::{Case, CaseAction, CaseEvent, CaseKind};
@@ -49,7 +49,7 @@ fn fallback_org() -> OrgDirectory {
     )
 }
 
-impl Csq {
+impl CaseHandling {
     /// Opens the message's complaint case and its suggestion case (each once:
     /// the case id is fixed by the form and the kind) and emails each assignee.
     #[tracing::instrument(name = "route_complaint", skip_all)]
@@ -63,6 +63,7 @@ impl Csq {
             ));
         }
         let org = self
+            .directory
             .current_org()
             .await?
             .map(|(_, o)| o)
@@ -117,12 +118,13 @@ impl Csq {
         let (case, outcome) = match self.cases.open_case(&case, &opened).await? {
             OpenCaseOutcome::Opened => {
                 tracing::info!(case_id = %case.id, kind = kind.code(), unit = %case.assignment.unit, "case opened");
-                self.publish(
-                    crate::domain::event::Event::complaint_opened(&case)
-                        .into_iter()
-                        .collect(),
-                )
-                .await;
+                self.events
+                    .publish(
+                        crate::domain::event::Event::complaint_opened(&case)
+                            .into_iter()
+                            .collect(),
+                    )
+                    .await;
                 (case, RouteOutcome::Opened)
             }
             OpenCaseOutcome::Exists(existing) => (*existing, RouteOutcome::Duplicate),

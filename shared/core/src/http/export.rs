@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
 use super::staff::{Staff, csv_cell, query};
-use super::{ApiError, HttpState};
+use super::{ApiError, StaffApi};
 use crate::app::export::CaseExportQuery;
 use crate::app::staff::ListFilter;
 use crate::policy::{CaseView, RatingView};
@@ -120,21 +120,21 @@ fn case_row(c: &CaseView) -> String {
 }
 
 pub async fn ratings_csv(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<ListFilter>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     who.may_use(crate::policy::StaffRoute::Exports)?;
     let filter = query(q)?;
-    let (from, to) = state.csq.check_rating_export(&who, &filter)?;
-    let csq = state.csq.clone();
+    let (from, to) = state.records.check_rating_export(&who, &filter)?;
+    let records = state.records.clone();
     Ok(stream_csv(
         &format!("ratings-{from}-{to}.csv"),
         "submitted_at,declaration_number,office,subject,subject_label,officer_id,level,reasons,comment,form_id",
         rating_row,
         move |tx| {
             tokio::spawn(async move {
-                if let Err(e) = csq.export_ratings(&who, &filter, tx).await {
+                if let Err(e) = records.export_ratings(&who, &filter, tx).await {
                     tracing::error!(error = %e, "ratings export stopped");
                 }
             })
@@ -143,21 +143,21 @@ pub async fn ratings_csv(
 }
 
 pub async fn cases_csv(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<CaseExportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     who.may_use(crate::policy::StaffRoute::Exports)?;
     let q = query(q)?;
-    let (from, to) = state.csq.check_case_export(&who, &q)?;
-    let csq = state.csq.clone();
+    let (from, to) = state.records.check_case_export(&who, &q)?;
+    let records = state.records.clone();
     Ok(stream_csv(
         &format!("cases-{from}-{to}.csv"),
         "case_id,kind,status,declaration_number,office,assigned_unit,opened_at,due_at,closed_at,upheld,officers,measure,handling_rating",
         case_row,
         move |tx| {
             tokio::spawn(async move {
-                if let Err(e) = csq.export_cases(&who, &q, tx).await {
+                if let Err(e) = records.export_cases(&who, &q, tx).await {
                     tracing::error!(error = %e, "cases export stopped");
                 }
             })

@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::{ApiError, HttpState, IntegrationAuth, MAX_BODY_BYTES, security_headers};
+use super::{ApiError, IntegrationApi, IntegrationAuth, MAX_BODY_BYTES, security_headers};
 use crate::app::issue::{
     IssueError, LaterHandlingError, LaterHandlingOutcome, MAX_FORMS_PER_DECLARATION,
 };
@@ -19,7 +19,7 @@ use crate::domain::fields::DeclarationNumber;
 use crate::domain::fields::FieldError;
 use crate::domain::form::FormStatus;
 
-pub fn router(state: HttpState) -> Router {
+pub fn router(state: IntegrationApi) -> Router {
     Router::new()
         .route("/v1/forms", post(issue_form))
         .route(
@@ -92,24 +92,24 @@ fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Value, Api
 }
 
 async fn issue_form(
-    State(state): State<HttpState>,
+    State(state): State<IntegrationApi>,
     parts: Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    check_caller(&state.integration_auth, &parts)?;
+    check_caller(&state.auth, &parts)?;
     let headers = &parts.headers;
     let value = json_body(headers, &body)?;
     // Parsed here, at the edge: the use case takes a valid request only.
     let request = FormRequest::parse(&value)
         .map_err(|errors| ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))?;
-    match state.csq.issue_form(request).await {
+    match state.issuance.issue_form(request).await {
         Ok(outcome) => {
             let status = if outcome.created {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK
             };
-            Ok((status, Json(state.csq.issued_form(&outcome.form))).into_response())
+            Ok((status, Json(state.issuance.issued_form(&outcome.form))).into_response())
         }
         Err(IssueError::Storage(e)) => Err(ApiError::internal(&e)),
     }
@@ -119,12 +119,12 @@ async fn issue_form(
 /// form was issued. 200 with the form when they joined it; 409 with the
 /// follow-up form when the business had already submitted (or the form closed).
 async fn add_handling(
-    State(state): State<HttpState>,
+    State(state): State<IntegrationApi>,
     Path(number): Path<String>,
     parts: Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    check_caller(&state.integration_auth, &parts)?;
+    check_caller(&state.auth, &parts)?;
     let headers = &parts.headers;
     let value = json_body(headers, &body)?;
     let no_form = || {
@@ -139,9 +139,9 @@ async fn add_handling(
     }
     let handling = parse_later_handling(&value)
         .map_err(|errors| ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))?;
-    match state.csq.add_later_handling(&number, handling).await {
+    match state.issuance.add_later_handling(&number, handling).await {
         Ok(LaterHandlingOutcome::Added { form, .. }) => {
-            Ok((StatusCode::OK, Json(state.csq.issued_form(&form))).into_response())
+            Ok((StatusCode::OK, Json(state.issuance.issued_form(&form))).into_response())
         }
         Ok(LaterHandlingOutcome::FollowUp {
             first, follow_up, ..
@@ -161,7 +161,7 @@ async fn add_handling(
                 StatusCode::CONFLICT,
                 Json(json!({
                     "error": {"code": code, "message": message},
-                    "follow_up": follow_up.map(|f| state.csq.issued_form(&f)),
+                    "follow_up": follow_up.map(|f| state.issuance.issued_form(&f)),
                 })),
             )
                 .into_response())

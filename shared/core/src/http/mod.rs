@@ -20,7 +20,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::Csq;
+use crate::app::{CaseHandling, Directory, Figures, Issuance, Pages, Rating, Records};
 use crate::auth::staff::{Hs256, StaffAuthError, StaffClaims};
 use crate::domain::fields::FieldError;
 
@@ -75,12 +75,33 @@ impl StaffAuthenticator for Hs256 {
     }
 }
 
-/// Shared state of every router.
+/// What the integration route (the issue-form function) holds: the one
+/// service it calls, and how it knows its caller.
 #[derive(Clone)]
-pub struct HttpState {
-    pub csq: Csq,
-    pub integration_auth: IntegrationAuth,
-    pub staff_auth: Arc<dyn StaffAuthenticator>,
+pub struct IntegrationApi {
+    pub issuance: Issuance,
+    pub auth: IntegrationAuth,
+}
+
+/// What the public pages (the rating-form function) hold: the rating form and
+/// its opt-out link, and the public monthly report.
+#[derive(Clone)]
+pub struct PublicSite {
+    pub rating: Rating,
+    pub figures: Figures,
+    pub pages: Pages,
+}
+
+/// What the staff API (the staff-api function) holds, with the business's
+/// outcome pages that answer its cases.
+#[derive(Clone)]
+pub struct StaffApi {
+    pub records: Records,
+    pub figures: Figures,
+    pub directory: Directory,
+    pub case_handling: CaseHandling,
+    pub pages: Pages,
+    pub auth: Arc<dyn StaffAuthenticator>,
 }
 
 /// The request's id, as the host knows it: API Gateway's on Lambda (the AWS

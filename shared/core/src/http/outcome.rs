@@ -13,7 +13,7 @@ use axum::routing::get;
 use maud::{Markup, html};
 
 use super::pages::layout;
-use super::{HttpState, MAX_BODY_BYTES, security_headers};
+use super::{MAX_BODY_BYTES, StaffApi, security_headers};
 use crate::app::cases::OutcomeLinkError;
 use crate::domain::case::rules::CaseRules;
 use crate::domain::case::{BusinessAction, Case, CaseKind, ResponseError};
@@ -23,7 +23,7 @@ use crate::domain::time::vn_deadline;
 
 const CSRF_COOKIE: &str = "csq_case_csrf";
 
-pub fn router(state: HttpState) -> Router {
+pub fn router(state: StaffApi) -> Router {
     Router::new()
         .route("/c/{token}", get(show).post(answer))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -183,18 +183,18 @@ fn outcome_page(
 }
 
 async fn show(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (case, rules) = match state.csq.case_for_outcome_link(&token).await {
+    let (case, rules) = match state.case_handling.case_for_outcome_link(&token).await {
         Ok(x) => x,
         Err(e) => return error_response(e),
     };
     let (nonce, set_cookie) =
-        super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/c/", state.csq.public_url());
-    let csrf = state.csq.csrf_token(&case.id, &nonce);
-    let now = state.csq.now();
+        super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/c/", state.pages.public_url());
+    let csrf = state.pages.csrf_token(&case.id, &nonce);
+    let now = state.pages.now();
     let mut res =
         Html(outcome_page(&case, &rules, now, &token, &csrf, None).into_string()).into_response();
     if let Some(cookie) = set_cookie {
@@ -212,7 +212,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 async fn answer(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Path(token): Path<String>,
     headers: HeaderMap,
     body: Result<Form<Vec<(String, String)>>, FormRejection>,
@@ -224,13 +224,13 @@ async fn answer(
             "What was sent is not valid.",
         );
     };
-    let (case, _) = match state.csq.case_for_outcome_link(&token).await {
+    let (case, _) = match state.case_handling.case_for_outcome_link(&token).await {
         Ok(x) => x,
         Err(e) => return error_response(e),
     };
     let nonce = super::csrf_nonce(&headers, CSRF_COOKIE).unwrap_or_default();
     if !state
-        .csq
+        .pages
         .csrf_ok(&case.id, &nonce, field(&fields, "csrf"))
         .await
     {
@@ -265,10 +265,14 @@ async fn answer(
             );
         }
     };
-    match state.csq.respond_to_outcome(&token, &action).await {
+    match state
+        .case_handling
+        .respond_to_outcome(&token, &action)
+        .await
+    {
         Ok(after) => {
             let rules = state
-                .csq
+                .case_handling
                 .case_rules()
                 .await
                 .map(|r| r.rules)
@@ -289,7 +293,7 @@ async fn answer(
                 }
             };
             let csrf = field(&fields, "csrf").to_owned();
-            let now = state.csq.now();
+            let now = state.pages.now();
             Html(outcome_page(&after, &rules, now, &token, &csrf, Some(done)).into_string())
                 .into_response()
         }

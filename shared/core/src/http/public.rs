@@ -11,10 +11,10 @@ use maud::{DOCTYPE, html};
 use serde::Deserialize;
 
 use super::staff::csv_cell;
-use super::{ApiError, HttpState, security_headers};
+use super::{ApiError, PublicSite, security_headers};
 use crate::app::report::{PublicReport, etag};
 
-pub fn router(state: HttpState) -> Router {
+pub fn router(state: PublicSite) -> Router {
     Router::new()
         .route("/public", get(page))
         .route("/public.json", get(json))
@@ -30,8 +30,8 @@ struct MonthQuery {
     month: Option<String>,
 }
 
-async fn report(state: &HttpState, q: &MonthQuery) -> Result<PublicReport, ApiError> {
-    Ok(state.csq.public_report(q.month.as_deref()).await?)
+async fn report(state: &PublicSite, q: &MonthQuery) -> Result<PublicReport, ApiError> {
+    Ok(state.figures.public_report(q.month.as_deref()).await?)
 }
 
 /// The body with its ETag and cache headers, or 304 when the client has it.
@@ -67,7 +67,7 @@ fn num<T: ToString>(v: Option<T>) -> String {
 }
 
 async fn page(
-    State(state): State<HttpState>,
+    State(state): State<PublicSite>,
     Query(q): Query<MonthQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -143,7 +143,7 @@ async fn page(
 }
 
 async fn json(
-    State(state): State<HttpState>,
+    State(state): State<PublicSite>,
     Query(q): Query<MonthQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -177,7 +177,7 @@ pub fn public_csv(r: &PublicReport) -> String {
 }
 
 async fn csv(
-    State(state): State<HttpState>,
+    State(state): State<PublicSite>,
     Query(q): Query<MonthQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {

@@ -11,14 +11,14 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::pages::{self, StatusKind};
-use super::{HttpState, MAX_BODY_BYTES, security_headers, stylesheet};
+use super::{MAX_BODY_BYTES, PublicSite, security_headers, stylesheet};
 use crate::app::rate::{LinkError, SubmitError};
 use crate::domain::declaration::Language;
 use crate::domain::form::Form as RatingForm;
 
 const CSRF_COOKIE: &str = "csq_csrf";
 
-pub fn router(state: HttpState) -> Router {
+pub fn router(state: PublicSite) -> Router {
     let public_report = super::public::router(state.clone());
     Router::new()
         .route("/f/{token}", get(show_form).post(review))
@@ -49,8 +49,8 @@ async fn no_icon() -> Response {
 
 /// The QR code of a form link. Only the signature is checked (no storage read):
 /// the code holds nothing but the link itself, which the caller already has.
-async fn qr_code(State(state): State<HttpState>, Path(token): Path<String>) -> Response {
-    let Ok(code) = state.csq.form_qr(&token).await else {
+async fn qr_code(State(state): State<PublicSite>, Path(token): Path<String>) -> Response {
+    let Ok(code) = state.pages.form_qr(&token).await else {
         return status_response(StatusKind::NotFound);
     };
     match code {
@@ -121,19 +121,19 @@ struct LangQuery {
 }
 
 async fn show_form(
-    State(state): State<HttpState>,
+    State(state): State<PublicSite>,
     Path(token): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let form = match state.csq.open_form(&token).await {
+    let form = match state.rating.open_form(&token).await {
         Ok(f) => f,
         Err(e) => return link_error_response(e),
     };
     let lang = language(q.lang.as_deref(), &form);
     let (nonce, set_cookie) =
-        super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/f/", state.csq.public_url());
-    let csrf = state.csq.csrf_token(&form.id, &nonce);
+        super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/f/", state.pages.public_url());
+    let csrf = state.pages.csrf_token(&form.id, &nonce);
     let page = pages::form_page(&form, &token, lang, &csrf, &[], &[]);
     let mut res = Html(page.into_string()).into_response();
     if let Some(cookie) = set_cookie {
@@ -144,7 +144,7 @@ async fn show_form(
 
 /// Reads the posted fields and checks the CSRF pair; on failure, the page to show.
 async fn posted_fields(
-    state: &HttpState,
+    state: &PublicSite,
     token: &str,
     headers: &HeaderMap,
     body: Result<Form<Vec<(String, String)>>, FormRejection>,
@@ -161,7 +161,7 @@ async fn posted_fields(
         }
     })?;
     let form = state
-        .csq
+        .rating
         .open_form(token)
         .await
         .map_err(link_error_response)?;
@@ -171,7 +171,7 @@ async fn posted_fields(
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
     let nonce = super::csrf_nonce(headers, CSRF_COOKIE).unwrap_or_default();
-    if !state.csq.csrf_ok(&form.id, &nonce, posted_csrf).await {
+    if !state.pages.csrf_ok(&form.id, &nonce, posted_csrf).await {
         return Err(status_response(StatusKind::SessionExpired));
     }
     let lang = language(
@@ -186,7 +186,7 @@ async fn posted_fields(
 }
 
 async fn review(
-    State(state): State<HttpState>,
+    State(state): State<PublicSite>,
     Path(token): Path<String>,
     headers: HeaderMap,
     body: Result<Form<Vec<(String, String)>>, FormRejection>,
@@ -200,7 +200,7 @@ async fn review(
         return Html(pages::form_page(&form, &token, lang, &csrf, &fields, &[]).into_string())
             .into_response();
     }
-    match state.csq.review_submission(&token, &fields).await {
+    match state.rating.review_submission(&token, &fields).await {
         Ok((form, submission)) => {
             Html(pages::review_page(&form, &token, lang, &csrf, &fields, &submission).into_string())
                 .into_response()
@@ -210,7 +210,7 @@ async fn review(
 }
 
 async fn submit(
-    State(state): State<HttpState>,
+    State(state): State<PublicSite>,
     Path(token): Path<String>,
     headers: HeaderMap,
     body: Result<Form<Vec<(String, String)>>, FormRejection>,
@@ -219,7 +219,7 @@ async fn submit(
         Ok(x) => x,
         Err(res) => return res,
     };
-    match state.csq.submit_form(&token, &fields).await {
+    match state.rating.submit_form(&token, &fields).await {
         Ok((form, complaint)) => {
             Html(pages::thanks_page(&form, lang, complaint).into_string()).into_response()
         }

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, HttpState, MAX_BODY_BYTES, security_headers};
+use super::{ApiError, MAX_BODY_BYTES, StaffApi, security_headers};
 use crate::app::cases::{CaseActionError, CaseActionRequest, CaseRulesError};
 use crate::app::org::OrgError;
 use crate::app::staff::{CaseListQuery, ListFilter, QueryError, StatsRequest, UnitStats};
@@ -22,7 +22,7 @@ use crate::domain::case::rules::CaseRules;
 use crate::domain::org::OrgDirectory;
 use crate::policy::{CaseEventView, CaseView, Refusal, StaffRoute, StatsRowView};
 
-pub fn router(state: HttpState) -> Router {
+pub fn router(state: StaffApi) -> Router {
     let outcome_pages = super::outcome::router(state.clone());
     Router::new()
         .route("/v1/org", get(org).put(replace_org))
@@ -86,17 +86,17 @@ async fn dashboard_script() -> Response {
 /// The authenticated caller and the units they may see, from the directory in force.
 pub struct Staff(pub Scope);
 
-impl FromRequestParts<HttpState> for Staff {
+impl FromRequestParts<StaffApi> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &HttpState,
+        state: &StaffApi,
     ) -> Result<Self, Self::Rejection> {
-        let now = state.csq.now();
-        let claims = state.staff_auth.authenticate(parts, now)?;
+        let now = state.pages.now();
+        let claims = state.auth.authenticate(parts, now)?;
         let current = state
-            .csq
+            .directory
             .current_org()
             .await
             .map_err(|e| ApiError::internal(&e))?;
@@ -197,7 +197,7 @@ impl From<Refusal> for ApiError {
 /// the directory is kept on AWS, where there is no `csq org import`. 201 with
 /// the new version; 200 when the directory sent is the one in force.
 async fn replace_org(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -211,7 +211,7 @@ async fn replace_org(
             )],
         )
     })?;
-    match state.csq.replace_org(org, &who.who.sub).await {
+    match state.directory.replace_org(org, &who.who.sub).await {
         Ok(saved) => {
             let status = if saved.created {
                 StatusCode::CREATED
@@ -234,14 +234,14 @@ async fn replace_org(
 
 /// Who replaced the directory, when, and what changed: newest first.
 async fn org_versions(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<crate::app::org::VersionsRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::Directory)?;
     let q = query(q)?;
     let page = state
-        .csq
+        .directory
         .org_versions(&q)
         .await
         .map_err(|e| ApiError::from(QueryError::from(e)))?;
@@ -250,7 +250,7 @@ async fn org_versions(
 
 /// One past version of the directory, as it was in force.
 async fn org_version(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     Path(version): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -262,7 +262,7 @@ async fn org_version(
             "A version is a whole number: 1, 2, 3…",
         )
     })?;
-    match state.csq.org_at_version(version).await {
+    match state.directory.org_at_version(version).await {
         Ok(Some(org)) => Ok(org_view(version, &org)),
         Ok(None) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -293,45 +293,45 @@ async fn reasons(_who: Staff) -> Response {
 }
 
 async fn list_forms(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<ListFilter>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::Forms)?;
     let filter = query(q)?;
-    Ok(Json(state.csq.list_forms(&who, &filter).await?).into_response())
+    Ok(Json(state.records.list_forms(&who, &filter).await?).into_response())
 }
 
 async fn list_ratings(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<ListFilter>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::Ratings)?;
     let filter = query(q)?;
-    Ok(Json(state.csq.list_ratings(&who, &filter).await?).into_response())
+    Ok(Json(state.records.list_ratings(&who, &filter).await?).into_response())
 }
 
 async fn list_cases(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<CaseListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::Cases)?;
     let q = query(q)?;
-    Ok(Json(state.csq.list_cases(&who, &q).await?).into_response())
+    Ok(Json(state.records.list_cases(&who, &q).await?).into_response())
 }
 
 async fn case_detail(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.csq.case_detail(&who, &id).await?).into_response())
+    Ok(Json(state.records.case_detail(&who, &id).await?).into_response())
 }
 
 async fn case_action(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     Path(id): Path<String>,
     body: Bytes,
@@ -346,7 +346,7 @@ async fn case_action(
             ),
         )
     })?;
-    match state.csq.act_on_case(&who, &id, &body).await {
+    match state.case_handling.act_on_case(&who, &id, &body).await {
         Ok((case, events)) => {
             let events: Vec<CaseEventView> = events.iter().map(CaseEventView::from).collect();
             Ok(
@@ -385,11 +385,11 @@ async fn case_action(
 
 /// The case rules in force: holidays, deadlines, measures, violation categories.
 async fn case_rules(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(_who): Staff,
 ) -> Result<Response, ApiError> {
     let stored = state
-        .csq
+        .case_handling
         .case_rules()
         .await
         .map_err(|e| ApiError::internal(&e))?;
@@ -410,7 +410,7 @@ struct RulesQuery {
 /// Replaces the case rules (department staff only): the holiday calendar is
 /// maintained here (or with `csq case-rules import` on the local host).
 async fn replace_case_rules(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<RulesQuery>, QueryRejection>,
     body: Bytes,
@@ -427,7 +427,7 @@ async fn replace_case_rules(
         )
     })?;
     match state
-        .csq
+        .case_handling
         .replace_case_rules(&who.who.sub, rules, q.version)
         .await
     {
@@ -448,29 +448,29 @@ async fn replace_case_rules(
 
 /// A unit's figures over a period beside the previous one.
 async fn report(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<crate::app::report::ReportRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::Reports)?;
     let q = query(q)?;
-    Ok(Json(state.csq.unit_report(&who, &q).await?).into_response())
+    Ok(Json(state.figures.unit_report(&who, &q).await?).into_response())
 }
 
 /// Units of a level, or officers of an office, ranked fairly.
 async fn rankings(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<crate::app::report::RankingRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::Rankings)?;
     let q = query(q)?;
-    Ok(Json(state.csq.rankings(&who, &q).await?).into_response())
+    Ok(Json(state.figures.rankings(&who, &q).await?).into_response())
 }
 
 /// The newest weekly early warning, the flags within the reader's units.
-async fn warnings(State(state): State<HttpState>, Staff(who): Staff) -> Result<Response, ApiError> {
-    Ok(Json(state.csq.early_warnings(&who).await?).into_response())
+async fn warnings(State(state): State<StaffApi>, Staff(who): Staff) -> Result<Response, ApiError> {
+    Ok(Json(state.figures.early_warnings(&who).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -481,37 +481,37 @@ struct PeriodQuery {
 
 /// An officer's own figures and comments.
 async fn me(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<PeriodQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::OwnPage)?;
     let q = query(q)?;
-    Ok(Json(state.csq.officer_report(&who, q.from, q.to).await?).into_response())
+    Ok(Json(state.records.officer_report(&who, q.from, q.to).await?).into_response())
 }
 
 /// Who read which personal data, when (department only).
 async fn audit(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<ListFilter>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::AuditLog)?;
     let filter = query(q)?;
-    Ok(Json(state.csq.audit_log(&who, &filter).await?).into_response())
+    Ok(Json(state.records.audit_log(&who, &filter).await?).into_response())
 }
 
 async fn stats_rows(
-    state: &HttpState,
+    state: &StaffApi,
     who: &Scope,
     q: Result<Query<StatsRequest>, QueryRejection>,
 ) -> Result<UnitStats, ApiError> {
     let q = query(q)?;
-    Ok(state.csq.unit_stats(who, &q).await?)
+    Ok(state.figures.unit_stats(who, &q).await?)
 }
 
 async fn stats(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<StatsRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -577,7 +577,7 @@ pub fn stats_to_csv(rows: &[StatsRowView]) -> String {
 }
 
 async fn stats_csv(
-    State(state): State<HttpState>,
+    State(state): State<StaffApi>,
     Staff(who): Staff,
     q: Result<Query<StatsRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 
-use super::HttpState;
+use super::PublicSite;
 use super::pages::{StatusKind, layout, status_page};
 use crate::app::optout::OptOutError;
 use crate::domain::declaration::Language;
@@ -34,8 +34,8 @@ fn error_page(e: OptOutError) -> Response {
     }
 }
 
-pub(super) async fn show(State(state): State<HttpState>, Path(token): Path<String>) -> Response {
-    let form = match state.csq.opt_out_form(&token).await {
+pub(super) async fn show(State(state): State<PublicSite>, Path(token): Path<String>) -> Response {
+    let form = match state.rating.opt_out_form(&token).await {
         Ok(f) => f,
         Err(e) => return error_page(e),
     };
@@ -65,7 +65,7 @@ pub(super) async fn show(State(state): State<HttpState>, Path(token): Path<Strin
 }
 
 pub(super) async fn one_click(
-    State(state): State<HttpState>,
+    State(state): State<PublicSite>,
     Path(token): Path<String>,
     body: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
@@ -83,7 +83,7 @@ pub(super) async fn one_click(
         )
             .into_response();
     }
-    match state.csq.opt_out(&token).await {
+    match state.rating.opt_out(&token).await {
         Ok(_) => Html(
             layout(
                 Language::Vi,

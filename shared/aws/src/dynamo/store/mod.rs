@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem, WriteRequest};
 use chrono::{DateTime, NaiveDate, Utc};
-use csq_core::app::nightly::all_pages;
+use csq_core::app::all_pages;
 use csq_core::domain::audit::AuditEntry;
 use csq_core::domain::case::rules::StoredCaseRules;
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};

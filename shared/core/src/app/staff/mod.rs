@@ -9,7 +9,9 @@ mod stats;
 pub use officer::{OfficerMonth, OfficerReport};
 pub use stats::{ChildStats, MAX_CHILDREN, StatsKey, StatsRequest, UnitInfo, UnitStats};
 
-use super::Csq;
+use std::sync::Arc;
+
+use super::Settings;
 use crate::auth::scope::Scope;
 use crate::auth::staff::StaffRole;
 use crate::auth::{b64, unb64};
@@ -23,7 +25,9 @@ use crate::domain::time::vn_day;
 use crate::policy::{
     self, CaseEventView, CaseView, FormView, RatingView, Refusal, StaffRoute, StatsRowView,
 };
-use crate::ports::{Page, PageRequest, PortError};
+use crate::ports::{
+    AuditLog, CaseStore, Clock, FormStore, Page, PageRequest, PortError, StatsStore, Store,
+};
 
 /// The longest date range one listing or stats request may cover.
 pub const MAX_RANGE_DAYS: u64 = 366;
@@ -143,7 +147,32 @@ pub struct CaseDetail {
     pub overdue: bool,
 }
 
-impl Csq {
+/// What staff read: forms, ratings, cases and the audit log of personal-data
+/// reads, scoped to the reader's units, each read of personal data audited;
+/// and the officer's own page.
+#[derive(Clone)]
+pub struct Records {
+    pub(super) forms: Arc<dyn FormStore>,
+    pub(super) cases: Arc<dyn CaseStore>,
+    pub(super) audit: Arc<dyn AuditLog>,
+    /// An officer's own page reads the officer's rollups.
+    pub(super) stats: Arc<dyn StatsStore>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) settings: Arc<Settings>,
+}
+
+impl Records {
+    pub fn new(store: &Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Records {
+        Records {
+            forms: store.clone(),
+            cases: store.clone(),
+            audit: store.clone(),
+            stats: store.clone(),
+            clock,
+            settings,
+        }
+    }
+
     /// Walks days from `to` back to `from`, newest first, reading each day's Query
     /// pages and keeping the items the filter accepts, until `limit` are found.
     async fn list_by_day<T, Q, Fut>(

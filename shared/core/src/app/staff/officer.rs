@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Csq {
+impl Records {
     /// An officer's own page: figures per month, only months of at least k
     /// ratings, misconduct reports never; comments without the business or the
     /// declaration, from those months only.

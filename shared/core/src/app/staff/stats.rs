@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Csq {
+impl super::super::Figures {
     /// Daily rollups of one statistics unit, optionally with its predecessors'
     /// history added in and its child units' totals for drill-down.
     #[tracing::instrument(name = "unit_stats", skip_all)]

@@ -333,6 +333,19 @@ pub struct StoredCaseRules {
     pub rules: CaseRules,
 }
 
+impl StoredCaseRules {
+    /// The rules in force: the department's, or the defaults (no holidays)
+    /// until it saves its own.
+    pub fn in_force(saved: Option<StoredCaseRules>) -> StoredCaseRules {
+        saved.unwrap_or_else(|| StoredCaseRules {
+            version: 0,
+            saved_by: "default".into(),
+            saved_at: DateTime::<Utc>::UNIX_EPOCH,
+            rules: CaseRules::default(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

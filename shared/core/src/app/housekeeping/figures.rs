@@ -1,0 +1,210 @@
+//! The figures' nightly work: the day's rollups, the issue-day cohorts a
+//! rating can still change, and the week's early warning (Sundays).
+
+use std::collections::BTreeMap;
+
+use chrono::{Days, NaiveDate};
+
+use super::Housekeeping;
+use crate::app::{all_pages, emails};
+use crate::domain::form::units;
+use crate::domain::report::{Flag, WarningReport};
+use crate::domain::stats::{DailyStats, DayInputs, cohort_roll_up, roll_up};
+use crate::domain::time::vn_day_start;
+use crate::ports::PortResult;
+
+/// Weeks of the recent window and of the baseline before it.
+pub const RECENT_WEEKS: u64 = 4;
+pub const BASELINE_WEEKS: u64 = 12;
+/// The share of false alarms tolerated among the week's flags.
+pub const FALSE_DISCOVERY_RATE: f64 = 0.05;
+
+impl Housekeeping {
+    /// Computes and stores the rollups of one day; rerunning gives the same figures.
+    #[tracing::instrument(name = "aggregate_day", skip_all)]
+    pub async fn aggregate_day(&self, date: NaiveDate) -> PortResult<Vec<DailyStats>> {
+        let forms = all_pages(|p| self.forms.forms_issued_on(date, p)).await?;
+        let ratings = all_pages(|p| self.forms.ratings_on(date, p)).await?;
+        let opened = all_pages(|p| self.cases.cases_opened_on(date, p)).await?;
+        let closed = all_pages(|p| self.cases.cases_closed_on(date, p)).await?;
+        let end_of_day = vn_day_start(date + Days::new(1));
+        let overdue: Vec<_> = all_pages(|p| self.cases.open_cases_due_before(end_of_day, p))
+            .await?
+            .into_iter()
+            .filter(|c| c.opened_at < end_of_day)
+            .collect();
+        let handling = all_pages(|p| self.cases.handling_ratings_on(date, p)).await?;
+        let org = self.directory.current_org().await?.map(|(_, o)| o);
+        // The day's submitted forms, one read each (bounded by the day's
+        // ratings): a form counts as submitted for every unit it was issued
+        // for, not only those whose subjects it rated.
+        let mut rated_ids: Vec<&str> = ratings.iter().map(|r| r.form_id.as_str()).collect();
+        rated_ids.sort_unstable();
+        rated_ids.dedup();
+        let mut submitted = Vec::with_capacity(rated_ids.len());
+        for id in rated_ids {
+            if let Some(form) = self.forms.form(id).await? {
+                submitted.push(form);
+            }
+        }
+        let stats = roll_up(&DayInputs {
+            date,
+            forms_issued: &forms,
+            forms_submitted: &submitted,
+            ratings: &ratings,
+            cases_opened: &opened,
+            cases_closed: &closed,
+            cases_overdue: &overdue,
+            handling_ratings: &handling,
+            org: org.as_ref(),
+        });
+        self.stats.put_daily(&stats).await?;
+        tracing::info!(%date, units = stats.len(), forms = forms.len(), ratings = ratings.len(), "day rolled up");
+        Ok(stats)
+    }
+
+    /// Recomputes the issue-day cohorts a rating can still change: the days
+    /// whose forms may still be rated (the rating window and two more).
+    pub async fn aggregate_cohorts(&self, date: NaiveDate) -> PortResult<usize> {
+        let org = self.directory.current_org().await?.map(|(_, o)| o);
+        let window = u64::try_from(self.settings.form_ttl.num_days()).unwrap_or(30) + 2;
+        let mut rows = 0;
+        for back in 0..=window {
+            let Some(day) = date.checked_sub_days(Days::new(back)) else {
+                break;
+            };
+            let forms = all_pages(|p| self.forms.forms_issued_on(day, p)).await?;
+            let cohort = cohort_roll_up(day, &forms, org.as_ref());
+            self.stats.put_daily(&cohort).await?;
+            rows += cohort.len();
+        }
+        Ok(rows)
+    }
+
+    /// The weekly early warning for the 4 weeks ending `week_end`: every
+    /// active unit and every officer rated in them, tested against its 12
+    /// weeks before (one-sided two-proportion test, Benjamini–Hochberg across
+    /// all tested). Saved once per week; the department's head and each flag's
+    /// parent unit head are emailed only by the run that saved it.
+    #[tracing::instrument(name = "run_early_warning", skip_all)]
+    pub async fn run_early_warning(
+        &self,
+        week_end: NaiveDate,
+    ) -> PortResult<Option<WarningReport>> {
+        use crate::domain::report::{Window, benjamini_hochberg, drop_p_value};
+        let Some((_, org)) = self.directory.current_org().await? else {
+            return Ok(None);
+        };
+        let recent_from = week_end - Days::new(RECENT_WEEKS * 7 - 1);
+        let baseline_to = recent_from - Days::new(1);
+        let baseline_from = recent_from - Days::new(BASELINE_WEEKS * 7);
+        let min = self.settings.warning_min_ratings;
+        let mut candidates: Vec<(String, String)> = org
+            .units
+            .iter()
+            .filter(|u| !u.retired)
+            .map(|u| (units::unit(&u.code), u.code.clone()))
+            .collect();
+        let mut officers: BTreeMap<String, String> = BTreeMap::new();
+        let mut tested: Vec<(String, String, Window, Window, f64)> = vec![];
+        let window = |rows: &[DailyStats], from: NaiveDate, to: NaiveDate| {
+            let (mut n, mut k) = (0, 0);
+            for r in rows.iter().filter(|r| r.date >= from && r.date <= to) {
+                n += r.ratings;
+                k += r.level_counts[3] + r.level_counts[4];
+            }
+            Window {
+                ratings: n,
+                satisfied: k,
+            }
+        };
+        let mut i = 0;
+        while i < candidates.len() {
+            let (key, owner) = candidates[i].clone();
+            i += 1;
+            let rows = self.stats.daily(&key, baseline_from, week_end).await?;
+            for r in rows.iter().filter(|r| r.date >= recent_from) {
+                for o in &r.officer_ids {
+                    officers.entry(o.clone()).or_insert_with(|| owner.clone());
+                }
+            }
+            let (recent, baseline) = (
+                window(&rows, recent_from, week_end),
+                window(&rows, baseline_from, baseline_to),
+            );
+            if let Some(p) = drop_p_value(recent, baseline, min) {
+                tested.push((key, owner, recent, baseline, p));
+            }
+            // Officers are found in their offices' rows: test them after the units.
+            if i == candidates.len() {
+                for (id, office) in std::mem::take(&mut officers) {
+                    let key = units::officer(&id);
+                    if !candidates.iter().any(|(k, _)| *k == key) {
+                        candidates.push((key, office));
+                    }
+                }
+            }
+        }
+        let p_values: Vec<f64> = tested.iter().map(|t| t.4).collect();
+        let flagged = benjamini_hochberg(&p_values, FALSE_DISCOVERY_RATE);
+        let flags: Vec<Flag> = tested
+            .iter()
+            .zip(flagged)
+            .filter(|(_, f)| *f)
+            .map(|((key, owner, recent, baseline, p), _)| Flag {
+                key: key.clone(),
+                owner: owner.clone(),
+                recent_ratings: recent.ratings,
+                recent_satisfied: recent.satisfied,
+                baseline_ratings: baseline.ratings,
+                baseline_satisfied: baseline.satisfied,
+                p_value: *p,
+            })
+            .collect();
+        let report = WarningReport {
+            week_end,
+            recent_from,
+            baseline_from,
+            baseline_to,
+            min_ratings: min,
+            false_discovery_rate: FALSE_DISCOVERY_RATE,
+            tested: tested.len(),
+            flags,
+        };
+        if !self.stats.put_warnings(&report).await? {
+            return Ok(None);
+        }
+        // One email per head: the department's head gets every flag, each
+        // parent unit's head those below it (an officer's: the office head).
+        let mut to: BTreeMap<(String, String), Vec<&Flag>> = BTreeMap::new();
+        for f in &report.flags {
+            if let Some((_, head)) = org.root().and_then(|r| org.head_for(&r.code)) {
+                to.entry((head.name.clone(), head.email.clone()))
+                    .or_default()
+                    .push(f);
+            }
+            let parent = if f.key.starts_with("officer:") {
+                Some(f.owner.as_str())
+            } else {
+                org.unit(&f.owner).and_then(|u| u.parent.as_deref())
+            };
+            if let Some((_, head)) = parent.and_then(|p| org.head_for(p)) {
+                let flags = to
+                    .entry((head.name.clone(), head.email.clone()))
+                    .or_default();
+                if !flags.contains(&f) {
+                    flags.push(f);
+                }
+            }
+        }
+        for ((name, email), flags) in to {
+            let mail =
+                emails::early_warning(&name, &email, &report, &flags, &self.settings.staff_url);
+            if let Err(e) = self.mailer.send(&mail).await {
+                tracing::warn!(error = %e, "early-warning email not sent");
+            }
+        }
+        tracing::info!(%week_end, tested = report.tested, flags = report.flags.len(), "early warning");
+        Ok(Some(report))
+    }
+}

@@ -1,0 +1,115 @@
+//! Invitations: the one email each form gets (and its retries), sent once
+//! under a lease, never to a suppressed address. Issuing sends the first try;
+//! the sweep retries what the mail service could not take yet.
+
+use std::sync::Arc;
+
+use super::{Settings, emails};
+use crate::domain::form::{Form, InvitationResult};
+use crate::domain::suppression::{SuppressionReason, address_key};
+use crate::ports::{Clock, FormStore, MailError, Mailer, PortError, Store, SuppressionList};
+
+/// How long one caller may hold the right to send a form's invitation before
+/// another attempt may take over (a crashed sender must not block it forever).
+const INVITATION_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+#[derive(Clone)]
+pub(crate) struct Invitations {
+    forms: Arc<dyn FormStore>,
+    suppressions: Arc<dyn SuppressionList>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    settings: Arc<Settings>,
+}
+
+impl Invitations {
+    pub(crate) fn new(
+        store: &Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        settings: Arc<Settings>,
+    ) -> Invitations {
+        Invitations {
+            forms: store.clone(),
+            suppressions: store.clone(),
+            mailer,
+            clock,
+            settings,
+        }
+    }
+
+    /// Sends the invitation once: a lease on the form decides who sends, so two
+    /// concurrent requests for one declaration send one email. Returns what
+    /// happened, or None when someone else holds the lease.
+    pub(crate) async fn send_invitation(
+        &self,
+        form: &Form,
+    ) -> Result<Option<InvitationResult>, PortError> {
+        let now = self.clock.now();
+        if !self
+            .forms
+            .claim_invitation(&form.id, now, now + INVITATION_LEASE)
+            .await?
+        {
+            return Ok(None);
+        }
+        let result = match self.suppression_of(form.business.email.as_str()).await? {
+            Some(reason) => {
+                tracing::info!(form_id = %form.id, reason = reason.code(), "invitation not sent: address suppressed");
+                InvitationResult::Suppressed(reason)
+            }
+            None => self.mail_invitation(form).await,
+        };
+        self.forms
+            .finish_invitation(&form.id, result.clone())
+            .await?;
+        Ok(Some(result))
+    }
+
+    /// Why invitations and reminders to `address` are not sent, if they are not.
+    pub(crate) async fn suppression_of(
+        &self,
+        address: &str,
+    ) -> Result<Option<SuppressionReason>, PortError> {
+        Ok(self
+            .suppressions
+            .suppressed(&address_key(address))
+            .await?
+            .map(|s| s.reason))
+    }
+
+    async fn mail_invitation(&self, form: &Form) -> InvitationResult {
+        let link = self.settings.rating_link(form);
+        let unsubscribe = self.settings.unsubscribe_link(form);
+        match self
+            .mailer
+            .send(&emails::invitation(form, &link, &unsubscribe))
+            .await
+        {
+            Ok(message_id) => {
+                tracing::info!(form_id = %form.id, %message_id, "invitation sent");
+                InvitationResult::Sent(self.clock.now())
+            }
+            Err(MailError::Transient(e)) => {
+                tracing::warn!(form_id = %form.id, error = %e, "invitation not sent yet; the sweep retries it");
+                InvitationResult::Retry
+            }
+            Err(MailError::Rejected(e)) => {
+                tracing::warn!(form_id = %form.id, error = %e, "invitation refused by the mail service");
+                InvitationResult::Rejected(e)
+            }
+        }
+    }
+
+    /// Retries invitations the mail service could not take yet, oldest first,
+    /// a bounded batch per call. Returns how many went out.
+    pub(crate) async fn send_pending_invitations(&self) -> Result<usize, PortError> {
+        let mut sent = 0;
+        for form in self.forms.pending_invitations(100).await? {
+            if let Some(InvitationResult::Sent(_)) = self.send_invitation(&form).await? {
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+}
