@@ -721,6 +721,39 @@ async fn functions_refuse_to_start_without_their_configuration() {
     assert!(format!("{err:#}").contains("/csq/missing"));
 }
 
+/// Each function builds the services its main names, from its own ports; a
+/// service that needs a port the function is not granted (mail, the queue,
+/// the event bus) is refused at init with the reason, never at a request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_function_builds_only_the_services_its_ports_allow() {
+    let world = World::new().await;
+    let issue = world.function(&ISSUE_FORM).await;
+    let rating = world.function(&RATING_FORM).await;
+    let router = world.function(&COMPLAINT_ROUTER).await;
+    let nightly = world.function(&NIGHTLY).await;
+    let staff = world.function(&STAFF_API).await;
+    // What the mains build.
+    assert!(issue.issuance().is_ok());
+    assert!(rating.rating().is_ok());
+    assert!(router.case_handling().is_ok());
+    assert!(nightly.housekeeping().is_ok());
+    assert!(staff.case_handling().is_ok());
+    // What they could not.
+    let refused = |r: anyhow::Result<()>| format!("{:#}", r.expect_err("refused"));
+    assert!(
+        refused(rating.case_handling().map(drop)).contains("rating-form function sends no email")
+    );
+    assert!(refused(issue.rating().map(drop)).contains("issue-form function queues no complaint"));
+    assert!(refused(nightly.issuance().map(drop)).contains("nightly function publishes no event"));
+    assert!(
+        refused(staff.housekeeping().map(drop)).contains("staff-api function queues no complaint")
+    );
+    assert!(
+        refused(router.rating().map(drop))
+            .contains("complaint-router function queues no complaint")
+    );
+}
+
 /// Issue 23, item 10: a warm rating function started before a rotation opens
 /// links signed with the new key (it re-reads the keys once), still opens
 /// the old key's links, and a made-up key id does not make it read again

@@ -305,7 +305,7 @@ fn every_staff_route_reaches_the_staff_function() {
         .values()
         .filter_map(|e| str_at(e, &["Properties", "Path"]))
         .collect();
-    let router = std::fs::read_to_string(root().join("shared/core/src/http/staff.rs")).unwrap();
+    let router = std::fs::read_to_string(root().join("shared/core/src/http/staff/mod.rs")).unwrap();
     let served: Vec<&str> = router
         .split(".route(\"")
         .skip(1)
@@ -436,7 +436,7 @@ fn the_staff_openapi_document_covers_every_api_route() {
     )
     .unwrap();
     let documented = keys_of(doc.get("paths"));
-    let router = std::fs::read_to_string(root().join("shared/core/src/http/staff.rs")).unwrap();
+    let router = std::fs::read_to_string(root().join("shared/core/src/http/staff/mod.rs")).unwrap();
     for path in router
         .split(".route(\"")
         .skip(1)

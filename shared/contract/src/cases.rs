@@ -210,6 +210,20 @@ pub async fn expired_cases_are_anonymised_not_deleted(store: Arc<dyn CaseStore>)
     )
     .unwrap();
     store.update_case(&closed, 1, &close_ev).await.unwrap();
+    // At its limit exactly, the limit has passed (`time::has_passed`).
+    let limit = closed
+        .personal_data_expiry()
+        .expect("a closed case's limit");
+    assert!(
+        holding(limit).await.contains(&closed.id),
+        "listed at the very instant of its limit"
+    );
+    assert!(
+        !holding(limit - Duration::microseconds(1))
+            .await
+            .contains(&closed.id),
+        "not a moment before"
+    );
     let listed = holding(now).await;
     assert!(
         listed.contains(&closed.id)

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, Timelike, Utc};
 use csq_core::domain::form::{FormStatus, InvitationResult, InvitationState};
 use csq_core::domain::time::vn_day;
 use csq_core::ports::{FormStore, InsertFormOutcome, PageRequest, SubmitOutcome};
@@ -377,6 +377,19 @@ pub async fn expired_personal_data_is_gone(store: Arc<dyn FormStore>) {
     store.insert_form(&old).await.unwrap();
     let fresh = form(&declaration_number(), now);
     store.insert_form(&fresh).await.unwrap();
+    // At its limit exactly, the limit has passed (`time::has_passed`); a whole
+    // second, as a document spells it without a fraction.
+    let mut at_limit = form(&declaration_number(), now - Duration::days(400));
+    at_limit.personal_data_until = now.with_nanosecond(0).unwrap() - Duration::seconds(1);
+    store.insert_form(&at_limit).await.unwrap();
+    store
+        .drop_expired_personal_data(at_limit.personal_data_until)
+        .await
+        .unwrap();
+    assert!(
+        store.form(&at_limit.id).await.unwrap().is_none(),
+        "at its limit: gone"
+    );
     store.drop_expired_personal_data(now).await.unwrap();
     assert!(
         store.form(&old.id).await.unwrap().is_none(),

@@ -238,7 +238,8 @@ pub trait CaseStore: Send + Sync {
     /// Query the close-day index.
     async fn cases_closed_on(&self, day: NaiveDate, page: PageRequest) -> PortResult<Page<Case>>;
     /// Query the sparse index of closed cases still holding personal data
-    /// (`Case::personal_data_expiry`), those whose limit is before `t` first.
+    /// (`Case::personal_data_expiry`) whose limit has passed at `t`
+    /// (`time::has_passed`: the limit itself included), oldest first.
     async fn cases_with_personal_data_before(
         &self,
         t: DateTime<Utc>,

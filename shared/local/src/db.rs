@@ -14,14 +14,12 @@ pub(crate) struct Db {
 }
 
 impl Db {
-    /// Opens (creating if needed) a database file and applies `schema`.
-    /// WAL with `synchronous=FULL`: a committed write survives a crash of the
-    /// process and of the machine, which is what "never lose accepted data" needs.
-    pub(crate) fn open(path: &Path, name: &'static str, schema: &str) -> anyhow::Result<Db> {
-        Db::open_with(path, name, schema)
-    }
-
-    /// Opens a database file whose schema is a numbered list of migrations:
+    /// Opens (creating if needed) a database file whose schema is a numbered
+    /// list of migrations. WAL with `synchronous=FULL`: a committed write
+    /// survives a crash of the process and of the machine, which is what
+    /// "never lose accepted data" needs.
+    ///
+    /// The migrations:
     /// those the file has not had yet are applied in order, each in its own
     /// transaction with the number it reached (`PRAGMA user_version`), so an
     /// interrupted upgrade resumes where it stopped. A file a newer version
@@ -68,20 +66,6 @@ impl Db {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
-    }
-
-    /// As `open`, for the files whose schema has never changed (queue, webhooks).
-    fn open_with(path: &Path, name: &'static str, schema: &str) -> anyhow::Result<Db> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let conn = Connection::open(path)?;
-        Db::configure(&conn)?;
-        conn.execute_batch(schema)?;
-        Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
-            name,
-        })
     }
 
     /// Runs `f` with the connection on a blocking thread.

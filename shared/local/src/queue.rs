@@ -14,7 +14,7 @@ use csq_core::domain::complaint::Complaint;
 use csq_core::ports::{Clock, ComplaintQueue, PortError, PortResult, QueueConsumer, Received};
 use rusqlite::{TransactionBehavior, params};
 
-use crate::db::{Db, StoreError, ts};
+use crate::db::{Db, Migration, StoreError, ts};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS messages (
@@ -35,6 +35,13 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 "#;
 
+/// The file's schema, in order (see `Db::open_migrated`): the first is the
+/// layout every release before numbered migrations wrote.
+const MIGRATIONS: &[Migration] = &[Migration {
+    what: "the first layout",
+    apply: |tx| tx.execute_batch(SCHEMA),
+}];
+
 #[derive(Clone)]
 pub struct SqliteQueue {
     db: Db,
@@ -51,7 +58,7 @@ impl SqliteQueue {
         max_receives: u32,
     ) -> anyhow::Result<SqliteQueue> {
         Ok(SqliteQueue {
-            db: Db::open(path, "queue", SCHEMA)?,
+            db: Db::open_migrated(path, "queue", MIGRATIONS)?,
             clock,
             visibility,
             max_receives: max_receives.max(1),

@@ -19,7 +19,7 @@ use csq_core::ports::{Clock, EventPublisher, PortError, PortResult};
 use rusqlite::params;
 use serde::Serialize;
 
-use crate::db::{Db, StoreError, ts};
+use crate::db::{Db, Migration, StoreError, ts};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS webhooks (
@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_at, event_id, webhook_id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (done_at, event_id, webhook_id) WHERE state = 'dead';
 "#;
+
+/// The file's schema, in order (see `Db::open_migrated`): the first is the
+/// layout every release before numbered migrations wrote.
+const MIGRATIONS: &[Migration] = &[Migration {
+    what: "the first layout",
+    apply: |tx| tx.execute_batch(SCHEMA),
+}];
 
 /// The most deliveries one worker pass sends.
 const PASS_LIMIT: u32 = 50;
@@ -132,7 +139,7 @@ impl Webhooks {
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build(https);
         Ok(Webhooks {
-            db: Db::open(path, "webhooks", SCHEMA)?,
+            db: Db::open_migrated(path, "webhooks", MIGRATIONS)?,
             http,
             clock,
         })

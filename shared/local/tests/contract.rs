@@ -50,3 +50,36 @@ mod complaint_queue {
     use super::*;
     csq_contract::queue_contract!(async { queue().await as Arc<dyn csq_contract::queue::Queue> });
 }
+
+/// The queue and the webhook outbox keep numbered schemas like the store: a
+/// file a newer version wrote is refused with the reason, and left as it was.
+#[test]
+fn queue_and_webhook_files_from_a_newer_version_are_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn csq_core::ports::Clock> = Arc::new(SystemClock);
+    let queue_path = dir.path().join("queue.sqlite");
+    let webhooks_path = dir.path().join("webhooks.sqlite");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _guard = rt.enter();
+    drop(SqliteQueue::open(&queue_path, clock.clone(), chrono::Duration::seconds(30), 5).unwrap());
+    drop(csq_local::Webhooks::open(&webhooks_path, clock.clone()).unwrap());
+    for path in [&queue_path, &webhooks_path] {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+    }
+    let before = [
+        std::fs::read(&queue_path).unwrap(),
+        std::fs::read(&webhooks_path).unwrap(),
+    ];
+    let queue = SqliteQueue::open(&queue_path, clock.clone(), chrono::Duration::seconds(30), 5);
+    let webhooks = csq_local::Webhooks::open(&webhooks_path, clock);
+    for err in [
+        queue.err().expect("refused"),
+        webhooks.err().expect("refused"),
+    ] {
+        assert!(err.to_string().contains("newer version of CSQ"), "{err}");
+    }
+    assert_eq!(std::fs::read(&queue_path).unwrap(), before[0]);
+    assert_eq!(std::fs::read(&webhooks_path).unwrap(), before[1]);
+}

@@ -1,7 +1,7 @@
 //! `POST /v1/forms`: the declaration system's contract (see DESIGN.md).
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::{ApiError, IntegrationApi, IntegrationAuth, MAX_BODY_BYTES, security_headers};
+use super::{ApiError, IntegrationApi, IntegrationAuth};
 use crate::app::issue::{
     IssueError, LaterHandlingError, LaterHandlingOutcome, MAX_FORMS_PER_DECLARATION,
 };
@@ -20,16 +20,11 @@ use crate::domain::fields::FieldError;
 use crate::domain::form::FormStatus;
 
 pub fn router(state: IntegrationApi) -> Router {
-    Router::new()
-        .route("/v1/forms", post(issue_form))
-        .route(
-            "/v1/forms/{declaration_number}/handling",
-            post(add_handling),
-        )
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(security_headers))
-        .layer(axum::middleware::from_fn(super::request_span))
-        .with_state(state)
+    super::served(Router::new().route("/v1/forms", post(issue_form)).route(
+        "/v1/forms/{declaration_number}/handling",
+        post(add_handling),
+    ))
+    .with_state(state)
 }
 
 /// Compares keys by their MACs, so the comparison time says nothing about the key.

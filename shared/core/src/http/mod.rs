@@ -132,6 +132,15 @@ pub async fn request_span(req: Request, next: Next) -> Response {
     res
 }
 
+/// What every router of ours wears: a bounded body, the security headers,
+/// and a span per request (outermost, so the others' logs fall inside it).
+pub(crate) fn served<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(request_span))
+}
+
 /// Security headers on every response: pages load nothing from elsewhere, never
 /// leak the tokenised URL in a Referer, and cannot be framed.
 pub async fn security_headers(req: Request, next: Next) -> Response {

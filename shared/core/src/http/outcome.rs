@@ -6,14 +6,14 @@
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{DefaultBodyLimit, Form, Path, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 
+use super::StaffApi;
 use super::pages::layout;
-use super::{MAX_BODY_BYTES, StaffApi, security_headers};
 use crate::app::cases::OutcomeLinkError;
 use crate::domain::case::rules::CaseRules;
 use crate::domain::case::{BusinessAction, Case, CaseKind, ResponseError};
@@ -24,12 +24,7 @@ use crate::domain::time::vn_deadline;
 const CSRF_COOKIE: &str = "csq_case_csrf";
 
 pub fn router(state: StaffApi) -> Router {
-    Router::new()
-        .route("/c/{token}", get(show).post(answer))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(security_headers))
-        .layer(axum::middleware::from_fn(super::request_span))
-        .with_state(state)
+    super::served(Router::new().route("/c/{token}", get(show).post(answer))).with_state(state)
 }
 
 /// Vietnamese and English, the business's language first.

@@ -11,17 +11,17 @@ use maud::{DOCTYPE, html};
 use serde::Deserialize;
 
 use super::staff::csv_cell;
-use super::{ApiError, PublicSite, security_headers};
+use super::{ApiError, PublicSite};
 use crate::app::report::{PublicReport, etag};
 
 pub fn router(state: PublicSite) -> Router {
-    Router::new()
-        .route("/public", get(page))
-        .route("/public.json", get(json))
-        .route("/public.csv", get(csv))
-        .layer(axum::middleware::from_fn(security_headers))
-        .layer(axum::middleware::from_fn(super::request_span))
-        .with_state(state)
+    super::served(
+        Router::new()
+            .route("/public", get(page))
+            .route("/public.json", get(json))
+            .route("/public.csv", get(csv)),
+    )
+    .with_state(state)
 }
 
 #[derive(Deserialize)]

@@ -4,14 +4,14 @@
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::pages::{self, StatusKind};
-use super::{MAX_BODY_BYTES, PublicSite, security_headers, stylesheet};
+use super::{PublicSite, stylesheet};
 use crate::app::rate::{LinkError, SubmitError};
 use crate::domain::declaration::Language;
 use crate::domain::form::Form as RatingForm;
@@ -20,22 +20,21 @@ const CSRF_COOKIE: &str = "csq_csrf";
 
 pub fn router(state: PublicSite) -> Router {
     let public_report = super::public::router(state.clone());
-    Router::new()
-        .route("/f/{token}", get(show_form).post(review))
-        .route("/f/{token}/submit", post(submit))
-        .route("/f/{token}/qr.svg", get(qr_code))
-        .route(
-            "/u/{token}",
-            get(super::unsubscribe::show).post(super::unsubscribe::one_click),
-        )
-        .route("/static/csq.css", get(stylesheet))
-        .route("/favicon.ico", get(no_icon))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(security_headers))
-        .layer(axum::middleware::from_fn(super::request_span))
-        .layer(axum::middleware::from_fn(super::compress::gzip))
-        .with_state(state)
-        .merge(public_report)
+    super::served(
+        Router::new()
+            .route("/f/{token}", get(show_form).post(review))
+            .route("/f/{token}/submit", post(submit))
+            .route("/f/{token}/qr.svg", get(qr_code))
+            .route(
+                "/u/{token}",
+                get(super::unsubscribe::show).post(super::unsubscribe::one_click),
+            )
+            .route("/static/csq.css", get(stylesheet))
+            .route("/favicon.ico", get(no_icon)),
+    )
+    .layer(axum::middleware::from_fn(super::compress::gzip))
+    .with_state(state)
+    .merge(public_report)
 }
 
 /// Browsers ask every origin for an icon; CSQ has none, and says so without an error.

@@ -190,7 +190,7 @@ impl CaseStore for SqliteStore {
                 keyset_page(
                     conn,
                     "cases",
-                    "pii_until IS NOT NULL AND pii_until < ?1",
+                    "pii_until IS NOT NULL AND pii_until <= ?1",
                     &[&t],
                     &["pii_until", "id"],
                     &page,

@@ -16,7 +16,7 @@ impl FormStore for SqliteStore {
                     return Ok(InsertFormOutcome::Exists(Box::new(from_doc(&doc)?)));
                 }
                 tx.execute(
-                    "INSERT INTO forms (id, declaration, issued_day, issued_at, status, doc, awaits_invitation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO forms (id, declaration, issued_day, issued_at, status, doc, awaits_invitation, pii_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![
                         form.id,
                         form.declaration_key(),
@@ -24,7 +24,8 @@ impl FormStore for SqliteStore {
                         ts(form.issued_at),
                         form.status.code(),
                         to_doc(&form)?,
-                        form.awaits_invitation()
+                        form.awaits_invitation(),
+                        ts(form.personal_data_until)
                     ],
                 )?;
                 tx.commit()?;

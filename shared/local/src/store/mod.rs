@@ -36,8 +36,12 @@ use serde::de::DeserializeOwned;
 
 use crate::db::{Db, Migration, StoreError, cursor_parts, ts};
 
-/// Forms past their personal-data limit (`forms_by_personal_data_limit`).
-const EXPIRED: &str = "SELECT id FROM forms WHERE json_extract(doc, '$.personal_data_until') < ?1";
+/// Forms whose personal-data limit has passed (`time::has_passed`: at the
+/// limit itself, as every store compares), through `forms_by_personal_data_limit`.
+/// The column holds the limit as `ts` writes every instant, so the text
+/// comparison is the instants' (the document's own spelling drops zero
+/// fractions, and "…00Z" would sort after "…00.000000Z").
+const EXPIRED: &str = "SELECT id FROM forms WHERE pii_until <= ?1";
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS forms (
@@ -159,24 +163,49 @@ const MIGRATIONS: &[Migration] = &[
                  DROP INDEX IF EXISTS forms_awaiting_invitation;",
             )?;
             // One pass over the forms, once: the domain says which await one.
-            let docs: Vec<(String, String)> = tx
-                .prepare("SELECT id, doc FROM forms")?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            for (id, doc) in docs {
-                let awaits =
-                    serde_json::from_str::<Form>(&doc).is_ok_and(|f| f.awaits_invitation());
-                tx.execute(
-                    "UPDATE forms SET awaits_invitation = ?2 WHERE id = ?1",
-                    params![id, awaits],
-                )?;
-            }
+            backfill(tx, "forms", "awaits_invitation", |doc| {
+                serde_json::from_str::<Form>(doc).is_ok_and(|f| f.awaits_invitation())
+            })?;
             tx.execute_batch(
                 "CREATE INDEX forms_awaiting_invitation ON forms (issued_at, id) WHERE awaits_invitation = 1;",
             )
         },
     },
+    Migration {
+        what: "forms' personal-data limit as a column of one spelling",
+        apply: |tx| {
+            tx.execute_batch(
+                "ALTER TABLE forms ADD COLUMN pii_until TEXT;
+                 DROP INDEX IF EXISTS forms_by_personal_data_limit;",
+            )?;
+            backfill(tx, "forms", "pii_until", |doc| {
+                serde_json::from_str::<Form>(doc)
+                    .ok()
+                    .map(|f| ts(f.personal_data_until))
+            })?;
+            tx.execute_batch("CREATE INDEX forms_by_personal_data_limit ON forms (pii_until);")
+        },
+    },
 ];
+
+/// Fills a column added to `table` with what the domain says of each row's
+/// document: one pass over the table, once, in the migration's transaction.
+fn backfill<V: rusqlite::ToSql>(
+    conn: &rusqlite::Connection,
+    table: &str,
+    column: &str,
+    value_of: impl Fn(&str) -> V,
+) -> rusqlite::Result<()> {
+    let docs: Vec<(String, String)> = conn
+        .prepare(&format!("SELECT id, doc FROM {table}"))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = conn.prepare(&format!("UPDATE {table} SET {column} = ?2 WHERE id = ?1"))?;
+    for (id, doc) in docs {
+        update.execute(params![id, value_of(&doc)])?;
+    }
+    Ok(())
+}
 
 /// Columns added after the first version: a data directory that version wrote
 /// gets them on open, with the value its rows mean (version 0: before versions).
@@ -202,20 +231,12 @@ fn upgrade(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
         // anonymised. Every case written before gets the column the domain
         // gives it (one pass over the cases table, once).
         conn.execute_batch("ALTER TABLE cases ADD COLUMN pii_until TEXT")?;
-        let docs: Vec<(String, String)> = conn
-            .prepare("SELECT id, doc FROM cases")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        for (id, doc) in docs {
-            let until = serde_json::from_str::<Case>(&doc)
+        backfill(conn, "cases", "pii_until", |doc| {
+            serde_json::from_str::<Case>(doc)
                 .ok()
                 .and_then(|c| c.personal_data_expiry())
-                .map(ts);
-            conn.execute(
-                "UPDATE cases SET pii_until = ?2 WHERE id = ?1",
-                params![id, until],
-            )?;
-        }
+                .map(ts)
+        })?;
     }
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS cases_holding_personal_data ON cases (pii_until, id) WHERE pii_until IS NOT NULL;",

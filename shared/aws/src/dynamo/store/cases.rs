@@ -89,7 +89,7 @@ impl CaseStore for DynamoStore {
         self.query_docs(
             Some(GSI3),
             CASES_HOLDING_PERSONAL_DATA.into(),
-            SortKey::Before(ts(t)),
+            SortKey::Through(ts(t)),
             &page,
             "cases holding personal data",
         )

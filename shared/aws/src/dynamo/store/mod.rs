@@ -121,6 +121,8 @@ fn put(
 enum SortKey {
     Any,
     Before(String),
+    /// Keys `<timestamp>#…` whose timestamp is at or before this one.
+    Through(String),
     BeginsWith(String),
     Between(String, String),
 }
@@ -258,6 +260,11 @@ impl DynamoStore {
             SortKey::Any => "#pk = :pk",
             SortKey::Before(v) => {
                 values.push((":sk", s(v)));
+                "#pk = :pk AND #sk < :sk"
+            }
+            SortKey::Through(v) => {
+                // `~` sorts after `#`: every key of this very instant is included.
+                values.push((":sk", s(format!("{v}~"))));
                 "#pk = :pk AND #sk < :sk"
             }
             SortKey::BeginsWith(v) => {

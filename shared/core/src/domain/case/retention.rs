@@ -44,7 +44,7 @@ impl Case {
     /// the case, its finding, its officers and its trail stay for discipline
     /// records. None when not yet due.
     pub fn anonymise(&self, now: DateTime<Utc>) -> Option<(Case, CaseEvent)> {
-        if self.personal_data_expiry()? > now {
+        if !crate::domain::time::has_passed(self.personal_data_expiry()?, now) {
             return None;
         }
         let mut next = self.clone();

@@ -1,0 +1,278 @@
+//! The staff API: JSON with cursor pagination, CSV export of statistics.
+//! Every route needs a staff identity and answers only within its scope.
+//! The directory and case rules routes are in `directory.rs`, figures and
+//! their CSV in `figures.rs`; listings, cases and the reader's own page here.
+
+mod directory;
+mod figures;
+
+pub(crate) use figures::csv_cell;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiError, StaffApi};
+use crate::app::cases::{CaseActionError, CaseActionRequest};
+use crate::app::staff::{CaseListQuery, ListFilter, QueryError};
+use crate::auth::scope::Scope;
+use crate::domain::case::CaseRuleError;
+use crate::policy::{CaseEventView, CaseView, Refusal, StaffRoute};
+use directory::{case_rules, org, org_version, org_versions, replace_case_rules, replace_org};
+use figures::{rankings, report, stats, stats_csv, warnings};
+
+pub fn router(state: StaffApi) -> Router {
+    let outcome_pages = super::outcome::router(state.clone());
+    crate::http::served(
+        Router::new()
+            .route("/v1/org", get(org).put(replace_org))
+            .route("/v1/org/versions", get(org_versions))
+            .route("/v1/org/versions/{version}", get(org_version))
+            .route("/v1/forms", get(list_forms))
+            .route("/v1/reasons", get(reasons))
+            .route("/v1/ratings", get(list_ratings))
+            .route("/v1/ratings.csv", get(super::export::ratings_csv))
+            .route("/v1/cases.csv", get(super::export::cases_csv))
+            .route("/v1/cases", get(list_cases))
+            .route("/v1/cases/{id}", get(case_detail))
+            .route("/v1/cases/{id}/actions", post(case_action))
+            .route("/v1/case-rules", get(case_rules).put(replace_case_rules))
+            .route("/v1/stats", get(stats))
+            .route("/v1/report", get(report))
+            .route("/v1/rankings", get(rankings))
+            .route("/v1/warnings", get(warnings))
+            .route("/v1/me", get(me))
+            .route("/v1/audit", get(audit))
+            .route("/me", get(dashboard))
+            .route("/v1/stats.csv", get(stats_csv))
+            .route("/dashboard", get(dashboard))
+            .route("/static/dashboard.js", get(dashboard_script)),
+    )
+    .with_state(state)
+    .merge(outcome_pages)
+}
+
+/// The dashboard page and script hold no data: they are public, and the script
+/// calls the API with the staff token the person pastes in.
+const DASHBOARD_HTML: &str = include_str!("../dashboard/dashboard.html");
+
+const DASHBOARD_JS: &str = include_str!("../dashboard/dashboard.js");
+
+/// The one page that runs a script: only our own, talking only to our own API.
+const DASHBOARD_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn dashboard() -> Response {
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, DASHBOARD_CSP),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        ],
+        DASHBOARD_HTML,
+    )
+        .into_response()
+}
+
+async fn dashboard_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        DASHBOARD_JS,
+    )
+        .into_response()
+}
+
+/// The authenticated caller and the units they may see, from the directory in force.
+pub struct Staff(pub Scope);
+
+impl FromRequestParts<StaffApi> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &StaffApi,
+    ) -> Result<Self, Self::Rejection> {
+        let now = state.pages.now();
+        let claims = state.auth.authenticate(parts, now)?;
+        let current = state
+            .directory
+            .current_org()
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        let version = current.as_ref().map_or(0, |(v, _)| *v);
+        let scope = Scope::new(claims, current.map(|(_, o)| o))?;
+        Ok(Staff(scope.with_org_version(version)))
+    }
+}
+
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::BadRequest(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            QueryError::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "No such item, or not in your scope.",
+            ),
+            QueryError::Forbidden(refusal) => refusal.into(),
+            QueryError::Storage(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", r.to_string())
+    }
+}
+
+/// The predefined reasons with their labels, so clients show words, not codes.
+async fn reasons(_who: Staff) -> Response {
+    use crate::domain::declaration::Language;
+    use crate::domain::rating_scale::{Polarity, Reason};
+    let list: Vec<serde_json::Value> = Reason::ALL
+        .iter()
+        .map(|r| {
+            json!({
+                "code": r.code(),
+                "vi": r.label(Language::Vi),
+                "en": r.label(Language::En),
+                "negative": r.polarity() == Polarity::Negative,
+                "misconduct": r.is_misconduct(),
+            })
+        })
+        .collect();
+    Json(list).into_response()
+}
+
+async fn list_forms(
+    State(state): State<StaffApi>,
+    Staff(who): Staff,
+    q: Result<Query<ListFilter>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Forms)?;
+    let filter = query(q)?;
+    Ok(Json(state.records.list_forms(&who, &filter).await?).into_response())
+}
+
+async fn list_ratings(
+    State(state): State<StaffApi>,
+    Staff(who): Staff,
+    q: Result<Query<ListFilter>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Ratings)?;
+    let filter = query(q)?;
+    Ok(Json(state.records.list_ratings(&who, &filter).await?).into_response())
+}
+
+async fn list_cases(
+    State(state): State<StaffApi>,
+    Staff(who): Staff,
+    q: Result<Query<CaseListQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Cases)?;
+    let q = query(q)?;
+    Ok(Json(state.records.list_cases(&who, &q).await?).into_response())
+}
+
+async fn case_detail(
+    State(state): State<StaffApi>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.records.case_detail(&who, &id).await?).into_response())
+}
+
+async fn case_action(
+    State(state): State<StaffApi>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: CaseActionRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_body",
+            format!(
+                "Send {{\"action\": \"verify|transfer|resolve|dismiss|note\", \"note\": \"...\", \"version\": n}} \
+                 (transfer: \"to\"; resolve a complaint: \"upheld\", \"officers\", \"violation_category\", \"measure\"): {e}"
+            ),
+        )
+    })?;
+    match state.case_handling.act_on_case(&who, &id, &body).await {
+        Ok((case, events)) => {
+            let events: Vec<CaseEventView> = events.iter().map(CaseEventView::from).collect();
+            Ok(
+                Json(json!({ "case": CaseView::for_reader(&who, &case), "events": events }))
+                    .into_response(),
+            )
+        }
+        Err(CaseActionError::NotFound) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such case, or not in your scope.",
+        )),
+        Err(e @ CaseActionError::Conflict(_)) => {
+            let CaseActionError::Conflict(current) = &e else {
+                unreachable!()
+            };
+            let body = json!({
+                "error": { "code": "conflict", "message": e.to_string() },
+                "current": CaseView::for_reader(&who, current),
+            });
+            Ok((StatusCode::CONFLICT, Json(body)).into_response())
+        }
+        Err(CaseActionError::Storage(e)) => Err(ApiError::internal(&e)),
+        Err(e @ CaseActionError::Rule(CaseRuleError::NotAllowed { .. })) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "action_not_allowed",
+            e.to_string(),
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_action",
+            e.to_string(),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct PeriodQuery {
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+}
+
+/// An officer's own figures and comments.
+async fn me(
+    State(state): State<StaffApi>,
+    Staff(who): Staff,
+    q: Result<Query<PeriodQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::OwnPage)?;
+    let q = query(q)?;
+    Ok(Json(state.records.officer_report(&who, q.from, q.to).await?).into_response())
+}
+
+/// Who read which personal data, when (department only).
+async fn audit(
+    State(state): State<StaffApi>,
+    Staff(who): Staff,
+    q: Result<Query<ListFilter>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::AuditLog)?;
+    let filter = query(q)?;
+    Ok(Json(state.records.audit_log(&who, &filter).await?).into_response())
+}
