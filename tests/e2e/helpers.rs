@@ -44,6 +44,7 @@ pub fn org() -> OrgDirectory {
                     email: email.into(),
                 }),
                 handlers: vec![],
+                officers: vec![],
                 successor: None,
                 retired: false,
             }

@@ -130,8 +130,8 @@ async fn the_directory_changes_as_versions_and_history_stays_with_its_unit() {
         .collect();
     assert_eq!(listed, [2, 1]);
     assert_eq!(
-        versions["items"][0]["saved_by"], "tester",
-        "the token's subject"
+        versions["items"][0]["saved_by"], "operator-token:tester",
+        "the token's subject, marked as an operator's"
     );
     let v1: Value = app.staff_json(&dept, "/v1/org/versions/1").await;
     assert_eq!(

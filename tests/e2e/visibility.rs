@@ -347,7 +347,10 @@ async fn every_read_of_personal_data_is_audited_once_without_contents() {
     let entries = log["items"].as_array().unwrap();
     assert_eq!(entries.len(), 2, "{log}");
     let ratings = entries.iter().find(|e| e["what"] == "ratings").unwrap();
-    assert_eq!(ratings["who"], "tester");
+    assert_eq!(
+        ratings["who"], "operator-token:tester",
+        "an operator token is recorded as such"
+    );
     assert_eq!(ratings["role"], "unit_head");
     assert_eq!(ratings["unit"], "03CC");
     assert!(

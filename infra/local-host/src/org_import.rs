@@ -37,7 +37,6 @@ pub fn read_org_file(path: &Path) -> anyhow::Result<OrgDirectory> {
 
 /// Runs the directory's own checks and turns the problems into one message.
 pub fn check(org: OrgDirectory) -> anyhow::Result<OrgDirectory> {
-    let org = OrgDirectory::new(&org.inspection_unit, &org.default_unit, org.units);
     match org.validate() {
         Ok(()) => Ok(org),
         Err(errors) => bail!("{}", describe_problems(&errors)),
@@ -121,6 +120,7 @@ pub fn parse_csv(text: &str) -> anyhow::Result<OrgDirectory> {
             parent: some(row.parent),
             head,
             handlers: vec![],
+            officers: vec![],
             successor: some(row.successor),
             retired,
         });

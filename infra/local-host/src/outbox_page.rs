@@ -40,7 +40,9 @@ async fn guard(
     }
     let (parts, body) = req.into_parts();
     match access.staff.authenticate(&parts, access.clock.now()) {
-        Ok(claims) if claims.role == csq_core::auth::staff::StaffRole::Department => {
+        Ok(csq_core::policy::Caller::Operator(claims))
+            if claims.role == csq_core::auth::staff::StaffRole::Department =>
+        {
             next.run(axum::extract::Request::from_parts(parts, body))
                 .await
         }

@@ -107,6 +107,12 @@ impl World {
     }
 }
 
+/// Who the directory below names: the department (the root's head), the
+/// inspection unit's head, the head of office 03CC.
+const DEPARTMENT: &str = "vanphong@customs.example.vn";
+const INSPECTOR: &str = "thanhtra@customs.example.vn";
+const HEAD_03CC: &str = "head03cc@customs.example.vn";
+
 fn org() -> LegacyOrg {
     let h = |n: &str, e: &str| Handler {
         name: n.into(),
@@ -114,12 +120,12 @@ fn org() -> LegacyOrg {
     };
     LegacyOrg {
         department: "Cục Hải quan Thử nghiệm".into(),
-        inspection: h("Phòng Thanh tra", "thanhtra@customs.example.vn"),
-        default_handler: h("Văn phòng", "vanphong@customs.example.vn"),
+        inspection: h("Phòng Thanh tra", INSPECTOR),
+        default_handler: h("Văn phòng", DEPARTMENT),
         branches: vec![LegacyBranch {
             code: "03CC".into(),
             name: "Chi cục 03CC".into(),
-            head: h("Chi cục trưởng", "head03cc@customs.example.vn"),
+            head: h("Chi cục trưởng", HEAD_03CC),
             teams: vec![
                 LegacyTeam {
                     code: "03CC01".into(),
@@ -336,7 +342,7 @@ async fn the_issuance_function_refuses_requests_the_gateway_did_not_authenticate
             &headers,
             &[],
             Some(&body),
-            Some(json!({"custom:role": "department"})),
+            Some(json!({"email": DEPARTMENT})),
         ),
         http_event(
             "POST",
@@ -484,7 +490,7 @@ async fn the_whole_loop_on_the_aws_path() {
         "comment escaped in the email"
     );
 
-    let department = json!({"custom:role": "department"});
+    let department = json!({"email": DEPARTMENT});
     let cases = call(
         staff_router(&staff),
         http_event(
@@ -548,7 +554,7 @@ async fn the_whole_loop_on_the_aws_path() {
             )
         }
     };
-    let dept = json!({"custom:role": "department"});
+    let dept = json!({"email": DEPARTMENT});
     let (status, versions) = get("/v1/org/versions".into(), dept.clone()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(versions["items"][0]["saved_by"], "migration");
@@ -567,7 +573,7 @@ async fn the_whole_loop_on_the_aws_path() {
         .expect("the branch under the department");
     assert_eq!(branch["totals"]["forms_submitted"], 1);
     // A first-version token (branch_head) still works, scoped to its subtree.
-    let head = json!({"custom:role": "branch_head", "custom:unit": "03CC"});
+    let head = json!({"email": HEAD_03CC});
     let (status, _) = get(
         format!("/v1/stats?unit=03CC01&from={today}&to={today}"),
         head.clone(),
@@ -584,7 +590,7 @@ async fn the_whole_loop_on_the_aws_path() {
     // Who sees what, on the AWS adapters: the misconduct report and its case
     // are the inspection unit's and the department's, never the office head's;
     // every read is in the audit log.
-    let inspection = json!({"custom:role": "inspection"});
+    let inspection = json!({"email": INSPECTOR});
     let ratings_path = format!("/v1/ratings?from={today}&to={today}");
     let ours = |v: &Value| {
         v["items"]
@@ -661,7 +667,10 @@ async fn staff_routes_without_authorizer_claims_are_refused_and_scoped() {
     )
     .await;
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
-    let unknown_role = call(
+    // Roles come from the directory, never from the token: a claimed role
+    // grants nothing, an address the directory does not name is refused, and
+    // one its provider did not verify is nobody's.
+    let claims_a_role = call(
         router(),
         http_event(
             "GET",
@@ -669,12 +678,30 @@ async fn staff_routes_without_authorizer_claims_are_refused_and_scoped() {
             &[],
             &[],
             None,
-            Some(json!({"custom:role": "admin"})),
+            Some(json!({"custom:role": "department", "role": "department"})),
         ),
     )
     .await;
-    assert_eq!(unknown_role.status, StatusCode::UNAUTHORIZED);
-    let head = json!({"custom:role": "branch_head", "custom:unit": "03CC"});
+    assert_eq!(
+        claims_a_role.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        claims_a_role.body
+    );
+    let unverified = call(
+        router(),
+        http_event(
+            "GET",
+            "/v1/cases",
+            &[],
+            &[],
+            None,
+            Some(json!({"email": DEPARTMENT, "email_verified": "false"})),
+        ),
+    )
+    .await;
+    assert_eq!(unverified.status, StatusCode::UNAUTHORIZED);
+    let head = json!({"email": HEAD_03CC});
     let other = call(
         router(),
         http_event(
@@ -1297,7 +1324,7 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
         world.queue.delete(&m.receipt).await.unwrap();
     }
 
-    let dept = json!({"custom:role": "department"});
+    let dept = json!({"email": DEPARTMENT});
     let staff_call = |method: &'static str, path: String, body: Option<Value>| {
         let staff = &staff;
         let dept = dept.clone();

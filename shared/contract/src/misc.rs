@@ -131,6 +131,7 @@ fn unit(code: &str, kind: &str, parent: Option<&str>) -> Unit {
         parent: parent.map(Into::into),
         head: Some(handler(&code.to_lowercase())),
         handlers: vec![],
+        officers: vec![],
         successor: None,
         retired: false,
     }

@@ -75,7 +75,6 @@ impl Directory {
     /// nothing (a retried request changes nothing).
     #[tracing::instrument(name = "replace_org", skip_all)]
     pub async fn replace_org(&self, next: OrgDirectory, by: &str) -> Result<OrgSaved, OrgError> {
-        let next = OrgDirectory::new(&next.inspection_unit, &next.default_unit, next.units);
         next.validate().map_err(OrgError::Invalid)?;
         let current = self.current_org().await?;
         let previous = current.as_ref().map(|(_, o)| o);

@@ -43,6 +43,7 @@ fn fallback_org() -> OrgDirectory {
                 email: "csq-default@localhost.localdomain".into(),
             }),
             handlers: vec![],
+            officers: vec![],
             successor: None,
             retired: false,
         }],

@@ -72,6 +72,13 @@ pub enum StaffAuthError {
     UnknownUnit(String),
     #[error("the token's unit {unit} is not one the role {role} may hold")]
     UnitNotForRole { unit: String, role: &'static str },
+    #[error("the token names no verified email address")]
+    NoEmail,
+    /// Signed in, but the directory in force names this person in no role.
+    #[error("the org directory does not name you: ask the department to add you")]
+    NotInDirectory,
+    #[error("the org directory does not give you the role {0}")]
+    RoleNotHeld(String),
 }
 
 impl StaffClaims {

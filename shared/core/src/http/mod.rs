@@ -21,8 +21,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::app::{CaseHandling, Directory, Figures, Issuance, Pages, Rating, Records};
-use crate::auth::staff::{Hs256, StaffAuthError, StaffClaims};
+use crate::auth::staff::{Hs256, StaffAuthError};
 use crate::domain::fields::FieldError;
+use crate::policy::Caller;
 
 /// Largest request body any route accepts; larger ones get 413 before parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -44,13 +45,14 @@ pub trait GatewayCaller: Send + Sync {
     fn verified(&self, parts: &axum::http::request::Parts) -> bool;
 }
 
-/// How staff routes learn who is calling.
+/// How staff routes learn who is calling: the host's identity of the caller
+/// (what they may do is the directory's, `policy::scope_of`).
 pub trait StaffAuthenticator: Send + Sync {
     fn authenticate(
         &self,
         parts: &axum::http::request::Parts,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<StaffClaims, StaffAuthError>;
+    ) -> Result<Caller, StaffAuthError>;
 }
 
 pub(crate) fn bearer(parts: &axum::http::request::Parts) -> Option<&str> {
@@ -63,15 +65,15 @@ pub(crate) fn bearer(parts: &axum::http::request::Parts) -> Option<&str> {
         .map(str::trim)
 }
 
-/// Staff tokens minted by the local host.
+/// Operator tokens minted by the local host (`csq staff-token`).
 impl StaffAuthenticator for Hs256 {
     fn authenticate(
         &self,
         parts: &axum::http::request::Parts,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<StaffClaims, StaffAuthError> {
+    ) -> Result<Caller, StaffAuthError> {
         let token = bearer(parts).ok_or(StaffAuthError::Missing)?;
-        self.verify(token, now)
+        Ok(Caller::Operator(self.verify(token, now)?))
     }
 }
 
@@ -216,7 +218,13 @@ impl IntoResponse for ApiError {
 
 impl From<StaffAuthError> for ApiError {
     fn from(e: StaffAuthError) -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
+        match e {
+            // Who they are is known; the directory gives them nothing (here).
+            StaffAuthError::NotInDirectory | StaffAuthError::RoleNotHeld(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+            }
+            _ => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
+        }
     }
 }
 

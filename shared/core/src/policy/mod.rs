@@ -12,8 +12,10 @@
 //! | case assignee | the complainant's contact, while the case is open |
 //! | officer | own figures per month (months of at least k ratings) and comments, no business identity, never misconduct reports |
 
+mod access;
 mod views;
 
+pub use access::{Caller, OPERATOR_MARK, grant_code, grants, scope_of};
 pub use views::*;
 
 use chrono::{DateTime, NaiveDate, Utc};

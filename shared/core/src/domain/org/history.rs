@@ -53,7 +53,7 @@ pub fn carry_forward(previous: Option<&OrgDirectory>, next: OrgDirectory) -> Org
             units.push(kept);
         }
     }
-    OrgDirectory::new(&next.inspection_unit, &next.default_unit, units)
+    next.with_units(units)
 }
 
 fn describe_parent(u: &Unit) -> &str {

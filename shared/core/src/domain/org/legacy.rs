@@ -81,6 +81,7 @@ impl LegacyOrg {
                     parent: parent.map(str::to_owned),
                     head: head.cloned(),
                     handlers: vec![],
+                    officers: vec![],
                     successor: None,
                     retired: false,
                 }

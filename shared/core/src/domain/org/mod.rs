@@ -20,9 +20,20 @@ pub use legacy::{LegacyOrg, StoredOrg};
 
 use super::declaration::Language;
 
-/// Someone who receives cases: a unit's head or one of its handlers.
+/// Someone who receives cases: a unit's head or one of its handlers (or a
+/// department administrator). Their email is how they sign in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handler {
+    pub name: String,
+    pub email: String,
+}
+
+/// A customs officer, under the unit they serve: rated by businesses, and
+/// reads their own page when signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Officer {
+    /// The officer id declarations name (`handling[].officer_id`).
+    pub id: String,
     pub name: String,
     pub email: String,
 }
@@ -44,9 +55,13 @@ pub struct Unit {
     /// Receives the unit's complaints and escalations from below.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<Handler>,
-    /// Further people who may handle the unit's cases.
+    /// Further people who may handle the unit's cases (of the inspection
+    /// unit: its inspectors).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub handlers: Vec<Handler>,
+    /// The officers who serve in the unit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub officers: Vec<Officer>,
     /// Set when the unit was merged into another: its history counts there on request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub successor: Option<String>,
@@ -66,6 +81,7 @@ impl Unit {
             parent: parent.map(Into::into),
             head: None,
             handlers: vec![],
+            officers: vec![],
             successor: None,
             retired: false,
         }
@@ -119,6 +135,10 @@ pub struct OrgDirectory {
     /// Handles complaints about units not (yet) in the directory.
     pub default_unit: String,
     pub units: Vec<Unit>,
+    /// The department's administrators: they keep the directory, the case
+    /// rules and the settings, and read as the department does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub administrators: Vec<Handler>,
     #[serde(skip)]
     index: UnitIndex,
 }
@@ -128,6 +148,7 @@ impl PartialEq for OrgDirectory {
         self.inspection_unit == other.inspection_unit
             && self.default_unit == other.default_unit
             && self.units == other.units
+            && self.administrators == other.administrators
     }
 }
 
@@ -155,6 +176,7 @@ impl OrgDirectory {
             inspection_unit: inspection_unit.to_owned(),
             default_unit: default_unit.to_owned(),
             units,
+            administrators: vec![],
             index: UnitIndex::default(),
         }
     }
@@ -167,6 +189,15 @@ impl OrgDirectory {
             }
             map
         })
+    }
+
+    /// The same directory with other units (its index rebuilt on first use).
+    pub fn with_units(self, units: Vec<Unit>) -> OrgDirectory {
+        OrgDirectory {
+            units,
+            index: UnitIndex::default(),
+            ..self
+        }
     }
 
     pub fn unit(&self, code: &str) -> Option<&Unit> {

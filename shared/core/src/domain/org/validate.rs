@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Handler, OrgDirectory};
-use crate::domain::fields::{DisplayName, EmailAddress, FieldError, UnitCode};
+use crate::domain::fields::{DisplayName, EmailAddress, FieldError, OfficerId, UnitCode};
 
 /// A national authority has a few thousand units; this bounds one import.
 pub const MAX_UNITS: usize = 20_000;
@@ -14,6 +14,15 @@ fn valid_kind(kind: &str) -> bool {
         && kind
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn check_handler_fields(errors: &mut Vec<FieldError>, field: String, h: &Handler) {
+    if let Err(m) = DisplayName::parse(&h.name) {
+        errors.push(FieldError::new(format!("{field}.name"), m));
+    }
+    if let Err(m) = EmailAddress::parse(&h.email) {
+        errors.push(FieldError::new(format!("{field}.email"), m));
+    }
 }
 
 impl OrgDirectory {
@@ -70,6 +79,38 @@ impl OrgDirectory {
             }
             for (j, h) in u.handlers.iter().enumerate() {
                 check_handler(at(&format!("handlers[{j}]")), h);
+            }
+            for (j, o) in u.officers.iter().enumerate() {
+                let field = at(&format!("officers[{j}]"));
+                check_handler(
+                    field,
+                    &Handler {
+                        name: o.name.clone(),
+                        email: o.email.clone(),
+                    },
+                );
+            }
+        }
+        for (i, a) in self.administrators.iter().enumerate() {
+            check_handler_fields(&mut errors, format!("administrators[{i}]"), a);
+        }
+        // An officer id names one person: the officer's page and their figures
+        // are found by it.
+        let mut officer_at: HashMap<&str, String> = HashMap::new();
+        for (i, u) in self.units.iter().enumerate() {
+            for (j, o) in u.officers.iter().enumerate() {
+                let here = format!("units[{i}].officers[{j}]");
+                if let Err(m) = OfficerId::parse(&o.id) {
+                    errors.push(FieldError::new(format!("{here}.id"), m));
+                }
+                if let Some(first) = officer_at.get(o.id.as_str()) {
+                    errors.push(FieldError::new(
+                        format!("{here}.id"),
+                        format!("{} appears twice (also {first})", o.id),
+                    ));
+                } else {
+                    officer_at.insert(&o.id, here);
+                }
             }
         }
 

@@ -90,6 +90,10 @@ async fn dashboard_script() -> Response {
         .into_response()
 }
 
+/// The role a request acts in, for a person the directory names in several
+/// (a grant code such as `unit_head:03CC`; none: their widest).
+pub const ROLE_HEADER: &str = "x-csq-role";
+
 /// The authenticated caller and the units they may see, from the directory in force.
 pub struct Staff(pub Scope);
 
@@ -101,15 +105,19 @@ impl FromRequestParts<StaffApi> for Staff {
         state: &StaffApi,
     ) -> Result<Self, Self::Rejection> {
         let now = state.pages.now();
-        let claims = state.auth.authenticate(parts, now)?;
+        let caller = state.auth.authenticate(parts, now)?;
         let current = state
             .directory
             .current_org()
             .await
             .map_err(|e| ApiError::internal(&e))?;
-        let version = current.as_ref().map_or(0, |(v, _)| *v);
-        let scope = Scope::new(claims, current.map(|(_, o)| o))?;
-        Ok(Staff(scope.with_org_version(version)))
+        // A person holding several roles says which one a request acts in.
+        let wanted = parts
+            .headers
+            .get(ROLE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty());
+        Ok(Staff(crate::policy::scope_of(caller, current, wanted)?))
     }
 }
 
