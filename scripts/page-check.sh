@@ -35,4 +35,4 @@ trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 300); do grep -q "CSQ is running" target/page-check-host.log && break; sleep 0.5; done
 token=$(grep "Staff token:" target/page-check-host.log | awk '{print $3}')
 link=$(grep -o "http://127.0.0.1:$port/f/[^ ]*" target/page-check-host.log | head -1)
-"$venv/bin/python" infra/pages/check.py "http://127.0.0.1:$port" "$token" "$link" target/pages/node_modules/axe-core/axe.min.js
+"$venv/bin/python" infra/pages/check.py "http://127.0.0.1:$port" "$token" "$link" target/pages/node_modules/axe-core/axe.min.js "$data/outbox"

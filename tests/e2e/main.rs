@@ -14,6 +14,7 @@ mod nightly;
 mod org_tree;
 mod rating_loop;
 mod rating_page;
+mod sign_in;
 mod staff_api;
 mod visibility;
 mod webhooks;

@@ -14,6 +14,8 @@ async fn main() -> Result<(), lambda_http::Error> {
             case_handling: env.case_handling()?,
             pages: env.pages(),
             auth: env.staff_auth(),
+            // Staff sign in at the identity provider; no local sessions here.
+            sessions: None,
         }))
     })
     .await

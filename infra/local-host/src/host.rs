@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use chrono::Duration;
+use csq_core::app::sign_in::SignIn;
 use csq_core::app::{Services, Settings};
 use csq_core::auth::staff::{Hs256, StaffClaims};
 use csq_core::http::{self, IntegrationApi, IntegrationAuth, PublicSite, StaffApi};
@@ -25,6 +26,8 @@ pub struct LocalHost {
     pub config: HostConfig,
     /// Every service of the core over this machine's adapters.
     pub services: Services,
+    /// Staff sign-in by one-time code (no identity provider on this machine).
+    pub sign_in: SignIn,
     pub store: Arc<SqliteStore>,
     pub queue: Arc<SqliteQueue>,
     pub mailer: Arc<OutboxMailer>,
@@ -83,10 +86,18 @@ impl LocalHost {
             clock.clone(),
             settings.clone(),
         );
+        let sign_in = SignIn::new(
+            &(store.clone() as Arc<dyn Store>),
+            store.clone(),
+            mailer.clone(),
+            clock.clone(),
+            settings.clone(),
+        );
         let staff_jwt = Hs256::new(secrets.staff_jwt_secret.as_bytes());
         Ok(LocalHost {
             config,
             services,
+            sign_in,
             store,
             queue,
             mailer,
@@ -138,7 +149,12 @@ impl LocalHost {
             case_handling: s.case_handling.clone(),
             pages: s.pages.clone(),
             auth: Arc::new(self.staff_jwt.clone()),
+            sessions: Some(self.sign_in.clone()),
         };
+        let sign_in = http::sign_in::router(http::sign_in::SignInPages {
+            sign_in: self.sign_in.clone(),
+            pages: s.pages.clone(),
+        });
         // Per-client limits guard the public rating pages; the declaration
         // system and staff are authenticated and come from few addresses.
         let rating_pages = http::rating_form::router(public);
@@ -149,7 +165,14 @@ impl LocalHost {
             )),
             None => rating_pages,
         };
+        // Codes are guessable only by many tries, and mail is not free: the
+        // sign-in routes are limited per client whatever the host's settings.
+        let sign_in = sign_in.layer(axum::middleware::from_fn_with_state(
+            crate::limits::Limiter::new(crate::limits::SIGN_IN),
+            crate::limits::limit,
+        ));
         Router::new()
+            .merge(sign_in)
             .merge(http::integration::router(integration))
             .merge(rating_pages)
             .merge(http::staff::router(staff))
@@ -289,6 +312,10 @@ impl LocalHost {
                         .housekeeping
                         .run_nightly(host.services.housekeeping.yesterday()).await {
                         tracing::error!(error = %e, "nightly job failed; it runs again tomorrow and catches up");
+                    }
+                    // Ended sessions and spent codes go (they name a person).
+                    if let Err(e) = host.sign_in.drop_ended().await {
+                        tracing::error!(error = %e, "ended sign-ins not dropped");
                     }
                     // Never run twice in the same minute.
                     tokio::time::sleep(std::time::Duration::from_secs(61)).await;

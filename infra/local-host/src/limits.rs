@@ -19,6 +19,20 @@ pub struct Rate {
     pub burst: f64,
 }
 
+/// The sign-in routes' limits per client: twenty codes or tries at once (a
+/// few people behind one office's address), then one every six seconds; the
+/// console's session reads are cheap.
+pub const SIGN_IN: ClientLimits = ClientLimits {
+    reads: Rate {
+        per_second: 5.0,
+        burst: 30.0,
+    },
+    writes: Rate {
+        per_second: 1.0 / 6.0,
+        burst: 20.0,
+    },
+};
+
 /// Reads (GET, HEAD) and writes (everything else) have their own buckets:
 /// opening a form is cheap, submitting one writes to disk.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -425,9 +425,12 @@ async fn serve(
         let d = d?;
         println!(
             "Demo loaded: {} declarations, {} rated, {} complaints routed to cases.\n\n\
-             Rate a form:   {}\nOutbox:        {url}/outbox\nDashboard:     {url}/dashboard (paste the staff token)\n\
-             Staff token:   {}\n\n\
-             Try: TOKEN=<the staff token>; curl -H \"Authorization: Bearer $TOKEN\" '{url}/v1/stats?unit=department&children=true'\n",
+             Rate a form:   {}\nOutbox:        {url}/outbox\n\
+             Dashboard:     {url}/dashboard\n\
+             \x20              sign in as the head of office 91AA: 91aa@demo-customs.invalid\n\
+             \x20              (the department: cuctruong@demo-customs.invalid); the code arrives in the outbox\n\
+             Staff token:   {}\n\
+             \x20              (an operator token, for scripts: curl -H \"Authorization: Bearer $TOKEN\" '{url}/v1/stats?unit=department&children=true')\n",
             d.declarations, d.submitted, d.cases_opened, d.unrated_link, d.staff_token
         );
     }

@@ -313,6 +313,7 @@ fn staff_router(env: &FunctionEnv) -> axum::Router {
         case_handling: env.case_handling().unwrap(),
         pages: env.pages(),
         auth: env.staff_auth(),
+        sessions: None,
     })
 }
 

@@ -16,6 +16,7 @@ use crate::domain::form::{
 };
 use crate::domain::org::{OrgDirectory, OrgVersion, StoredOrg};
 use crate::domain::report::WarningReport;
+use crate::domain::sign_in::{SignInCode, StaffSession};
 use crate::domain::stats::DailyStats;
 use crate::domain::suppression::Suppression;
 
@@ -429,6 +430,22 @@ pub trait QueueConsumer: Send + Sync {
     async fn delete(&self, receipt: &str) -> PortResult<()>;
     /// Messages that ended in the dead-letter queue (oldest first).
     async fn dead_letters(&self, max: u32) -> PortResult<Vec<Received>>;
+}
+
+/// Sign-in codes and sessions of the one-machine sign-in (an identity
+/// provider keeps its own elsewhere).
+#[async_trait]
+pub trait StaffSessions: Send + Sync {
+    async fn sign_in_code(&self, address_key: &str) -> PortResult<Option<SignInCode>>;
+    /// Puts `code` if the stored one is still at `code.version - 1` (or
+    /// absent, for version 0). False: someone changed it first.
+    async fn put_sign_in_code(&self, code: &SignInCode) -> PortResult<bool>;
+    async fn session(&self, token_hash: &str) -> PortResult<Option<StaffSession>>;
+    async fn put_session(&self, session: &StaffSession) -> PortResult<()>;
+    async fn end_session(&self, token_hash: &str) -> PortResult<()>;
+    /// Deletes sessions that ended before `now` and codes past their window:
+    /// bounded by what the last day left.
+    async fn drop_ended_sign_ins(&self, now: DateTime<Utc>) -> PortResult<u64>;
 }
 
 /// A store that keeps every kind of record: each host has one (SQLite on one

@@ -30,6 +30,7 @@ pub mod qr;
 pub mod rate;
 pub mod report;
 pub mod route;
+pub mod sign_in;
 pub mod staff;
 
 use std::sync::Arc;

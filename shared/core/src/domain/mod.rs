@@ -10,6 +10,7 @@ pub mod form;
 pub mod org;
 pub mod rating_scale;
 pub mod report;
+pub mod sign_in;
 pub mod stats;
 pub mod submission;
 pub mod suppression;

@@ -8,6 +8,7 @@ pub mod outcome;
 mod pages;
 pub mod public;
 pub mod rating_form;
+pub mod sign_in;
 pub mod staff;
 mod unsubscribe;
 
@@ -103,7 +104,11 @@ pub struct StaffApi {
     pub directory: Directory,
     pub case_handling: CaseHandling,
     pub pages: Pages,
+    /// Bearer tokens: the identity provider's (through the API's authorizer)
+    /// or the machine's operator tokens.
     pub auth: Arc<dyn StaffAuthenticator>,
+    /// The one-machine sign-in's sessions (cookie), where the host has it.
+    pub sessions: Option<crate::app::sign_in::SignIn>,
 }
 
 /// The request's id, as the host knows it: API Gateway's on Lambda (the AWS
@@ -242,8 +247,8 @@ pub async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-/// The CSRF nonce a browser sent in cookie `name` (double-submit), if sane.
-pub(crate) fn csrf_nonce(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+/// A short cookie of ours (a CSRF nonce, a session token), by name.
+pub(crate) fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -263,7 +268,7 @@ pub(crate) fn csrf_nonce_or_new(
     path: &str,
     public_url: &str,
 ) -> (String, Option<HeaderValue>) {
-    if let Some(n) = csrf_nonce(headers, name) {
+    if let Some(n) = cookie_value(headers, name) {
         return (n, None);
     }
     let nonce = crate::auth::random_secret(18);

@@ -223,7 +223,7 @@ async fn answer(
         Ok(x) => x,
         Err(e) => return error_response(e),
     };
-    let nonce = super::csrf_nonce(&headers, CSRF_COOKIE).unwrap_or_default();
+    let nonce = super::cookie_value(&headers, CSRF_COOKIE).unwrap_or_default();
     if !state
         .pages
         .csrf_ok(&case.id, &nonce, field(&fields, "csrf"))

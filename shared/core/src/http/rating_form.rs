@@ -169,7 +169,7 @@ async fn posted_fields(
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let nonce = super::csrf_nonce(headers, CSRF_COOKIE).unwrap_or_default();
+    let nonce = super::cookie_value(headers, CSRF_COOKIE).unwrap_or_default();
     if !state.pages.csrf_ok(&form.id, &nonce, posted_csrf).await {
         return Err(status_response(StatusKind::SessionExpired));
     }

@@ -8,6 +8,7 @@
 mod cases;
 mod forms;
 mod org;
+mod sessions;
 mod stats;
 
 use std::path::Path;
@@ -184,6 +185,26 @@ const MIGRATIONS: &[Migration] = &[
                     .map(|f| ts(f.personal_data_until))
             })?;
             tx.execute_batch("CREATE INDEX forms_by_personal_data_limit ON forms (pii_until);")
+        },
+    },
+    Migration {
+        what: "staff sign-in codes and sessions",
+        apply: |tx| {
+            tx.execute_batch(
+                "CREATE TABLE sign_in_codes (
+                     address_key TEXT PRIMARY KEY,
+                     version     INTEGER NOT NULL,
+                     keep_until  TEXT NOT NULL,
+                     doc         TEXT NOT NULL
+                 );
+                 CREATE INDEX sign_in_codes_by_keep ON sign_in_codes (keep_until);
+                 CREATE TABLE staff_sessions (
+                     token_hash TEXT PRIMARY KEY,
+                     ends_at    TEXT NOT NULL,
+                     doc        TEXT NOT NULL
+                 );
+                 CREATE INDEX staff_sessions_by_end ON staff_sessions (ends_at);",
+            )
         },
     },
 ];

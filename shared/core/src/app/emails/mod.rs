@@ -8,7 +8,7 @@ mod business;
 mod staff;
 
 pub use business::{case_outcome, invitation, reminder};
-pub use staff::{case_assigned, case_escalated, case_reminder, early_warning};
+pub use staff::{case_assigned, case_escalated, case_reminder, early_warning, sign_in_code};
 
 use maud::{Markup, html};
 

@@ -260,3 +260,29 @@ pub fn early_warning(
         ..OutgoingEmail::default()
     }
 }
+
+/// The one-time sign-in code, to an address the directory names.
+pub fn sign_in_code(name: &str, to: &str, code: &str, console_url: &str) -> OutgoingEmail {
+    let subject = format!("Mã đăng nhập CSQ / CSQ sign-in code: {code}");
+    let text = format!(
+        "Mã đăng nhập CSQ của {name}: {code}\nMã dùng được một lần trong 10 phút. \
+         Nếu không phải bạn yêu cầu, hãy bỏ qua thư này.\n\n\
+         Your CSQ sign-in code: {code}\nIt works once, within 10 minutes. \
+         If you did not ask for it, ignore this email.\n\n{console_url}\n"
+    );
+    let html = page(html! {
+        p { "Mã đăng nhập CSQ của " (name) ":" }
+        p { strong style="font-size: 1.5em; letter-spacing: 0.2em" { (code) } }
+        p { "Mã dùng được một lần trong 10 phút. Nếu không phải bạn yêu cầu, hãy bỏ qua thư này." }
+        p lang="en" { "Your CSQ sign-in code. It works once, within 10 minutes. If you did not ask for it, ignore this email." }
+        p { a href=(console_url) { (console_url) } }
+    });
+    OutgoingEmail {
+        to_name: name.to_owned(),
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+        ..OutgoingEmail::default()
+    }
+}

@@ -1,17 +1,34 @@
-// CSQ staff dashboard: reads /v1/org and /v1/stats (drilling down the org tree) with the staff token kept in
-// sessionStorage, and draws SVG charts. Every value reaches the page through
-// textContent or SVG attributes, never as markup.
+// CSQ staff dashboard: reads /v1/org and /v1/stats (drilling down the org tree)
+// and draws SVG charts. The person signs in with a code mailed to them; the
+// session lives in an HttpOnly cookie the page never sees, and the page keeps
+// only the session's CSRF token, in memory, for its writes. Every value reaches
+// the page through textContent or SVG attributes, never as markup.
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
 const LEVEL_COLOURS = ["#b3261e", "#e8710a", "#9aa0a6", "#7cb342", "#1e8e3e"];
 const $ = (id) => document.getElementById(id);
 
-function token() { return sessionStorage.getItem("csq-staff-token") || ""; }
+/// The signed-in session as /auth/session gives it (email, roles, CSRF token); null: signed out.
+let session = null;
+
+/// The role this tab acts in (a code of session.roles); the widest by default.
+function activeRole() {
+  if (!session || !session.roles.length) return null;
+  return session.roles.find((r) => r.code === $("role").value) || session.roles[0];
+}
+
+function headers(write) {
+  const h = {};
+  const role = activeRole();
+  if (role) h["X-CSQ-Role"] = role.code;
+  if (write && session) h["X-CSRF-Token"] = session.csrf;
+  return h;
+}
 
 async function api(path) {
-  const res = await fetch(path, { headers: { Authorization: "Bearer " + token() } });
-  if (res.status === 401) { signOut(); throw new Error("Mã truy cập không hợp lệ / The token is not valid"); }
+  const res = await fetch(path, { headers: headers(false), credentials: "same-origin" });
+  if (res.status === 401) { showSignIn(); throw new Error("Phiên đăng nhập đã hết / The session ended: sign in again"); }
   if (!res.ok) {
     let msg = res.status + "";
     try { const body = await res.json(); msg = (body.error && body.error.message) || msg; } catch (_) { /* not JSON */ }
@@ -35,17 +52,50 @@ function svg(tag, attrs) {
 
 function isoDay(d) { return d.toISOString().slice(0, 10); }
 
-function signOut() {
-  sessionStorage.removeItem("csq-staff-token");
+function showSignIn() {
+  session = null;
   $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true; $("cases").hidden = true; $("me").hidden = true; $("leadership").hidden = true;
 }
 
-/// The claims of the pasted token (it is the caller's own): to start where they are.
-function claims() {
-  try {
-    const part = token().split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    return JSON.parse(decodeURIComponent(escape(atob(part))));
-  } catch (_) { return {}; }
+async function signOut() {
+  if (session) {
+    await fetch("/auth/session", { method: "DELETE", headers: headers(true), credentials: "same-origin" });
+  }
+  showSignIn();
+  $("code-form").hidden = false; $("session-form").hidden = true; $("signin-note").textContent = "";
+}
+
+async function sendCode(e) {
+  e.preventDefault();
+  const res = await fetch("/auth/code", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email: $("signin-email").value.trim() }),
+  });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) { $("signin-note").textContent = (body.error && body.error.message) || res.status + ""; return; }
+  $("signin-note").textContent = body.message;
+  $("code-form").hidden = true; $("session-form").hidden = false; $("signin-code").focus();
+}
+
+async function useCode(e) {
+  e.preventDefault();
+  const res = await fetch("/auth/session", {
+    method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
+    body: JSON.stringify({ email: $("signin-email").value.trim(), code: $("signin-code").value.trim() }),
+  });
+  const body = await res.json().catch(() => ({}));
+  $("signin-code").value = "";
+  if (!res.ok) { $("signin-note").textContent = (body.error && body.error.message) || res.status + ""; return; }
+  session = body;
+  start();
+}
+
+/// The session this browser already has, if any.
+async function resume() {
+  const res = await fetch("/auth/session", { credentials: "same-origin" });
+  if (res.status !== 200) return showSignIn();
+  session = await res.json();
+  start();
 }
 
 async function loadUnits() {
@@ -63,8 +113,8 @@ async function loadUnits() {
       }
     };
     walk("", 0);
-    const mine = claims().unit || claims()["custom:unit"];
-    if (mine) select.value = mine;
+    const role = activeRole();
+    if (role && role.unit) select.value = role.unit;
   } catch (e) { select.append(el("option", "Toàn Cục / Department", { value: "department" })); }
 }
 
@@ -366,7 +416,8 @@ async function actOnCase(ev) {
   try {
     const res = await fetch("/v1/cases/" + encodeURIComponent(currentCase) + "/actions", {
       method: "POST",
-      headers: { Authorization: "Bearer " + token(), "Content-Type": "application/json" },
+      headers: Object.assign(headers(true), { "Content-Type": "application/json" }),
+      credentials: "same-origin",
       body: JSON.stringify(body),
     });
     const reply = await res.json();
@@ -494,8 +545,21 @@ async function loadKinds() {
 }
 
 async function start() {
-  if (claims().role === "officer" || claims()["custom:role"] === "officer") return showMe();
-  $("signin").hidden = true; $("controls").hidden = false; $("cases").hidden = false;
+  $("who").textContent = (session.name ? session.name + " · " : "") + session.email;
+  const roles = $("role");
+  if (!roles.options.length) {
+    for (const r of session.roles) roles.append(el("option", r.role + (r.unit ? " " + r.unit : "") + (r.officer ? " " + r.officer : ""), { value: r.code }));
+  }
+  $("role-choice").hidden = session.roles.length < 2;
+  if (!session.roles.length) {
+    $("signin").hidden = false;
+    $("signin-note").textContent = "Danh bạ không có vai trò nào cho bạn / The org directory gives you no role: ask the department.";
+    return;
+  }
+  $("signin").hidden = true;
+  if (activeRole().role === "officer") { $("controls").hidden = true; $("cases").hidden = true; $("leadership").hidden = true; $("report").hidden = true; return showMe(); }
+  $("me").hidden = true;
+  $("controls").hidden = false; $("cases").hidden = false;
   await Promise.all([loadUnits(), loadReasons(), loadCaseRules(), loadKinds()]);
   await refresh();
   await loadLeadership();
@@ -507,12 +571,9 @@ document.addEventListener("DOMContentLoaded", () => {
   const today = new Date();
   $("to").value = isoDay(today);
   $("from").value = isoDay(new Date(today.getTime() - 29 * 86400000));
-  $("token-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    sessionStorage.setItem("csq-staff-token", $("token").value.trim());
-    $("token").value = "";
-    start();
-  });
+  $("code-form").addEventListener("submit", sendCode);
+  $("session-form").addEventListener("submit", useCode);
+  $("role").addEventListener("change", () => start());
   $("query").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
   $("csv").addEventListener("click", downloadCsv);
   $("signout").addEventListener("click", signOut);
@@ -521,5 +582,5 @@ document.addEventListener("DOMContentLoaded", () => {
   $("case-action").addEventListener("submit", actOnCase);
   $("case-action-kind").addEventListener("change", showActionFields);
   window.addEventListener("hashchange", caseFromHash);
-  if (token()) start();
+  resume();
 });

@@ -19,10 +19,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::sign_in::{CSRF_HEADER, SESSION_COOKIE};
 use super::{ApiError, StaffApi};
 use crate::app::cases::{CaseActionError, CaseActionRequest};
 use crate::app::staff::{CaseListQuery, ListFilter, QueryError};
 use crate::auth::scope::Scope;
+use crate::auth::staff::StaffAuthError;
 use crate::domain::case::CaseRuleError;
 use crate::policy::{CaseEventView, CaseView, Refusal, StaffRoute};
 use directory::{case_rules, org, org_version, org_versions, replace_case_rules, replace_org};
@@ -105,7 +107,33 @@ impl FromRequestParts<StaffApi> for Staff {
         state: &StaffApi,
     ) -> Result<Self, Self::Rejection> {
         let now = state.pages.now();
-        let caller = state.auth.authenticate(parts, now)?;
+        let caller = match (
+            &state.sessions,
+            super::cookie_value(&parts.headers, SESSION_COOKIE),
+        ) {
+            // A signed-in console (a bearer token, if any, is the caller's choice).
+            (Some(sign_in), Some(token)) if !parts.headers.contains_key(header::AUTHORIZATION) => {
+                let session = sign_in
+                    .person(&token)
+                    .await
+                    .map_err(|e| ApiError::internal(&e))?
+                    .ok_or(StaffAuthError::Expired)?;
+                if !parts.method.is_safe() {
+                    let given = parts
+                        .headers
+                        .get(CSRF_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    if !sign_in.csrf_ok(&token, given).await {
+                        return Err(super::sign_in::csrf_refused());
+                    }
+                }
+                crate::policy::Caller::Person {
+                    email: session.email,
+                }
+            }
+            _ => state.auth.authenticate(parts, now)?,
+        };
         let current = state
             .directory
             .current_org()
