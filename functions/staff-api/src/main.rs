@@ -16,6 +16,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             auth: env.staff_auth(),
             // Staff sign in at the identity provider; no local sessions here.
             sessions: None,
+            identity_provider: env.identity_provider(),
         }))
     })
     .await

@@ -150,6 +150,7 @@ impl LocalHost {
             pages: s.pages.clone(),
             auth: Arc::new(self.staff_jwt.clone()),
             sessions: Some(self.sign_in.clone()),
+            identity_provider: None,
         };
         let sign_in = http::sign_in::router(http::sign_in::SignInPages {
             sign_in: self.sign_in.clone(),

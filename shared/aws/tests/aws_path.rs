@@ -82,6 +82,12 @@ impl World {
             (env::FORM_TTL_DAYS, "30".to_owned()),
             (env::REMIND_AFTER_DAYS, "3".to_owned()),
             (env::PERSONAL_DATA_DAYS, "365".to_owned()),
+            (
+                env::OIDC_ISSUER,
+                "https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_Example"
+                    .to_owned(),
+            ),
+            (env::OIDC_CLIENT_ID, "csq-console".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -314,6 +320,7 @@ fn staff_router(env: &FunctionEnv) -> axum::Router {
         pages: env.pages(),
         auth: env.staff_auth(),
         sessions: None,
+        identity_provider: env.identity_provider(),
     })
 }
 
@@ -668,6 +675,29 @@ async fn staff_routes_without_authorizer_claims_are_refused_and_scoped() {
     )
     .await;
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    // The console learns where to send a person, and may call only there.
+    let config = call(
+        router(),
+        http_event("GET", "/auth/config", &[], &[], None, None),
+    )
+    .await;
+    assert_eq!(config.status, StatusCode::OK);
+    let config: Value = serde_json::from_str(&config.body).unwrap();
+    assert_eq!(config["method"], "oidc");
+    assert_eq!(config["client_id"], "csq-console");
+    let page = call(
+        router(),
+        http_event("GET", "/dashboard", &[], &[], None, None),
+    )
+    .await;
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("connect-src 'self' https://cognito-idp.ap-southeast-1.amazonaws.com https://*.auth.ap-southeast-1.amazoncognito.com;"),
+        "{csp}"
+    );
     // Roles come from the directory, never from the token: a claimed role
     // grants nothing, an address the directory does not name is refused, and
     // one its provider did not verify is nobody's.

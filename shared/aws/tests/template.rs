@@ -479,3 +479,71 @@ fn the_public_pages_can_sit_behind_a_per_client_rate_rule() {
         Some("CLOUDFRONT")
     );
 }
+
+/// Staff sign in at the stack's user pool (or the authority's provider): its
+/// own sign-in domain, a public console client with the code flow (PKCE) and
+/// no more scope than who the person is, MFA kept on; the API's authorizer
+/// takes that pool's ID tokens for that client; no attribute grants a role.
+#[test]
+fn the_console_signs_staff_in_at_the_user_pool() {
+    let t = template();
+    let domain = resource(&t, "StaffSignInDomain");
+    assert_eq!(
+        str_at(domain, &["Type"]),
+        Some("AWS::Cognito::UserPoolDomain")
+    );
+    let client = &resource(&t, "StaffUserPoolClient")["Properties"];
+    assert_eq!(
+        client["GenerateSecret"].as_bool(),
+        Some(false),
+        "a public client"
+    );
+    assert_eq!(
+        client["AllowedOAuthFlowsUserPoolClient"].as_bool(),
+        Some(true)
+    );
+    let list = |v: &Value| -> Vec<String> {
+        v.as_sequence()
+            .map(|s| {
+                s.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(list(&client["AllowedOAuthFlows"]), ["code"]);
+    assert_eq!(list(&client["AllowedOAuthScopes"]), ["openid", "email"]);
+    assert!(
+        client["CallbackURLs"]
+            .as_sequence()
+            .is_some_and(|c| !c.is_empty())
+    );
+    assert!(
+        client["LogoutURLs"]
+            .as_sequence()
+            .is_some_and(|c| !c.is_empty())
+    );
+    assert!(
+        !list(&client["ReadAttributes"])
+            .iter()
+            .any(|a| a.starts_with("custom:")),
+        "no attribute grants a role"
+    );
+    assert_eq!(
+        str_at(
+            resource(&t, "StaffUserPool"),
+            &["Properties", "MfaConfiguration"]
+        ),
+        Some("ON")
+    );
+    let jwt = &resource(&t, "HttpApi")["Properties"]["Auth"]["Authorizers"]["StaffJwt"]["JwtConfiguration"];
+    let text = |v: &Value| serde_norway::to_string(v).unwrap();
+    assert!(
+        text(&jwt["issuer"]).contains("cognito-idp")
+            && text(&jwt["issuer"]).contains("StaffUserPool")
+    );
+    assert!(text(&jwt["audience"]).contains("StaffUserPoolClient"));
+    let env = &resource(&t, "StaffApiFunction")["Properties"]["Environment"]["Variables"];
+    assert!(text(&env["CSQ_OIDC_ISSUER"]).contains("StaffUserPool"));
+    assert!(text(&env["CSQ_OIDC_CLIENT_ID"]).contains("StaffUserPoolClient"));
+}

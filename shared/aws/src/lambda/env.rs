@@ -13,7 +13,7 @@ use csq_core::app::{
 };
 use csq_core::auth::link::{LinkKeyRing, LinkKeySource, LinkKeys};
 use csq_core::auth::random_secret;
-use csq_core::http::{IntegrationAuth, StaffAuthenticator};
+use csq_core::http::{IdentityProvider, IntegrationAuth, StaffAuthenticator};
 use csq_core::ports::{Clock, ComplaintQueue, EventPublisher, Mailer, Store, SystemClock};
 
 use super::staff_auth::AuthorizerClaims;
@@ -31,6 +31,10 @@ pub const SES_CONFIGURATION_SET: &str = "CSQ_SES_CONFIGURATION_SET";
 pub const COMPLAINT_QUEUE_URL: &str = "CSQ_COMPLAINT_QUEUE_URL";
 /// The EventBridge bus events for other systems go to.
 pub const EVENT_BUS_NAME: &str = "CSQ_EVENT_BUS_NAME";
+/// Where the console signs staff in: the OpenID issuer and the console's
+/// public client id there (the stack's Cognito pool, or the authority's own).
+pub const OIDC_ISSUER: &str = "CSQ_OIDC_ISSUER";
+pub const OIDC_CLIENT_ID: &str = "CSQ_OIDC_CLIENT_ID";
 pub use csq_core::app::policy_settings::{
     AUDIT_DAYS, CONTACT_GRACE_DAYS, FORM_TTL_DAYS, MIN_CELL, PERSONAL_DATA_DAYS, PUBLIC_LEVEL,
     RANK_MIN_RATINGS, REMIND_AFTER_DAYS,
@@ -145,6 +149,8 @@ pub const STAFF_API: FunctionSpec = FunctionSpec {
         LINK_KEYS_PARAMETER,
         MAIL_FROM,
         SES_CONFIGURATION_SET,
+        OIDC_ISSUER,
+        OIDC_CLIENT_ID,
     ],
     signs_links: true,
     sends_mail: true,
@@ -169,6 +175,7 @@ pub const SPECS: [&FunctionSpec; 5] = [
 pub struct FunctionEnv {
     spec: &'static FunctionSpec,
     store: DynamoStore,
+    identity_provider: Option<IdentityProvider>,
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
     mailer: Option<Arc<dyn Mailer>>,
@@ -243,8 +250,11 @@ impl FunctionEnv {
             .all_env()
             .into_iter()
             .filter(|n| {
-                // Optional: these have defaults.
+                // Optional: these have defaults (no identity provider: the
+                // console takes a token as before).
                 *n != SES_CONFIGURATION_SET
+                    && *n != OIDC_ISSUER
+                    && *n != OIDC_CLIENT_ID
                     && !csq_core::app::policy_settings::NAMES.contains(n)
                     && get(n).is_empty()
             })
@@ -308,9 +318,16 @@ impl FunctionEnv {
                 get(EVENT_BUS_NAME),
             )) as Arc<dyn EventPublisher>
         });
+        let identity_provider = Some(get(OIDC_ISSUER))
+            .filter(|i| i.starts_with("https://"))
+            .map(|issuer| IdentityProvider {
+                issuer,
+                client_id: get(OIDC_CLIENT_ID),
+            });
         Ok(FunctionEnv {
             spec,
             store,
+            identity_provider,
             clock,
             settings: Arc::new(settings),
             mailer,
@@ -419,6 +436,11 @@ impl FunctionEnv {
     /// authorizer on staff routes.
     pub fn integration_auth(&self) -> IntegrationAuth {
         IntegrationAuth::Gateway(Arc::new(super::staff_auth::IamCaller))
+    }
+
+    /// Where the console signs staff in (None: not configured).
+    pub fn identity_provider(&self) -> Option<IdentityProvider> {
+        self.identity_provider.clone()
     }
 
     pub fn staff_auth(&self) -> Arc<dyn StaffAuthenticator> {

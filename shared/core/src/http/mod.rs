@@ -109,6 +109,37 @@ pub struct StaffApi {
     pub auth: Arc<dyn StaffAuthenticator>,
     /// The one-machine sign-in's sessions (cookie), where the host has it.
     pub sessions: Option<crate::app::sign_in::SignIn>,
+    /// Where the console sends staff to sign in, where an OpenID provider does it.
+    pub identity_provider: Option<IdentityProvider>,
+}
+
+/// The OpenID provider the console signs staff in at (authorization code
+/// with PKCE, the console being a public client).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IdentityProvider {
+    pub issuer: String,
+    pub client_id: String,
+}
+
+impl IdentityProvider {
+    /// The origins the console's script may call besides its own: the
+    /// issuer's (discovery) and, for a Cognito pool, its sign-in domain (token).
+    pub fn origins(&self) -> Vec<String> {
+        let origin = |url: &str| {
+            let rest = url.split_once("://").map_or("", |(_, r)| r);
+            let host = rest.split('/').next().unwrap_or("");
+            format!("https://{host}")
+        };
+        let mut out = vec![origin(&self.issuer)];
+        if let Some(region) = self
+            .issuer
+            .strip_prefix("https://cognito-idp.")
+            .and_then(|r| r.split('.').next())
+        {
+            out.push(format!("https://*.auth.{region}.amazoncognito.com"));
+        }
+        out
+    }
 }
 
 /// The request's id, as the host knows it: API Gateway's on Lambda (the AWS

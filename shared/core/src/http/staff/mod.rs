@@ -55,7 +55,8 @@ pub fn router(state: StaffApi) -> Router {
             .route("/me", get(dashboard))
             .route("/v1/stats.csv", get(stats_csv))
             .route("/dashboard", get(dashboard))
-            .route("/static/dashboard.js", get(dashboard_script)),
+            .route("/static/dashboard.js", get(dashboard_script))
+            .route("/auth/config", get(sign_in_config)),
     )
     .with_state(state)
     .merge(outcome_pages)
@@ -67,13 +68,35 @@ const DASHBOARD_HTML: &str = include_str!("../dashboard/dashboard.html");
 
 const DASHBOARD_JS: &str = include_str!("../dashboard/dashboard.js");
 
-/// The one page that runs a script: only our own, talking only to our own API.
-const DASHBOARD_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The one page that runs a script: only our own, talking only to our own
+/// API and, where staff sign in there, the identity provider.
+fn dashboard_csp(idp: Option<&super::IdentityProvider>) -> String {
+    let extra: String = idp
+        .map(|i| i.origins().iter().map(|o| format!(" {o}")).collect())
+        .unwrap_or_default();
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'{extra}; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+}
 
-async fn dashboard() -> Response {
+/// How the console signs a person in here: at the identity provider, or by a
+/// one-time code from this machine.
+async fn sign_in_config(State(state): State<StaffApi>) -> Response {
+    match &state.identity_provider {
+        Some(idp) => {
+            Json(json!({"method": "oidc", "issuer": idp.issuer, "client_id": idp.client_id}))
+                .into_response()
+        }
+        None if state.sessions.is_some() => Json(json!({"method": "code"})).into_response(),
+        None => Json(json!({"method": "token"})).into_response(),
+    }
+}
+
+async fn dashboard(State(state): State<StaffApi>) -> Response {
+    let csp = dashboard_csp(state.identity_provider.as_ref());
     (
         [
-            (header::CONTENT_SECURITY_POLICY, DASHBOARD_CSP),
+            (header::CONTENT_SECURITY_POLICY, csp.as_str()),
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
         ],
         DASHBOARD_HTML,
