@@ -6,7 +6,10 @@ the dashboard, the public report and the rating page.
 Staff sign in through the real flow: the one-time code read from the
 outbox, the session in an HttpOnly cookie, nothing in Web Storage.
 
-usage: check.py BASE_URL STAFF_TOKEN RATING_LINK AXE_JS OUTBOX_DIR
+A second host signs staff in at an OpenID provider (npm oidc-provider on
+loopback): the console's code flow with PKCE, the ID token in memory only.
+
+usage: check.py BASE_URL STAFF_TOKEN RATING_LINK AXE_JS OUTBOX_DIR OIDC_HOST_URL OIDC_HOST_TOKEN
 """
 import email
 import email.policy
@@ -21,7 +24,7 @@ import urllib.request
 
 import websocket
 
-BASE, TOKEN, RATING, AXE, OUTBOX = sys.argv[1:6]
+BASE, TOKEN, RATING, AXE, OUTBOX, OIDC_BASE, OIDC_TOKEN = sys.argv[1:8]
 DEPARTMENT = "cuctruong@demo-customs.invalid"
 OFFICE, OFFICE_HEAD = "91AA", "91aa@demo-customs.invalid"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -33,8 +36,8 @@ def fail(msg):
     failures.append(msg)
 
 
-def api(path, token=TOKEN):
-    req = urllib.request.Request(BASE + path, headers={"Authorization": "Bearer " + token})
+def api(path, token=TOKEN, base=BASE):
+    req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
     return json.load(urllib.request.urlopen(req))
 
 
@@ -211,6 +214,39 @@ try:
         print(f"ok: the head of {OFFICE} signed in with a code from the outbox and sees its queue ({len(expected)} cases)")
     b.console_clean("office head's console")
     b.axe("office head's console")
+
+    # The host whose staff sign in at an OpenID provider: the console sends the
+    # head to the provider, who signs in there (its own login and consent
+    # pages), and comes back to the office's queue with a deep link kept.
+    case = api(f"/v1/cases?unit={OFFICE}&status=open&limit=1", OIDC_TOKEN, OIDC_BASE)["items"][0]
+    deep = "#case=" + urllib.parse.quote(case["id"])
+    b.open(OIDC_BASE + "/dashboard" + deep, 2)
+    b.eval("document.querySelector('#oidc-form button').click(); 0")
+    time.sleep(2)
+    at_provider = b.eval("location.href")
+    b.eval(f"document.querySelector('input[name=login]').value = {json.dumps(OFFICE_HEAD)};"
+           "document.querySelector('input[name=password]').value = 'x';"
+           "document.querySelector('form').submit(); 0")
+    time.sleep(2)
+    if b.eval("!!document.querySelector('form button[type=submit], form button[autofocus]')") and "127.0.0.1:" + OIDC_BASE.rsplit(":", 1)[1] not in b.eval("location.href"):
+        b.eval("document.querySelector('form').submit(); 0")  # consent
+        time.sleep(3)
+    else:
+        time.sleep(1)
+    landed = b.eval("location.href")
+    unit = b.eval("document.getElementById('unit') && document.getElementById('unit').value")
+    stored = b.eval("localStorage.length + sessionStorage.length")
+    shown = b.eval("document.getElementById('case-title').textContent")
+    if not landed.startswith(OIDC_BASE + "/dashboard") or deep not in landed or unit != OFFICE or stored \
+            or case["complaint"]["declaration_number"] not in shown:
+        fail(f"OpenID sign-in: went to {at_provider}, landed on {landed}, unit {unit}, case {shown!r}, "
+             f"{stored} item(s) in Web Storage")
+    else:
+        print(f"ok: the head of {OFFICE} signed in at the OpenID provider (code flow, PKCE) and landed on the office, the deep link kept")
+    # The provider's own pages load its fonts and icon from elsewhere: only
+    # what our console logged counts (script errors, or our own URLs).
+    b.errors = [e for e in b.errors if OIDC_BASE in e or "http" not in e]
+    b.console_clean("console signed in at the provider")
 
     # The public report.
     b.open(BASE + "/public")

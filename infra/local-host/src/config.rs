@@ -23,6 +23,9 @@ pub struct HostConfig {
     pub allow_public_bind: bool,
     /// Requests per second each client address may make (None: no limit).
     pub client_limits: Option<crate::limits::ClientLimits>,
+    /// The authority's OpenID provider staff sign in at (`CSQ_OIDC_ISSUER`,
+    /// `CSQ_OIDC_CLIENT_ID`); None: the one-time code by email.
+    pub identity_provider: Option<csq_core::http::IdentityProvider>,
     /// Base URL written into emailed links; defaults to `http://{bind}`.
     pub public_url: Option<String>,
     pub mail_from: String,
@@ -79,6 +82,10 @@ impl HostConfig {
             public_url: std::env::var("CSQ_PUBLIC_URL")
                 .ok()
                 .filter(|s| !s.trim().is_empty()),
+            identity_provider: identity_provider(
+                std::env::var("CSQ_OIDC_ISSUER").ok(),
+                std::env::var("CSQ_OIDC_CLIENT_ID").ok(),
+            )?,
             mail_from: env_or(
                 "CSQ_MAIL_FROM",
                 "CSQ Hải quan <no-reply@csq.localhost>".to_string(),
@@ -99,6 +106,7 @@ impl HostConfig {
             allow_public_bind: false,
             client_limits: None,
             public_url: None,
+            identity_provider: None,
             mail_from: "CSQ Hải quan <no-reply@csq.localhost>".into(),
             policy: PolicySettings::default(),
             nightly_at: None,
@@ -182,6 +190,28 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     {
         std::fs::write(path, contents)?;
         Ok(())
+    }
+}
+
+/// The identity provider, when both its issuer and the console's client id are given.
+fn identity_provider(
+    issuer: Option<String>,
+    client_id: Option<String>,
+) -> anyhow::Result<Option<csq_core::http::IdentityProvider>> {
+    let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    match (given(issuer), given(client_id)) {
+        (None, None) => Ok(None),
+        (Some(issuer), Some(client_id))
+            if issuer.starts_with("https://")
+                || issuer.starts_with("http://127.0.0.1")
+                || issuer.starts_with("http://localhost") =>
+        {
+            Ok(Some(csq_core::http::IdentityProvider { issuer, client_id }))
+        }
+        (Some(issuer), Some(_)) => anyhow::bail!(
+            "CSQ_OIDC_ISSUER={issuer:?} must be an https:// URL (http only on loopback)"
+        ),
+        _ => anyhow::bail!("CSQ_OIDC_ISSUER and CSQ_OIDC_CLIENT_ID go together"),
     }
 }
 

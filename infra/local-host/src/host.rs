@@ -38,6 +38,8 @@ pub struct LocalHost {
     /// outbox access read the same time.
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
+    /// The identity provider's keys, once `connect_identity_provider` read them.
+    oidc: Option<Arc<crate::oidc::OidcVerifier>>,
 }
 
 /// What one pass of the complaint router did.
@@ -106,7 +108,22 @@ impl LocalHost {
             staff_jwt,
             clock,
             settings,
+            oidc: None,
         })
+    }
+
+    /// Reads the configured identity provider's keys (discovery, JWKS): staff
+    /// then sign in there instead of by a code by email.
+    pub async fn connect_identity_provider(&mut self) -> anyhow::Result<()> {
+        if let Some(provider) = self.config.identity_provider.clone() {
+            let issuer = provider.issuer.clone();
+            let verifier = crate::oidc::OidcVerifier::discover(provider)
+                .await
+                .with_context(|| format!("connecting to the identity provider {issuer}"))?;
+            self.oidc = Some(Arc::new(verifier));
+            tracing::info!(%issuer, "staff sign in at the identity provider");
+        }
+        Ok(())
     }
 
     /// The same core on another clock and mailer: the demo's back-dated
@@ -148,9 +165,13 @@ impl LocalHost {
             directory: s.directory.clone(),
             case_handling: s.case_handling.clone(),
             pages: s.pages.clone(),
-            auth: Arc::new(self.staff_jwt.clone()),
-            sessions: Some(self.sign_in.clone()),
-            identity_provider: None,
+            auth: Arc::new(crate::oidc::LocalStaffAuth {
+                operator: self.staff_jwt.clone(),
+                oidc: self.oidc.clone(),
+            }),
+            // The one-time code by email, unless staff sign in at a provider.
+            sessions: self.oidc.is_none().then(|| self.sign_in.clone()),
+            identity_provider: self.oidc.as_ref().map(|o| o.provider().clone()),
         };
         let sign_in = http::sign_in::router(http::sign_in::SignInPages {
             sign_in: self.sign_in.clone(),
@@ -339,8 +360,9 @@ pub struct RunningHost {
 pub async fn spawn(config: HostConfig, clock: Arc<dyn Clock>) -> anyhow::Result<RunningHost> {
     let listener = TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
-    let host = LocalHost::open(config, clock, addr)?;
+    let mut host = LocalHost::open(config, clock, addr)?;
     host.migrate().await?;
+    host.connect_identity_provider().await?;
     let (stop, stop_rx) = watch::channel(false);
     let serving = host.clone();
     tokio::spawn(async move {

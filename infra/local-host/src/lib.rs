@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod host;
 pub mod limits;
+pub mod oidc;
 pub mod org_import;
 pub mod outbox_page;
 

@@ -414,8 +414,9 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {} (set CSQ_BIND or --bind)", config.bind))?;
     let addr = listener.local_addr()?;
-    let host = LocalHost::open(config, Arc::new(SystemClock), addr)?;
+    let mut host = LocalHost::open(config, Arc::new(SystemClock), addr)?;
     host.migrate().await?;
+    host.connect_identity_provider().await?;
     let url = host.services.pages.public_url().to_owned();
     if demo {
         println!("Loading the demo department (fictional)...");

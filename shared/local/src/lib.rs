@@ -4,6 +4,7 @@
 //! adapters (checked by the `csq-contract` suites).
 
 mod db;
+pub mod https;
 pub mod outbox;
 pub mod queue;
 pub mod store;

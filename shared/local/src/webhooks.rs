@@ -114,10 +114,7 @@ pub struct DeliveryPass {
     pub dead: usize,
 }
 
-type HttpClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    http_body_util::Full<hyper::body::Bytes>,
->;
+use crate::https::HttpClient;
 
 #[derive(Clone)]
 pub struct Webhooks {
@@ -128,16 +125,7 @@ pub struct Webhooks {
 
 impl Webhooks {
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<Webhooks> {
-        // The system's CA roots (an authority's own CA included), and the
-        // crypto provider the AWS SDK uses too: one in the whole build.
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(Arc::new(rustls::crypto::ring::default_provider()))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let http =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(https);
+        let http = crate::https::client()?;
         Ok(Webhooks {
             db: Db::open_migrated(path, "webhooks", MIGRATIONS)?,
             http,

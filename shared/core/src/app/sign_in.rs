@@ -14,7 +14,7 @@ use crate::auth::random_secret;
 use crate::domain::audit::AuditEntry;
 use crate::domain::fields::EmailAddress;
 use crate::domain::sign_in::{CodeCheck, SignInCode, StaffSession, new_code, secret_hash};
-use crate::policy::{grant_code, grants};
+use crate::policy::{RoleView, grants};
 use crate::ports::{AuditLog, Clock, Mailer, PortError, StaffSessions, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,15 +39,6 @@ pub struct SessionView {
     pub roles: Vec<RoleView>,
     pub ends_at: DateTime<Utc>,
     pub csrf: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RoleView {
-    /// What `X-CSQ-Role` takes.
-    pub code: String,
-    pub role: &'static str,
-    pub unit: Option<String>,
-    pub officer: Option<String>,
 }
 
 /// A session just started: its token goes into the cookie only.
@@ -215,12 +206,7 @@ impl SignIn {
             .map(|o| grants(o, &session.email))
             .unwrap_or_default()
             .iter()
-            .map(|g| RoleView {
-                code: grant_code(g),
-                role: g.role.code(),
-                unit: g.unit.clone(),
-                officer: g.officer.clone(),
-            })
+            .map(RoleView::from)
             .collect();
         Ok(SessionView {
             email: session.email.clone(),
@@ -248,7 +234,7 @@ impl SignIn {
 }
 
 /// The name the directory gives the person at `email`, if it names them.
-fn name_of(org: &crate::domain::org::OrgDirectory, email: &str) -> Option<String> {
+pub fn name_of(org: &crate::domain::org::OrgDirectory, email: &str) -> Option<String> {
     if grants(org, email).is_empty() {
         return None;
     }

@@ -56,7 +56,8 @@ pub trait StaffAuthenticator: Send + Sync {
     ) -> Result<Caller, StaffAuthError>;
 }
 
-pub(crate) fn bearer(parts: &axum::http::request::Parts) -> Option<&str> {
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer_token(parts: &axum::http::request::Parts) -> Option<&str> {
     parts
         .headers
         .get(header::AUTHORIZATION)?
@@ -73,7 +74,7 @@ impl StaffAuthenticator for Hs256 {
         parts: &axum::http::request::Parts,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Caller, StaffAuthError> {
-        let token = bearer(parts).ok_or(StaffAuthError::Missing)?;
+        let token = bearer_token(parts).ok_or(StaffAuthError::Missing)?;
         Ok(Caller::Operator(self.verify(token, now)?))
     }
 }
@@ -126,9 +127,9 @@ impl IdentityProvider {
     /// issuer's (discovery) and, for a Cognito pool, its sign-in domain (token).
     pub fn origins(&self) -> Vec<String> {
         let origin = |url: &str| {
-            let rest = url.split_once("://").map_or("", |(_, r)| r);
+            let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
             let host = rest.split('/').next().unwrap_or("");
-            format!("https://{host}")
+            format!("{scheme}://{host}")
         };
         let mut out = vec![origin(&self.issuer)];
         if let Some(region) = self

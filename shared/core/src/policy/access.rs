@@ -74,6 +74,27 @@ pub fn grants(org: &OrgDirectory, email: &str) -> Vec<StaffClaims> {
     out
 }
 
+/// A role as the console offers it to the person who holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RoleView {
+    /// What `X-CSQ-Role` takes.
+    pub code: String,
+    pub role: &'static str,
+    pub unit: Option<String>,
+    pub officer: Option<String>,
+}
+
+impl From<&StaffClaims> for RoleView {
+    fn from(g: &StaffClaims) -> RoleView {
+        RoleView {
+            code: grant_code(g),
+            role: g.role.code(),
+            unit: g.unit.clone(),
+            officer: g.officer.clone(),
+        }
+    }
+}
+
 /// How a grant is named when a person chooses among theirs (`department`,
 /// `inspection`, `unit_head:03CC`, `officer:HP1234`).
 pub fn grant_code(c: &StaffClaims) -> String {

@@ -15,7 +15,7 @@
 mod access;
 mod views;
 
-pub use access::{Caller, OPERATOR_MARK, grant_code, grants, scope_of};
+pub use access::{Caller, OPERATOR_MARK, RoleView, grant_code, grants, scope_of};
 pub use views::*;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -11,6 +11,10 @@ const $ = (id) => document.getElementById(id);
 
 /// The signed-in session as /auth/session gives it (email, roles, CSRF token); null: signed out.
 let session = null;
+/// How this host signs staff in (/auth/config): "code" by email, or "oidc" at a provider.
+let signInConfig = { method: "code" };
+/// The identity provider's ID token (oidc): in this page's memory only, gone on reload.
+let idToken = null;
 
 /// The role this tab acts in (a code of session.roles); the widest by default.
 function activeRole() {
@@ -20,6 +24,7 @@ function activeRole() {
 
 function headers(write) {
   const h = {};
+  if (idToken) h.Authorization = "Bearer " + idToken;
   const role = activeRole();
   if (role) h["X-CSQ-Role"] = role.code;
   if (write && session) h["X-CSRF-Token"] = session.csrf;
@@ -58,9 +63,10 @@ function showSignIn() {
 }
 
 async function signOut() {
-  if (session) {
+  if (session && !idToken) {
     await fetch("/auth/session", { method: "DELETE", headers: headers(true), credentials: "same-origin" });
   }
+  idToken = null;
   showSignIn();
   $("code-form").hidden = false; $("session-form").hidden = true; $("signin-note").textContent = "";
 }
@@ -92,9 +98,60 @@ async function useCode(e) {
 
 /// The session this browser already has, if any.
 async function resume() {
+  try { signInConfig = await (await fetch("/auth/config")).json(); } catch (_) { /* the code by email */ }
+  if (signInConfig.method === "oidc") return resumeOidc();
   const res = await fetch("/auth/session", { credentials: "same-origin" });
   if (res.status !== 200) return showSignIn();
   session = await res.json();
+  start();
+}
+
+// Signing in at an OpenID provider: the authorization code flow with PKCE, this
+// page being a public client. The verifier waits in sessionStorage only across
+// the redirect (it is not a token, and is removed on return); the ID token
+// stays in memory.
+function b64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function providerEndpoints() {
+  const issuer = signInConfig.issuer.replace(/\/$/, "");
+  return (await fetch(issuer + "/.well-known/openid-configuration")).json();
+}
+
+async function startOidc() {
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = b64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
+  sessionStorage.setItem("csq-pkce", JSON.stringify({ verifier, state, hash: location.hash }));
+  const p = await providerEndpoints();
+  location.assign(p.authorization_endpoint + "?" + new URLSearchParams({
+    response_type: "code", client_id: signInConfig.client_id, redirect_uri: location.origin + "/dashboard",
+    scope: "openid email", code_challenge: challenge, code_challenge_method: "S256", state,
+  }));
+}
+
+async function resumeOidc() {
+  $("code-form").hidden = true; $("session-form").hidden = true; $("oidc-form").hidden = false;
+  const q = new URLSearchParams(location.search);
+  const pending = JSON.parse(sessionStorage.getItem("csq-pkce") || "null");
+  sessionStorage.removeItem("csq-pkce");
+  if (!q.get("code") || !pending || q.get("state") !== pending.state) return showSignIn();
+  history.replaceState(null, "", "/dashboard" + (pending.hash || ""));
+  const p = await providerEndpoints();
+  const res = await fetch(p.token_endpoint, {
+    method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code", code: q.get("code"), redirect_uri: location.origin + "/dashboard",
+      client_id: signInConfig.client_id, code_verifier: pending.verifier,
+    }),
+  });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok || !body.id_token) { showSignIn(); $("signin-note").textContent = body.error_description || body.error || res.status + ""; return; }
+  idToken = body.id_token;
+  const me = await fetch("/v1/session", { headers: headers(false) });
+  if (!me.ok) { showSignIn(); $("signin-note").textContent = ((await me.json().catch(() => ({}))).error || {}).message || me.status + ""; return; }
+  session = await me.json();
   start();
 }
 
@@ -572,6 +629,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("to").value = isoDay(today);
   $("from").value = isoDay(new Date(today.getTime() - 29 * 86400000));
   $("code-form").addEventListener("submit", sendCode);
+  $("oidc-form").addEventListener("submit", (e) => { e.preventDefault(); startOidc(); });
   $("session-form").addEventListener("submit", useCode);
   $("role").addEventListener("change", () => start());
   $("query").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });

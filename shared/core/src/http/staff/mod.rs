@@ -56,7 +56,8 @@ pub fn router(state: StaffApi) -> Router {
             .route("/v1/stats.csv", get(stats_csv))
             .route("/dashboard", get(dashboard))
             .route("/static/dashboard.js", get(dashboard_script))
-            .route("/auth/config", get(sign_in_config)),
+            .route("/auth/config", get(sign_in_config))
+            .route("/v1/session", get(who_am_i)),
     )
     .with_state(state)
     .merge(outcome_pages)
@@ -92,6 +93,39 @@ async fn sign_in_config(State(state): State<StaffApi>) -> Response {
     }
 }
 
+/// Who the caller is and every role the directory in force gives them: the
+/// console's first call with a provider's token.
+async fn who_am_i(
+    State(state): State<StaffApi>,
+    Signed(caller): Signed,
+) -> Result<Response, ApiError> {
+    use crate::policy::{Caller, RoleView, grants};
+    let (email, roles) = match caller {
+        Caller::Person { email } => {
+            let org = state
+                .directory
+                .current_org()
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+                .map(|(_, o)| o);
+            let held = org.as_ref().map(|o| grants(o, &email)).unwrap_or_default();
+            if held.is_empty() {
+                return Err(StaffAuthError::NotInDirectory.into());
+            }
+            let name = org
+                .as_ref()
+                .and_then(|o| crate::app::sign_in::name_of(o, &email));
+            let roles: Vec<RoleView> = held.iter().map(RoleView::from).collect();
+            return Ok(
+                Json(json!({"email": email, "name": name, "roles": roles, "csrf": ""}))
+                    .into_response(),
+            );
+        }
+        Caller::Operator(claims) => (claims.sub.clone(), vec![RoleView::from(&claims)]),
+    };
+    Ok(Json(json!({"email": email, "name": null, "roles": roles, "csrf": ""})).into_response())
+}
+
 async fn dashboard(State(state): State<StaffApi>) -> Response {
     let csp = dashboard_csp(state.identity_provider.as_ref());
     (
@@ -119,10 +153,11 @@ async fn dashboard_script() -> Response {
 /// (a grant code such as `unit_head:03CC`; none: their widest).
 pub const ROLE_HEADER: &str = "x-csq-role";
 
-/// The authenticated caller and the units they may see, from the directory in force.
-pub struct Staff(pub Scope);
+/// Who is calling, as the host identified them (a signed-in session, a
+/// provider's token, an operator token), before the directory says what they may do.
+pub struct Signed(pub crate::policy::Caller);
 
-impl FromRequestParts<StaffApi> for Staff {
+impl FromRequestParts<StaffApi> for Signed {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -157,6 +192,21 @@ impl FromRequestParts<StaffApi> for Staff {
             }
             _ => state.auth.authenticate(parts, now)?,
         };
+        Ok(Signed(caller))
+    }
+}
+
+/// The authenticated caller and the units they may see, from the directory in force.
+pub struct Staff(pub Scope);
+
+impl FromRequestParts<StaffApi> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &StaffApi,
+    ) -> Result<Self, Self::Rejection> {
+        let Signed(caller) = Signed::from_request_parts(parts, state).await?;
         let current = state
             .directory
             .current_org()
