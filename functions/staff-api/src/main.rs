@@ -17,6 +17,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             // Staff sign in at the identity provider; no local sessions here.
             sessions: None,
             identity_provider: env.identity_provider(),
+            first_administrator: env.first_administrator(),
         }))
     })
     .await

@@ -172,6 +172,8 @@ impl LocalHost {
             // The one-time code by email, unless staff sign in at a provider.
             sessions: self.oidc.is_none().then(|| self.sign_in.clone()),
             identity_provider: self.oidc.as_ref().map(|o| o.provider().clone()),
+            // Operator tokens import the first directory on this machine.
+            first_administrator: None,
         };
         let sign_in = http::sign_in::router(http::sign_in::SignInPages {
             sign_in: self.sign_in.clone(),

@@ -321,6 +321,7 @@ fn staff_router(env: &FunctionEnv) -> axum::Router {
         auth: env.staff_auth(),
         sessions: None,
         identity_provider: env.identity_provider(),
+        first_administrator: env.first_administrator(),
     })
 }
 

@@ -35,6 +35,8 @@ pub const EVENT_BUS_NAME: &str = "CSQ_EVENT_BUS_NAME";
 /// public client id there (the stack's Cognito pool, or the authority's own).
 pub const OIDC_ISSUER: &str = "CSQ_OIDC_ISSUER";
 pub const OIDC_CLIENT_ID: &str = "CSQ_OIDC_CLIENT_ID";
+/// Who acts as the department while no org directory exists (to import it).
+pub const FIRST_ADMINISTRATOR: &str = "CSQ_FIRST_ADMINISTRATOR";
 pub use csq_core::app::policy_settings::{
     AUDIT_DAYS, CONTACT_GRACE_DAYS, FORM_TTL_DAYS, MIN_CELL, PERSONAL_DATA_DAYS, PUBLIC_LEVEL,
     RANK_MIN_RATINGS, REMIND_AFTER_DAYS,
@@ -151,6 +153,7 @@ pub const STAFF_API: FunctionSpec = FunctionSpec {
         SES_CONFIGURATION_SET,
         OIDC_ISSUER,
         OIDC_CLIENT_ID,
+        FIRST_ADMINISTRATOR,
     ],
     signs_links: true,
     sends_mail: true,
@@ -176,6 +179,7 @@ pub struct FunctionEnv {
     spec: &'static FunctionSpec,
     store: DynamoStore,
     identity_provider: Option<IdentityProvider>,
+    first_administrator: Option<String>,
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
     mailer: Option<Arc<dyn Mailer>>,
@@ -255,6 +259,7 @@ impl FunctionEnv {
                 *n != SES_CONFIGURATION_SET
                     && *n != OIDC_ISSUER
                     && *n != OIDC_CLIENT_ID
+                    && *n != FIRST_ADMINISTRATOR
                     && !csq_core::app::policy_settings::NAMES.contains(n)
                     && get(n).is_empty()
             })
@@ -324,10 +329,12 @@ impl FunctionEnv {
                 issuer,
                 client_id: get(OIDC_CLIENT_ID),
             });
+        let first_administrator = Some(get(FIRST_ADMINISTRATOR)).filter(|a| a.contains('@'));
         Ok(FunctionEnv {
             spec,
             store,
             identity_provider,
+            first_administrator,
             clock,
             settings: Arc::new(settings),
             mailer,
@@ -441,6 +448,11 @@ impl FunctionEnv {
     /// Where the console signs staff in (None: not configured).
     pub fn identity_provider(&self) -> Option<IdentityProvider> {
         self.identity_provider.clone()
+    }
+
+    /// Who acts as the department while no directory exists.
+    pub fn first_administrator(&self) -> Option<String> {
+        self.first_administrator.clone()
     }
 
     pub fn staff_auth(&self) -> Arc<dyn StaffAuthenticator> {

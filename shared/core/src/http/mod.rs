@@ -112,6 +112,8 @@ pub struct StaffApi {
     pub sessions: Option<crate::app::sign_in::SignIn>,
     /// Where the console sends staff to sign in, where an OpenID provider does it.
     pub identity_provider: Option<IdentityProvider>,
+    /// Who acts as the department while no directory exists (to import it).
+    pub first_administrator: Option<String>,
 }
 
 /// The OpenID provider the console signs staff in at (authorization code

@@ -108,10 +108,15 @@ pub fn grant_code(c: &StaffClaims) -> String {
 /// The scope of one request: a person acts in the role they chose (`wanted`,
 /// a grant code) or else their widest, as the directory in force grants it;
 /// an operator token in the role it carries, marked as such.
+///
+/// Before any directory exists it names no one: the deployment's first
+/// administrator (`first_administrator`) then acts as the department, to
+/// import it, and no one else does.
 pub fn scope_of(
     caller: Caller,
     current: Option<(u32, OrgDirectory)>,
     wanted: Option<&str>,
+    first_administrator: Option<&str>,
 ) -> Result<Scope, StaffAuthError> {
     let version = current.as_ref().map_or(0, |(v, _)| *v);
     let org = current.map(|(_, o)| o);
@@ -119,6 +124,18 @@ pub fn scope_of(
         Caller::Operator(mut claims) => {
             claims.sub = format!("{OPERATOR_MARK}{}", claims.sub);
             claims
+        }
+        Caller::Person { email }
+            if org.is_none()
+                && first_administrator
+                    .is_some_and(|a| a.trim().eq_ignore_ascii_case(email.trim())) =>
+        {
+            StaffClaims {
+                sub: email.trim().to_lowercase(),
+                role: StaffRole::Department,
+                unit: None,
+                officer: None,
+            }
         }
         Caller::Person { email } => {
             let held = org.as_ref().map(|o| grants(o, &email)).unwrap_or_default();
@@ -196,13 +213,19 @@ mod tests {
         let person = || Caller::Person {
             email: "both@customs.test".into(),
         };
-        let widest = scope_of(person(), Some((3, org.clone())), None).unwrap();
+        let widest = scope_of(person(), Some((3, org.clone())), None, None).unwrap();
         assert_eq!(widest.role(), StaffRole::Inspection);
-        let chosen = scope_of(person(), Some((3, org.clone())), Some("unit_head:03CC")).unwrap();
+        let chosen = scope_of(
+            person(),
+            Some((3, org.clone())),
+            Some("unit_head:03CC"),
+            None,
+        )
+        .unwrap();
         assert_eq!(chosen.role(), StaffRole::UnitHead);
         assert_eq!(chosen.org_version(), 3);
         assert_eq!(
-            scope_of(person(), Some((3, org)), Some("department")).unwrap_err(),
+            scope_of(person(), Some((3, org)), Some("department"), None).unwrap_err(),
             StaffAuthError::RoleNotHeld("department".into())
         );
     }
@@ -214,7 +237,7 @@ mod tests {
         let person = || Caller::Person {
             email: old_head.clone(),
         };
-        assert!(scope_of(person(), Some((1, before.clone())), None).is_ok());
+        assert!(scope_of(person(), Some((1, before.clone())), None, None).is_ok());
         let mut replaced = before.clone();
         replaced
             .units
@@ -226,7 +249,7 @@ mod tests {
             email: "new-head@customs.test".into(),
         });
         assert_eq!(
-            scope_of(person(), Some((2, replaced)), None).unwrap_err(),
+            scope_of(person(), Some((2, replaced)), None, None).unwrap_err(),
             StaffAuthError::NotInDirectory
         );
         let mut retired = before;
@@ -237,8 +260,30 @@ mod tests {
             .unwrap()
             .retired = true;
         assert_eq!(
-            scope_of(person(), Some((2, retired)), None).unwrap_err(),
+            scope_of(person(), Some((2, retired)), None, None).unwrap_err(),
             StaffAuthError::NotInDirectory
+        );
+    }
+
+    #[test]
+    fn the_first_administrator_acts_only_until_a_directory_exists() {
+        let admin = || Caller::Person {
+            email: "First@Customs.test".into(),
+        };
+        let first = Some("first@customs.test");
+        let scope = scope_of(admin(), None, None, first).unwrap();
+        assert_eq!(scope.role(), StaffRole::Department);
+        let other = Caller::Person {
+            email: "other@customs.test".into(),
+        };
+        assert_eq!(
+            scope_of(other, None, None, first).unwrap_err(),
+            StaffAuthError::NotInDirectory
+        );
+        assert_eq!(
+            scope_of(admin(), Some((1, org())), None, first).unwrap_err(),
+            StaffAuthError::NotInDirectory,
+            "the directory decides once it exists"
         );
     }
 
@@ -250,7 +295,7 @@ mod tests {
             unit: None,
             officer: None,
         };
-        let scope = scope_of(Caller::Operator(claims), Some((1, org())), None).unwrap();
+        let scope = scope_of(Caller::Operator(claims), Some((1, org())), None, None).unwrap();
         assert_eq!(scope.role(), StaffRole::Department);
         assert_eq!(scope.who.sub, "operator-token:ops");
     }

@@ -218,7 +218,12 @@ impl FromRequestParts<StaffApi> for Staff {
             .get(ROLE_HEADER)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty());
-        Ok(Staff(crate::policy::scope_of(caller, current, wanted)?))
+        Ok(Staff(crate::policy::scope_of(
+            caller,
+            current,
+            wanted,
+            state.first_administrator.as_deref(),
+        )?))
     }
 }
 
