@@ -188,6 +188,23 @@ try:
     b.console_clean("dashboard")
     b.axe("dashboard")
 
+    # The department's settings: the directory it keeps, people included, and
+    # every problem of an edit shown with the field to fix.
+    doc = json.loads(b.eval("document.getElementById('org-doc').value") or "{}")
+    if not doc.get("administrators") or not any(u.get("officers") for u in doc.get("units", [])):
+        fail(f"settings: the directory lacks its people: {list(doc)}")
+    doc["units"][0]["head"]["email"] = "not an address"
+    b.eval(f"document.getElementById('org-doc').value = {json.dumps(json.dumps(doc))};"
+           "document.getElementById('org-save').click(); 0")
+    time.sleep(1.5)
+    problems = b.eval("document.getElementById('org-problems').textContent")
+    if "units[0].head.email" not in problems:
+        fail(f"settings: the bad email is not shown where it is: {problems!r}")
+    else:
+        print(f"ok: settings show the directory with its people and each problem where it is ({problems[:60]}…)")
+    b.errors = [e for e in b.errors if "422" not in e]
+    b.console_clean("settings")
+
     # A case's detail: deadlines read as the API words them ("by the end of").
     cases = api("/v1/cases?subtree=true&status=open&limit=1")["items"]
     if not cases:

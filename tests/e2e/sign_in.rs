@@ -285,3 +285,54 @@ async fn codes_are_few_and_guesses_fewer_and_sessions_end() {
         "idle too long"
     );
 }
+
+/// The directory names people; the department, which keeps it, reads them
+/// all (to edit), a unit head reads the units without officers or administrators.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_department_reads_the_directorys_people_a_head_does_not() {
+    let app = spawn_app().await;
+    let dept = app.staff_token(StaffRole::Department, None);
+    let mut next = org();
+    next.administrators = vec![csq_core::domain::org::Handler {
+        name: "Quản trị".into(),
+        email: "admin@customs.test".into(),
+    }];
+    next.units
+        .iter_mut()
+        .find(|u| u.code == "03CC")
+        .unwrap()
+        .officers = vec![csq_core::domain::org::Officer {
+        id: "HP1234".into(),
+        name: "Nguyễn Văn An".into(),
+        email: "hp1234@customs.test".into(),
+    }];
+    let saved = app
+        .http
+        .put(format!("{}/v1/org", app.base))
+        .bearer_auth(&dept)
+        .json(&next)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::CREATED);
+    let full = app.staff_json(&dept, "/v1/org").await.to_string();
+    assert!(full.contains("admin@customs.test") && full.contains("hp1234@customs.test"));
+    let head = app.staff_token(StaffRole::UnitHead, Some("03CC"));
+    let seen = app.staff_json(&head, "/v1/org").await.to_string();
+    assert!(
+        !seen.contains("admin@customs.test") && !seen.contains("hp1234@customs.test"),
+        "{seen}"
+    );
+
+    // The officer signs in with a code and reads their own page only.
+    let (cookie, session) = sign_in(&app, "hp1234@customs.test", 0).await;
+    assert_eq!(session["roles"][0]["code"], "officer:HP1234");
+    let me = app
+        .with_cookie(reqwest::Method::GET, "/v1/me", &cookie, None)
+        .await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let cases = app
+        .with_cookie(reqwest::Method::GET, "/v1/cases", &cookie, None)
+        .await;
+    assert_eq!(cases.status(), StatusCode::FORBIDDEN);
+}

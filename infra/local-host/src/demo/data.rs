@@ -169,7 +169,26 @@ pub fn demo_org() -> OrgDirectory {
             _ => {}
         }
     }
-    OrgDirectory::new(&org.inspection_unit, &org.default_unit, org.units)
+    // The directory names people now: an administrator, and two officers
+    // who sign in to read their own page.
+    for (office, id, name) in [
+        ("91AA", "HP0001", "Nguyễn Văn Minh"),
+        ("91AB", "HP0002", "Trần Thị Lan"),
+    ] {
+        if let Some(u) = org.units.iter_mut().find(|u| u.code == office) {
+            u.officers.push(csq_core::domain::org::Officer {
+                id: id.into(),
+                name: name.into(),
+                email: format!("{}@demo-customs.invalid", id.to_lowercase()),
+            });
+        }
+    }
+    let mut org = OrgDirectory::new(&org.inspection_unit, &org.default_unit, org.units);
+    org.administrators = vec![Handler {
+        name: "Quản trị hệ thống Demo".into(),
+        email: "quantri@demo-customs.invalid".into(),
+    }];
+    org
 }
 
 /// Days ago that the demo directory's second version came into force.

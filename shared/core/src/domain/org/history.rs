@@ -27,6 +27,9 @@ pub enum ChangeKind {
     Retired,
     Reinstated,
     HeadChanged,
+    /// Who handles a unit's cases or serves in it (handlers, officers), or the
+    /// department's administrators: who may sign in as what.
+    PeopleChanged,
     /// The routing roles (inspection unit, default unit) point elsewhere.
     RoutingChanged,
 }
@@ -114,6 +117,33 @@ pub fn changes_between(previous: Option<&OrgDirectory>, next: &OrgDirectory) -> 
                 format!("{} → {}", email(&old.head), email(&u.head)),
             );
         }
+        if old.handlers != u.handlers || old.officers != u.officers {
+            push(
+                &u.code,
+                ChangeKind::PeopleChanged,
+                format!(
+                    "handlers {} → {}, officers {} → {}",
+                    old.handlers.len(),
+                    u.handlers.len(),
+                    old.officers.len(),
+                    u.officers.len()
+                ),
+            );
+        }
+    }
+    if let Some(p) = previous
+        && p.administrators != next.administrators
+    {
+        let root = next.root().map_or("", |r| r.code.as_str());
+        push(
+            root,
+            ChangeKind::PeopleChanged,
+            format!(
+                "administrators {} → {}",
+                p.administrators.len(),
+                next.administrators.len()
+            ),
+        );
     }
     if let Some(p) = previous {
         for (role, before, after) in [

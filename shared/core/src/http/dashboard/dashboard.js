@@ -59,7 +59,7 @@ function isoDay(d) { return d.toISOString().slice(0, 10); }
 
 function showSignIn() {
   session = null;
-  $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true; $("cases").hidden = true; $("me").hidden = true; $("leadership").hidden = true;
+  $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true; $("cases").hidden = true; $("me").hidden = true; $("leadership").hidden = true; $("settings").hidden = true;
 }
 
 async function signOut() {
@@ -380,6 +380,9 @@ async function listCases() {
     ["Tờ khai / Declaration", "Loại / Kind", "Đơn vị / Office", "Đơn vị xử lý / Handling unit", "Trạng thái / Status", "Hạn / Due"].forEach((h) => head.append(el("th", h)));
     table.replaceChildren(head);
     const now = new Date().toISOString();
+    // A handler's queue: overdue first, then due soonest.
+    const isLate = (c) => !["resolved", "dismissed"].includes(c.status) && c.due_at < now;
+    body.items.sort((a, b) => (isLate(b) - isLate(a)) || a.due_at.localeCompare(b.due_at));
     for (const c of body.items) {
       const tr = el("tr", undefined, { class: "clickable" });
       const open = el("a", c.complaint.declaration_number, { href: "#case=" + encodeURIComponent(c.id) });
@@ -601,6 +604,57 @@ async function loadKinds() {
   } catch (_) { /* ranking stays empty */ }
 }
 
+/// The department's settings: the directory as it edits it (every problem shown
+/// with the field to fix), and the audit log.
+async function loadSettings() {
+  const role = activeRole();
+  $("settings").hidden = !role || role.role !== "department";
+  if ($("settings").hidden) return;
+  await loadOrgDoc();
+  try {
+    const to = new Date(), from = new Date(to.getTime() - 29 * 86400000);
+    const log = await (await api("/v1/audit?from=" + isoDay(from) + "&to=" + isoDay(to) + "&limit=200")).json();
+    const table = $("audit-table");
+    const head = el("tr");
+    ["Lúc / At", "Ai / Who", "Vai trò / Role", "Việc / What", "Bản ghi / Records"].forEach((h) => head.append(el("th", h)));
+    table.replaceChildren(head);
+    for (const e of log.items) {
+      const tr = el("tr");
+      [e.at.replace("T", " ").slice(0, 16), e.who, e.role + (e.unit ? " " + e.unit : ""), e.what, String(e.records.length)].forEach((v) => tr.append(el("td", v)));
+      table.append(tr);
+    }
+  } catch (e) { $("error").textContent = e.message; }
+}
+
+async function loadOrgDoc() {
+  try {
+    const org = await (await api("/v1/org")).json();
+    delete org.version;
+    $("org-doc").value = JSON.stringify(org, null, 2);
+  } catch (e) { $("org-problems").replaceChildren(el("li", e.message)); }
+}
+
+async function saveOrgDoc() {
+  const problems = $("org-problems");
+  problems.replaceChildren(); $("org-saved").textContent = "";
+  let body;
+  try { body = JSON.parse($("org-doc").value); } catch (e) { problems.append(el("li", "JSON: " + e.message)); return; }
+  const res = await fetch("/v1/org", {
+    method: "PUT", credentials: "same-origin",
+    headers: Object.assign(headers(true), { "Content-Type": "application/json" }),
+    body: JSON.stringify(body),
+  });
+  const reply = await res.json().catch(() => ({}));
+  if (res.status === 422 && reply.errors) {
+    for (const e of reply.errors) problems.append(el("li", e.field + ": " + e.message));
+    return;
+  }
+  if (!res.ok) { problems.append(el("li", (reply.error && reply.error.message) || res.status + "")); return; }
+  $("org-saved").textContent = res.status === 201
+    ? "Đã lưu phiên bản " + reply.version + " / Saved as version " + reply.version
+    : "Không có thay đổi / Unchanged: version " + reply.version + " is in force";
+}
+
 async function start() {
   $("who").textContent = (session.name ? session.name + " · " : "") + session.email;
   const roles = $("role");
@@ -621,6 +675,7 @@ async function start() {
   await refresh();
   await loadLeadership();
   await listCases();
+  await loadSettings();
   caseFromHash();
 }
 
@@ -630,6 +685,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("from").value = isoDay(new Date(today.getTime() - 29 * 86400000));
   $("code-form").addEventListener("submit", sendCode);
   $("oidc-form").addEventListener("submit", (e) => { e.preventDefault(); startOidc(); });
+  $("org-load").addEventListener("click", loadOrgDoc);
+  $("org-save").addEventListener("click", saveOrgDoc);
   $("session-form").addEventListener("submit", useCode);
   $("role").addEventListener("change", () => start());
   $("query").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });

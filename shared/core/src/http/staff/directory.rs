@@ -27,6 +27,9 @@ struct OrgView<'a> {
     inspection_unit: &'a str,
     default_unit: &'a str,
     units: Vec<UnitView<'a>>,
+    /// For the department, who keeps the directory: the people only it edits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    administrators: Option<&'a [crate::domain::org::Handler]>,
 }
 
 #[derive(serde::Serialize)]
@@ -39,15 +42,20 @@ struct UnitView<'a> {
     head: Option<&'a crate::domain::org::Handler>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     handlers: &'a [crate::domain::org::Handler],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    officers: Option<&'a [crate::domain::org::Officer]>,
     successor: Option<&'a str>,
     retired: bool,
 }
 
-fn org_view(version: u32, org: &OrgDirectory) -> Response {
+/// `keeper`: the reader keeps the directory (the department), and sees the
+/// whole document it edits, officers and administrators included.
+fn org_view(version: u32, org: &OrgDirectory, keeper: bool) -> Response {
     Json(OrgView {
         version,
         inspection_unit: &org.inspection_unit,
         default_unit: &org.default_unit,
+        administrators: keeper.then_some(org.administrators.as_slice()),
         units: org
             .units
             .iter()
@@ -59,6 +67,7 @@ fn org_view(version: u32, org: &OrgDirectory) -> Response {
                 parent: u.parent.as_deref(),
                 head: u.head.as_ref(),
                 handlers: &u.handlers,
+                officers: keeper.then_some(u.officers.as_slice()),
                 successor: u.successor.as_deref(),
                 retired: u.retired,
             })
@@ -71,7 +80,11 @@ fn org_view(version: u32, org: &OrgDirectory) -> Response {
 pub(super) async fn org(Staff(who): Staff) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::Directory)?;
     match who.org() {
-        Some(org) => Ok(org_view(who.org_version(), org)),
+        Some(org) => Ok(org_view(
+            who.org_version(),
+            org,
+            who.may_use(StaffRoute::DirectoryChange).is_ok(),
+        )),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no_directory",
@@ -150,7 +163,11 @@ pub(super) async fn org_version(
         )
     })?;
     match state.directory.org_at_version(version).await {
-        Ok(Some(org)) => Ok(org_view(version, &org)),
+        Ok(Some(org)) => Ok(org_view(
+            version,
+            &org,
+            who.may_use(StaffRoute::DirectoryChange).is_ok(),
+        )),
         Ok(None) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
