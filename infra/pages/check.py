@@ -231,6 +231,18 @@ try:
         print(f"ok: the head of {OFFICE} signed in with a code from the outbox and sees its queue ({len(expected)} cases)")
     b.console_clean("office head's console")
     b.axe("office head's console")
+    # On a phone: nothing wider than the screen but the tables' own scroll boxes.
+    b.call("Emulation.setDeviceMetricsOverride", width=412, height=900, deviceScaleFactor=1, mobile=True)
+    b.open(BASE + "/dashboard", 4)
+    wide = b.eval("document.documentElement.scrollWidth")
+    if wide > 412:
+        culprits = b.eval("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 413"
+                          " && !e.closest('.scroll')).slice(0, 6).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+        fail(f"office head's console at 412 px is {wide} px wide: {culprits}")
+    else:
+        print("ok: office head's console fits a 412-px phone")
+    b.axe("office head's console at 412 px")
+    b.call("Emulation.clearDeviceMetricsOverride")
 
     # The host whose staff sign in at an OpenID provider: the console sends the
     # head to the provider, who signs in there (its own login and consent
