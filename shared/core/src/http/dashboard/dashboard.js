@@ -9,6 +9,49 @@ const SVG = "http://www.w3.org/2000/svg";
 const LEVEL_COLOURS = ["#b3261e", "#e8710a", "#9aa0a6", "#7cb342", "#1e8e3e"];
 const $ = (id) => document.getElementById(id);
 
+// One language at a time, Vietnamese first: every label is written "vi / en"
+// once, and the reader's choice (a cookie, not Web Storage) picks its half.
+let lang = (document.cookie.match(/(?:^|; )csq_lang=(vi|en)/) || [])[1] || "vi";
+
+/// The chosen half of a "vi / en" label.
+function tr(both) {
+  const at = both.indexOf(" / ");
+  if (at < 0) return both;
+  return lang === "en" ? both.slice(at + 3) : both.slice(0, at);
+}
+
+/// The page's own labels, kept whole so the language can change back.
+const ORIGINALS = new Map();
+
+function translatePage() {
+  document.documentElement.lang = lang;
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!ORIGINALS.has(n) && n.nodeValue.includes(" / ")) ORIGINALS.set(n, n.nodeValue);
+  }
+  for (const e of document.querySelectorAll("[placeholder], [aria-label]")) {
+    for (const a of ["placeholder", "aria-label"]) {
+      const v = e.getAttribute(a);
+      if (v && v.includes(" / ")) ORIGINALS.set([e, a], v);
+    }
+  }
+  for (const [n, whole] of ORIGINALS) {
+    if (Array.isArray(n)) n[0].setAttribute(n[1], tr(whole));
+    else n.nodeValue = tr(whole);
+  }
+  $("lang").value = lang;
+}
+
+/// Numbers and dates in the reader's locale.
+function num(v) { return typeof v === "number" ? v.toLocaleString(lang === "en" ? "en-GB" : "vi-VN") : v; }
+
+function setLanguage(next) {
+  lang = next === "en" ? "en" : "vi";
+  document.cookie = "csq_lang=" + lang + "; Path=/; SameSite=Strict; Max-Age=31536000";
+  translatePage();
+  if (session) start();
+}
+
 /// The signed-in session as /auth/session gives it (email, roles, CSRF token); null: signed out.
 let session = null;
 /// How this host signs staff in (/auth/config): "code" by email, or "oidc" at a provider.
@@ -33,7 +76,7 @@ function headers(write) {
 
 async function api(path) {
   const res = await fetch(path, { headers: headers(false), credentials: "same-origin" });
-  if (res.status === 401) { showSignIn(); throw new Error("Phiên đăng nhập đã hết / The session ended: sign in again"); }
+  if (res.status === 401) { showSignIn(); throw new Error(tr("Phiên đăng nhập đã hết / The session ended: sign in again")); }
   if (!res.ok) {
     let msg = res.status + "";
     try { const body = await res.json(); msg = (body.error && body.error.message) || msg; } catch (_) { /* not JSON */ }
@@ -164,7 +207,7 @@ async function loadUnits() {
     for (const u of org.units) (children[u.parent || ""] = children[u.parent || ""] || []).push(u);
     const walk = (parent, depth) => {
       for (const u of children[parent] || []) {
-        const label = "\u00a0\u00a0".repeat(depth) + u.name + " (" + u.code + ")" + (u.retired || u.successor ? " — ngừng / retired" : "");
+        const label = "\u00a0\u00a0".repeat(depth) + u.name + " (" + u.code + ")" + (u.retired || u.successor ? tr(" — ngừng / retired") : "");
         select.append(el("option", label, { value: u.code }));
         if (depth < 16) walk(u.code, depth + 1);
       }
@@ -172,7 +215,7 @@ async function loadUnits() {
     walk("", 0);
     const role = activeRole();
     if (role && role.unit) select.value = role.unit;
-  } catch (e) { select.append(el("option", "Toàn Cục / Department", { value: "department" })); }
+  } catch (e) { select.append(el("option", tr("Toàn Cục / Department"), { value: "department" })); }
 }
 
 function chosenUnit() { return $("unit-code").value.trim() || $("unit").value; }
@@ -203,23 +246,23 @@ function renderTree(body) {
     crumbs.append(i === body.path.length - 1 ? el("strong", u.name) : a);
   });
   $("merged-note").textContent = body.predecessors.length
-    ? "Gồm số liệu của đơn vị đã sáp nhập / Including merged units: " + body.predecessors.join(", ")
+    ? tr("Gồm số liệu của đơn vị đã sáp nhập / Including merged units: ") + body.predecessors.join(", ")
     : "";
   const kids = body.children || [];
   $("drill").hidden = !kids.length;
   const table = $("children");
   const hr = el("tr");
-  ["Đơn vị / Unit", "Loại / Kind", "Đánh giá / Ratings", "Hài lòng / Satisfied", "TB / Avg", "Phát hành / Issued", "Phản ánh / Complaints"].forEach((h) => hr.append(el("th", h)));
+  [tr("Đơn vị / Unit"), tr("Loại / Kind"), tr("Đánh giá / Ratings"), tr("Hài lòng / Satisfied"), tr("TB / Avg"), tr("Phát hành / Issued"), tr("Phản ánh / Complaints")].forEach((h) => hr.append(el("th", h)));
   table.replaceChildren(hr);
   for (const c of kids) {
-    const tr = el("tr", undefined, { class: "clickable" });
-    const name = el("a", c.unit.name + (c.unit.active ? "" : " (ngừng / retired)"), { href: "#", title: c.unit.code });
+    const row = el("tr", undefined, { class: "clickable" });
+    const name = el("a", c.unit.name + (c.unit.active ? "" : tr(" (ngừng / retired)")), { href: "#", title: c.unit.code });
     name.addEventListener("click", (e) => { e.preventDefault(); drillTo(c.unit.code); });
-    const td = el("td"); td.append(name); tr.append(td);
+    const td = el("td"); td.append(name); row.append(td);
     const t = c.totals;
     [c.unit.kind, t.ratings, pct(t.satisfied_share), t.average === null ? "—" : t.average.toFixed(2), t.forms_issued, t.complaints_opened]
-      .forEach((v) => tr.append(el("td", String(v))));
-    table.append(tr);
+      .forEach((v) => row.append(el("td", String(v))));
+    table.append(row);
   }
 }
 
@@ -283,31 +326,31 @@ function render(days) {
   const satisfied = sum(days, (d) => d.level_counts[3] + d.level_counts[4]);
   const issued = sum(days, (d) => d.forms_issued);
   const tiles = [
-    ["Lượt đánh giá / Ratings", ratings],
-    ["Điểm TB / Average", ratings ? (weighted / ratings).toFixed(2) : "—"],
-    ["Hài lòng / Satisfied", pct(ratings ? satisfied / ratings : null)],
-    ["Phiếu phát hành / Forms issued", issued],
-    ["Phản ánh mới / Complaints opened", sum(days, (d) => d.complaints_opened)],
-    ["Đã xử lý / Closed", sum(days, (d) => d.complaints_closed)],
+    [tr("Lượt đánh giá / Ratings"), ratings],
+    [tr("Điểm TB / Average"), ratings ? (weighted / ratings).toFixed(2) : "—"],
+    [tr("Hài lòng / Satisfied"), pct(ratings ? satisfied / ratings : null)],
+    [tr("Phiếu phát hành / Forms issued"), issued],
+    [tr("Phản ánh mới / Complaints opened"), sum(days, (d) => d.complaints_opened)],
+    [tr("Đã xử lý / Closed"), sum(days, (d) => d.complaints_closed)],
   ];
   $("tiles").replaceChildren(...tiles.map(([k, v]) => { const t = el("div", undefined, { class: "tile card" }); t.append(el("span", k, { class: "muted" }), el("strong", String(v))); return t; }));
   const avg = days.filter((d) => d.average !== null);
   $("chart-average").replaceChildren(lineChart(days, "average", 5, (v) => v.toFixed(1),
-    "Điểm trung bình theo ngày / Average level by day: " + (avg.length ? avg.map((d) => d.date + " " + d.average.toFixed(2)).join(", ") : "không có / none")));
+    tr("Điểm trung bình theo ngày / Average level by day: ") + (avg.length ? avg.map((d) => d.date + " " + d.average.toFixed(2)).join(", ") : tr("không có / none"))));
   $("chart-levels").replaceChildren(stackedBars(days, [0, 1, 2, 3, 4].map((i) => (d) => d.level_counts[i]), LEVEL_COLOURS,
-    "Số đánh giá theo mức / Ratings by level, mức 1–5: " + [0, 1, 2, 3, 4].map((i) => sum(days, (d) => d.level_counts[i])).join(", ")));
-  $("legend").textContent = "1 Rất không hài lòng · 2 Không hài lòng · 3 Bình thường · 4 Hài lòng · 5 Rất hài lòng (đỏ → xanh / red → green)";
+    tr("Số đánh giá theo mức / Ratings by level, mức 1–5: ") + [0, 1, 2, 3, 4].map((i) => sum(days, (d) => d.level_counts[i])).join(", ")));
+  $("legend").textContent = tr("1 Rất không hài lòng · 2 Không hài lòng · 3 Bình thường · 4 Hài lòng · 5 Rất hài lòng (đỏ → xanh) / 1 Very dissatisfied · 2 Dissatisfied · 3 Neutral · 4 Satisfied · 5 Very satisfied (red → green)");
   $("chart-complaints").replaceChildren(stackedBars(days, [(d) => d.complaints_opened, (d) => d.complaints_closed, (d) => d.complaints_overdue], ["#e8710a", "#1e8e3e", "#b3261e"],
-    "Phản ánh / Complaints: mới / opened " + sum(days, (d) => d.complaints_opened) + ", đã xử lý / closed " + sum(days, (d) => d.complaints_closed) + ", quá hạn / overdue " + sum(days, (d) => d.complaints_overdue)));
-  const head = ["Ngày / Date", "Đánh giá", "TB / Avg", "Hài lòng", "Phát hành / Issued", "Đã gửi / Submitted", "Phản ánh", "Quá hạn / Overdue"];
+    tr("Phản ánh / Complaints: mới / opened ") + sum(days, (d) => d.complaints_opened) + tr(", đã xử lý / closed ") + sum(days, (d) => d.complaints_closed) + tr(", quá hạn / overdue ") + sum(days, (d) => d.complaints_overdue)));
+  const head = [tr("Ngày / Date"), "Đánh giá", tr("TB / Avg"), "Hài lòng", tr("Phát hành / Issued"), tr("Đã gửi / Submitted"), "Phản ánh", tr("Quá hạn / Overdue")];
   const table = $("table");
   table.replaceChildren();
   const hr = el("tr"); head.forEach((h) => hr.append(el("th", h))); table.append(hr);
   for (const d of days) {
-    const tr = el("tr");
+    const row = el("tr");
     [d.date, d.ratings, d.average === null ? "—" : d.average.toFixed(2), pct(d.satisfied_share), d.forms_issued, d.forms_submitted, d.complaints_opened, d.complaints_overdue]
-      .forEach((v) => tr.append(el("td", String(v))));
-    table.append(tr);
+      .forEach((v) => row.append(el("td", String(v))));
+    table.append(row);
   }
   $("report").hidden = false;
 }
@@ -329,13 +372,13 @@ async function downloadCsv() {
   } catch (e) { $("error").textContent = e.message; }
 }
 
-const LEVELS = { 1: "Rất không hài lòng", 2: "Không hài lòng", 3: "Bình thường", 4: "Hài lòng", 5: "Rất hài lòng" };
+const LEVELS = { 1: "Rất không hài lòng / Very dissatisfied", 2: "Không hài lòng / Dissatisfied", 3: "Bình thường / Neutral", 4: "Hài lòng / Satisfied", 5: "Rất hài lòng / Very satisfied" };
 let currentCase = null;
 let reasonLabels = {};
 
 async function loadReasons() {
   try {
-    for (const r of await (await api("/v1/reasons")).json()) reasonLabels[r.code] = r.vi + " / " + r.en;
+    for (const r of await (await api("/v1/reasons")).json()) reasonLabels[r.code] = lang === "en" ? r.en : r.vi;
   } catch (_) { /* codes are shown instead */ }
 }
 
@@ -355,7 +398,7 @@ async function loadCaseRules() {
   try {
     caseRules = (await (await api("/v1/case-rules")).json()).rules;
     const fill = (id, list) => $(id).replaceChildren(el("option", "—", { value: "" }),
-      ...list.map((c) => el("option", c.name + (c.name_en ? " / " + c.name_en : ""), { value: c.code })));
+      ...list.map((c) => el("option", lang === "en" && c.name_en ? c.name_en : c.name, { value: c.code })));
     fill("case-violation", caseRules.violation_categories);
     fill("case-measure", caseRules.measures);
   } catch (_) { /* the finding fields stay empty; the API explains on submit */ }
@@ -377,28 +420,28 @@ async function listCases() {
     const body = await (await api("/v1/cases?" + p.toString())).json();
     const table = $("case-list");
     const head = el("tr");
-    ["Tờ khai / Declaration", "Loại / Kind", "Đơn vị / Office", "Đơn vị xử lý / Handling unit", "Trạng thái / Status", "Hạn / Due"].forEach((h) => head.append(el("th", h)));
+    [tr("Tờ khai / Declaration"), tr("Loại / Kind"), tr("Đơn vị / Office"), tr("Đơn vị xử lý / Handling unit"), tr("Trạng thái / Status"), tr("Hạn / Due")].forEach((h) => head.append(el("th", h)));
     table.replaceChildren(head);
     const now = new Date().toISOString();
     // A handler's queue: overdue first, then due soonest.
     const isLate = (c) => !["resolved", "dismissed"].includes(c.status) && c.due_at < now;
     body.items.sort((a, b) => (isLate(b) - isLate(a)) || a.due_at.localeCompare(b.due_at));
     for (const c of body.items) {
-      const tr = el("tr", undefined, { class: "clickable" });
+      const row = el("tr", undefined, { class: "clickable" });
       const open = el("a", c.complaint.declaration_number, { href: "#case=" + encodeURIComponent(c.id) });
-      const first = el("td"); first.append(open); tr.append(first);
+      const first = el("td"); first.append(open); row.append(first);
       const path = c.complaint.office_path || [];
       const office = path.length ? path[path.length - 1].name : c.complaint.branch;
       const closed = c.status === "resolved" || c.status === "dismissed";
       const late = !closed && (c.due_at < now || (!c.acknowledged_at && c.acknowledge_due_at && c.acknowledge_due_at < now));
-      [KIND_LABELS[c.kind] || c.kind, office, c.assignment.unit, c.status, c.due_by.vi + (late ? " · QUÁ HẠN / OVERDUE" : "")]
-        .forEach((v) => tr.append(el("td", v)));
-      table.append(tr);
+      [tr(KIND_LABELS[c.kind] || c.kind), office, c.assignment.unit, c.status, (lang === "en" ? c.due_by.en : c.due_by.vi) + (late ? tr(" · QUÁ HẠN / OVERDUE") : "")]
+        .forEach((v) => row.append(el("td", v)));
+      table.append(row);
     }
     if (!body.items.length) {
-      const tr = el("tr");
-      tr.append(el("td", "Không có hồ sơ / No cases"));
-      table.append(tr);
+      const row = el("tr");
+      row.append(el("td", tr("Không có hồ sơ / No cases")));
+      table.append(row);
     }
   } catch (e) { $("error").textContent = e.message; }
 }
@@ -406,35 +449,35 @@ async function listCases() {
 function renderCase(c, events, overdue) {
   currentCase = c.id;
   currentVersion = c.version;
-  $("case-title").textContent = (KIND_LABELS[c.kind] || c.kind) + " · Tờ khai " + c.complaint.declaration_number +
-    (c.complaint.business ? " — " + c.complaint.business.name : "") + (c.anonymised ? " · đã ẩn danh / anonymised" : "");
-  $("case-meta").textContent = c.assignment.name + " (" + c.assignment.unit + ") · " + c.status + (overdue ? " · QUÁ HẠN / OVERDUE" : "") + " · " + c.assignment.rule;
-  const by = (d) => d ? d.vi + " / " + d.en : "—";
-  $("case-deadlines").textContent = "Hạn tiếp nhận / Acknowledge: " + by(c.acknowledge_by) +
-    (c.acknowledged_at ? " (đã tiếp nhận / acknowledged " + day(c.acknowledged_at) + ")" : "") + " · Hạn xử lý / Resolve: " + by(c.due_by);
+  $("case-title").textContent = tr(KIND_LABELS[c.kind] || c.kind) + " · " + tr("Tờ khai / Declaration") + " " + c.complaint.declaration_number +
+    (c.complaint.business ? " — " + c.complaint.business.name : "") + (c.anonymised ? tr(" · đã ẩn danh / anonymised") : "");
+  $("case-meta").textContent = c.assignment.name + " (" + c.assignment.unit + ") · " + c.status + (overdue ? tr(" · QUÁ HẠN / OVERDUE") : "") + " · " + c.assignment.rule;
+  const by = (d) => d ? (lang === "en" ? d.en : d.vi) : "—";
+  $("case-deadlines").textContent = tr("Hạn tiếp nhận / Acknowledge: ") + by(c.acknowledge_by) +
+    (c.acknowledged_at ? tr(" (đã tiếp nhận / acknowledged ") + day(c.acknowledged_at) + ")" : "") + tr(" · Hạn xử lý / Resolve: ") + by(c.due_by);
   $("case-subjects").replaceChildren(...c.complaint.subjects.map((s) => {
     const li = el("li");
-    li.append(el("strong", subjectName(s.subject) + ": " + s.level + " " + (LEVELS[s.level] || "")));
+    li.append(el("strong", subjectName(s.subject) + ": " + s.level + " " + tr(LEVELS[s.level] || "")));
     if (s.reasons.length) li.append(el("span", " · " + s.reasons.map((r) => reasonLabels[r] || r).join(", ")));
     if (s.comment) { li.append(el("br")); li.append(el("em", s.comment)); }
     return li;
   }));
-  $("case-suggestion").textContent = c.complaint.suggestion ? "Kiến nghị / Suggestion: " + c.complaint.suggestion : "";
+  $("case-suggestion").textContent = c.complaint.suggestion ? tr("Kiến nghị / Suggestion: ") + c.complaint.suggestion : "";
   const contact = c.complaint.contact;
-  $("case-contact").textContent = contact ? "Liên hệ / Contact: " + contact.name + " — " + contact.phone : "";
+  $("case-contact").textContent = contact ? tr("Liên hệ / Contact: ") + contact.name + " — " + contact.phone : "";
   const f = c.conclusion;
-  $("case-finding").textContent = c.finding ? "Kết quả / Outcome: " + c.finding +
-    (f ? " · " + (f.upheld ? "Đúng / Upheld" : "Không đúng / Not upheld") + (f.officers.length ? " · " + f.officers.join(", ") : "") +
+  $("case-finding").textContent = c.finding ? tr("Kết quả / Outcome: ") + c.finding +
+    (f ? " · " + (f.upheld ? tr("Đúng / Upheld") : tr("Không đúng / Not upheld")) + (f.officers.length ? " · " + f.officers.join(", ") : "") +
       (f.violation_category ? " · " + f.violation_category : "") + (f.measure ? " · " + f.measure : "") : "") : "";
   const r = c.response;
   const said = [];
-  if (r.accepted_at) said.push("đồng ý / accepted " + day(r.accepted_at));
-  if (r.handling_rating) said.push("đánh giá việc giải quyết / handling rated " + r.handling_rating + "/5");
-  if (r.appealed_at) said.push("khiếu nại / appealed " + day(r.appealed_at) + " (" + r.appealed_from + "): " + r.appeal_reason);
-  $("case-response").textContent = said.length ? "Doanh nghiệp / Business: " + said.join(" · ") : "";
+  if (r.accepted_at) said.push(tr("đồng ý / accepted ") + day(r.accepted_at));
+  if (r.handling_rating) said.push(tr("đánh giá việc giải quyết / handling rated ") + r.handling_rating + "/5");
+  if (r.appealed_at) said.push(tr("khiếu nại / appealed ") + day(r.appealed_at) + " (" + r.appealed_from + "): " + r.appeal_reason);
+  $("case-response").textContent = said.length ? tr("Doanh nghiệp / Business: ") + said.join(" · ") : "";
   $("case-events").replaceChildren(...events.map((e) => el("li", day(e.at) + " · " + e.actor + " · " + e.action + (e.note ? " — " + e.note : ""))));
   const kinds = $("case-action-kind");
-  kinds.replaceChildren(...c.allowed_actions.map((a) => el("option", ACTION_LABELS[a] || a, { value: a })));
+  kinds.replaceChildren(...c.allowed_actions.map((a) => el("option", tr(ACTION_LABELS[a] || a), { value: a })));
   $("case-officers").replaceChildren(...c.complaint.handling_officers.map((o) => {
     const l = el("label", undefined, { class: "check" });
     const box = el("input", undefined, { type: "checkbox", value: o, name: "case-officer" });
@@ -504,21 +547,21 @@ async function showMe() {
   $("signin").hidden = true; $("me").hidden = false;
   try {
     const me = await (await api("/v1/me")).json();
-    $("me-note").textContent = "Công chức / Officer " + me.officer_id + " · " + me.from + " → " + me.to +
-      " · Chỉ hiện tháng có ít nhất " + me.min_ratings + " lượt đánh giá / Only months with at least " + me.min_ratings + " ratings are shown.";
+    $("me-note").textContent = tr("Công chức / Officer ") + me.officer_id + " · " + me.from + " → " + me.to +
+      " · Chỉ hiện tháng có ít nhất " + me.min_ratings + tr(" lượt đánh giá / Only months with at least ") + me.min_ratings + " ratings are shown.";
     const table = $("me-months");
     const hr = el("tr");
-    ["Tháng / Month", "Đánh giá / Ratings", "TB / Avg", "Hài lòng / Satisfied"].forEach((h) => hr.append(el("th", h)));
+    [tr("Tháng / Month"), tr("Đánh giá / Ratings"), tr("TB / Avg"), tr("Hài lòng / Satisfied")].forEach((h) => hr.append(el("th", h)));
     table.replaceChildren(hr);
     for (const m of me.months) {
-      const tr = el("tr");
+      const row = el("tr");
       const f = m.figures;
       const cells = f ? [m.month, f.ratings, f.average === null ? "—" : f.average.toFixed(2), pct(f.satisfied_share)]
         : [m.month, "< " + me.min_ratings, "—", "—"];
-      cells.forEach((v) => tr.append(el("td", String(v))));
-      table.append(tr);
+      cells.forEach((v) => row.append(el("td", String(v))));
+      table.append(row);
     }
-    $("me-comments").replaceChildren(...me.comments.map((c) => el("li", c.month + " · " + c.level + " " + (LEVELS[c.level] || "") + " · " + c.comment)));
+    $("me-comments").replaceChildren(...me.comments.map((c) => el("li", c.month + " · " + c.level + " " + tr(LEVELS[c.level] || "") + " · " + c.comment)));
   } catch (e) { $("me-note").textContent = e.message; }
 }
 
@@ -538,13 +581,13 @@ function reasonsChart(reasons) {
   const top = reasons.slice().sort((a, b) => b.total - a.total).slice(0, 10);
   const w = 700, rowH = 22, h = Math.max(1, top.length) * rowH + 10;
   const max = Math.max(1, ...top.map((r) => r.total));
-  const label = "Lý do / Reasons: " + (top.length ? top.map((r) => (reasonLabels[r.reason] || r.reason) + " " + r.total).join(", ") : "không có / none");
+  const label = tr("Lý do / Reasons: ") + (top.length ? top.map((r) => (reasonLabels[r.reason] || r.reason) + " " + r.total).join(", ") : tr("không có / none"));
   const s = frame(w, h, label);
   top.forEach((r, i) => {
     const y = 5 + i * rowH;
     const t = svg("text", { x: 0, y: y + 14, "font-size": 11, fill: "#1a1a1a" }); t.textContent = (reasonLabels[r.reason] || r.reason).slice(0, 40); s.append(t);
-    s.append(svg("rect", { x: 300, y, width: (r.total / max) * 360, height: rowH - 6, fill: r.negative ? "#b3261e" : "#1e8e3e" }));
-    const n = svg("text", { x: 305 + (r.total / max) * 360, y: y + 14, "font-size": 11, fill: "#1a1a1a" }); n.textContent = String(r.total); s.append(n);
+    s.append(svg("recttr(", { x: 300, y, width: (r.total / max) * 360, height: rowH - 6, fill: r.negative ? ")#b3261e" : "#1e8e3e" }));
+    const n = svg("texttr(", { x: 305 + (r.total / max) * 360, y: y + 14, ")font-size": 11, fill: "#1a1a1a" }); n.textContent = String(r.total); s.append(n);
   });
   return s;
 }
@@ -552,7 +595,7 @@ function reasonsChart(reasons) {
 function fillTable(table, head, rows) {
   const hr = el("tr"); head.forEach((h) => hr.append(el("th", h, { scope: "col" })));
   table.replaceChildren(hr);
-  for (const r of rows) { const tr = el("tr"); r.forEach((v) => tr.append(el("td", String(v)))); table.append(tr); }
+  for (const r of rows) { const row = el("tr"); r.forEach((v) => row.append(el("td", String(v)))); table.append(row); }
 }
 
 async function loadLeadership() {
@@ -563,7 +606,7 @@ async function loadLeadership() {
     const r = await (await api("/v1/report?unit=" + encodeURIComponent(unit) + "&" + q)).json();
     const cur = r.current, prev = r.previous;
     fillTable($("period-table"), ["", cur.from + " → " + cur.to, prev ? prev.from + " → " + prev.to : "—"],
-      PERIOD_ROWS.map(([k, f]) => [k, f(cur), prev ? f(prev) : "—"]));
+      PERIOD_ROWS.map(([k, f]) => [tr(k), f(cur), prev ? f(prev) : "—"]));
     $("chart-reasons").replaceChildren(reasonsChart(r.reasons));
   } catch (e) { $("error").textContent = e.message; }
   try {
@@ -571,25 +614,25 @@ async function loadLeadership() {
     const within = isTreeUnit(unit) ? unit.replace(/^unit:/, "") : "";
     if (level && within && within !== "department") {
       const k = await (await api("/v1/rankings?level=" + encodeURIComponent(level) + "&within=" + encodeURIComponent(within) + "&" + q)).json();
-      $("rank-method").textContent = k.method + " · tối thiểu / minimum " + k.min_ratings;
-      fillTable($("rank-table"), ["Hạng / Rank", "Đơn vị / Unit", "Đánh giá / Ratings", "Hài lòng / Satisfied", "Khoảng tin cậy 95% / 95% interval"],
-        k.items.map((i) => [i.rank === null ? "chưa đủ đánh giá / not enough ratings" : i.rank, i.name || i.key, i.ratings, pct(i.satisfied_share),
+      $("rank-method").textContent = k.method + tr(" · tối thiểu / minimum ") + k.min_ratings;
+      fillTable($("rank-table"), [tr("Hạng / Rank"), tr("Đơn vị / Unit"), tr("Đánh giá / Ratings"), tr("Hài lòng / Satisfied"), tr("Khoảng tin cậy 95% / 95% interval")],
+        k.items.map((i) => [i.rank === null ? tr("chưa đủ đánh giá / not enough ratings") : i.rank, i.name || i.key, i.ratings, pct(i.satisfied_share),
           i.lower === null ? "—" : pct(i.lower) + " – " + pct(i.upper)]));
     } else {
-      $("rank-method").textContent = "Chọn một đơn vị có cấp dưới / Pick a unit with units below";
+      $("rank-method").textContent = tr("Chọn một đơn vị có cấp dưới / Pick a unit with units below");
       $("rank-table").replaceChildren();
     }
   } catch (e) { $("rank-method").textContent = e.message; }
   try {
     const w = await (await api("/v1/warnings")).json();
-    $("warn-note").textContent = w ? "Tuần đến / Week to " + w.week_end + " · đã kiểm định / tested " + w.tested + " · FDR " + w.false_discovery_rate : "Chưa có / None yet";
+    $("warn-note").textContent = w ? tr("Tuần đến / Week to ") + w.week_end + tr(" · đã kiểm định / tested ") + w.tested + " · FDR " + w.false_discovery_rate : tr("Chưa có / None yet");
     $("warn-list").replaceChildren(...(w ? w.flags : []).map((f) => el("li", f.key + ": " +
-      pct(f.recent_satisfied / f.recent_ratings) + " (" + f.recent_ratings + ") so với / vs " + pct(f.baseline_satisfied / f.baseline_ratings) + " (" + f.baseline_ratings + "), p = " + f.p_value.toFixed(4))));
+      pct(f.recent_satisfied / f.recent_ratings) + " (" + f.recent_ratings + tr(") so với / vs ") + pct(f.baseline_satisfied / f.baseline_ratings) + " (" + f.baseline_ratings + "), p = " + f.p_value.toFixed(4))));
   } catch (e) { $("warn-note").textContent = e.message; }
   try {
     const p = await (await fetch("/public.json")).json();
     $("public-link").href = "/public?month=" + p.month;
-    fillTable($("public-table"), ["Đơn vị / Unit", "Đánh giá / Ratings", "Hài lòng / Satisfied", "Phản ánh / Complaints", "Đã giải quyết / Resolved", "Giờ xử lý (trung vị) / Median hours"],
+    fillTable($("public-table"), [tr("Đơn vị / Unit"), tr("Đánh giá / Ratings"), tr("Hài lòng / Satisfied"), tr("Phản ánh / Complaints"), tr("Đã giải quyết / Resolved"), tr("Giờ xử lý (trung vị) / Median hours")],
       p.units.map((u) => [u.name, u.ratings ?? "—", pct(u.satisfied_share), u.complaints_received ?? "—", u.complaints_resolved ?? "—", u.median_handling_hours ?? "—"]));
   } catch (_) { /* the public report is optional here */ }
   $("leadership").hidden = false;
@@ -616,12 +659,12 @@ async function loadSettings() {
     const log = await (await api("/v1/audit?from=" + isoDay(from) + "&to=" + isoDay(to) + "&limit=200")).json();
     const table = $("audit-table");
     const head = el("tr");
-    ["Lúc / At", "Ai / Who", "Vai trò / Role", "Việc / What", "Bản ghi / Records"].forEach((h) => head.append(el("th", h)));
+    [tr("Lúc / At"), tr("Ai / Who"), tr("Vai trò / Role"), tr("Việc / What"), tr("Bản ghi / Records")].forEach((h) => head.append(el("th", h)));
     table.replaceChildren(head);
     for (const e of log.items) {
-      const tr = el("tr");
-      [e.at.replace("T", " ").slice(0, 16), e.who, e.role + (e.unit ? " " + e.unit : ""), e.what, String(e.records.length)].forEach((v) => tr.append(el("td", v)));
-      table.append(tr);
+      const row = el("tr");
+      [e.at.replace("T", " ").slice(0, 16), e.who, e.role + (e.unit ? " " + e.unit : ""), e.what, String(e.records.length)].forEach((v) => row.append(el("td", v)));
+      table.append(row);
     }
   } catch (e) { $("error").textContent = e.message; }
 }
@@ -651,20 +694,22 @@ async function saveOrgDoc() {
   }
   if (!res.ok) { problems.append(el("li", (reply.error && reply.error.message) || res.status + "")); return; }
   $("org-saved").textContent = res.status === 201
-    ? "Đã lưu phiên bản " + reply.version + " / Saved as version " + reply.version
-    : "Không có thay đổi / Unchanged: version " + reply.version + " is in force";
+    ? "Đã lưu phiên bản " + reply.version + tr(" / Saved as version ") + reply.version
+    : tr("Không có thay đổi / Unchanged: version ") + reply.version + " is in force";
 }
 
 async function start() {
   $("who").textContent = (session.name ? session.name + " · " : "") + session.email;
   const roles = $("role");
-  if (!roles.options.length) {
+  // Another person's roles (after a sign-out in this tab) are not offered.
+  if ([...roles.options].map((o) => o.value).join() !== session.roles.map((r) => r.code).join()) {
+    roles.replaceChildren();
     for (const r of session.roles) roles.append(el("option", r.role + (r.unit ? " " + r.unit : "") + (r.officer ? " " + r.officer : ""), { value: r.code }));
   }
   $("role-choice").hidden = session.roles.length < 2;
   if (!session.roles.length) {
     $("signin").hidden = false;
-    $("signin-note").textContent = "Danh bạ không có vai trò nào cho bạn / The org directory gives you no role: ask the department.";
+    $("signin-note").textContent = tr("Danh bạ không có vai trò nào cho bạn / The org directory gives you no role: ask the department.");
     return;
   }
   $("signin").hidden = true;
@@ -686,6 +731,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("code-form").addEventListener("submit", sendCode);
   $("oidc-form").addEventListener("submit", (e) => { e.preventDefault(); startOidc(); });
   $("org-load").addEventListener("click", loadOrgDoc);
+  $("lang").addEventListener("change", () => setLanguage($("lang").value));
+  translatePage();
   $("org-save").addEventListener("click", saveOrgDoc);
   $("session-form").addEventListener("submit", useCode);
   $("role").addEventListener("change", () => start());
