@@ -71,7 +71,7 @@ async fn sign_in(app: &TestApp, email: &str, nth: usize) -> (String, Value) {
     let res = app.start_session(email, &code).await;
     assert_eq!(res.status(), StatusCode::OK);
     let set = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=36000"] {
         assert!(set.contains(attribute), "{set}");
     }
     let cookie = set.split(';').next().unwrap().to_owned();
@@ -276,6 +276,22 @@ async fn codes_are_few_and_guesses_fewer_and_sessions_end() {
         .with_cookie(reqwest::Method::GET, "/auth/session", &cookie, None)
         .await;
     assert_eq!(alive.status(), StatusCode::OK);
+    // In use, it outlives the first idle deadline; idle, it ends.
+    app.clock.advance(Duration::minutes(20));
+    assert_eq!(
+        app.with_cookie(reqwest::Method::GET, "/v1/cases", &cookie, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    app.clock.advance(Duration::minutes(20));
+    assert_eq!(
+        app.with_cookie(reqwest::Method::GET, "/v1/cases", &cookie, None)
+            .await
+            .status(),
+        StatusCode::OK,
+        "40 minutes after sign-in, 20 after the last request"
+    );
     app.clock.advance(Duration::minutes(31));
     assert_eq!(
         app.with_cookie(reqwest::Method::GET, "/v1/cases", &cookie, None)

@@ -106,9 +106,10 @@ async fn start(
 ) -> Result<Response, ApiError> {
     let req = body(b)?;
     let started = state.sign_in.verify_code(&req.email, &req.code).await?;
-    let max_age = (started.view.ends_at - state.pages.now())
-        .num_seconds()
-        .max(0);
+    // The browser keeps the cookie for the day's limit; the idle limit is the
+    // server's (each request moves it), or an active person would be signed
+    // out at the first idle deadline.
+    let max_age = crate::domain::sign_in::SESSION_LIFETIME.num_seconds();
     let mut res = Json(started.view).into_response();
     if let Some(cookie) = session_cookie(&started.token, max_age, state.pages.public_url()) {
         res.headers_mut().insert(header::SET_COOKIE, cookie);

@@ -391,6 +391,14 @@ const ACTION_LABELS = {
   resolve: "Kết luận, trả lời / Resolve and answer", dismiss: "Không có cơ sở / Dismiss", note: "Ghi chú / Note",
 };
 const KIND_LABELS = { complaint: "Phản ánh / Complaint", suggestion: "Kiến nghị / Suggestion" };
+const STATUS_LABELS = {
+  open: "Mới / Open", verifying: "Đang xác minh / Verifying",
+  resolved: "Đã xử lý / Resolved", dismissed: "Không có cơ sở / Dismissed",
+};
+const ROLE_LABELS = {
+  department: "Lãnh đạo Cục / Department", unit_head: "Lãnh đạo, xử lý đơn vị / Unit",
+  inspection: "Thanh tra / Inspection", officer: "Công chức / Officer",
+};
 let currentVersion = null;
 let caseRules = null;
 
@@ -434,7 +442,7 @@ async function listCases() {
       const office = path.length ? path[path.length - 1].name : c.complaint.branch;
       const closed = c.status === "resolved" || c.status === "dismissed";
       const late = !closed && (c.due_at < now || (!c.acknowledged_at && c.acknowledge_due_at && c.acknowledge_due_at < now));
-      [tr(KIND_LABELS[c.kind] || c.kind), office, c.assignment.unit, c.status, (lang === "en" ? c.due_by.en : c.due_by.vi) + (late ? tr(" · QUÁ HẠN / OVERDUE") : "")]
+      [tr(KIND_LABELS[c.kind] || c.kind), office, c.assignment.unit, tr(STATUS_LABELS[c.status] || c.status), (lang === "en" ? c.due_by.en : c.due_by.vi) + (late ? tr(" · QUÁ HẠN / OVERDUE") : "")]
         .forEach((v) => row.append(el("td", v)));
       table.append(row);
     }
@@ -451,7 +459,7 @@ function renderCase(c, events, overdue) {
   currentVersion = c.version;
   $("case-title").textContent = tr(KIND_LABELS[c.kind] || c.kind) + " · " + tr("Tờ khai / Declaration") + " " + c.complaint.declaration_number +
     (c.complaint.business ? " — " + c.complaint.business.name : "") + (c.anonymised ? tr(" · đã ẩn danh / anonymised") : "");
-  $("case-meta").textContent = c.assignment.name + " (" + c.assignment.unit + ") · " + c.status + (overdue ? tr(" · QUÁ HẠN / OVERDUE") : "") + " · " + c.assignment.rule;
+  $("case-meta").textContent = c.assignment.name + " (" + c.assignment.unit + ") · " + tr(STATUS_LABELS[c.status] || c.status) + (overdue ? tr(" · QUÁ HẠN / OVERDUE") : "") + " · " + c.assignment.rule;
   const by = (d) => d ? (lang === "en" ? d.en : d.vi) : "—";
   $("case-deadlines").textContent = tr("Hạn tiếp nhận / Acknowledge: ") + by(c.acknowledge_by) +
     (c.acknowledged_at ? tr(" (đã tiếp nhận / acknowledged ") + day(c.acknowledged_at) + ")" : "") + tr(" · Hạn xử lý / Resolve: ") + by(c.due_by);
@@ -704,7 +712,7 @@ async function start() {
   // Another person's roles (after a sign-out in this tab) are not offered.
   if ([...roles.options].map((o) => o.value).join() !== session.roles.map((r) => r.code).join()) {
     roles.replaceChildren();
-    for (const r of session.roles) roles.append(el("option", r.role + (r.unit ? " " + r.unit : "") + (r.officer ? " " + r.officer : ""), { value: r.code }));
+    for (const r of session.roles) roles.append(el("option", tr(ROLE_LABELS[r.role] || r.role) + (r.unit ? " " + r.unit : "") + (r.officer ? " " + r.officer : ""), { value: r.code }));
   }
   $("role-choice").hidden = session.roles.length < 2;
   if (!session.roles.length) {
