@@ -202,6 +202,18 @@ try:
         fail(f"settings: the bad email is not shown where it is: {problems!r}")
     else:
         print(f"ok: settings show the directory with its people and each problem where it is ({problems[:60]}…)")
+    # The case rules: a holiday added is saved as the next version.
+    rules = json.loads(b.eval("document.getElementById('rules-doc').value") or "{}")
+    rules.setdefault("holidays", []).append({"date": "2027-09-02", "name": "Quốc khánh"})
+    b.eval(f"document.getElementById('rules-doc').value = {json.dumps(json.dumps(rules))};"
+           "document.getElementById('rules-save').click(); 0")
+    time.sleep(1.5)
+    saved = b.eval("document.getElementById('rules-saved').textContent")
+    in_force = api("/v1/case-rules")
+    if not any(h["date"] == "2027-09-02" for h in in_force["rules"]["holidays"]) or str(in_force["version"]) not in saved:
+        fail(f"settings: case rules not saved ({saved!r}, version {in_force['version']})")
+    else:
+        print(f"ok: settings save the case rules as version {in_force['version']}")
     b.errors = [e for e in b.errors if "422" not in e]
     b.console_clean("settings")
 

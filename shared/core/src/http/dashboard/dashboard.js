@@ -662,6 +662,7 @@ async function loadSettings() {
   $("settings").hidden = !role || role.role !== "department";
   if ($("settings").hidden) return;
   await loadOrgDoc();
+  await loadRulesDoc();
   try {
     const to = new Date(), from = new Date(to.getTime() - 29 * 86400000);
     const log = await (await api("/v1/audit?from=" + isoDay(from) + "&to=" + isoDay(to) + "&limit=200")).json();
@@ -675,6 +676,38 @@ async function loadSettings() {
       table.append(row);
     }
   } catch (e) { $("error").textContent = e.message; }
+}
+
+/// The case rules as the department edits them; a save names the version it
+/// read, so two editors never overwrite each other unseen.
+let rulesVersion = null;
+
+async function loadRulesDoc() {
+  try {
+    const r = await (await api("/v1/case-rules")).json();
+    rulesVersion = r.version;
+    $("rules-doc").value = JSON.stringify(r.rules, null, 2);
+  } catch (e) { $("rules-problems").replaceChildren(el("li", e.message)); }
+}
+
+async function saveRulesDoc() {
+  const problems = $("rules-problems");
+  problems.replaceChildren(); $("rules-saved").textContent = "";
+  let body;
+  try { body = JSON.parse($("rules-doc").value); } catch (e) { problems.append(el("li", "JSON: " + e.message)); return; }
+  const res = await fetch("/v1/case-rules?version=" + encodeURIComponent(rulesVersion), {
+    method: "PUT", credentials: "same-origin",
+    headers: Object.assign(headers(true), { "Content-Type": "application/json" }),
+    body: JSON.stringify(body),
+  });
+  const reply = await res.json().catch(() => ({}));
+  if (res.status === 422 && reply.errors) {
+    for (const e of reply.errors) problems.append(el("li", e.field + ": " + e.message));
+    return;
+  }
+  if (!res.ok) { problems.append(el("li", (reply.error && reply.error.message) || res.status + "")); return; }
+  rulesVersion = reply.version;
+  $("rules-saved").textContent = tr("Đã lưu phiên bản / Saved as version") + " " + reply.version;
 }
 
 async function loadOrgDoc() {
@@ -742,6 +775,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("lang").addEventListener("change", () => setLanguage($("lang").value));
   translatePage();
   $("org-save").addEventListener("click", saveOrgDoc);
+  $("rules-load").addEventListener("click", loadRulesDoc);
+  $("rules-save").addEventListener("click", saveRulesDoc);
   $("session-form").addEventListener("submit", useCode);
   $("role").addEventListener("change", () => start());
   $("query").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
