@@ -183,6 +183,11 @@ try:
     rows = b.eval("document.querySelectorAll('#rank-table tr').length - 1")
     if rows != len(ranking["items"]):
         fail(f"ranking rows {rows} != API {len(ranking['items'])}")
+    # Errors the console caught are shown on the page, not logged: none may be there.
+    shown_error = b.eval("document.getElementById('error').textContent")
+    bars = b.eval("document.querySelectorAll('#chart-reasons rect').length")
+    if shown_error or not bars:
+        fail(f"dashboard: error shown {shown_error!r}, {bars} reason bars")
     print(f"ok: dashboard figures equal the API (unit {unit}: {tile} ratings, "
           f"month {cell}, response rate {rate}, {rows} ranked {level}s)")
     b.console_clean("dashboard")
@@ -250,6 +255,9 @@ try:
         fail(f"office head: unit {unit}, queue {rows} != the office's {len(expected)} cases ({err})")
     else:
         print(f"ok: the head of {OFFICE} signed in with a code from the outbox and sees its queue ({len(expected)} cases)")
+    shown_error = b.eval("document.getElementById('error').textContent")
+    if shown_error:
+        fail(f"office head's console shows an error: {shown_error!r}")
     b.console_clean("office head's console")
     b.axe("office head's console")
     shot = b.call("Page.captureScreenshot", format="png")

@@ -207,7 +207,7 @@ async function loadUnits() {
     for (const u of org.units) (children[u.parent || ""] = children[u.parent || ""] || []).push(u);
     const walk = (parent, depth) => {
       for (const u of children[parent] || []) {
-        const label = "\u00a0\u00a0".repeat(depth) + u.name + " (" + u.code + ")" + (u.retired || u.successor ? tr(" — ngừng / retired") : "");
+        const label = "\u00a0\u00a0".repeat(depth) + u.name + " (" + u.code + ")" + (u.retired || u.successor ? " — " + tr("ngừng / retired") : "");
         select.append(el("option", label, { value: u.code }));
         if (depth < 16) walk(u.code, depth + 1);
       }
@@ -246,7 +246,7 @@ function renderTree(body) {
     crumbs.append(i === body.path.length - 1 ? el("strong", u.name) : a);
   });
   $("merged-note").textContent = body.predecessors.length
-    ? tr("Gồm số liệu của đơn vị đã sáp nhập / Including merged units: ") + body.predecessors.join(", ")
+    ? tr("Gồm số liệu của đơn vị đã sáp nhập / Including merged units") + ": " + body.predecessors.join(", ")
     : "";
   const kids = body.children || [];
   $("drill").hidden = !kids.length;
@@ -256,7 +256,7 @@ function renderTree(body) {
   table.replaceChildren(hr);
   for (const c of kids) {
     const row = el("tr", undefined, { class: "clickable" });
-    const name = el("a", c.unit.name + (c.unit.active ? "" : tr(" (ngừng / retired)")), { href: "#", title: c.unit.code });
+    const name = el("a", c.unit.name + (c.unit.active ? "" : " (" + tr("ngừng / retired") + ")"), { href: "#", title: c.unit.code });
     name.addEventListener("click", (e) => { e.preventDefault(); drillTo(c.unit.code); });
     const td = el("td"); td.append(name); row.append(td);
     const t = c.totals;
@@ -336,12 +336,12 @@ function render(days) {
   $("tiles").replaceChildren(...tiles.map(([k, v]) => { const t = el("div", undefined, { class: "tile card" }); t.append(el("span", k, { class: "muted" }), el("strong", String(v))); return t; }));
   const avg = days.filter((d) => d.average !== null);
   $("chart-average").replaceChildren(lineChart(days, "average", 5, (v) => v.toFixed(1),
-    tr("Điểm trung bình theo ngày / Average level by day: ") + (avg.length ? avg.map((d) => d.date + " " + d.average.toFixed(2)).join(", ") : tr("không có / none"))));
+    tr("Điểm trung bình theo ngày / Average level by day") + ": " + (avg.length ? avg.map((d) => d.date + " " + d.average.toFixed(2)).join(", ") : tr("không có / none"))));
   $("chart-levels").replaceChildren(stackedBars(days, [0, 1, 2, 3, 4].map((i) => (d) => d.level_counts[i]), LEVEL_COLOURS,
-    tr("Số đánh giá theo mức / Ratings by level, mức 1–5: ") + [0, 1, 2, 3, 4].map((i) => sum(days, (d) => d.level_counts[i])).join(", ")));
+    tr("Số đánh giá theo mức 1–5 / Ratings by level 1–5") + ": " + [0, 1, 2, 3, 4].map((i) => sum(days, (d) => d.level_counts[i])).join(", ")));
   $("legend").textContent = tr("1 Rất không hài lòng · 2 Không hài lòng · 3 Bình thường · 4 Hài lòng · 5 Rất hài lòng (đỏ → xanh) / 1 Very dissatisfied · 2 Dissatisfied · 3 Neutral · 4 Satisfied · 5 Very satisfied (red → green)");
   $("chart-complaints").replaceChildren(stackedBars(days, [(d) => d.complaints_opened, (d) => d.complaints_closed, (d) => d.complaints_overdue], ["#e8710a", "#1e8e3e", "#b3261e"],
-    tr("Phản ánh / Complaints: mới / opened ") + sum(days, (d) => d.complaints_opened) + tr(", đã xử lý / closed ") + sum(days, (d) => d.complaints_closed) + tr(", quá hạn / overdue ") + sum(days, (d) => d.complaints_overdue)));
+    tr("Phản ánh / Complaints") + ": " + tr("mới / opened") + " " + sum(days, (d) => d.complaints_opened) + ", " + tr("đã xử lý / closed") + " " + sum(days, (d) => d.complaints_closed) + ", " + tr("quá hạn / overdue") + " " + sum(days, (d) => d.complaints_overdue)));
   const head = [tr("Ngày / Date"), "Đánh giá", tr("TB / Avg"), "Hài lòng", tr("Phát hành / Issued"), tr("Đã gửi / Submitted"), "Phản ánh", tr("Quá hạn / Overdue")];
   const table = $("table");
   table.replaceChildren();
@@ -442,7 +442,7 @@ async function listCases() {
       const office = path.length ? path[path.length - 1].name : c.complaint.branch;
       const closed = c.status === "resolved" || c.status === "dismissed";
       const late = !closed && (c.due_at < now || (!c.acknowledged_at && c.acknowledge_due_at && c.acknowledge_due_at < now));
-      [tr(KIND_LABELS[c.kind] || c.kind), office, c.assignment.unit, tr(STATUS_LABELS[c.status] || c.status), (lang === "en" ? c.due_by.en : c.due_by.vi) + (late ? tr(" · QUÁ HẠN / OVERDUE") : "")]
+      [tr(KIND_LABELS[c.kind] || c.kind), office, c.assignment.unit, tr(STATUS_LABELS[c.status] || c.status), (lang === "en" ? c.due_by.en : c.due_by.vi) + (late ? " · " + tr("QUÁ HẠN / OVERDUE") : "")]
         .forEach((v) => row.append(el("td", v)));
       table.append(row);
     }
@@ -458,11 +458,11 @@ function renderCase(c, events, overdue) {
   currentCase = c.id;
   currentVersion = c.version;
   $("case-title").textContent = tr(KIND_LABELS[c.kind] || c.kind) + " · " + tr("Tờ khai / Declaration") + " " + c.complaint.declaration_number +
-    (c.complaint.business ? " — " + c.complaint.business.name : "") + (c.anonymised ? tr(" · đã ẩn danh / anonymised") : "");
-  $("case-meta").textContent = c.assignment.name + " (" + c.assignment.unit + ") · " + tr(STATUS_LABELS[c.status] || c.status) + (overdue ? tr(" · QUÁ HẠN / OVERDUE") : "") + " · " + c.assignment.rule;
+    (c.complaint.business ? " — " + c.complaint.business.name : "") + (c.anonymised ? " · " + tr("đã ẩn danh / anonymised") : "");
+  $("case-meta").textContent = c.assignment.name + " (" + c.assignment.unit + ") · " + tr(STATUS_LABELS[c.status] || c.status) + (overdue ? " · " + tr("QUÁ HẠN / OVERDUE") : "") + " · " + c.assignment.rule;
   const by = (d) => d ? (lang === "en" ? d.en : d.vi) : "—";
-  $("case-deadlines").textContent = tr("Hạn tiếp nhận / Acknowledge: ") + by(c.acknowledge_by) +
-    (c.acknowledged_at ? tr(" (đã tiếp nhận / acknowledged ") + day(c.acknowledged_at) + ")" : "") + tr(" · Hạn xử lý / Resolve: ") + by(c.due_by);
+  $("case-deadlines").textContent = tr("Hạn tiếp nhận / Acknowledge") + ": " + by(c.acknowledge_by) +
+    (c.acknowledged_at ? " (" + tr("đã tiếp nhận / acknowledged") + " " + day(c.acknowledged_at) + ")" : "") + " · " + tr("Hạn xử lý / Resolve") + ": " + by(c.due_by);
   $("case-subjects").replaceChildren(...c.complaint.subjects.map((s) => {
     const li = el("li");
     li.append(el("strong", subjectName(s.subject) + ": " + s.level + " " + tr(LEVELS[s.level] || "")));
@@ -470,19 +470,19 @@ function renderCase(c, events, overdue) {
     if (s.comment) { li.append(el("br")); li.append(el("em", s.comment)); }
     return li;
   }));
-  $("case-suggestion").textContent = c.complaint.suggestion ? tr("Kiến nghị / Suggestion: ") + c.complaint.suggestion : "";
+  $("case-suggestion").textContent = c.complaint.suggestion ? tr("Kiến nghị / Suggestion") + ": " + c.complaint.suggestion : "";
   const contact = c.complaint.contact;
-  $("case-contact").textContent = contact ? tr("Liên hệ / Contact: ") + contact.name + " — " + contact.phone : "";
+  $("case-contact").textContent = contact ? tr("Liên hệ / Contact") + ": " + contact.name + " — " + contact.phone : "";
   const f = c.conclusion;
-  $("case-finding").textContent = c.finding ? tr("Kết quả / Outcome: ") + c.finding +
+  $("case-finding").textContent = c.finding ? tr("Kết quả / Outcome") + ": " + c.finding +
     (f ? " · " + (f.upheld ? tr("Đúng / Upheld") : tr("Không đúng / Not upheld")) + (f.officers.length ? " · " + f.officers.join(", ") : "") +
       (f.violation_category ? " · " + f.violation_category : "") + (f.measure ? " · " + f.measure : "") : "") : "";
   const r = c.response;
   const said = [];
-  if (r.accepted_at) said.push(tr("đồng ý / accepted ") + day(r.accepted_at));
-  if (r.handling_rating) said.push(tr("đánh giá việc giải quyết / handling rated ") + r.handling_rating + "/5");
-  if (r.appealed_at) said.push(tr("khiếu nại / appealed ") + day(r.appealed_at) + " (" + r.appealed_from + "): " + r.appeal_reason);
-  $("case-response").textContent = said.length ? tr("Doanh nghiệp / Business: ") + said.join(" · ") : "";
+  if (r.accepted_at) said.push(tr("đồng ý / accepted") + " " + day(r.accepted_at));
+  if (r.handling_rating) said.push(tr("đánh giá việc giải quyết / handling rated") + " " + r.handling_rating + "/5");
+  if (r.appealed_at) said.push(tr("khiếu nại / appealed") + " " + day(r.appealed_at) + " (" + r.appealed_from + "): " + r.appeal_reason);
+  $("case-response").textContent = said.length ? tr("Doanh nghiệp / Business") + ": " + said.join(" · ") : "";
   $("case-events").replaceChildren(...events.map((e) => el("li", day(e.at) + " · " + e.actor + " · " + e.action + (e.note ? " — " + e.note : ""))));
   const kinds = $("case-action-kind");
   kinds.replaceChildren(...c.allowed_actions.map((a) => el("option", tr(ACTION_LABELS[a] || a), { value: a })));
@@ -555,8 +555,9 @@ async function showMe() {
   $("signin").hidden = true; $("me").hidden = false;
   try {
     const me = await (await api("/v1/me")).json();
-    $("me-note").textContent = tr("Công chức / Officer ") + me.officer_id + " · " + me.from + " → " + me.to +
-      " · Chỉ hiện tháng có ít nhất " + me.min_ratings + tr(" lượt đánh giá / Only months with at least ") + me.min_ratings + " ratings are shown.";
+    $("me-note").textContent = tr("Công chức / Officer") + " " + me.officer_id + " · " + me.from + " → " + me.to +
+      " · " + (lang === "en" ? "Only months with at least " + me.min_ratings + " ratings are shown."
+        : "Chỉ hiện tháng có ít nhất " + me.min_ratings + " lượt đánh giá.");
     const table = $("me-months");
     const hr = el("tr");
     [tr("Tháng / Month"), tr("Đánh giá / Ratings"), tr("TB / Avg"), tr("Hài lòng / Satisfied")].forEach((h) => hr.append(el("th", h)));
@@ -589,13 +590,13 @@ function reasonsChart(reasons) {
   const top = reasons.slice().sort((a, b) => b.total - a.total).slice(0, 10);
   const w = 700, rowH = 22, h = Math.max(1, top.length) * rowH + 10;
   const max = Math.max(1, ...top.map((r) => r.total));
-  const label = tr("Lý do / Reasons: ") + (top.length ? top.map((r) => (reasonLabels[r.reason] || r.reason) + " " + r.total).join(", ") : tr("không có / none"));
+  const label = tr("Lý do / Reasons") + ": " + (top.length ? top.map((r) => (reasonLabels[r.reason] || r.reason) + " " + r.total).join(", ") : tr("không có / none"));
   const s = frame(w, h, label);
   top.forEach((r, i) => {
     const y = 5 + i * rowH;
     const t = svg("text", { x: 0, y: y + 14, "font-size": 11, fill: "#1a1a1a" }); t.textContent = (reasonLabels[r.reason] || r.reason).slice(0, 40); s.append(t);
-    s.append(svg("recttr(", { x: 300, y, width: (r.total / max) * 360, height: rowH - 6, fill: r.negative ? ")#b3261e" : "#1e8e3e" }));
-    const n = svg("texttr(", { x: 305 + (r.total / max) * 360, y: y + 14, ")font-size": 11, fill: "#1a1a1a" }); n.textContent = String(r.total); s.append(n);
+    s.append(svg("rect", { x: 300, y, width: (r.total / max) * 360, height: rowH - 6, fill: r.negative ? "#b3261e" : "#1e8e3e" }));
+    const n = svg("text", { x: 305 + (r.total / max) * 360, y: y + 14, "font-size": 11, fill: "#1a1a1a" }); n.textContent = String(r.total); s.append(n);
   });
   return s;
 }
@@ -622,7 +623,7 @@ async function loadLeadership() {
     const within = isTreeUnit(unit) ? unit.replace(/^unit:/, "") : "";
     if (level && within && within !== "department") {
       const k = await (await api("/v1/rankings?level=" + encodeURIComponent(level) + "&within=" + encodeURIComponent(within) + "&" + q)).json();
-      $("rank-method").textContent = k.method + tr(" · tối thiểu / minimum ") + k.min_ratings;
+      $("rank-method").textContent = k.method + " · " + tr("tối thiểu / minimum") + " " + k.min_ratings;
       fillTable($("rank-table"), [tr("Hạng / Rank"), tr("Đơn vị / Unit"), tr("Đánh giá / Ratings"), tr("Hài lòng / Satisfied"), tr("Khoảng tin cậy 95% / 95% interval")],
         k.items.map((i) => [i.rank === null ? tr("chưa đủ đánh giá / not enough ratings") : i.rank, i.name || i.key, i.ratings, pct(i.satisfied_share),
           i.lower === null ? "—" : pct(i.lower) + " – " + pct(i.upper)]));
@@ -633,9 +634,9 @@ async function loadLeadership() {
   } catch (e) { $("rank-method").textContent = e.message; }
   try {
     const w = await (await api("/v1/warnings")).json();
-    $("warn-note").textContent = w ? tr("Tuần đến / Week to ") + w.week_end + tr(" · đã kiểm định / tested ") + w.tested + " · FDR " + w.false_discovery_rate : tr("Chưa có / None yet");
+    $("warn-note").textContent = w ? tr("Tuần đến / Week to") + " " + w.week_end + " · " + tr("đã kiểm định / tested") + " " + w.tested + " · FDR " + w.false_discovery_rate : tr("Chưa có / None yet");
     $("warn-list").replaceChildren(...(w ? w.flags : []).map((f) => el("li", f.key + ": " +
-      pct(f.recent_satisfied / f.recent_ratings) + " (" + f.recent_ratings + tr(") so với / vs ") + pct(f.baseline_satisfied / f.baseline_ratings) + " (" + f.baseline_ratings + "), p = " + f.p_value.toFixed(4))));
+      pct(f.recent_satisfied / f.recent_ratings) + " (" + f.recent_ratings + tr(") so với / vs") + " " + pct(f.baseline_satisfied / f.baseline_ratings) + " (" + f.baseline_ratings + "), p = " + f.p_value.toFixed(4))));
   } catch (e) { $("warn-note").textContent = e.message; }
   try {
     const p = await (await fetch("/public.json")).json();
@@ -690,12 +691,14 @@ async function loadRulesDoc() {
   } catch (e) { $("rules-problems").replaceChildren(el("li", e.message)); }
 }
 
-async function saveRulesDoc() {
-  const problems = $("rules-problems");
-  problems.replaceChildren(); $("rules-saved").textContent = "";
+/// PUTs a settings document edited as JSON; every problem goes to the list
+/// at its field. The reply, or null when it was refused.
+async function putDocument(path, docId, problemsId, savedId) {
+  const problems = $(problemsId);
+  problems.replaceChildren(); $(savedId).textContent = "";
   let body;
-  try { body = JSON.parse($("rules-doc").value); } catch (e) { problems.append(el("li", "JSON: " + e.message)); return; }
-  const res = await fetch("/v1/case-rules?version=" + encodeURIComponent(rulesVersion), {
+  try { body = JSON.parse($(docId).value); } catch (e) { problems.append(el("li", "JSON: " + e.message)); return null; }
+  const res = await fetch(path, {
     method: "PUT", credentials: "same-origin",
     headers: Object.assign(headers(true), { "Content-Type": "application/json" }),
     body: JSON.stringify(body),
@@ -703,11 +706,17 @@ async function saveRulesDoc() {
   const reply = await res.json().catch(() => ({}));
   if (res.status === 422 && reply.errors) {
     for (const e of reply.errors) problems.append(el("li", e.field + ": " + e.message));
-    return;
+    return null;
   }
-  if (!res.ok) { problems.append(el("li", (reply.error && reply.error.message) || res.status + "")); return; }
-  rulesVersion = reply.version;
-  $("rules-saved").textContent = tr("Đã lưu phiên bản / Saved as version") + " " + reply.version;
+  if (!res.ok) { problems.append(el("li", (reply.error && reply.error.message) || res.status + "")); return null; }
+  return { created: res.status === 201, reply };
+}
+
+async function saveRulesDoc() {
+  const saved = await putDocument("/v1/case-rules?version=" + encodeURIComponent(rulesVersion), "rules-doc", "rules-problems", "rules-saved");
+  if (!saved) return;
+  rulesVersion = saved.reply.version;
+  $("rules-saved").textContent = tr("Đã lưu phiên bản / Saved as version") + " " + saved.reply.version;
 }
 
 async function loadOrgDoc() {
@@ -719,24 +728,11 @@ async function loadOrgDoc() {
 }
 
 async function saveOrgDoc() {
-  const problems = $("org-problems");
-  problems.replaceChildren(); $("org-saved").textContent = "";
-  let body;
-  try { body = JSON.parse($("org-doc").value); } catch (e) { problems.append(el("li", "JSON: " + e.message)); return; }
-  const res = await fetch("/v1/org", {
-    method: "PUT", credentials: "same-origin",
-    headers: Object.assign(headers(true), { "Content-Type": "application/json" }),
-    body: JSON.stringify(body),
-  });
-  const reply = await res.json().catch(() => ({}));
-  if (res.status === 422 && reply.errors) {
-    for (const e of reply.errors) problems.append(el("li", e.field + ": " + e.message));
-    return;
-  }
-  if (!res.ok) { problems.append(el("li", (reply.error && reply.error.message) || res.status + "")); return; }
-  $("org-saved").textContent = res.status === 201
-    ? "Đã lưu phiên bản " + reply.version + tr(" / Saved as version ") + reply.version
-    : tr("Không có thay đổi / Unchanged: version ") + reply.version + " is in force";
+  const saved = await putDocument("/v1/org", "org-doc", "org-problems", "org-saved");
+  if (!saved) return;
+  $("org-saved").textContent = saved.created
+    ? tr("Đã lưu phiên bản / Saved as version") + " " + saved.reply.version
+    : tr("Không có thay đổi: phiên bản hiện hành / Unchanged: the version in force is") + " " + saved.reply.version;
 }
 
 async function start() {
