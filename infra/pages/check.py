@@ -175,7 +175,8 @@ try:
         fail(f"period table ratings {cell} != API {report['current']['totals']['ratings']}")
     rate = b.eval("[...document.querySelectorAll('#period-table tr')].find(r => r.textContent.includes('Tỷ lệ phản hồi')).children[1].textContent")
     expected = report["current"]["cohort"]["response_rate"]
-    expected = "—" if expected is None else f"{expected * 100:.1f}%"
+    # Numbers in the reader's locale: Vietnamese writes a decimal comma.
+    expected = "—" if expected is None else f"{expected * 100:.1f}%".replace(".", ",")
     if rate != expected:
         fail(f"cohort response rate {rate} != API {expected}")
     level = b.eval("document.getElementById('rank-level').value")

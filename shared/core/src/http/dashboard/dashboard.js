@@ -42,8 +42,8 @@ function translatePage() {
   $("lang").value = lang;
 }
 
-/// Numbers and dates in the reader's locale.
-function num(v) { return typeof v === "number" ? v.toLocaleString(lang === "en" ? "en-GB" : "vi-VN") : v; }
+/// Whole numbers in the reader's locale (1.234 in Vietnamese, 1,234 in English).
+function num(v) { return Number.isInteger(v) ? v.toLocaleString(lang === "en" ? "en-GB" : "vi-VN") : v; }
 
 function setLanguage(next) {
   lang = next === "en" ? "en" : "vi";
@@ -261,7 +261,7 @@ function renderTree(body) {
     const td = el("td"); td.append(name); row.append(td);
     const t = c.totals;
     [c.unit.kind, t.ratings, pct(t.satisfied_share), t.average === null ? "—" : t.average.toFixed(2), t.forms_issued, t.complaints_opened]
-      .forEach((v) => row.append(el("td", String(v))));
+      .forEach((v) => row.append(el("td", String(num(v)))));
     table.append(row);
   }
 }
@@ -318,7 +318,10 @@ function stackedBars(days, series, colours, label) {
 }
 
 function sum(days, f) { return days.reduce((a, d) => a + f(d), 0); }
-function pct(v) { return v === null || isNaN(v) ? "—" : (v * 100).toFixed(1) + "%"; }
+function pct(v) {
+  if (v === null || isNaN(v)) return "—";
+  return (v * 100).toLocaleString(lang === "en" ? "en-GB" : "vi-VN", { minimumFractionDigits: 1, maximumFractionDigits: 1 }) + "%";
+}
 
 function render(days) {
   const ratings = sum(days, (d) => d.ratings);
@@ -333,7 +336,7 @@ function render(days) {
     [tr("Phản ánh mới / Complaints opened"), sum(days, (d) => d.complaints_opened)],
     [tr("Đã xử lý / Closed"), sum(days, (d) => d.complaints_closed)],
   ];
-  $("tiles").replaceChildren(...tiles.map(([k, v]) => { const t = el("div", undefined, { class: "tile card" }); t.append(el("span", k, { class: "muted" }), el("strong", String(v))); return t; }));
+  $("tiles").replaceChildren(...tiles.map(([k, v]) => { const t = el("div", undefined, { class: "tile card" }); t.append(el("span", k, { class: "muted" }), el("strong", String(num(v)))); return t; }));
   const avg = days.filter((d) => d.average !== null);
   $("chart-average").replaceChildren(lineChart(days, "average", 5, (v) => v.toFixed(1),
     tr("Điểm trung bình theo ngày / Average level by day") + ": " + (avg.length ? avg.map((d) => d.date + " " + d.average.toFixed(2)).join(", ") : tr("không có / none"))));
@@ -349,7 +352,7 @@ function render(days) {
   for (const d of days) {
     const row = el("tr");
     [d.date, d.ratings, d.average === null ? "—" : d.average.toFixed(2), pct(d.satisfied_share), d.forms_issued, d.forms_submitted, d.complaints_opened, d.complaints_overdue]
-      .forEach((v) => row.append(el("td", String(v))));
+      .forEach((v) => row.append(el("td", String(num(v)))));
     table.append(row);
   }
   $("report").hidden = false;
@@ -567,7 +570,7 @@ async function showMe() {
       const f = m.figures;
       const cells = f ? [m.month, f.ratings, f.average === null ? "—" : f.average.toFixed(2), pct(f.satisfied_share)]
         : [m.month, "< " + me.min_ratings, "—", "—"];
-      cells.forEach((v) => row.append(el("td", String(v))));
+      cells.forEach((v) => row.append(el("td", String(num(v)))));
       table.append(row);
     }
     $("me-comments").replaceChildren(...me.comments.map((c) => el("li", c.month + " · " + c.level + " " + tr(LEVELS[c.level] || "") + " · " + c.comment)));
@@ -604,7 +607,7 @@ function reasonsChart(reasons) {
 function fillTable(table, head, rows) {
   const hr = el("tr"); head.forEach((h) => hr.append(el("th", h, { scope: "col" })));
   table.replaceChildren(hr);
-  for (const r of rows) { const row = el("tr"); r.forEach((v) => row.append(el("td", String(v)))); table.append(row); }
+  for (const r of rows) { const row = el("tr"); r.forEach((v) => row.append(el("td", String(num(v))))); table.append(row); }
 }
 
 async function loadLeadership() {
