@@ -27,6 +27,9 @@ import websocket
 BASE, TOKEN, RATING, AXE, OUTBOX, OIDC_BASE, OIDC_TOKEN = sys.argv[1:8]
 DEPARTMENT = "cuctruong@demo-customs.invalid"
 OFFICE, OFFICE_HEAD = "91AA", "91aa@demo-customs.invalid"
+HANDLER = "xuly.91aa@demo-customs.invalid"
+INSPECTOR = "thanhtra@demo-customs.invalid"
+OFFICER = "hp0001@demo-customs.invalid"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 failures = []
 
@@ -36,9 +39,29 @@ def fail(msg):
     failures.append(msg)
 
 
-def api(path, token=TOKEN, base=BASE):
-    req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
+def api(path, token=TOKEN, base=BASE, method="GET", body=None):
+    req = urllib.request.Request(base + path, method=method, headers={"Authorization": "Bearer " + token},
+                                 data=None if body is None else json.dumps(body).encode())
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
     return json.load(urllib.request.urlopen(req))
+
+
+VIEW_IDS = ["view-figures", "cases", "leadership", "settings", "me"]
+
+
+def views(b):
+    """The console's views on screen, in page order."""
+    return b.eval(f"{json.dumps(VIEW_IDS)}.filter(id => !document.getElementById(id).hidden)")
+
+
+def open_view(b, name, wait=2.5):
+    b.eval(f"document.querySelector('nav.views [data-view={name}]').click(); 0")
+    time.sleep(wait)
+
+
+def text(b, id):
+    return b.eval(f"document.getElementById({json.dumps(id)}).textContent")
 
 
 class Browser:
@@ -163,12 +186,10 @@ try:
     b.axe("sign-in page")
     sign_in(b, DEPARTMENT)
     time.sleep(1)
+    landed = views(b)
+    if landed != ["leadership"]:
+        fail(f"the department landed on {landed}, not the leadership view")
     unit = b.eval("document.getElementById('unit').value")
-    frm, to = b.eval("document.getElementById('from').value"), b.eval("document.getElementById('to').value")
-    stats = api(f"/v1/stats?unit={unit}&from={frm}&to={to}")
-    tile = b.eval("document.querySelector('#tiles .tile strong').textContent")
-    if str(stats["totals"]["ratings"]) != tile:
-        fail(f"dashboard ratings tile {tile} != API {stats['totals']['ratings']}")
     report = api(f"/v1/report?unit={unit}&period=month")
     cell = b.eval("document.querySelector('#period-table tr:nth-child(2) td:nth-child(2)').textContent")
     if str(report["current"]["totals"]["ratings"]) != cell:
@@ -179,21 +200,44 @@ try:
     expected = "—" if expected is None else f"{expected * 100:.1f}%".replace(".", ",")
     if rate != expected:
         fail(f"cohort response rate {rate} != API {expected}")
+    # Dates too: the period's first day as Vietnamese write it (dd/mm/yyyy).
+    period = b.eval("document.querySelector('#period-table th:nth-child(2)').textContent")
+    first = report["current"]["from"]
+    if not period.startswith(f"{first[8:10]}/{first[5:7]}/{first[0:4]}"):
+        fail(f"period heading {period!r} does not start with {first} in Vietnamese")
     level = b.eval("document.getElementById('rank-level').value")
     ranking = api(f"/v1/rankings?level={level}&within={unit}&period=month")
     rows = b.eval("document.querySelectorAll('#rank-table tr').length - 1")
     if rows != len(ranking["items"]):
         fail(f"ranking rows {rows} != API {len(ranking['items'])}")
     # Errors the console caught are shown on the page, not logged: none may be there.
-    shown_error = b.eval("document.getElementById('error').textContent")
+    shown_error = text(b, "error")
     bars = b.eval("document.querySelectorAll('#chart-reasons rect').length")
     if shown_error or not bars:
-        fail(f"dashboard: error shown {shown_error!r}, {bars} reason bars")
-    print(f"ok: dashboard figures equal the API (unit {unit}: {tile} ratings, "
-          f"month {cell}, response rate {rate}, {rows} ranked {level}s)")
-    b.console_clean("dashboard")
-    b.axe("dashboard")
+        fail(f"leadership view: error shown {shown_error!r}, {bars} reason bars")
+    print(f"ok: the department lands on the leadership view, equal to the API "
+          f"(month {cell} ratings from {period}, response rate {rate}, {rows} ranked {level}s)")
+    b.console_clean("leadership view")
+    b.axe("leadership view")
 
+    open_view(b, "figures")
+    frm, to = b.eval("document.getElementById('from').value"), b.eval("document.getElementById('to').value")
+    stats = api(f"/v1/stats?unit={unit}&from={frm}&to={to}")
+    tile = b.eval("document.querySelector('#tiles .tile strong').textContent")
+    day_shown = b.eval("document.querySelector('#table tr:nth-child(2) td').textContent")
+    if not b.eval("document.querySelector('#tiles .tile').checkVisibility() && document.querySelector('#chart-levels svg').checkVisibility()"):
+        fail("figures view: the tiles and charts are not on screen")
+    day_api = stats["days"][0]["date"] if stats["days"] else ""
+    if views(b) != ["view-figures"] or str(stats["totals"]["ratings"]).replace(",", ".") != tile.replace(".", "") \
+            or day_shown != f"{day_api[8:10]}/{day_api[5:7]}/{day_api[0:4]}":
+        fail(f"figures view {views(b)}: ratings tile {tile} != API {stats['totals']['ratings']}, "
+             f"first day {day_shown!r} != {day_api}")
+    else:
+        print(f"ok: figures view equals the API (unit {unit}: {tile} ratings, first day {day_shown})")
+    b.console_clean("figures view")
+    b.axe("figures view")
+
+    open_view(b, "settings", 3)
     # The department's settings: the directory it keeps, people included, and
     # every problem of an edit shown with the field to fix.
     doc = json.loads(b.eval("document.getElementById('org-doc').value") or "{}")
@@ -220,8 +264,43 @@ try:
         fail(f"settings: case rules not saved ({saved!r}, version {in_force['version']})")
     else:
         print(f"ok: settings save the case rules as version {in_force['version']}")
+    # The suppression list, one address at a time, through the console.
+    def suppression(act, address="xnk@abc.com.vn"):
+        b.eval(f"document.getElementById('suppression-address').value = {json.dumps(address)};"
+               f"document.getElementById('suppression-form').requestSubmit("
+               f"document.querySelector('#suppression-form [data-act={act}]')); 0")
+        time.sleep(1)
+        return text(b, "suppression-note")
+    notes = [suppression("lookup"), suppression("add"), suppression("lookup"), suppression("lift"), suppression("lookup")]
+    standing = api("/v1/suppressions/lookup", method="POST", body={"address": "xnk@abc.com.vn"})
+    if not ("vẫn được gửi" in notes[0] and "Đã thêm" in notes[1] and "do Cục đặt" in notes[2]
+            and "Đã gỡ" in notes[3] and "vẫn được gửi" in notes[4]) or standing["suppressed"]:
+        fail(f"settings: the suppression list said {notes}, the API {standing}")
+    else:
+        print("ok: settings look up, suppress and lift an address (" + " → ".join(n.split(":")[0] for n in notes) + ")")
+    # Webhooks: added with its secret shown once, listed, removed.
+    b.eval("document.getElementById('webhook-url').value = 'https://erp.example.vn/csq';"
+           "document.getElementById('webhook-form').requestSubmit(); 0")
+    time.sleep(1.5)
+    added = text(b, "webhook-note")
+    listed = text(b, "webhook-table")
+    hooks = api("/v1/webhooks")["items"]
+    secret = added.rsplit(": ", 1)[-1]
+    if "Khóa bí mật" not in added or len(secret) < 32 or "erp.example.vn" not in listed \
+            or not any(h["url"] == "https://erp.example.vn/csq" for h in hooks):
+        fail(f"settings: webhook not added ({added!r}, listed {listed!r}, API {hooks})")
+    b.eval("[...document.querySelectorAll('#webhook-table button')].find(x => x.getAttribute('aria-label').includes('erp.example.vn')).click(); 0")
+    time.sleep(1.5)
+    if "erp.example.vn" in text(b, "webhook-table") or api("/v1/webhooks")["items"]:
+        fail("settings: the webhook was not removed")
+    else:
+        print("ok: settings add a webhook (its secret shown once) and remove it")
+    audit_at = b.eval("document.querySelector('#audit-table tr:nth-child(2) td').textContent")
+    if not re.fullmatch(r"\d\d:\d\d \d\d/\d\d/\d{4}", audit_at or ""):
+        fail(f"settings: the audit log's time {audit_at!r} is not Vietnamese local time as Vietnamese write it")
     b.errors = [e for e in b.errors if "422" not in e]
     b.console_clean("settings")
+    b.axe("settings")
 
     # A case's detail: deadlines read as the API words them ("by the end of").
     cases = api("/v1/cases?subtree=true&status=open&limit=1")["items"]
@@ -247,6 +326,8 @@ try:
 
     # The head of an office signs in with a code and lands on the office's queue.
     sign_in(b, OFFICE_HEAD)
+    if views(b) != ["view-figures", "cases"]:
+        fail(f"the office head landed on {views(b)}, not the office's figures and cases")
     unit = b.eval("document.getElementById('unit').value")
     rows = b.eval("[...document.querySelectorAll('#case-list tr')].slice(1).map(r => r.children.length > 1 ? r.children[3].textContent : '')")
     status = b.eval("document.getElementById('case-status').value")
@@ -276,6 +357,50 @@ try:
         print("ok: office head's console fits a 412-px phone")
     b.axe("office head's console at 412 px")
     b.call("Emulation.clearDeviceMetricsOverride")
+
+    # Every other role on its own home: a handler on the queue, the inspection
+    # unit on misconduct reports, an officer on their own page (no other view).
+    homes = [
+        (HANDLER, ["cases"], f"/v1/cases?unit={OFFICE}&status=open", ""),
+        (INSPECTOR, ["cases"], "/v1/cases?unit=inspection&kind=complaint&status=open", "inspection"),
+        (OFFICER, ["me"], None, ""),
+    ]
+    for person, home, listing, case_unit in homes:
+        sign_in(b, person)
+        landed = views(b)
+        nav = b.eval("!document.querySelector('nav.views').hidden")
+        if listing:
+            rows = b.eval("[...document.querySelectorAll('#case-list tr')].slice(1).filter(r => r.children.length > 1).length")
+            expected = len(api(listing)["items"])
+            ok = landed == home and nav and rows == expected and b.eval("document.getElementById('case-unit').value") == case_unit
+            seen = f"{rows} cases (API {expected})"
+        else:
+            note = text(b, "me-note")
+            ok = landed == home and not nav and "HP0001" in note
+            seen = note[:40]
+        if not ok or text(b, "error"):
+            fail(f"{person} landed on {landed} (nav {nav}): {seen}, error {text(b, 'error')!r}")
+        else:
+            print(f"ok: {person} lands on {'/'.join(landed)}: {seen}")
+        b.console_clean(f"{person}'s console")
+        b.axe(f"{person}'s console")
+
+    # A head replaced in the directory is refused at the next request, with
+    # no step at any identity provider.
+    other_head = "91ab@demo-customs.invalid"
+    sign_in(b, other_head)
+    org = api("/v1/org")
+    org.pop("version", None)
+    next(u for u in org["units"] if u["code"] == "91AB")["head"] = {"name": "Trưởng mới", "email": "truongmoi.91ab@demo-customs.invalid"}
+    api("/v1/org", method="PUT", body=org)
+    b.eval("document.getElementById('query').requestSubmit(); 0")
+    time.sleep(1.5)
+    refused = text(b, "error") or ("signed out" if b.eval("!document.getElementById('signin').hidden") else "")
+    if not refused:
+        fail("a head removed from the directory still reads the office's figures")
+    else:
+        print(f"ok: a head replaced in the directory is refused at the next request ({refused[:70]})")
+    b.errors = [e for e in b.errors if "401" not in e and "403" not in e]
 
     # The host whose staff sign in at an OpenID provider: the console sends the
     # head to the provider, who signs in there (its own login and consent

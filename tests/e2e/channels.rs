@@ -4,8 +4,9 @@
 
 use chrono::Duration;
 use csq_core::app::qr::read_back;
+use csq_core::auth::staff::StaffRole;
 use mail_parser::MimeHeaders;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -162,22 +163,46 @@ async fn one_click_opt_out_stops_invitations_and_reminders_but_not_rating() {
     let _ = link;
 }
 
+/// The department keeps the suppression list from the console: it looks an
+/// address up, lists it, lifts it; each step is audited under the list's key,
+/// never the address, and only the department may do it.
 #[tokio::test]
-async fn an_address_the_it_unit_suppresses_gets_no_invitation() {
+async fn the_department_keeps_the_suppression_list_through_the_staff_api() {
     let app = spawn_app().await;
-    assert!(
-        app.host
-            .services
-            .housekeeping
-            .suppress_address(
-                "xnk@abc.com.vn",
-                csq_core::domain::suppression::SuppressionReason::Staff
-            )
-            .await
-            .unwrap()
+    let dept = app.staff_token(StaffRole::Department, None);
+    let address = json!({"address": "XNK@abc.com.vn "});
+    let standing = |v: &Value| (v["suppressed"].clone(), v["reason"].clone());
+
+    let res = app
+        .staff_post(&dept, "/v1/suppressions/lookup", &address)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        standing(&res.json().await.unwrap()),
+        (json!(false), Value::Null)
     );
-    let res = app.issue(&declaration(&number())).await;
-    let issued: Value = res.json().await.unwrap();
+    let res = app.staff_post(&dept, "/v1/suppressions", &address).await;
+    assert_eq!(res.status(), 201, "newly listed");
+    let res = app.staff_post(&dept, "/v1/suppressions", &address).await;
+    assert_eq!(res.status(), 200, "listing it again changes nothing");
+    let looked: Value = app
+        .staff_post(
+            &dept,
+            "/v1/suppressions/lookup",
+            &json!({"address": "xnk@abc.com.vn"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(standing(&looked), (json!(true), json!("staff")));
+
+    let issued: Value = app
+        .issue(&declaration(&number()))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(issued["invitation"], "suppressed");
     // Other businesses are not affected.
     let mut other = declaration(&number());
@@ -185,6 +210,66 @@ async fn an_address_the_it_unit_suppresses_gets_no_invitation() {
     let issued: Value = app.issue(&other).await.json().await.unwrap();
     assert_ne!(issued["invitation"], "suppressed");
     assert!(app.emails_to("xnk@abc.com.vn").is_empty());
+
+    // Lifted: the next declaration's invitation goes out.
+    let lifted: Value = app
+        .staff_post(&dept, "/v1/suppressions/lift", &address)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lifted["lifted"], true);
+    let issued: Value = app
+        .issue(&declaration(&number()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(issued["invitation"], "suppressed");
+    assert_eq!(app.emails_to("xnk@abc.com.vn").len(), 1);
+
+    // Bad input names the field; other roles are refused.
+    let res = app
+        .staff_post(
+            &dept,
+            "/v1/suppressions",
+            &json!({"address": "not an address"}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "address");
+    let head = app.staff_token(StaffRole::UnitHead, Some("03CC"));
+    for path in [
+        "/v1/suppressions",
+        "/v1/suppressions/lookup",
+        "/v1/suppressions/lift",
+    ] {
+        assert_eq!(
+            app.staff_post(&head, path, &address).await.status(),
+            403,
+            "{path}"
+        );
+    }
+
+    // The audit log says who looked up, listed and lifted, by key only.
+    let key = csq_core::domain::suppression::address_key("xnk@abc.com.vn");
+    let (whats, log) = app.audited(&key).await;
+    for what in [
+        "suppression-lookup",
+        "suppression-added",
+        "suppression-lifted",
+    ] {
+        assert!(whats.iter().any(|w| w == what), "{what} in {whats:?}");
+    }
+    assert_eq!(
+        whats.iter().filter(|w| *w == "suppression-added").count(),
+        1
+    );
+    assert!(
+        !log.to_lowercase().contains("xnk@abc"),
+        "no address in the audit log"
+    );
 }
 
 async fn post_handling(app: &TestApp, number: &str, body: &Value) -> reqwest::Response {

@@ -285,6 +285,39 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Today's audit log (Vietnamese day) as the department reads it: what
+    /// was done with `record`, and the whole log's text.
+    pub async fn audited(&self, record: &str) -> (Vec<String>, String) {
+        let dept = self.staff_token(StaffRole::Department, None);
+        let today = (self.clock_now() + chrono::Duration::hours(7)).date_naive();
+        let text = self
+            .staff_get(&dept, &format!("/v1/audit?from={today}&to={today}"))
+            .await
+            .text()
+            .await
+            .expect("text");
+        let log: Value = serde_json::from_str(&text).expect("JSON");
+        let whats = log["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|e| e["records"][0] == record)
+            .map(|e| e["what"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        (whats, text)
+    }
+
+    /// A staff POST of a JSON body.
+    pub async fn staff_post(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn staff_get(&self, token: &str, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base))

@@ -81,14 +81,28 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
 async fn every_action_reaches_the_webhook_once_signed_and_versioned() {
     let app = spawn_app().await;
     let (receiver, url) = Receiver::start(0).await;
-    let hook = app.host.webhooks.add(&url).await.unwrap();
-    let other = app
+    let hook = app
         .host
-        .webhooks
-        .add(&url.replace("/hooks/csq", "/hooks/none"))
+        .services
+        .channels
+        .add_webhook("e2e", &url)
         .await
         .unwrap();
-    assert!(app.host.webhooks.remove(&other.id).await.unwrap());
+    let other = app
+        .host
+        .services
+        .channels
+        .add_webhook("e2e", &url.replace("/hooks/csq", "/hooks/none"))
+        .await
+        .unwrap();
+    assert!(
+        app.host
+            .services
+            .channels
+            .remove_webhook("e2e", &other.id)
+            .await
+            .unwrap()
+    );
 
     // A complaint: form issued, rating submitted, complaint opened.
     let id = submit(&app, &low()).await;
@@ -193,7 +207,12 @@ async fn a_failing_receiver_gets_retries_with_backoff_then_a_dead_letter_and_a_r
     let app = spawn_app().await;
     // Two failures, then it answers: three POSTs of one event, the same id.
     let (flaky, url) = Receiver::start(2).await;
-    app.host.webhooks.add(&url).await.unwrap();
+    app.host
+        .services
+        .channels
+        .add_webhook("e2e", &url)
+        .await
+        .unwrap();
     assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
     let first = app
         .eventually("the first attempt", || flaky.got().first().cloned())
@@ -222,14 +241,19 @@ async fn a_failing_receiver_gets_retries_with_backoff_then_a_dead_letter_and_a_r
     let state = app.host.webhooks.deliveries_of(&got[0].id).await.unwrap();
     assert_eq!(
         state[0].state,
-        csq_local::webhooks::DeliveryState::Delivered
+        csq_core::domain::webhook::DeliveryState::Delivered
     );
     assert_eq!(state[0].attempts, 3);
 
     // A receiver that never answers well: every attempt, then a dead letter.
     let app = spawn_app().await;
     let (down, url) = Receiver::start(u32::MAX).await;
-    app.host.webhooks.add(&url).await.unwrap();
+    app.host
+        .services
+        .channels
+        .add_webhook("e2e", &url)
+        .await
+        .unwrap();
     assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
     let max = csq_core::domain::event::MAX_ATTEMPTS as usize;
     for n in 1..=max {
@@ -239,28 +263,114 @@ async fn a_failing_receiver_gets_retries_with_backoff_then_a_dead_letter_and_a_r
         recorded(&app, &attempt.id, n).await;
         app.clock.advance(Duration::hours(17));
     }
-    let mut dead = vec![];
+    // The department reads the dead letters in the console (the staff API).
+    let dept = app.staff_token(StaffRole::Department, None);
+    let mut dead = Value::Null;
     for _ in 0..100 {
-        dead = app.host.webhooks.dead_letters(10).await.unwrap();
-        if !dead.is_empty() {
+        dead = app.staff_json(&dept, "/v1/webhooks/dead-letters").await;
+        if !dead["items"].as_array().unwrap().is_empty() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    let dead = dead["items"].as_array().unwrap().clone();
     assert_eq!(dead.len(), 1, "a dead letter");
-    assert_eq!(dead[0].attempts as usize, max);
-    assert!(dead[0].last_error.as_deref().unwrap_or("").contains("503"));
+    assert_eq!(dead[0]["attempts"].as_u64().unwrap() as usize, max);
+    assert_eq!(dead[0]["state"], "dead");
+    assert!(dead[0]["last_error"].as_str().unwrap_or("").contains("503"));
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(down.got().len(), max, "nothing after the last attempt");
 
-    // The receiver is mended; the IT unit replays the dead letters.
+    // The receiver is mended; the department replays the dead letters.
     down.fail.store(0, Ordering::SeqCst);
-    assert_eq!(app.host.webhooks.redeliver(None).await.unwrap(), 1);
+    let res = app
+        .staff_post(&dept, "/v1/webhooks/redeliver", &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["queued"], 1);
     app.eventually("the replay", || down.got().get(max).cloned())
         .await;
     let replay = &down.got()[max];
-    assert_eq!(replay.id, dead[0].event_id);
-    assert!(app.host.webhooks.dead_letters(10).await.unwrap().is_empty());
+    assert_eq!(replay.id, dead[0]["event_id"].as_str().unwrap());
+    assert!(
+        app.host
+            .services
+            .channels
+            .dead_letters()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The department registers and removes receivers from the console: the
+/// secret is shown once, never listed; bad URLs name the field; only the
+/// department may; every change is audited.
+#[tokio::test]
+async fn the_department_manages_webhooks_through_the_staff_api() {
+    let app = spawn_app().await;
+    let dept = app.staff_token(StaffRole::Department, None);
+    let res = app
+        .staff_post(
+            &dept,
+            "/v1/webhooks",
+            &json!({"url": "https://erp.example.vn/csq"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let added: Value = res.json().await.unwrap();
+    let id = added["id"].as_str().unwrap().to_owned();
+    let secret = added["secret"].as_str().unwrap().to_owned();
+    assert!(secret.len() >= 32);
+    let listed = app
+        .staff_get(&dept, "/v1/webhooks")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains(&id) && listed.contains("https://erp.example.vn/csq"));
+    assert!(
+        !listed.contains(&secret) && !listed.contains("secret"),
+        "{listed}"
+    );
+
+    let res = app
+        .staff_post(
+            &dept,
+            "/v1/webhooks",
+            &json!({"url": "ftp://erp.example.vn"}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["errors"][0]["field"],
+        "url"
+    );
+    let head = app.staff_token(StaffRole::UnitHead, Some("03CC"));
+    assert_eq!(app.staff_get(&head, "/v1/webhooks").await.status(), 403);
+    assert_eq!(
+        app.staff_get(&head, "/v1/webhooks/dead-letters")
+            .await
+            .status(),
+        403
+    );
+
+    let delete = |token: String| {
+        app.http
+            .delete(format!("{}/v1/webhooks/{id}", app.base))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(delete(head.clone()).await.unwrap().status(), 403);
+    assert_eq!(delete(dept.clone()).await.unwrap().status(), 204);
+    assert_eq!(delete(dept.clone()).await.unwrap().status(), 404, "gone");
+    let listed = app.staff_json(&dept, "/v1/webhooks").await;
+    assert_eq!(listed["items"], json!([]));
+
+    // (The test clock stands still: both entries carry the same instant.)
+    let (mut changes, _) = app.audited(&id).await;
+    changes.sort();
+    assert_eq!(changes, ["webhook-added", "webhook-removed"]);
 }
 
 /// Issue 23, item 3: the events of a misconduct report (its rating, its
@@ -270,7 +380,12 @@ async fn a_failing_receiver_gets_retries_with_backoff_then_a_dead_letter_and_a_r
 async fn a_misconduct_reports_events_cannot_be_joined_to_its_declaration() {
     let app = spawn_app().await;
     let (receiver, url) = Receiver::start(0).await;
-    app.host.webhooks.add(&url).await.unwrap();
+    app.host
+        .services
+        .channels
+        .add_webhook("e2e", &url)
+        .await
+        .unwrap();
     let fields = [
         ("level.0", "3"),
         ("level.5", "1"),

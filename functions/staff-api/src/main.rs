@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             figures: env.figures(),
             directory: env.directory(),
             case_handling: env.case_handling()?,
+            channels: env.channels(),
             pages: env.pages(),
             auth: env.staff_auth(),
             // Staff sign in at the identity provider; no local sessions here.

@@ -80,7 +80,7 @@ impl LocalHost {
                 .context("opening the webhook outbox")?,
         );
         let settings = Arc::new(settings);
-        let services = Services::new(
+        let mut services = Services::new(
             &(store.clone() as Arc<dyn Store>),
             mailer.clone(),
             queue.clone(),
@@ -88,6 +88,8 @@ impl LocalHost {
             clock.clone(),
             settings.clone(),
         );
+        // This host delivers the events itself: the department manages the receivers.
+        services.channels = services.channels.with_webhooks(webhooks.clone());
         let sign_in = SignIn::new(
             &(store.clone() as Arc<dyn Store>),
             store.clone(),
@@ -164,6 +166,7 @@ impl LocalHost {
             figures: s.figures.clone(),
             directory: s.directory.clone(),
             case_handling: s.case_handling.clone(),
+            channels: s.channels.clone(),
             pages: s.pages.clone(),
             auth: Arc::new(crate::oidc::LocalStaffAuth {
                 operator: self.staff_jwt.clone(),

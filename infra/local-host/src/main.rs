@@ -91,8 +91,15 @@ enum Command {
         #[command(subcommand)]
         command: QueueCommand,
     },
-    /// Send no more invitations or reminders to ADDRESS (forms are still issued)
-    Suppress { address: String },
+    /// Send no more invitations or reminders to ADDRESS (forms are still
+    /// issued); --check says whether it is listed, --lift sends to it again
+    Suppress {
+        address: String,
+        #[arg(long, conflicts_with = "lift")]
+        check: bool,
+        #[arg(long)]
+        lift: bool,
+    },
     /// Webhooks: events (form issued, rating submitted, complaint opened, case
     /// transferred, case closed) POSTed to the department's systems
     Webhooks {
@@ -374,26 +381,11 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
                 host.queue.redrive_dead_letters().await?
             );
         }
-        Command::Suppress { address } => {
-            let address = csq_core::domain::fields::EmailAddress::parse(&address)
-                .map_err(|e| anyhow::anyhow!("{address:?} is not an email address: {e}"))?;
-            let added = host
-                .services
-                .housekeeping
-                .suppress_address(
-                    address.as_str(),
-                    csq_core::domain::suppression::SuppressionReason::Staff,
-                )
-                .await?;
-            println!(
-                "{address} {}: no invitation or reminder will be sent to it.",
-                if added {
-                    "suppressed"
-                } else {
-                    "was already suppressed"
-                }
-            );
-        }
+        Command::Suppress {
+            address,
+            check,
+            lift,
+        } => suppress(&host, &address, check, lift).await?,
         Command::Webhooks { command } => webhooks(&host, command).await?,
         Command::Serve { .. } | Command::Demo { .. } => unreachable!("handled by main"),
     }
@@ -444,29 +436,63 @@ async fn serve(
     host.serve(listener, stop_rx).await
 }
 
+/// The audit log's name for what an operator does from this machine's CLI.
+const CLI: &str = "operator-token:csq (command line)";
+
+async fn suppress(host: &LocalHost, address: &str, check: bool, lift: bool) -> anyhow::Result<()> {
+    let channels = &host.services.channels;
+    if check {
+        match channels.standing_of(CLI, address).await?.suppressed {
+            Some(s) => println!(
+                "{address} is suppressed ({}) since {}: no invitation or reminder goes to it.",
+                s.reason.code(),
+                s.at
+            ),
+            None => println!("{address} is not suppressed: invitations go to it."),
+        }
+    } else if lift {
+        if channels.lift_suppression(CLI, address).await? {
+            println!("{address} lifted: invitations and reminders go to it again.");
+        } else {
+            println!("{address} was not suppressed.");
+        }
+    } else {
+        let added = channels.suppress(CLI, address).await?;
+        println!(
+            "{address} {}: no invitation or reminder will be sent to it.",
+            if added {
+                "suppressed"
+            } else {
+                "was already suppressed"
+            }
+        );
+    }
+    Ok(())
+}
+
 async fn webhooks(host: &LocalHost, command: WebhookCommand) -> anyhow::Result<()> {
-    let hooks = &host.webhooks;
+    let channels = &host.services.channels;
     match command {
         WebhookCommand::Add { url } => {
-            let hook = hooks.add(&url).await?;
+            let hook = channels.add_webhook(CLI, &url).await?;
             println!("Added {} for {}.", hook.id, hook.url);
             println!("Secret (verify the CSQ-Signature header with it; shown only now):");
             println!("{}", hook.secret);
         }
         WebhookCommand::List => {
-            for h in hooks.list().await? {
+            for h in channels.webhooks().await? {
                 println!("{}\t{}\tadded {}", h.id, h.url, h.created_at);
             }
         }
         WebhookCommand::Remove { id } => {
-            if hooks.remove(&id).await? {
+            if channels.remove_webhook(CLI, &id).await? {
                 println!("Removed {id}.");
             } else {
                 anyhow::bail!("no webhook {id}");
             }
         }
         WebhookCommand::DeadLetters => {
-            for d in hooks.dead_letters(100).await? {
+            for d in channels.dead_letters().await? {
                 println!(
                     "{}\t{}\t{}\t{} attempts\t{}",
                     d.event_id,
@@ -478,7 +504,7 @@ async fn webhooks(host: &LocalHost, command: WebhookCommand) -> anyhow::Result<(
             }
         }
         WebhookCommand::Redeliver { event } => {
-            let n = hooks.redeliver(event.as_deref()).await?;
+            let n = channels.redeliver(CLI, event.as_deref()).await?;
             println!("{n} deliveries queued again; `csq serve` sends them.");
         }
     }

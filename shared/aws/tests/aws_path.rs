@@ -317,6 +317,7 @@ fn staff_router(env: &FunctionEnv) -> axum::Router {
         figures: env.figures(),
         directory: env.directory(),
         case_handling: env.case_handling().unwrap(),
+        channels: env.channels(),
         pages: env.pages(),
         auth: env.staff_auth(),
         sessions: None,
@@ -660,9 +661,48 @@ async fn the_whole_loop_on_the_aws_path() {
     )
     .await;
     assert_eq!(put.status, StatusCode::CREATED, "{}", put.body);
-    let (_, org) = get("/v1/org".into(), dept).await;
+    let (_, org) = get("/v1/org".into(), dept.clone()).await;
     assert_eq!(org["version"], 2);
     assert_eq!(org["units"][3]["name"], "Chi cục 03CC (mới)");
+
+    // The department keeps the suppression list through the staff function
+    // (SUPPRESS# on the table); webhooks are the event bus's rules here.
+    let post = |path: &'static str, body: Value| {
+        call(
+            staff_router(&staff),
+            http_event(
+                "POST",
+                path,
+                &[("content-type", "application/json")],
+                &[],
+                Some(&body.to_string()),
+                Some(dept.clone()),
+            ),
+        )
+    };
+    let address = json!({"address": "xnk@abc.com.vn"});
+    assert_eq!(
+        post("/v1/suppressions", address.clone()).await.status,
+        StatusCode::CREATED
+    );
+    let looked = post("/v1/suppressions/lookup", address.clone()).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&looked.body).unwrap()["suppressed"],
+        true
+    );
+    let lifted = post("/v1/suppressions/lift", address.clone()).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&lifted.body).unwrap()["lifted"],
+        true
+    );
+    let looked = post("/v1/suppressions/lookup", address).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&looked.body).unwrap()["suppressed"],
+        false
+    );
+    let hooks = post("/v1/webhooks", json!({"url": "https://erp.example.vn/csq"})).await;
+    assert_eq!(hooks.status, StatusCode::NOT_FOUND, "{}", hooks.body);
+    assert!(hooks.body.contains("event bus"), "{}", hooks.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

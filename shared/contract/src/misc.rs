@@ -446,4 +446,14 @@ pub async fn suppression_keeps_the_first_reason_and_no_address(store: Arc<dyn St
             .unwrap(),
         None
     );
+    // Lifted (the business asked for invitations again): gone, once.
+    assert!(store.lift(&key).await.unwrap());
+    assert_eq!(store.suppressed(&key).await.unwrap(), None);
+    assert!(
+        !store.lift(&key).await.unwrap(),
+        "a second lift finds nothing"
+    );
+    // Listed again afterwards with the new reason.
+    assert!(store.suppress(&again).await.unwrap());
+    assert_eq!(store.suppressed(&key).await.unwrap(), Some(again));
 }

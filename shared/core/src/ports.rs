@@ -19,6 +19,7 @@ use crate::domain::report::WarningReport;
 use crate::domain::sign_in::{SignInCode, StaffSession};
 use crate::domain::stats::DailyStats;
 use crate::domain::suppression::Suppression;
+use crate::domain::webhook::{Delivery, Webhook};
 
 /// A storage or transport failure the caller cannot fix by changing its input.
 #[derive(Debug, thiserror::Error)]
@@ -333,6 +334,24 @@ pub trait SuppressionList: Send + Sync {
     async fn suppress(&self, entry: &Suppression) -> PortResult<bool>;
     /// GetItem SUPPRESS#key.
     async fn suppressed(&self, key: &str) -> PortResult<Option<Suppression>>;
+    /// DeleteItem SUPPRESS#key: true if the address was listed.
+    async fn lift(&self, key: &str) -> PortResult<bool>;
+}
+
+/// The department's webhooks and their deliveries, where the host delivers
+/// events itself (one machine); see `domain::webhook`.
+#[async_trait]
+pub trait WebhookRegistry: Send + Sync {
+    async fn add_webhook(&self, hook: &Webhook) -> PortResult<()>;
+    /// Every receiver, oldest first (at most `MAX_WEBHOOKS`).
+    async fn webhooks(&self) -> PortResult<Vec<Webhook>>;
+    /// Stops deliveries to a receiver (pending ones are dropped). True if it existed.
+    async fn remove_webhook(&self, id: &str) -> PortResult<bool>;
+    /// Deliveries every attempt failed for, newest first.
+    async fn dead_letters(&self, limit: u32) -> PortResult<Vec<Delivery>>;
+    /// Sends again, with a full set of attempts: one event's deliveries, or
+    /// every dead letter. Returns how many were queued.
+    async fn redeliver(&self, event_id: Option<&str>) -> PortResult<usize>;
 }
 
 /// The audit log of personal-data reads by staff.

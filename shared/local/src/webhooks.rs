@@ -15,9 +15,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use csq_core::auth::webhook::{EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign};
 use csq_core::domain::event::{Event, retry_delay};
-use csq_core::ports::{Clock, EventPublisher, PortError, PortResult};
+use csq_core::domain::webhook::{Delivery, DeliveryState, MAX_WEBHOOKS, Webhook};
+use csq_core::ports::{Clock, EventPublisher, PortError, PortResult, WebhookRegistry};
 use rusqlite::params;
-use serde::Serialize;
 
 use crate::db::{Db, Migration, StoreError, ts};
 
@@ -56,54 +56,6 @@ const PASS_LIMIT: u32 = 50;
 /// A receiver gets this long to answer.
 const TIMEOUT: StdDuration = StdDuration::from_secs(10);
 
-/// A registered receiver. The secret is shown once, when it is added.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Webhook {
-    pub id: String,
-    pub url: String,
-    #[serde(skip)]
-    pub secret: String,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryState {
-    Pending,
-    Delivered,
-    Dead,
-}
-
-impl DeliveryState {
-    fn code(self) -> &'static str {
-        match self {
-            DeliveryState::Pending => "pending",
-            DeliveryState::Delivered => "delivered",
-            DeliveryState::Dead => "dead",
-        }
-    }
-
-    fn parse(s: &str) -> Result<DeliveryState, StoreError> {
-        match s {
-            "pending" => Ok(DeliveryState::Pending),
-            "delivered" => Ok(DeliveryState::Delivered),
-            "dead" => Ok(DeliveryState::Dead),
-            other => Err(StoreError::Other(format!("unknown delivery state {other}"))),
-        }
-    }
-}
-
-/// One event on its way to one webhook.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Delivery {
-    pub event_id: String,
-    pub webhook_id: String,
-    pub event_type: String,
-    pub state: DeliveryState,
-    pub attempts: u32,
-    pub last_error: Option<String>,
-}
-
 /// What one worker pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryPass {
@@ -131,74 +83,6 @@ impl Webhooks {
             http,
             clock,
         })
-    }
-
-    /// Registers a receiver: an http(s) URL. Returns it with its new secret.
-    pub async fn add(&self, url: &str) -> anyhow::Result<Webhook> {
-        let parsed: hyper::Uri = url.parse().map_err(|e| anyhow::anyhow!("{url:?}: {e}"))?;
-        if !matches!(parsed.scheme_str(), Some("http" | "https")) || parsed.host().is_none() {
-            anyhow::bail!("{url:?} is not an http or https URL");
-        }
-        let hook = Webhook {
-            id: format!("wh_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
-            url: parsed.to_string(),
-            secret: csq_core::auth::random_secret(32),
-            created_at: self.clock.now(),
-        };
-        let h = hook.clone();
-        self.db
-            .call("add webhook", move |conn| {
-                conn.execute(
-                    "INSERT INTO webhooks (id, url, secret, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![h.id, h.url, h.secret, ts(h.created_at)],
-                )?;
-                Ok(())
-            })
-            .await?;
-        Ok(hook)
-    }
-
-    /// Every receiver (a department registers a handful).
-    pub async fn list(&self) -> PortResult<Vec<Webhook>> {
-        self.db
-            .call("list webhooks", |conn| {
-                let mut stmt = conn.prepare(
-                    "SELECT id, url, secret, created_at FROM webhooks ORDER BY created_at LIMIT 100",
-                )?;
-                let rows = stmt
-                    .query_map([], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?))
-                    })?
-                    .collect::<Result<Vec<(String, String, String, String)>, _>>()?;
-                rows.into_iter()
-                    .map(|(id, url, secret, at)| {
-                        Ok(Webhook {
-                            id,
-                            url,
-                            secret,
-                            created_at: parse_ts(&at)?,
-                        })
-                    })
-                    .collect()
-            })
-            .await
-    }
-
-    /// Stops deliveries to a receiver (pending ones are dropped). True if it existed.
-    pub async fn remove(&self, id: &str) -> PortResult<bool> {
-        let id = id.to_owned();
-        self.db
-            .call("remove webhook", move |conn| {
-                let tx = conn.transaction()?;
-                tx.execute(
-                    "DELETE FROM deliveries WHERE webhook_id = ?1 AND state = 'pending'",
-                    [&id],
-                )?;
-                let n = tx.execute("DELETE FROM webhooks WHERE id = ?1", [&id])?;
-                tx.commit()?;
-                Ok(n == 1)
-            })
-            .await
     }
 
     /// Sends the deliveries that are due, a bounded batch per pass.
@@ -300,9 +184,68 @@ impl Webhooks {
             Err(format!("receiver answered {}", res.status()))
         }
     }
+}
 
-    /// Dead letters, newest first (bounded).
-    pub async fn dead_letters(&self, limit: u32) -> PortResult<Vec<Delivery>> {
+/// The most dead letters one "send again" queues: the rest wait for the next.
+const REDELIVER_LIMIT: u32 = 1000;
+
+#[async_trait]
+impl WebhookRegistry for Webhooks {
+    async fn add_webhook(&self, hook: &Webhook) -> PortResult<()> {
+        let h = hook.clone();
+        self.db
+            .call("add webhook", move |conn| {
+                conn.execute(
+                    "INSERT INTO webhooks (id, url, secret, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![h.id, h.url, h.secret, ts(h.created_at)],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn webhooks(&self) -> PortResult<Vec<Webhook>> {
+        self.db
+            .call("list webhooks", |conn| {
+                let mut stmt = conn.prepare(
+                    "SELECT id, url, secret, created_at FROM webhooks ORDER BY created_at LIMIT ?1",
+                )?;
+                let rows = stmt
+                    .query_map([MAX_WEBHOOKS], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?))
+                    })?
+                    .collect::<Result<Vec<(String, String, String, String)>, _>>()?;
+                rows.into_iter()
+                    .map(|(id, url, secret, at)| {
+                        Ok(Webhook {
+                            id,
+                            url,
+                            secret,
+                            created_at: parse_ts(&at)?,
+                        })
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    async fn remove_webhook(&self, id: &str) -> PortResult<bool> {
+        let id = id.to_owned();
+        self.db
+            .call("remove webhook", move |conn| {
+                let tx = conn.transaction()?;
+                tx.execute(
+                    "DELETE FROM deliveries WHERE webhook_id = ?1 AND state = 'pending'",
+                    [&id],
+                )?;
+                let n = tx.execute("DELETE FROM webhooks WHERE id = ?1", [&id])?;
+                tx.commit()?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn dead_letters(&self, limit: u32) -> PortResult<Vec<Delivery>> {
         self.db
             .call("dead letters", move |conn| {
                 read_deliveries(
@@ -314,23 +257,9 @@ impl Webhooks {
             .await
     }
 
-    /// One event's deliveries (to every webhook).
-    pub async fn deliveries_of(&self, event_id: &str) -> PortResult<Vec<Delivery>> {
-        let id = event_id.to_owned();
-        self.db
-            .call("deliveries of event", move |conn| {
-                read_deliveries(
-                    conn,
-                    "WHERE event_id = ?1 ORDER BY webhook_id LIMIT 100",
-                    id,
-                )
-            })
-            .await
-    }
-
-    /// Sends again: one event's deliveries (whatever their state), or every
-    /// dead letter. They start over with a full set of attempts, now.
-    pub async fn redeliver(&self, event_id: Option<&str>) -> PortResult<usize> {
+    /// One event's deliveries start over whatever their state; otherwise the
+    /// oldest dead letters, a bounded batch.
+    async fn redeliver(&self, event_id: Option<&str>) -> PortResult<usize> {
         let now = ts(self.clock.now());
         let id = event_id.map(str::to_owned);
         self.db
@@ -343,11 +272,28 @@ impl Webhooks {
                     )?,
                     None => conn.execute(
                         "UPDATE deliveries SET state = 'pending', attempts = 0, next_at = ?1, done_at = NULL
-                         WHERE state = 'dead'",
-                        params![now],
+                         WHERE (event_id, webhook_id) IN (SELECT event_id, webhook_id FROM deliveries
+                               WHERE state = 'dead' ORDER BY done_at LIMIT ?2)",
+                        params![now, REDELIVER_LIMIT],
                     )?,
                 };
                 Ok(n)
+            })
+            .await
+    }
+}
+
+impl Webhooks {
+    /// One event's deliveries (to every webhook).
+    pub async fn deliveries_of(&self, event_id: &str) -> PortResult<Vec<Delivery>> {
+        let id = event_id.to_owned();
+        self.db
+            .call("deliveries of event", move |conn| {
+                read_deliveries(
+                    conn,
+                    "WHERE event_id = ?1 ORDER BY webhook_id LIMIT 100",
+                    id,
+                )
             })
             .await
     }
@@ -391,7 +337,9 @@ fn read_deliveries(
                     event_id,
                     webhook_id,
                     event_type,
-                    state: DeliveryState::parse(&state)?,
+                    state: DeliveryState::parse(&state).ok_or_else(|| {
+                        StoreError::Other(format!("unknown delivery state {state}"))
+                    })?,
                     attempts,
                     last_error,
                 })

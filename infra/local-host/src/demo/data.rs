@@ -183,6 +183,13 @@ pub fn demo_org() -> OrgDirectory {
             });
         }
     }
+    // A case handler of 91AA who is not its head: they work from the queue.
+    if let Some(u) = org.units.iter_mut().find(|u| u.code == "91AA") {
+        u.handlers.push(Handler {
+            name: "Cán bộ xử lý 91AA".into(),
+            email: "xuly.91aa@demo-customs.invalid".into(),
+        });
+    }
     let mut org = OrgDirectory::new(&org.inspection_unit, &org.default_unit, org.units);
     org.administrators = vec![Handler {
         name: "Quản trị hệ thống Demo".into(),

@@ -9,7 +9,8 @@ use anyhow::{Context, bail};
 use async_trait::async_trait;
 use aws_types::SdkConfig;
 use csq_core::app::{
-    CaseHandling, Directory, Figures, Housekeeping, Issuance, Pages, Rating, Records, Settings,
+    CaseHandling, Channels, Directory, Figures, Housekeeping, Issuance, Pages, Rating, Records,
+    Settings,
 };
 use csq_core::auth::link::{LinkKeyRing, LinkKeySource, LinkKeys};
 use csq_core::auth::random_secret;
@@ -159,7 +160,8 @@ pub const STAFF_API: FunctionSpec = FunctionSpec {
     sends_mail: true,
     enqueues: false,
     publishes: true,
-    writes: &["CASE#", "AUDIT#", "ORG"],
+    // SUPPRESS#: the department keeps the suppression list from the console.
+    writes: &["CASE#", "AUDIT#", "ORG", "SUPPRESS#"],
 };
 
 pub const SPECS: [&FunctionSpec; 5] = [
@@ -433,6 +435,11 @@ impl FunctionEnv {
 
     pub fn directory(&self) -> Directory {
         Directory::new(&self.store(), self.clock.clone())
+    }
+
+    /// The suppression list; no webhooks (subscribers use the event bus).
+    pub fn channels(&self) -> Channels {
+        Channels::new(&self.store(), self.clock.clone(), self.settings.clone())
     }
 
     pub fn pages(&self) -> Pages {

@@ -12,12 +12,15 @@
 //! - [`Figures`]: statistics, reports, rankings, the public report and the
 //!   early warning's reading (`report.rs`, `staff/stats.rs`).
 //! - [`Directory`]: the org directory over time (`org.rs`).
+//! - [`Channels`]: the suppression list and, on one machine, webhooks and
+//!   their dead letters (`channels.rs`).
 //! - [`Housekeeping`]: the nightly job and the sweep: reminders, expiry,
 //!   rollups, retention (`housekeeping/`).
 //! - [`Pages`]: what the public pages need beside use cases: the time, the
 //!   base URL, CSRF tokens and QR codes.
 
 pub mod cases;
+pub mod channels;
 pub mod emails;
 pub mod export;
 pub mod housekeeping;
@@ -43,6 +46,7 @@ use crate::ports::{
 };
 
 pub use cases::CaseHandling;
+pub use channels::Channels;
 pub use housekeeping::Housekeeping;
 pub use issue::Issuance;
 pub use org::Directory;
@@ -136,6 +140,7 @@ pub struct Services {
     pub records: Records,
     pub figures: Figures,
     pub directory: Directory,
+    pub channels: Channels,
     pub housekeeping: Housekeeping,
     pub pages: Pages,
 }
@@ -174,6 +179,7 @@ impl Services {
             records: Records::new(store, clock.clone(), settings.clone()),
             figures: Figures::new(store, clock.clone(), settings.clone()),
             directory: Directory::new(store, clock.clone()),
+            channels: Channels::new(store, clock.clone(), settings.clone()),
             housekeeping: Housekeeping::new(store, mailer, queue, clock.clone(), settings.clone()),
             pages: Pages::new(clock, settings),
         }

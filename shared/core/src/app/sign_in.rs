@@ -203,11 +203,13 @@ impl SignIn {
         let org = self.directory.current_org().await?.map(|(_, o)| o);
         let roles = org
             .as_ref()
-            .map(|o| grants(o, &session.email))
-            .unwrap_or_default()
-            .iter()
-            .map(RoleView::from)
-            .collect();
+            .map(|o| {
+                grants(o, &session.email)
+                    .iter()
+                    .map(|g| RoleView::for_person(o, &session.email, g))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(SessionView {
             email: session.email.clone(),
             name: org.as_ref().and_then(|o| name_of(o, &session.email)),

@@ -16,3 +16,4 @@ pub mod submission;
 pub mod suppression;
 pub mod time;
 pub mod versions;
+pub mod webhook;

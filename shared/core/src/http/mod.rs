@@ -21,7 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::{CaseHandling, Directory, Figures, Issuance, Pages, Rating, Records};
+use crate::app::{CaseHandling, Channels, Directory, Figures, Issuance, Pages, Rating, Records};
 use crate::auth::staff::{Hs256, StaffAuthError};
 use crate::domain::fields::FieldError;
 use crate::policy::Caller;
@@ -104,6 +104,7 @@ pub struct StaffApi {
     pub figures: Figures,
     pub directory: Directory,
     pub case_handling: CaseHandling,
+    pub channels: Channels,
     pub pages: Pages,
     /// Bearer tokens: the identity provider's (through the API's authorizer)
     /// or the machine's operator tokens.

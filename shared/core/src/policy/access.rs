@@ -82,6 +82,44 @@ pub struct RoleView {
     pub role: &'static str,
     pub unit: Option<String>,
     pub officer: Option<String>,
+    /// Where the console opens for this role (see [`Home`]).
+    pub home: Home,
+}
+
+/// The console's first view for a role: the work that role does most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Home {
+    /// The department: the leadership view.
+    Leadership,
+    /// A unit's head: the unit's figures (its cases one step away).
+    Figures,
+    /// A unit's case handler: their queue, overdue first.
+    Queue,
+    /// The inspection unit: misconduct reports.
+    Misconduct,
+    /// An officer: their own page.
+    OwnPage,
+}
+
+impl RoleView {
+    /// A role the directory gives the person at `email`: a unit's handler
+    /// who is not its head works from the queue.
+    pub fn for_person(org: &OrgDirectory, email: &str, grant: &StaffClaims) -> RoleView {
+        let mut view = RoleView::from(grant);
+        if grant.role == StaffRole::UnitHead {
+            let is_head = grant
+                .unit
+                .as_deref()
+                .and_then(|u| org.unit(u))
+                .and_then(|u| u.head.as_ref())
+                .is_some_and(|h| h.email.trim().eq_ignore_ascii_case(email.trim()));
+            if !is_head {
+                view.home = Home::Queue;
+            }
+        }
+        view
+    }
 }
 
 impl From<&StaffClaims> for RoleView {
@@ -91,6 +129,12 @@ impl From<&StaffClaims> for RoleView {
             role: g.role.code(),
             unit: g.unit.clone(),
             officer: g.officer.clone(),
+            home: match g.role {
+                StaffRole::Department => Home::Leadership,
+                StaffRole::UnitHead => Home::Figures,
+                StaffRole::Inspection => Home::Misconduct,
+                StaffRole::Officer => Home::OwnPage,
+            },
         }
     }
 }
@@ -188,6 +232,23 @@ mod tests {
         assert_eq!(codes(&org, " handler@customs.TEST "), ["unit_head:03CC"]);
         assert_eq!(codes(&org, "hp1234@customs.test"), ["officer:HP1234"]);
         assert!(grants(&org, "stranger@example.com").is_empty());
+    }
+
+    #[test]
+    fn each_role_opens_on_its_own_work() {
+        let org = org();
+        let home = |email: &str| -> Vec<Home> {
+            grants(&org, email)
+                .iter()
+                .map(|g| RoleView::for_person(&org, email, g).home)
+                .collect()
+        };
+        let head_of = |code: &str| org.unit(code).unwrap().head.clone().unwrap().email;
+        assert_eq!(home("admin@customs.test"), [Home::Leadership]);
+        assert_eq!(home(&head_of(&org.inspection_unit)), [Home::Misconduct]);
+        assert_eq!(home(&head_of("03CC").to_uppercase()), [Home::Figures]);
+        assert_eq!(home("handler@customs.test"), [Home::Queue]);
+        assert_eq!(home("hp1234@customs.test"), [Home::OwnPage]);
     }
 
     #[test]

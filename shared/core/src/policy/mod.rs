@@ -15,7 +15,7 @@
 mod access;
 mod views;
 
-pub use access::{Caller, OPERATOR_MARK, RoleView, grant_code, grants, scope_of};
+pub use access::{Caller, Home, OPERATOR_MARK, RoleView, grant_code, grants, scope_of};
 pub use views::*;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -96,6 +96,9 @@ pub enum StaffRoute {
     DirectoryChange,
     /// Saving a new version of the case rules (holidays, deadlines, measures).
     CaseRulesChange,
+    /// The suppression list and the webhooks (an address looked up is
+    /// personal data; a webhook receives every event).
+    Channels,
 }
 
 impl StaffRoute {
@@ -114,6 +117,7 @@ impl StaffRoute {
             StaffRoute::AuditLog => "the audit log",
             StaffRoute::DirectoryChange => "a new org directory",
             StaffRoute::CaseRulesChange => "new case rules",
+            StaffRoute::Channels => "the suppression list and webhooks",
         }
     }
 }
@@ -153,6 +157,9 @@ impl std::fmt::Display for Refusal {
             ) => {
                 write!(f, "Only department staff may save {}.", route.what())
             }
+            Refusal::DepartmentOnly(route @ StaffRoute::Channels) => {
+                write!(f, "Only department staff may manage {}.", route.what())
+            }
             Refusal::DepartmentOnly(route) => {
                 write!(f, "Only department staff may read {}.", route.what())
             }
@@ -173,7 +180,10 @@ impl Scope {
         match route {
             StaffRoute::OwnPage if role != StaffRole::Officer => Err(Refusal::OfficersOnly),
             StaffRoute::OwnPage => Ok(()),
-            StaffRoute::AuditLog | StaffRoute::DirectoryChange | StaffRoute::CaseRulesChange
+            StaffRoute::AuditLog
+            | StaffRoute::DirectoryChange
+            | StaffRoute::CaseRulesChange
+            | StaffRoute::Channels
                 if role != StaffRole::Department =>
             {
                 Err(Refusal::DepartmentOnly(route))

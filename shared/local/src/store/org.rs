@@ -168,6 +168,15 @@ impl SuppressionList for SqliteStore {
             })
             .await
     }
+
+    async fn lift(&self, key: &str) -> PortResult<bool> {
+        let key = key.to_owned();
+        self.db
+            .call("lift suppression", move |conn| {
+                Ok(conn.execute("DELETE FROM suppressions WHERE key = ?1", [key])? == 1)
+            })
+            .await
+    }
 }
 
 #[async_trait]

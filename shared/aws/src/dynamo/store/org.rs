@@ -25,6 +25,20 @@ impl SuppressionList for DynamoStore {
             .map(doc)
             .transpose()
     }
+
+    async fn lift(&self, key: &str) -> PortResult<bool> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(suppression_pk(key)))
+            .key(SK, s("SUPPRESS"))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| err("lift suppression", e))?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
 }
 
 #[async_trait]

@@ -43,13 +43,44 @@ function translatePage() {
 }
 
 /// Whole numbers in the reader's locale (1.234 in Vietnamese, 1,234 in English).
-function num(v) { return Number.isInteger(v) ? v.toLocaleString(lang === "en" ? "en-GB" : "vi-VN") : v; }
+function num(v) { return Number.isInteger(v) ? v.toLocaleString(locale()) : v; }
+
+function locale() { return lang === "en" ? "en-GB" : "vi-VN"; }
+
+/// A calendar day (YYYY-MM-DD) in the reader's locale: 07/12/2026, 7 Dec 2026.
+function dateText(d) {
+  if (!d) return "—";
+  const opts = lang === "en" ? { dateStyle: "medium" } : { day: "2-digit", month: "2-digit", year: "numeric" };
+  return new Intl.DateTimeFormat(locale(), Object.assign(opts, { timeZone: "UTC" })).format(new Date(d + "T00:00:00Z"));
+}
+
+/// A day of a chart's axis, short: 07/12, 7 Dec.
+function shortDate(d) {
+  const opts = lang === "en" ? { day: "numeric", month: "short" } : { day: "2-digit", month: "2-digit" };
+  return new Intl.DateTimeFormat(locale(), Object.assign(opts, { timeZone: "UTC" })).format(new Date(d + "T00:00:00Z"));
+}
+
+/// A month (YYYY-MM): 12/2026, Dec 2026.
+function monthText(m) {
+  const opts = lang === "en" ? { month: "short", year: "numeric" } : { month: "2-digit", year: "numeric" };
+  return new Intl.DateTimeFormat(locale(), Object.assign(opts, { timeZone: "UTC" })).format(new Date(m + "-01T00:00:00Z"));
+}
+
+/// An instant as Vietnamese local time (UTC+7, no daylight saving), in the
+/// reader's locale: 10:44 07/12/2026, 7 Dec 2026, 10:44.
+function when(t) {
+  if (!t) return "—";
+  const opts = lang === "en" ? { dateStyle: "medium", timeStyle: "short" }
+    : { day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit" };
+  return new Intl.DateTimeFormat(locale(), Object.assign(opts, { timeZone: "Asia/Ho_Chi_Minh" })).format(new Date(t));
+}
 
 function setLanguage(next) {
   lang = next === "en" ? "en" : "vi";
   document.cookie = "csq_lang=" + lang + "; Path=/; SameSite=Strict; Max-Age=31536000";
   translatePage();
-  if (session) start();
+  // The same view, in the other language.
+  if (session) start(currentView);
 }
 
 /// The signed-in session as /auth/session gives it (email, roles, CSRF token); null: signed out.
@@ -102,7 +133,35 @@ function isoDay(d) { return d.toISOString().slice(0, 10); }
 
 function showSignIn() {
   session = null;
-  $("signin").hidden = false; $("controls").hidden = true; $("report").hidden = true; $("cases").hidden = true; $("me").hidden = true; $("leadership").hidden = true; $("settings").hidden = true;
+  $("signin").hidden = false; $("controls").hidden = true;
+  for (const ids of Object.values(VIEWS)) for (const id of ids) $(id).hidden = true;
+}
+
+// One view at a time, each loaded when first opened; a role opens on its
+// home (the session says which), a deep link to a case on the cases. A unit's
+// head opens on the unit: its figures above its cases.
+const VIEWS = {
+  cases: ["cases"], figures: ["view-figures"], unit: ["view-figures", "cases"],
+  leadership: ["leadership"], settings: ["settings"], me: ["me"],
+};
+const HOMES = { leadership: "leadership", figures: "unit", queue: "cases", misconduct: "cases", own_page: "me" };
+let loadedViews = new Set();
+let currentView = null;
+
+async function showView(name) {
+  currentView = name;
+  const shown = VIEWS[name];
+  for (const ids of Object.values(VIEWS)) for (const id of ids) $(id).hidden = !shown.includes(id);
+  for (const b of document.querySelectorAll("nav.views button")) b.setAttribute("aria-current", b.dataset.view === name ? "page" : "false");
+  for (const id of shown) {
+    if (loadedViews.has(id)) continue;
+    loadedViews.add(id);
+    if (id === "view-figures") await refresh();
+    else if (id === "leadership") await loadLeadership();
+    else if (id === "cases") await listCases();
+    else if (id === "settings") await loadSettings();
+    else if (id === "me") await showMe();
+  }
 }
 
 async function signOut() {
@@ -291,7 +350,7 @@ function lineChart(days, key, max, format, label) {
   }
   days.forEach((d, i) => {
     if (days.length < 12 || i % Math.ceil(days.length / 10) === 0) {
-      const t = svg("text", { x: x(i) - 14, y: h + 15, "font-size": 10, fill: "#5f6368" }); t.textContent = d.date.slice(5); s.append(t);
+      const t = svg("text", { x: x(i) - 14, y: h + 15, "font-size": 10, fill: "#5f6368" }); t.textContent = shortDate(d.date); s.append(t);
     }
   });
   return s;
@@ -310,7 +369,7 @@ function stackedBars(days, series, colours, label) {
       const bh = (v / max) * (h - 20);
       top -= bh;
       const r = svg("rect", { x: pad + i * (bw + 2), y: top, width: bw, height: bh, fill: colours[k] });
-      const tip = svg("title"); tip.textContent = d.date + ": " + v; r.append(tip); s.append(r);
+      const tip = svg("title"); tip.textContent = dateText(d.date) + ": " + v; r.append(tip); s.append(r);
     });
   });
   const t = svg("text", { x: 2, y: 12, "font-size": 10, fill: "#5f6368" }); t.textContent = "max " + max; s.append(t);
@@ -339,23 +398,22 @@ function render(days) {
   $("tiles").replaceChildren(...tiles.map(([k, v]) => { const t = el("div", undefined, { class: "tile card" }); t.append(el("span", k, { class: "muted" }), el("strong", String(num(v)))); return t; }));
   const avg = days.filter((d) => d.average !== null);
   $("chart-average").replaceChildren(lineChart(days, "average", 5, (v) => v.toFixed(1),
-    tr("Điểm trung bình theo ngày / Average level by day") + ": " + (avg.length ? avg.map((d) => d.date + " " + d.average.toFixed(2)).join(", ") : tr("không có / none"))));
+    tr("Điểm trung bình theo ngày / Average level by day") + ": " + (avg.length ? avg.map((d) => dateText(d.date) + " " + d.average.toFixed(2)).join(", ") : tr("không có / none"))));
   $("chart-levels").replaceChildren(stackedBars(days, [0, 1, 2, 3, 4].map((i) => (d) => d.level_counts[i]), LEVEL_COLOURS,
     tr("Số đánh giá theo mức 1–5 / Ratings by level 1–5") + ": " + [0, 1, 2, 3, 4].map((i) => sum(days, (d) => d.level_counts[i])).join(", ")));
   $("legend").textContent = tr("1 Rất không hài lòng · 2 Không hài lòng · 3 Bình thường · 4 Hài lòng · 5 Rất hài lòng (đỏ → xanh) / 1 Very dissatisfied · 2 Dissatisfied · 3 Neutral · 4 Satisfied · 5 Very satisfied (red → green)");
   $("chart-complaints").replaceChildren(stackedBars(days, [(d) => d.complaints_opened, (d) => d.complaints_closed, (d) => d.complaints_overdue], ["#e8710a", "#1e8e3e", "#b3261e"],
     tr("Phản ánh / Complaints") + ": " + tr("mới / opened") + " " + sum(days, (d) => d.complaints_opened) + ", " + tr("đã xử lý / closed") + " " + sum(days, (d) => d.complaints_closed) + ", " + tr("quá hạn / overdue") + " " + sum(days, (d) => d.complaints_overdue)));
-  const head = [tr("Ngày / Date"), "Đánh giá", tr("TB / Avg"), "Hài lòng", tr("Phát hành / Issued"), tr("Đã gửi / Submitted"), "Phản ánh", tr("Quá hạn / Overdue")];
+  const head = [tr("Ngày / Date"), tr("Đánh giá / Ratings"), tr("TB / Avg"), tr("Hài lòng / Satisfied"), tr("Phát hành / Issued"), tr("Đã gửi / Submitted"), tr("Phản ánh / Complaints"), tr("Quá hạn / Overdue")];
   const table = $("table");
   table.replaceChildren();
   const hr = el("tr"); head.forEach((h) => hr.append(el("th", h))); table.append(hr);
   for (const d of days) {
     const row = el("tr");
-    [d.date, d.ratings, d.average === null ? "—" : d.average.toFixed(2), pct(d.satisfied_share), d.forms_issued, d.forms_submitted, d.complaints_opened, d.complaints_overdue]
+    [dateText(d.date), d.ratings, d.average === null ? "—" : d.average.toFixed(2), pct(d.satisfied_share), d.forms_issued, d.forms_submitted, d.complaints_opened, d.complaints_overdue]
       .forEach((v) => row.append(el("td", String(num(v)))));
     table.append(row);
   }
-  $("report").hidden = false;
 }
 
 async function refresh() {
@@ -415,8 +473,6 @@ async function loadCaseRules() {
   } catch (_) { /* the finding fields stay empty; the API explains on submit */ }
 }
 
-/// An instant as Vietnamese local time (UTC+7, no daylight saving).
-function day(t) { return t ? new Date(Date.parse(t) + 7 * 3600e3).toISOString().slice(0, 16).replace("T", " ") : "—"; }
 
 async function listCases() {
   $("error").textContent = "";
@@ -465,7 +521,7 @@ function renderCase(c, events, overdue) {
   $("case-meta").textContent = c.assignment.name + " (" + c.assignment.unit + ") · " + tr(STATUS_LABELS[c.status] || c.status) + (overdue ? " · " + tr("QUÁ HẠN / OVERDUE") : "") + " · " + c.assignment.rule;
   const by = (d) => d ? (lang === "en" ? d.en : d.vi) : "—";
   $("case-deadlines").textContent = tr("Hạn tiếp nhận / Acknowledge") + ": " + by(c.acknowledge_by) +
-    (c.acknowledged_at ? " (" + tr("đã tiếp nhận / acknowledged") + " " + day(c.acknowledged_at) + ")" : "") + " · " + tr("Hạn xử lý / Resolve") + ": " + by(c.due_by);
+    (c.acknowledged_at ? " (" + tr("đã tiếp nhận / acknowledged") + " " + when(c.acknowledged_at) + ")" : "") + " · " + tr("Hạn xử lý / Resolve") + ": " + by(c.due_by);
   $("case-subjects").replaceChildren(...c.complaint.subjects.map((s) => {
     const li = el("li");
     li.append(el("strong", subjectName(s.subject) + ": " + s.level + " " + tr(LEVELS[s.level] || "")));
@@ -482,11 +538,11 @@ function renderCase(c, events, overdue) {
       (f.violation_category ? " · " + f.violation_category : "") + (f.measure ? " · " + f.measure : "") : "") : "";
   const r = c.response;
   const said = [];
-  if (r.accepted_at) said.push(tr("đồng ý / accepted") + " " + day(r.accepted_at));
+  if (r.accepted_at) said.push(tr("đồng ý / accepted") + " " + when(r.accepted_at));
   if (r.handling_rating) said.push(tr("đánh giá việc giải quyết / handling rated") + " " + r.handling_rating + "/5");
-  if (r.appealed_at) said.push(tr("khiếu nại / appealed") + " " + day(r.appealed_at) + " (" + r.appealed_from + "): " + r.appeal_reason);
+  if (r.appealed_at) said.push(tr("khiếu nại / appealed") + " " + when(r.appealed_at) + " (" + r.appealed_from + "): " + r.appeal_reason);
   $("case-response").textContent = said.length ? tr("Doanh nghiệp / Business") + ": " + said.join(" · ") : "";
-  $("case-events").replaceChildren(...events.map((e) => el("li", day(e.at) + " · " + e.actor + " · " + e.action + (e.note ? " — " + e.note : ""))));
+  $("case-events").replaceChildren(...events.map((e) => el("li", when(e.at) + " · " + e.actor + " · " + e.action + (e.note ? " — " + e.note : ""))));
   const kinds = $("case-action-kind");
   kinds.replaceChildren(...c.allowed_actions.map((a) => el("option", tr(ACTION_LABELS[a] || a), { value: a })));
   $("case-officers").replaceChildren(...c.complaint.handling_officers.map((o) => {
@@ -547,18 +603,19 @@ async function actOnCase(ev) {
   } catch (e) { $("error").textContent = e.message; }
 }
 
-function caseFromHash() {
+async function caseFromHash() {
   const m = location.hash.match(/^#case=(.+)$/);
-  if (m) showCase(decodeURIComponent(m[1]));
+  if (!m || !session) return;
+  await showView("cases");
+  await showCase(decodeURIComponent(m[1]));
 }
 
 /// An officer's own page: figures per month (months of at least k ratings) and
 /// comments, as /v1/me gives them; nothing about businesses.
 async function showMe() {
-  $("signin").hidden = true; $("me").hidden = false;
   try {
     const me = await (await api("/v1/me")).json();
-    $("me-note").textContent = tr("Công chức / Officer") + " " + me.officer_id + " · " + me.from + " → " + me.to +
+    $("me-note").textContent = tr("Công chức / Officer") + " " + me.officer_id + " · " + dateText(me.from) + " → " + dateText(me.to) +
       " · " + (lang === "en" ? "Only months with at least " + me.min_ratings + " ratings are shown."
         : "Chỉ hiện tháng có ít nhất " + me.min_ratings + " lượt đánh giá.");
     const table = $("me-months");
@@ -568,12 +625,12 @@ async function showMe() {
     for (const m of me.months) {
       const row = el("tr");
       const f = m.figures;
-      const cells = f ? [m.month, f.ratings, f.average === null ? "—" : f.average.toFixed(2), pct(f.satisfied_share)]
-        : [m.month, "< " + me.min_ratings, "—", "—"];
+      const cells = f ? [monthText(m.month), f.ratings, f.average === null ? "—" : f.average.toFixed(2), pct(f.satisfied_share)]
+        : [monthText(m.month), "< " + me.min_ratings, "—", "—"];
       cells.forEach((v) => row.append(el("td", String(num(v)))));
       table.append(row);
     }
-    $("me-comments").replaceChildren(...me.comments.map((c) => el("li", c.month + " · " + c.level + " " + tr(LEVELS[c.level] || "") + " · " + c.comment)));
+    $("me-comments").replaceChildren(...me.comments.map((c) => el("li", monthText(c.month) + " · " + c.level + " " + tr(LEVELS[c.level] || "") + " · " + c.comment)));
   } catch (e) { $("me-note").textContent = e.message; }
 }
 
@@ -617,7 +674,7 @@ async function loadLeadership() {
   try {
     const r = await (await api("/v1/report?unit=" + encodeURIComponent(unit) + "&" + q)).json();
     const cur = r.current, prev = r.previous;
-    fillTable($("period-table"), ["", cur.from + " → " + cur.to, prev ? prev.from + " → " + prev.to : "—"],
+    fillTable($("period-table"), ["", dateText(cur.from) + " → " + dateText(cur.to), prev ? dateText(prev.from) + " → " + dateText(prev.to) : "—"],
       PERIOD_ROWS.map(([k, f]) => [tr(k), f(cur), prev ? f(prev) : "—"]));
     $("chart-reasons").replaceChildren(reasonsChart(r.reasons));
   } catch (e) { $("error").textContent = e.message; }
@@ -637,7 +694,7 @@ async function loadLeadership() {
   } catch (e) { $("rank-method").textContent = e.message; }
   try {
     const w = await (await api("/v1/warnings")).json();
-    $("warn-note").textContent = w ? tr("Tuần đến / Week to") + " " + w.week_end + " · " + tr("đã kiểm định / tested") + " " + w.tested + " · FDR " + w.false_discovery_rate : tr("Chưa có / None yet");
+    $("warn-note").textContent = w ? tr("Tuần đến / Week to") + " " + dateText(w.week_end) + " · " + tr("đã kiểm định / tested") + " " + w.tested + " · FDR " + w.false_discovery_rate : tr("Chưa có / None yet");
     $("warn-list").replaceChildren(...(w ? w.flags : []).map((f) => el("li", f.key + ": " +
       pct(f.recent_satisfied / f.recent_ratings) + " (" + f.recent_ratings + tr(") so với / vs") + " " + pct(f.baseline_satisfied / f.baseline_ratings) + " (" + f.baseline_ratings + "), p = " + f.p_value.toFixed(4))));
   } catch (e) { $("warn-note").textContent = e.message; }
@@ -647,7 +704,6 @@ async function loadLeadership() {
     fillTable($("public-table"), [tr("Đơn vị / Unit"), tr("Đánh giá / Ratings"), tr("Hài lòng / Satisfied"), tr("Phản ánh / Complaints"), tr("Đã giải quyết / Resolved"), tr("Giờ xử lý (trung vị) / Median hours")],
       p.units.map((u) => [u.name, u.ratings ?? "—", pct(u.satisfied_share), u.complaints_received ?? "—", u.complaints_resolved ?? "—", u.median_handling_hours ?? "—"]));
   } catch (_) { /* the public report is optional here */ }
-  $("leadership").hidden = false;
 }
 
 async function loadKinds() {
@@ -662,11 +718,9 @@ async function loadKinds() {
 /// The department's settings: the directory as it edits it (every problem shown
 /// with the field to fix), and the audit log.
 async function loadSettings() {
-  const role = activeRole();
-  $("settings").hidden = !role || role.role !== "department";
-  if ($("settings").hidden) return;
   await loadOrgDoc();
   await loadRulesDoc();
+  await loadWebhooks();
   try {
     const to = new Date(), from = new Date(to.getTime() - 29 * 86400000);
     const log = await (await api("/v1/audit?from=" + isoDay(from) + "&to=" + isoDay(to) + "&limit=200")).json();
@@ -676,10 +730,101 @@ async function loadSettings() {
     table.replaceChildren(head);
     for (const e of log.items) {
       const row = el("tr");
-      [e.at.replace("T", " ").slice(0, 16), e.who, e.role + (e.unit ? " " + e.unit : ""), e.what, String(e.records.length)].forEach((v) => row.append(el("td", v)));
+      [when(e.at), e.who, e.role + (e.unit ? " " + e.unit : ""), e.what, String(e.records.length)].forEach((v) => row.append(el("td", v)));
       table.append(row);
     }
   } catch (e) { $("error").textContent = e.message; }
+}
+
+/// A JSON write with the session's CSRF token: the response and its body.
+async function send(method, path, body) {
+  const res = await fetch(path, {
+    method, credentials: "same-origin",
+    headers: Object.assign(headers(true), { "Content-Type": "application/json" }),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 401) showSignIn();
+  return { res, reply: res.status === 204 ? {} : await res.json().catch(() => ({})) };
+}
+
+/// The first problem of a refused write, as its reader should see it.
+function problem(res, reply) {
+  if (reply.errors && reply.errors.length) return reply.errors.map((e) => e.message).join("; ");
+  return (reply.error && reply.error.message) || res.status + "";
+}
+
+const SUPPRESSION_REASONS = {
+  opted_out: "doanh nghiệp từ chối nhận / the business opted out", bounced: "thư bị trả lại / mail bounced",
+  complained: "bị báo là thư rác / marked as spam", staff: "do Cục đặt / set by the department",
+};
+
+/// The suppression list, one address at a time (it holds only keyed hashes).
+async function suppression(e) {
+  e.preventDefault();
+  const act = (e.submitter && e.submitter.dataset.act) || "lookup";
+  const address = $("suppression-address").value.trim();
+  const path = { lookup: "/v1/suppressions/lookup", add: "/v1/suppressions", lift: "/v1/suppressions/lift" }[act];
+  const { res, reply } = await send("POST", path, { address });
+  const note = $("suppression-note");
+  if (!res.ok) { note.textContent = problem(res, reply); return; }
+  if (act === "lookup") {
+    note.textContent = reply.suppressed
+      ? tr("Không gửi thư mời tới địa chỉ này / No invitation goes to this address") + ": " + tr(SUPPRESSION_REASONS[reply.reason] || reply.reason) + ", " + when(reply.since)
+      : tr("Thư mời vẫn được gửi tới địa chỉ này / Invitations go to this address");
+  } else if (act === "add") {
+    note.textContent = reply.added ? tr("Đã thêm: không gửi thư mời nữa / Suppressed: no more invitations") : tr("Đã có trong danh sách / Already on the list");
+  } else {
+    note.textContent = reply.lifted ? tr("Đã gỡ: thư mời được gửi lại / Lifted: invitations go to it again") : tr("Không có trong danh sách / Was not on the list");
+  }
+}
+
+/// The webhooks and their dead letters, where this host delivers them.
+async function loadWebhooks() {
+  const res = await fetch("/v1/webhooks", { headers: headers(false), credentials: "same-origin" });
+  $("webhooks").hidden = !res.ok;
+  if (!res.ok) return;
+  const hooks = (await res.json()).items;
+  fillTable($("webhook-table"), [tr("Mã / Id"), "URL", tr("Thêm lúc / Added"), tr("Thao tác / Action")], []);
+  for (const h of hooks) {
+    const row = el("tr");
+    [h.id, h.url, when(h.created_at)].forEach((v) => row.append(el("td", v)));
+    const cell = el("td");
+    const remove = el("button", tr("Gỡ / Remove"), { type: "button", class: "secondary", "aria-label": tr("Gỡ / Remove") + " " + h.url });
+    remove.addEventListener("click", async () => {
+      const { res, reply } = await send("DELETE", "/v1/webhooks/" + encodeURIComponent(h.id));
+      $("webhook-note").textContent = res.ok ? tr("Đã gỡ / Removed") + " " + h.url : problem(res, reply);
+      await loadWebhooks();
+    });
+    cell.append(remove); row.append(cell);
+    $("webhook-table").append(row);
+  }
+  const dead = (await (await api("/v1/webhooks/dead-letters")).json()).items;
+  fillTable($("dead-table"), [tr("Sự kiện / Event"), tr("Loại / Type"), "Webhook", tr("Số lần / Attempts"), tr("Lỗi cuối / Last error"), tr("Thao tác / Action")], []);
+  for (const d of dead) {
+    const row = el("tr");
+    [d.event_id, d.event_type, d.webhook_id, String(d.attempts), d.last_error || ""].forEach((v) => row.append(el("td", v)));
+    const cell = el("td");
+    const again = el("button", tr("Gửi lại / Send again"), { type: "button", class: "secondary", "aria-label": tr("Gửi lại / Send again") + " " + d.event_id });
+    again.addEventListener("click", () => redeliver(d.event_id));
+    cell.append(again); row.append(cell);
+    $("dead-table").append(row);
+  }
+  $("redeliver-all").hidden = !dead.length;
+}
+
+async function redeliver(eventId) {
+  const { res, reply } = await send("POST", "/v1/webhooks/redeliver", eventId ? { event_id: eventId } : {});
+  $("webhook-note").textContent = res.ok ? tr("Đã xếp hàng gửi lại / Queued again") + ": " + num(reply.queued) : problem(res, reply);
+  await loadWebhooks();
+}
+
+async function addWebhook(e) {
+  e.preventDefault();
+  const { res, reply } = await send("POST", "/v1/webhooks", { url: $("webhook-url").value.trim() });
+  if (!res.ok) { $("webhook-note").textContent = problem(res, reply); return; }
+  $("webhook-url").value = "";
+  $("webhook-note").textContent = tr("Đã thêm / Added") + " " + reply.url + " · " + tr("Khóa bí mật, chỉ hiện lần này / Secret, shown only now") + ": " + reply.secret;
+  await loadWebhooks();
 }
 
 /// The case rules as the department edits them; a save names the version it
@@ -738,7 +883,8 @@ async function saveOrgDoc() {
     : tr("Không có thay đổi: phiên bản hiện hành / Unchanged: the version in force is") + " " + saved.reply.version;
 }
 
-async function start() {
+/// Opens the console for the session: on `view`, or the role's home.
+async function start(view) {
   $("who").textContent = (session.name ? session.name + " · " : "") + session.email;
   const roles = $("role");
   // Another person's roles (after a sign-out in this tab) are not offered.
@@ -753,15 +899,25 @@ async function start() {
     return;
   }
   $("signin").hidden = true;
-  if (activeRole().role === "officer") { $("controls").hidden = true; $("cases").hidden = true; $("leadership").hidden = true; $("report").hidden = true; return showMe(); }
-  $("me").hidden = true;
-  $("controls").hidden = false; $("cases").hidden = false;
-  await Promise.all([loadUnits(), loadReasons(), loadCaseRules(), loadKinds()]);
-  await refresh();
-  await loadLeadership();
-  await listCases();
-  await loadSettings();
-  caseFromHash();
+  loadedViews = new Set();
+  const role = activeRole();
+  $("controls").hidden = false;
+  // An officer reads their own page and nothing else: no other views.
+  document.querySelector("nav.views").hidden = role.role === "officer";
+  document.querySelector("nav.views [data-view=settings]").hidden = role.role !== "department";
+  if (role.role !== "officer") await Promise.all([loadUnits(), loadReasons(), loadCaseRules(), loadKinds()]);
+  // The inspection unit's own work: misconduct reports.
+  $("case-unit").value = role.home === "misconduct" ? "inspection" : "";
+  $("case-kind").value = role.home === "misconduct" ? "complaint" : "";
+  if (/^#case=/.test(location.hash) && role.role !== "officer") return caseFromHash();
+  await showView(view && mayOpen(role, view) ? view : HOMES[role.home] || "figures");
+}
+
+/// The views a role has: an officer their own page alone, the department settings too.
+function mayOpen(role, view) {
+  if (role.role === "officer") return view === "me";
+  if (view === "settings") return role.role === "department";
+  return view !== "me";
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -785,6 +941,10 @@ document.addEventListener("DOMContentLoaded", () => {
   $("period-form").addEventListener("submit", (e) => { e.preventDefault(); loadLeadership(); });
   $("case-action").addEventListener("submit", actOnCase);
   $("case-action-kind").addEventListener("change", showActionFields);
+  for (const b of document.querySelectorAll("nav.views button")) b.addEventListener("click", () => showView(b.dataset.view));
+  $("suppression-form").addEventListener("submit", suppression);
+  $("webhook-form").addEventListener("submit", addWebhook);
+  $("redeliver-all").addEventListener("click", () => redeliver(null));
   window.addEventListener("hashchange", caseFromHash);
   resume();
 });

@@ -3,6 +3,7 @@
 //! The directory and case rules routes are in `directory.rs`, figures and
 //! their CSV in `figures.rs`; listings, cases and the reader's own page here.
 
+mod channels;
 mod directory;
 mod figures;
 
@@ -14,7 +15,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -32,6 +33,7 @@ use figures::{rankings, report, stats, stats_csv, warnings};
 
 pub fn router(state: StaffApi) -> Router {
     let outcome_pages = super::outcome::router(state.clone());
+    let webhooks_routes = get(channels::webhooks).post(channels::add_webhook);
     crate::http::served(
         Router::new()
             .route("/v1/org", get(org).put(replace_org))
@@ -52,6 +54,16 @@ pub fn router(state: StaffApi) -> Router {
             .route("/v1/warnings", get(warnings))
             .route("/v1/me", get(me))
             .route("/v1/audit", get(audit))
+            .route("/v1/suppressions", post(channels::suppress))
+            .route(
+                "/v1/suppressions/lookup",
+                post(channels::suppression_lookup),
+            )
+            .route("/v1/suppressions/lift", post(channels::lift_suppression))
+            .route("/v1/webhooks", webhooks_routes)
+            .route("/v1/webhooks/{id}", delete(channels::remove_webhook))
+            .route("/v1/webhooks/dead-letters", get(channels::dead_letters))
+            .route("/v1/webhooks/redeliver", post(channels::redeliver))
             .route("/me", get(dashboard))
             .route("/v1/stats.csv", get(stats_csv))
             .route("/dashboard", get(dashboard))
@@ -115,7 +127,13 @@ async fn who_am_i(
             let name = org
                 .as_ref()
                 .and_then(|o| crate::app::sign_in::name_of(o, &email));
-            let roles: Vec<RoleView> = held.iter().map(RoleView::from).collect();
+            let roles: Vec<RoleView> = match &org {
+                Some(o) => held
+                    .iter()
+                    .map(|g| RoleView::for_person(o, &email, g))
+                    .collect(),
+                None => held.iter().map(RoleView::from).collect(),
+            };
             return Ok(
                 Json(json!({"email": email, "name": name, "roles": roles, "csrf": ""}))
                     .into_response(),
