@@ -282,6 +282,13 @@ impl LocalHost {
     fn spawn_workers(&self, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
         let mut handles = Vec::new();
 
+        // The identity provider's keys, kept current across its rotations.
+        if let Some(oidc) = self.oidc.clone() {
+            handles.push(tokio::spawn(async move {
+                oidc.keep_keys_current(crate::oidc::KEY_REFRESH).await;
+            }));
+        }
+
         let host = self.clone();
         let poll = std::time::Duration::from_millis(self.config.router_poll_ms.max(10));
         let stop = shutdown.clone();
