@@ -421,7 +421,8 @@ async fn serve(
              Rate a form:   {}\nOutbox:        {url}/outbox\n\
              Dashboard:     {url}/dashboard\n\
              \x20              sign in as the head of office 91AA: 91aa@demo-customs.invalid\n\
-             \x20              (the department: cuctruong@demo-customs.invalid); the code arrives in the outbox\n\
+             \x20              (or the department: cuctruong@, a case handler: xuly.91aa@, inspection: thanhtra@,\n\
+             \x20              an officer: hp0001@, all @demo-customs.invalid); the code arrives in the outbox\n\
              Staff token:   {}\n\
              \x20              (an operator token, for scripts: curl -H \"Authorization: Bearer $TOKEN\" '{url}/v1/stats?unit=department&children=true')\n",
             d.declarations, d.submitted, d.cases_opened, d.unrated_link, d.staff_token
