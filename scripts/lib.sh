@@ -1,5 +1,15 @@
 # Shell helpers shared by scripts/test.sh and scripts/bench.sh (sourced).
 
+# Marks when a run began (once: CI's run and the test command it calls share it).
+run_started() {
+  export CSQ_RUN_STARTED="${CSQ_RUN_STARTED:-$(date +%s)}"
+}
+
+# A step's heading, with the seconds since the run began: where the time goes.
+step() {
+  echo "== $* (at $(( $(date +%s) - ${CSQ_RUN_STARTED:-$(date +%s)} )) s)"
+}
+
 # Installs a pinned requirements file into its own virtualenv, once per version.
 install_venv() {
   local venv=$1 reqs=$2

@@ -2,8 +2,11 @@
 # Page checks in a real browser: the dashboard, the public report and the
 # rating page of a demo host, in headless Chromium (Debian's package), with
 # axe-core from npm. Installs what it needs; prints its results.
+# `--prepare` installs them and stops (the test command does it during its build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+prepare_only=false
+if [ "${1:-}" = "--prepare" ]; then prepare_only=true; fi
 
 if ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -25,6 +28,8 @@ if ! cmp -s infra/pages/package.json target/pages/package.json || [ ! -d target/
   mkdir -p target/pages && cp infra/pages/package.json target/pages/
   (cd target/pages && npm install --silent --no-audit --no-fund >/dev/null)
 fi
+
+if $prepare_only; then exit 0; fi
 
 cargo build --quiet --bin csq
 data=$(mktemp -d)

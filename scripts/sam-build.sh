@@ -13,6 +13,7 @@ if [ "${1:-}" = "--validate-only" ]; then validate_only=true; shift; fi
 source scripts/lib.sh
 tools=.tools
 install_tool sam aws-sam-cli==1.170.0
+if [ "${1:-}" = "--install-only" ]; then exit 0; fi
 if $validate_only; then
   export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-ap-southeast-1}"
   echo "== sam validate --lint"

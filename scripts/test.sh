@@ -7,34 +7,53 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/lib.sh
+run_started
 VENV=.venv
-install_venv "$VENV" infra/requirements-test.txt
 ST_VENV=.venv-schemathesis
-install_venv "$ST_VENV" infra/requirements-schemathesis.txt
+mkdir -p target
+
+# The tools install while the Rust build, the long pole, runs: the test
+# emulator and linters, schemathesis, and the page checks' browser and npm
+# packages. Everything waits for them before it needs them.
+(
+  install_venv "$VENV" infra/requirements-test.txt
+  install_venv "$ST_VENV" infra/requirements-schemathesis.txt
+  bash scripts/page-check.sh --prepare
+) > target/tools-install.log 2>&1 &
+tools_pid=$!
+trap 'kill $tools_pid 2>/dev/null || true' EXIT
+
+# One build for every step: the tests, the function binaries, csq, csq-bench.
+step "build: every test target and binary"
+cargo build --workspace --tests --bins
+step "waiting for the test tools"
+if ! wait "$tools_pid"; then
+  cat target/tools-install.log >&2
+  exit 1
+fi
 
 # One AWS emulator for the whole run, on a free loopback port.
 start_moto target/moto.log
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
+# Its transactions roll back through an undo log of their items (fast): checked.
+"$VENV/bin/python" infra/emulator/check_rollback.py "$CSQ_MOTO_ENDPOINT"
 
-echo "== cfn-lint template.yaml"
+step "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml infra/public-rate-limit-waf.yaml
 
+step "cargo test"
 cargo test --workspace "$@"
 
 # The Lambda binaries themselves (debug builds), as Lambda runs them: through a
 # fake Runtime API against the emulator, with real event shapes, the whole loop.
-echo "== the function binaries through a fake Lambda Runtime API"
-functions=$(make --no-print-directory -s print-packages)
-# shellcheck disable=SC2046,SC2086 # one -p per package
-cargo build --quiet $(printf -- '-p %s ' $functions) -p csq-bench
+step "the function binaries through a fake Lambda Runtime API"
 target/debug/csq-bench artifacts --bin-dir target/debug
 
 # Schemathesis against the local host with both OpenAPI documents: no 5xx,
 # every response matching its schema, invalid requests refused. Bounded and
 # seeded so CI is repeatable; run it without --seed to explore further.
 # Allow-header conformance is off (/v1/forms serves both documents' routes).
-echo "== schemathesis: the integration API and the staff API"
-cargo build --quiet --bin csq
+step "schemathesis: the integration API and the staff API"
 st_data=$(mktemp -d)
 st_port=$(free_port)
 CSQ_NIGHTLY_AT=off RUST_LOG=warn target/debug/csq --data-dir "$st_data" serve --bind "127.0.0.1:$st_port" > target/schemathesis-host.log 2>&1 &
@@ -55,5 +74,6 @@ st_token=$(target/debug/csq --data-dir "$st_data" staff-token --role department)
   --exclude-checks allow_header_conformance,positive_data_acceptance
 
 # The pages in a real browser: console, figures against the API, axe-core (WCAG 2.2 AA).
-echo "== page checks (headless Chromium, axe-core)"
+step "page checks (headless Chromium, axe-core)"
 bash scripts/page-check.sh
+step "tests done"

@@ -1,6 +1,8 @@
-//! A year of ratings (200,000 rows) exported as CSV through the staff API of
-//! a running local host: the rows stream out page by page, so the process's
-//! peak heap while exporting stays a small fraction of the file it sends.
+//! A year of ratings (50,000 rows, about 11 MB of CSV) exported through the
+//! staff API of a running local host: the rows stream out page by page, so the
+//! process's peak heap while exporting stays a small fraction of the file it
+//! sends. (A streamed export peaks near 1.4 MB whatever the file's size; an
+//! export that held the file would need all of it, four times the bound.)
 //! A binary of its own: it counts every allocation of the process.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -38,7 +40,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-const ROWS: usize = 200_000;
+const ROWS: usize = 50_000;
 
 fn request(number: usize) -> FormRequest {
     let handling: Vec<_> = (0..30)
@@ -164,9 +166,9 @@ async fn a_year_of_ratings_streams_out_in_flat_memory() {
         bytes as f64 / 1e6,
         peak as f64 / 1e6
     );
-    assert!(bytes > 40_000_000, "a file worth measuring: {bytes}");
+    assert!(bytes > 10_000_000, "a file worth measuring: {bytes}");
     assert!(
-        peak < bytes / 4 && peak < 16_000_000,
+        peak < bytes / 4,
         "peak heap growth {peak} B while sending {bytes} B: rows were held, not streamed"
     );
 }

@@ -55,9 +55,15 @@ def views(b):
     return b.eval(f"{json.dumps(VIEW_IDS)}.filter(id => !document.getElementById(id).hidden)")
 
 
-def open_view(b, name, wait=2.5):
+def open_view(b, name):
     b.eval(f"document.querySelector('nav.views [data-view={name}]').click(); 0")
-    time.sleep(wait)
+    b.wait(READY)
+
+
+# The console has settled: the sign-in form shown, or a view loaded.
+SETTLED = ("(document.body.dataset.state === 'signed-out' && !document.getElementById('signin').hidden)"
+           " || document.body.dataset.state === 'ready'")
+READY = "document.body.dataset.state === 'ready'"
 
 
 def text(b, id):
@@ -106,9 +112,33 @@ class Browser:
             raise RuntimeError(json.dumps(res["exceptionDetails"])[:500])
         return res["result"].get("value")
 
-    def open(self, url, wait=3.0):
+    def wait(self, expr, timeout=20.0):
+        """Polls `expr` until it is truthy (or the time is up); its last value."""
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                value = self.eval(expr)
+            except RuntimeError:
+                value = None
+            if value or time.monotonic() > end:
+                return value
+            time.sleep(0.05)
+
+    def open(self, url, until="true"):
+        """Navigates and waits for the new document to load and `until` to hold."""
+        try:
+            # Only the fragment changes: the document stays, and the console
+            # answers the hashchange (until then it is not ready).
+            same_document = "#" in url and self.eval(
+                f"location.href.split('#')[0] === {json.dumps(url.split('#')[0])}")
+            self.eval("document.body.dataset.state = 'navigating'; 0" if same_document
+                      else "document.documentElement.dataset.leaving = '1'; 0")
+        except RuntimeError:
+            pass
         self.call("Page.navigate", url=url)
-        time.sleep(wait)
+        if not self.wait("!document.documentElement.dataset.leaving && document.readyState === 'complete'"
+                         f" && ({until})"):
+            fail(f"{url}: not loaded, or {until} never held")
 
     def axe(self, page):
         self.eval(open(AXE).read() + "; 0")
@@ -152,16 +182,17 @@ SEEN = set(os.listdir(OUTBOX)) if os.path.isdir(OUTBOX) else set()
 
 def sign_in(b, address, hash_part=""):
     """Signs in through the console as a person would, the code from the outbox."""
-    b.open(BASE + "/dashboard" + hash_part, 1.5)
+    b.open(BASE + "/dashboard" + hash_part, SETTLED)
     if b.eval("document.getElementById('signin').hidden"):
         b.eval("document.getElementById('signout').click(); 0")
-        time.sleep(1)
+        b.wait("!document.getElementById('signin').hidden && !document.getElementById('code-form').hidden")
     b.eval(f"document.getElementById('signin-email').value = {json.dumps(address)};"
            "document.getElementById('code-form').requestSubmit(); 0")
     code = newest_code(address, SEEN)
     b.eval(f"document.getElementById('signin-code').value = {json.dumps(code)};"
            "document.getElementById('session-form').requestSubmit(); 0")
-    time.sleep(4)
+    if not b.wait(READY):
+        fail(f"{address}: the console did not open after the code")
     stored = b.eval("localStorage.length + sessionStorage.length")
     if stored:
         fail(f"signed in as {address}: {stored} item(s) in Web Storage")
@@ -181,11 +212,10 @@ try:
     b.errors = []
 
     # The sign-in page itself, then the dashboard signed in as the department.
-    b.open(BASE + "/dashboard", 1.5)
+    b.open(BASE + "/dashboard", SETTLED)
     b.console_clean("sign-in page")
     b.axe("sign-in page")
     sign_in(b, DEPARTMENT)
-    time.sleep(1)
     landed = views(b)
     if landed != ["leadership"]:
         fail(f"the department landed on {landed}, not the leadership view")
@@ -237,7 +267,7 @@ try:
     b.console_clean("figures view")
     b.axe("figures view")
 
-    open_view(b, "settings", 3)
+    open_view(b, "settings")
     # The department's settings: the directory it keeps, people included, and
     # every problem of an edit shown with the field to fix.
     doc = json.loads(b.eval("document.getElementById('org-doc').value") or "{}")
@@ -246,7 +276,7 @@ try:
     doc["units"][0]["head"]["email"] = "not an address"
     b.eval(f"document.getElementById('org-doc').value = {json.dumps(json.dumps(doc))};"
            "document.getElementById('org-save').click(); 0")
-    time.sleep(1.5)
+    b.wait("document.getElementById('org-problems').textContent")
     problems = b.eval("document.getElementById('org-problems').textContent")
     if "units[0].head.email" not in problems:
         fail(f"settings: the bad email is not shown where it is: {problems!r}")
@@ -257,7 +287,7 @@ try:
     rules.setdefault("holidays", []).append({"date": "2027-09-02", "name": "Quốc khánh"})
     b.eval(f"document.getElementById('rules-doc').value = {json.dumps(json.dumps(rules))};"
            "document.getElementById('rules-save').click(); 0")
-    time.sleep(1.5)
+    b.wait("document.getElementById('rules-saved').textContent || document.getElementById('rules-problems').textContent")
     saved = b.eval("document.getElementById('rules-saved').textContent")
     in_force = api("/v1/case-rules")
     if not any(h["date"] == "2027-09-02" for h in in_force["rules"]["holidays"]) or str(in_force["version"]) not in saved:
@@ -267,10 +297,10 @@ try:
     # The suppression list, one address at a time, through the console.
     def suppression(act, address="xnk@abc.com.vn"):
         b.eval(f"document.getElementById('suppression-address').value = {json.dumps(address)};"
+               "document.getElementById('suppression-note').textContent = '';"
                f"document.getElementById('suppression-form').requestSubmit("
                f"document.querySelector('#suppression-form [data-act={act}]')); 0")
-        time.sleep(1)
-        return text(b, "suppression-note")
+        return b.wait("document.getElementById('suppression-note').textContent") or ""
     notes = [suppression("lookup"), suppression("add"), suppression("lookup"), suppression("lift"), suppression("lookup")]
     standing = api("/v1/suppressions/lookup", method="POST", body={"address": "xnk@abc.com.vn"})
     if not ("vẫn được gửi" in notes[0] and "Đã thêm" in notes[1] and "do Cục đặt" in notes[2]
@@ -280,8 +310,9 @@ try:
         print("ok: settings look up, suppress and lift an address (" + " → ".join(n.split(":")[0] for n in notes) + ")")
     # Webhooks: added with its secret shown once, listed, removed.
     b.eval("document.getElementById('webhook-url').value = 'https://erp.example.vn/csq';"
+           "document.getElementById('webhook-note').textContent = '';"
            "document.getElementById('webhook-form').requestSubmit(); 0")
-    time.sleep(1.5)
+    b.wait("document.getElementById('webhook-note').textContent && document.getElementById('webhook-table').textContent.includes('erp.example.vn')")
     added = text(b, "webhook-note")
     listed = text(b, "webhook-table")
     hooks = api("/v1/webhooks")["items"]
@@ -290,7 +321,7 @@ try:
             or not any(h["url"] == "https://erp.example.vn/csq" for h in hooks):
         fail(f"settings: webhook not added ({added!r}, listed {listed!r}, API {hooks})")
     b.eval("[...document.querySelectorAll('#webhook-table button')].find(x => x.getAttribute('aria-label').includes('erp.example.vn')).click(); 0")
-    time.sleep(1.5)
+    b.wait("!document.getElementById('webhook-table').textContent.includes('erp.example.vn')", 10)
     if "erp.example.vn" in text(b, "webhook-table") or api("/v1/webhooks")["items"]:
         fail("settings: the webhook was not removed")
     else:
@@ -308,15 +339,15 @@ try:
         fail("the demo has no open case to show")
     else:
         case = cases[0]
-        b.open(BASE + "/dashboard#case=" + urllib.parse.quote(case["id"]), 4)
+        b.open(BASE + "/dashboard#case=" + urllib.parse.quote(case["id"]), READY)
         shown = b.eval("document.getElementById('case-deadlines').textContent")
         # One language at a time (Vietnamese first), switched by the reader.
         b.eval("(() => { const s = document.getElementById('lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); })(); 0")
-        time.sleep(3)
+        b.wait(READY)
         shown_en = b.eval("document.getElementById('case-deadlines').textContent")
         labels_en = b.eval("document.querySelector('#case-query label').textContent")
         b.eval("(() => { const s = document.getElementById('lang'); s.value = 'vi'; s.dispatchEvent(new Event('change')); })(); 0")
-        time.sleep(2)
+        b.wait(READY)
         if case["due_by"]["vi"] not in shown or case["due_by"]["en"] in shown \
                 or case["due_by"]["en"] not in shown_en or "Tờ khai" in labels_en or "Handling unit" not in labels_en:
             fail(f"case deadlines {shown!r} / in English {shown_en!r} ({labels_en!r}) do not read {case['due_by']}")
@@ -347,7 +378,7 @@ try:
         f.write(__import__("base64").b64decode(shot["result"]["data"]))
     # On a phone: nothing wider than the screen but the tables' own scroll boxes.
     b.call("Emulation.setDeviceMetricsOverride", width=412, height=900, deviceScaleFactor=1, mobile=True)
-    b.open(BASE + "/dashboard", 4)
+    b.open(BASE + "/dashboard", READY)
     wide = b.eval("document.documentElement.scrollWidth")
     if wide > 412:
         culprits = b.eval("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 413"
@@ -394,7 +425,7 @@ try:
     next(u for u in org["units"] if u["code"] == "91AB")["head"] = {"name": "Trưởng mới", "email": "truongmoi.91ab@demo-customs.invalid"}
     api("/v1/org", method="PUT", body=org)
     b.eval("document.getElementById('query').requestSubmit(); 0")
-    time.sleep(1.5)
+    b.wait("document.getElementById('error').textContent || !document.getElementById('signin').hidden", 10)
     refused = text(b, "error") or ("signed out" if b.eval("!document.getElementById('signin').hidden") else "")
     if not refused:
         fail("a head removed from the directory still reads the office's figures")
@@ -407,19 +438,19 @@ try:
     # pages), and comes back to the office's queue with a deep link kept.
     case = api(f"/v1/cases?unit={OFFICE}&status=open&limit=1", OIDC_TOKEN, OIDC_BASE)["items"][0]
     deep = "#case=" + urllib.parse.quote(case["id"])
-    b.open(OIDC_BASE + "/dashboard" + deep, 2)
+    b.open(OIDC_BASE + "/dashboard" + deep, SETTLED)
     b.eval("document.querySelector('#oidc-form button').click(); 0")
-    time.sleep(2)
+    b.wait("!!document.querySelector('input[name=login]')")
     at_provider = b.eval("location.href")
     b.eval(f"document.querySelector('input[name=login]').value = {json.dumps(OFFICE_HEAD)};"
            "document.querySelector('input[name=password]').value = 'x';"
            "document.querySelector('form').submit(); 0")
-    time.sleep(2)
-    if b.eval("!!document.querySelector('form button[type=submit], form button[autofocus]')") and "127.0.0.1:" + OIDC_BASE.rsplit(":", 1)[1] not in b.eval("location.href"):
+    home = f"location.href.startsWith({json.dumps(OIDC_BASE + '/dashboard')})"
+    # The provider asks for consent (a form without the login field), or sends the head back.
+    b.wait(f"({home}) || (document.readyState === 'complete' && !document.querySelector('input[name=login]') && !!document.querySelector('form'))")
+    if not b.eval(home):
         b.eval("document.querySelector('form').submit(); 0")  # consent
-        time.sleep(3)
-    else:
-        time.sleep(1)
+    b.wait(f"({home}) && {READY}")
     landed = b.eval("location.href")
     unit = b.eval("document.getElementById('unit') && document.getElementById('unit').value")
     stored = b.eval("localStorage.length + sessionStorage.length")

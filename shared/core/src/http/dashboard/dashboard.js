@@ -131,8 +131,13 @@ function svg(tag, attrs) {
 
 function isoDay(d) { return d.toISOString().slice(0, 10); }
 
+/// Where the console is: "signed-out", "loading" or "ready" (for the page
+/// checks, which wait for it instead of guessing how long a view takes).
+function setState(state) { document.body.dataset.state = state; }
+
 function showSignIn() {
   session = null;
+  setState("signed-out");
   $("signin").hidden = false; $("controls").hidden = true;
   for (const ids of Object.values(VIEWS)) for (const id of ids) $(id).hidden = true;
 }
@@ -149,6 +154,11 @@ let loadedViews = new Set();
 let currentView = null;
 
 async function showView(name) {
+  setState("loading");
+  try { await openView(name); } finally { setState("ready"); }
+}
+
+async function openView(name) {
   currentView = name;
   const shown = VIEWS[name];
   for (const ids of Object.values(VIEWS)) for (const id of ids) $(id).hidden = !shown.includes(id);
@@ -603,10 +613,17 @@ async function actOnCase(ev) {
   } catch (e) { $("error").textContent = e.message; }
 }
 
+/// The case a `#case=ID` link names (from an email, or a row of the list).
 async function caseFromHash() {
+  if (!session) return;
+  setState("loading");
+  try { await openCase(); } finally { setState("ready"); }
+}
+
+async function openCase() {
   const m = location.hash.match(/^#case=(.+)$/);
-  if (!m || !session) return;
-  await showView("cases");
+  if (!m) return;
+  await openView("cases");
   await showCase(decodeURIComponent(m[1]));
 }
 
@@ -885,6 +902,11 @@ async function saveOrgDoc() {
 
 /// Opens the console for the session: on `view`, or the role's home.
 async function start(view) {
+  setState("loading");
+  try { await openConsole(view); } finally { if (session) setState("ready"); }
+}
+
+async function openConsole(view) {
   $("who").textContent = (session.name ? session.name + " · " : "") + session.email;
   const roles = $("role");
   // Another person's roles (after a sign-out in this tab) are not offered.
@@ -909,8 +931,8 @@ async function start(view) {
   // The inspection unit's own work: misconduct reports.
   $("case-unit").value = role.home === "misconduct" ? "inspection" : "";
   $("case-kind").value = role.home === "misconduct" ? "complaint" : "";
-  if (/^#case=/.test(location.hash) && role.role !== "officer") return caseFromHash();
-  await showView(view && mayOpen(role, view) ? view : HOMES[role.home] || "figures");
+  if (/^#case=/.test(location.hash) && role.role !== "officer") return openCase();
+  await openView(view && mayOpen(role, view) ? view : HOMES[role.home] || "figures");
 }
 
 /// The views a role has: an officer their own page alone, the department settings too.
