@@ -10,6 +10,7 @@ mod complaints;
 mod defects;
 mod integration_api;
 mod leadership;
+mod mail_relay;
 mod nightly;
 mod org_tree;
 mod rating_loop;

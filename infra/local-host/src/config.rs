@@ -29,6 +29,9 @@ pub struct HostConfig {
     /// Base URL written into emailed links; defaults to `http://{bind}`.
     pub public_url: Option<String>,
     pub mail_from: String,
+    /// The authority's SMTP relay (`CSQ_SMTP_URL`, `CSQ_SMTP_TIMEOUT_SECS`);
+    /// None: mail stays in the outbox.
+    pub smtp: Option<csq_local::SmtpRelayConfig>,
     /// The rules' settings, read as the Lambda functions read them.
     pub policy: PolicySettings,
     /// Time of day (Asia/Ho_Chi_Minh) of the nightly job; `None` turns it off.
@@ -90,6 +93,23 @@ impl HostConfig {
                 "CSQ_MAIL_FROM",
                 "CSQ Hải quan <no-reply@csq.localhost>".to_string(),
             )?,
+            smtp: match std::env::var("CSQ_SMTP_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+            {
+                Some(url) => {
+                    let config = csq_local::SmtpRelayConfig {
+                        url,
+                        timeout: std::time::Duration::from_secs(env_or(
+                            "CSQ_SMTP_TIMEOUT_SECS",
+                            30,
+                        )?),
+                    };
+                    config.validate()?;
+                    Some(config)
+                }
+                None => None,
+            },
             policy: PolicySettings::from_lookup(|name| std::env::var(name).ok())?,
             nightly_at,
             queue_visibility_secs: env_or("CSQ_QUEUE_VISIBILITY_SECS", 30)?,
@@ -108,6 +128,7 @@ impl HostConfig {
             public_url: None,
             identity_provider: None,
             mail_from: "CSQ Hải quan <no-reply@csq.localhost>".into(),
+            smtp: None,
             policy: PolicySettings::default(),
             nightly_at: None,
             queue_visibility_secs: 1,

@@ -13,7 +13,7 @@ use csq_core::app::{Services, Settings};
 use csq_core::auth::staff::{Hs256, StaffClaims};
 use csq_core::http::{self, IntegrationApi, IntegrationAuth, PublicSite, StaffApi};
 use csq_core::ports::{Clock, Mailer, QueueConsumer, Store};
-use csq_local::{OutboxMailer, SqliteQueue, SqliteStore, Webhooks};
+use csq_local::{MailRelay, OutboxMailer, SqliteQueue, SqliteStore, Webhooks};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -31,6 +31,8 @@ pub struct LocalHost {
     pub store: Arc<SqliteStore>,
     pub queue: Arc<SqliteQueue>,
     pub mailer: Arc<OutboxMailer>,
+    /// The authority's SMTP relay, where one is configured.
+    pub relay: Option<MailRelay>,
     pub webhooks: Arc<Webhooks>,
     pub secrets: Secrets,
     pub staff_jwt: Hs256,
@@ -74,7 +76,24 @@ impl LocalHost {
             )
             .context("opening the complaint queue")?,
         );
-        let mailer = Arc::new(OutboxMailer::new(&config.outbox_dir(), &config.mail_from)?);
+        let relay = match &config.smtp {
+            Some(smtp) => Some(
+                MailRelay::open(
+                    &config.data_dir.join("mail.sqlite"),
+                    &config.outbox_dir(),
+                    &config.mail_from,
+                    smtp,
+                    clock.clone(),
+                )
+                .context("opening the mail relay queue")?,
+            ),
+            None => None,
+        };
+        let mut outbox = OutboxMailer::new(&config.outbox_dir(), &config.mail_from)?;
+        if let Some(relay) = &relay {
+            outbox = outbox.with_relay(relay.clone());
+        }
+        let mailer = Arc::new(outbox);
         let webhooks = Arc::new(
             Webhooks::open(&config.data_dir.join("webhooks.sqlite"), clock.clone())
                 .context("opening the webhook outbox")?,
@@ -105,6 +124,7 @@ impl LocalHost {
             store,
             queue,
             mailer,
+            relay,
             webhooks,
             secrets,
             staff_jwt,
@@ -333,6 +353,25 @@ impl LocalHost {
                 }
             }
         }));
+
+        // Mail to the authority's relay: due messages and retries.
+        if let Some(relay) = self.relay.clone() {
+            let stop = shutdown.clone();
+            handles.push(tokio::spawn(async move {
+                while !*stop.borrow() {
+                    match relay.send_due().await {
+                        Ok(pass) if pass.sent + pass.retrying + pass.dead > 0 => {
+                            tracing::info!(?pass, "mail relay pass");
+                        }
+                        Ok(_) => tokio::time::sleep(poll).await,
+                        Err(e) => {
+                            tracing::error!(error = %e, "mail relay pass failed");
+                            tokio::time::sleep(poll).await;
+                        }
+                    }
+                }
+            }));
+        }
 
         if let Some(at) = self.config.nightly_at {
             let host = self.clone();

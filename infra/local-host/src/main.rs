@@ -100,12 +100,28 @@ enum Command {
         #[arg(long)]
         lift: bool,
     },
+    /// Mail to the authority's SMTP relay (CSQ_SMTP_URL): what waits, what it
+    /// refused, sending again
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Webhooks: events (form issued, rating submitted, complaint opened, case
     /// transferred, case closed) POSTed to the department's systems
     Webhooks {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Messages waiting for the relay, and messages it did not take
+    Status,
+    /// The messages the relay refused or that kept failing, with the reason
+    DeadLetters,
+    /// Send a dead letter again (ID, the outbox file's name), or the oldest hundred
+    Resend { id: Option<String> },
 }
 
 #[derive(Subcommand)]
@@ -387,6 +403,7 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
             lift,
         } => suppress(&host, &address, check, lift).await?,
         Command::Webhooks { command } => webhooks(&host, command).await?,
+        Command::Mail { command } => mail(&host, command).await?,
         Command::Serve { .. } | Command::Demo { .. } => unreachable!("handled by main"),
     }
     Ok(())
@@ -435,6 +452,31 @@ async fn serve(
         let _ = stop_tx.send(true);
     });
     host.serve(listener, stop_rx).await
+}
+
+async fn mail(host: &LocalHost, command: MailCommand) -> anyhow::Result<()> {
+    let Some(relay) = &host.relay else {
+        anyhow::bail!("no SMTP relay is configured (CSQ_SMTP_URL): mail stays in the outbox");
+    };
+    match command {
+        MailCommand::Status => {
+            let (waiting, dead) = relay.backlog().await?;
+            println!("{waiting} message(s) waiting for the relay, {dead} it did not take.");
+        }
+        MailCommand::DeadLetters => {
+            for d in relay.dead_letters(100).await? {
+                println!(
+                    "{}\t{}\t{} attempt(s)\t{}",
+                    d.id, d.at, d.attempts, d.reason
+                );
+            }
+        }
+        MailCommand::Resend { id } => {
+            let n = relay.resend(id.as_deref()).await?;
+            println!("{n} message(s) queued again; `csq serve` sends them.");
+        }
+    }
+    Ok(())
 }
 
 /// The audit log's name for what an operator does from this machine's CLI.

@@ -7,10 +7,12 @@ mod db;
 pub mod https;
 pub mod outbox;
 pub mod queue;
+pub mod relay;
 pub mod store;
 pub mod webhooks;
 
 pub use outbox::OutboxMailer;
 pub use queue::SqliteQueue;
+pub use relay::{MailRelay, SmtpRelayConfig};
 pub use store::SqliteStore;
 pub use webhooks::Webhooks;

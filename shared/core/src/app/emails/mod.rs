@@ -62,7 +62,15 @@ pub fn to_mime(email: &OutgoingEmail, from: &str) -> Result<Vec<u8>, MailError> 
         return Err(MailError::Rejected("line break in a header".into()));
     }
     let to = Mailbox::new(Some(email.to_name.clone()), to_addr);
+    // Every message names itself (mail filters expect it; the outbox and the
+    // relay's copy share it): random, at the sender's domain.
+    let message_id = format!(
+        "<{}@{}>",
+        uuid::Uuid::new_v4().simple(),
+        from.email.domain()
+    );
     let mut builder = lettre::Message::builder()
+        .message_id(Some(message_id))
         .from(from)
         .to(to)
         .subject(email.subject.clone());
@@ -179,6 +187,13 @@ mod tests {
         assert!(raw.contains("List-Unsubscribe: <http://127.0.0.1:8080/u/k1.abc.1.sig>"));
         assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
         assert!(mail.text.contains("http://127.0.0.1:8080/u/k1.abc.1.sig"));
+        // Each message names itself, at the sender's domain, once.
+        let ids: Vec<&str> = raw
+            .lines()
+            .filter(|l| l.starts_with("Message-ID: <"))
+            .collect();
+        assert_eq!(ids.len(), 1, "{raw}");
+        assert!(ids[0].ends_with("@csq.example>"), "{}", ids[0]);
         let mut evil = mail.clone();
         evil.unsubscribe = Some("https://x.example/u/1>\r\nBcc: spy@evil.example".into());
         assert!(to_mime(&evil, "a@b.cd").is_err());
