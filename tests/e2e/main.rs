@@ -12,6 +12,7 @@ mod integration_api;
 mod leadership;
 mod mail_relay;
 mod nightly;
+mod operations;
 mod org_tree;
 mod rating_loop;
 mod rating_page;

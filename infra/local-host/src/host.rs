@@ -34,6 +34,8 @@ pub struct LocalHost {
     /// The authority's SMTP relay, where one is configured.
     pub relay: Option<MailRelay>,
     pub webhooks: Arc<Webhooks>,
+    /// The background workers' last passes (for `/readyz`).
+    pub workers: crate::health::SharedWorkers,
     pub secrets: Secrets,
     pub staff_jwt: Hs256,
     /// The clock the host gave the core: the host's own staff tokens and
@@ -126,6 +128,7 @@ impl LocalHost {
             mailer,
             relay,
             webhooks,
+            workers: Default::default(),
             secrets,
             staff_jwt,
             clock,
@@ -219,6 +222,7 @@ impl LocalHost {
             crate::limits::limit,
         ));
         Router::new()
+            .merge(crate::health::router(self.clone()))
             .merge(sign_in)
             .merge(http::integration::router(integration))
             .merge(rating_pages)
@@ -299,6 +303,34 @@ impl LocalHost {
         Ok(())
     }
 
+    /// The nightly job for `day`, its outcome recorded for `/readyz`.
+    pub async fn run_nightly(
+        &self,
+        day: chrono::NaiveDate,
+    ) -> anyhow::Result<csq_core::app::housekeeping::NightlyReport> {
+        let started = std::time::Instant::now();
+        let result = self.services.housekeeping.run_nightly(day).await;
+        let status = crate::health::nightly_status(
+            day,
+            self.clock.now(),
+            result.is_ok(),
+            started.elapsed().as_secs_f64(),
+        );
+        if let Err(e) = self
+            .store
+            .record_status("nightly", self.clock.now(), status)
+            .await
+        {
+            tracing::error!(error = %e, "the nightly run's outcome was not recorded");
+        }
+        Ok(result?)
+    }
+
+    /// The host's time (the core's clock).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     fn spawn_workers(&self, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
         let mut handles = Vec::new();
 
@@ -314,6 +346,7 @@ impl LocalHost {
         let stop = shutdown.clone();
         handles.push(tokio::spawn(async move {
             while !*stop.borrow() {
+                host.workers.pass("complaint_router", poll);
                 tokio::time::sleep(poll).await;
                 if let Err(e) = host.route_pending().await {
                     tracing::error!(error = %e, "complaint router pass failed");
@@ -328,6 +361,8 @@ impl LocalHost {
         let stop = shutdown.clone();
         handles.push(tokio::spawn(async move {
             while !*stop.borrow() {
+                host.workers
+                    .pass("sweep", std::time::Duration::from_secs(30));
                 if let Err(e) = host.services.housekeeping.sweep().await {
                     tracing::error!(error = %e, "sweep failed");
                 }
@@ -341,6 +376,7 @@ impl LocalHost {
         let poll = std::time::Duration::from_millis(self.config.router_poll_ms.max(10));
         handles.push(tokio::spawn(async move {
             while !*stop.borrow() {
+                host.workers.pass("webhooks", poll);
                 match host.webhooks.deliver_due().await {
                     Ok(pass) if pass.delivered + pass.retrying + pass.dead > 0 => {
                         tracing::info!(?pass, "webhook deliveries");
@@ -357,8 +393,10 @@ impl LocalHost {
         // Mail to the authority's relay: due messages and retries.
         if let Some(relay) = self.relay.clone() {
             let stop = shutdown.clone();
+            let workers = self.workers.clone();
             handles.push(tokio::spawn(async move {
                 while !*stop.borrow() {
+                    workers.pass("mail_relay", poll);
                     match relay.send_due().await {
                         Ok(pass) if pass.sent + pass.retrying + pass.dead > 0 => {
                             tracing::info!(?pass, "mail relay pass");
@@ -381,8 +419,6 @@ impl LocalHost {
                     tracing::info!(in_seconds = wait.num_seconds(), "nightly job scheduled");
                     tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
                     if let Err(e) = host
-                        .services
-                        .housekeeping
                         .run_nightly(host.services.housekeeping.yesterday()).await {
                         tracing::error!(error = %e, "nightly job failed; it runs again tomorrow and catches up");
                     }

@@ -4,6 +4,7 @@
 pub mod case_rules_file;
 pub mod config;
 pub mod demo;
+pub mod health;
 pub mod host;
 pub mod limits;
 pub mod oidc;

@@ -335,8 +335,6 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
         }
         Command::Nightly { date } => {
             let report = host
-                .services
-                .housekeeping
                 .run_nightly(date.unwrap_or_else(|| host.services.housekeeping.yesterday()))
                 .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);

@@ -207,6 +207,18 @@ const MIGRATIONS: &[Migration] = &[
             )
         },
     },
+    Migration {
+        what: "the host's own status: the readiness check's write, the last nightly run",
+        apply: |tx| {
+            tx.execute_batch(
+                "CREATE TABLE host_status (
+                     name TEXT PRIMARY KEY,
+                     at   TEXT NOT NULL,
+                     doc  TEXT NOT NULL
+                 );",
+            )
+        },
+    },
 ];
 
 /// Fills a column added to `table` with what the domain says of each row's
@@ -284,6 +296,41 @@ impl SqliteStore {
         Ok(SqliteStore {
             db: Db::open_migrated(path, "store", MIGRATIONS)?,
         })
+    }
+
+    /// Records one of the host's own facts (`name`: `readiness`, `nightly`):
+    /// a write of one small row, cheap enough for a load balancer's checks.
+    pub async fn record_status(
+        &self,
+        name: &'static str,
+        at: DateTime<Utc>,
+        doc: serde_json::Value,
+    ) -> PortResult<()> {
+        let (at, doc) = (crate::db::ts(at), doc.to_string());
+        self.db
+            .call("host status", move |conn| {
+                conn.execute(
+                    "INSERT INTO host_status (name, at, doc) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name) DO UPDATE SET at = excluded.at, doc = excluded.doc",
+                    params![name, at, doc],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// One of the host's own facts, as last recorded.
+    pub async fn status(&self, name: &'static str) -> PortResult<Option<serde_json::Value>> {
+        self.db
+            .call("host status", move |conn| {
+                conn.query_row("SELECT doc FROM host_status WHERE name = ?1", [name], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .map(|d| from_doc(&d))
+                .transpose()
+            })
+            .await
     }
 }
 
