@@ -32,6 +32,10 @@ pub struct HostConfig {
     /// The authority's SMTP relay (`CSQ_SMTP_URL`, `CSQ_SMTP_TIMEOUT_SECS`);
     /// None: mail stays in the outbox.
     pub smtp: Option<csq_local::SmtpRelayConfig>,
+    /// A backup after each nightly run into this folder (`CSQ_BACKUP_DIR`),
+    /// keeping the newest `backup_keep` (`CSQ_BACKUP_KEEP`, 7).
+    pub backup_dir: Option<PathBuf>,
+    pub backup_keep: usize,
     /// The rules' settings, read as the Lambda functions read them.
     pub policy: PolicySettings,
     /// Time of day (Asia/Ho_Chi_Minh) of the nightly job; `None` turns it off.
@@ -110,6 +114,11 @@ impl HostConfig {
                 }
                 None => None,
             },
+            backup_dir: std::env::var("CSQ_BACKUP_DIR")
+                .ok()
+                .filter(|d| !d.trim().is_empty())
+                .map(PathBuf::from),
+            backup_keep: env_or("CSQ_BACKUP_KEEP", 7usize)?.max(1),
             policy: PolicySettings::from_lookup(|name| std::env::var(name).ok())?,
             nightly_at,
             queue_visibility_secs: env_or("CSQ_QUEUE_VISIBILITY_SECS", 30)?,
@@ -129,6 +138,8 @@ impl HostConfig {
             identity_provider: None,
             mail_from: "CSQ Hải quan <no-reply@csq.localhost>".into(),
             smtp: None,
+            backup_dir: None,
+            backup_keep: 7,
             policy: PolicySettings::default(),
             nightly_at: None,
             queue_visibility_secs: 1,

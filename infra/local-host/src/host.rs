@@ -286,6 +286,8 @@ impl LocalHost {
         listener: TcpListener,
         mut shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
+        // One host per data directory; a restore waits until it stops.
+        let _lock = crate::backup::lock_for_serving(&self.config.data_dir)?;
         let workers = self.spawn_workers(shutdown.clone());
         let app = self.router();
         // The peer address feeds the per-client limits.
@@ -323,7 +325,18 @@ impl LocalHost {
         {
             tracing::error!(error = %e, "the nightly run's outcome was not recorded");
         }
-        Ok(result?)
+        let report = result?;
+        if let Some(dir) = self.config.backup_dir.clone() {
+            let (data, keep) = (self.config.data_dir.clone(), self.config.backup_keep);
+            let written =
+                tokio::task::spawn_blocking(move || crate::backup::daily(&data, &dir, day, keep))
+                    .await?;
+            match written {
+                Ok(file) => tracing::info!(file = %file.display(), "daily backup written"),
+                Err(e) => tracing::error!(error = %e, "daily backup failed"),
+            }
+        }
+        Ok(report)
     }
 
     /// The host's time (the core's clock).

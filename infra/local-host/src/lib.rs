@@ -1,6 +1,7 @@
 //! The local host: every CSQ function in one process with embedded adapters
 //! (SQLite database, SQLite queue, `.eml` outbox). `main.rs` is its command line.
 
+pub mod backup;
 pub mod case_rules_file;
 pub mod config;
 pub mod demo;

@@ -100,6 +100,12 @@ enum Command {
         #[arg(long)]
         lift: bool,
     },
+    /// A consistent copy of the data directory into FILE (and FILE.sha256),
+    /// while `csq serve` keeps taking submissions
+    Backup { file: PathBuf },
+    /// Put a backup back as the data directory (checked first; not while
+    /// `csq serve` runs)
+    Restore { file: PathBuf },
     /// Mail to the authority's SMTP relay (CSQ_SMTP_URL): what waits, what it
     /// refused, sending again
     Mail {
@@ -213,6 +219,31 @@ async fn main() -> anyhow::Result<()> {
         } => {
             config.allow_public_bind |= allow_public_bind;
             serve(config, bind, true, &quiet).await
+        }
+        Command::Backup { file } => {
+            let summary = csq_local_host::backup::backup(&config.data_dir, &file)?;
+            for (part, bytes) in &summary.parts {
+                println!("{part}\t{bytes} bytes");
+            }
+            println!(
+                "{}: sha256 {} (also in {}.sha256)",
+                file.display(),
+                summary.sha256,
+                file.display()
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let parts = csq_local_host::backup::restore(&config.data_dir, &file)?;
+            for (part, bytes) in &parts {
+                println!("restored {part}\t{bytes} bytes");
+            }
+            println!(
+                "{} restored into {}; start csq serve.",
+                file.display(),
+                config.data_dir.display()
+            );
+            Ok(())
         }
         command => {
             let bind = config.bind;
@@ -402,7 +433,10 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
         } => suppress(&host, &address, check, lift).await?,
         Command::Webhooks { command } => webhooks(&host, command).await?,
         Command::Mail { command } => mail(&host, command).await?,
-        Command::Serve { .. } | Command::Demo { .. } => unreachable!("handled by main"),
+        Command::Serve { .. }
+        | Command::Demo { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. } => unreachable!("handled by main"),
     }
     Ok(())
 }
