@@ -78,6 +78,7 @@ impl World {
             (env::MAIL_FROM, format!("CSQ Hải quan <{FROM}>")),
             (env::SES_CONFIGURATION_SET, String::new()),
             (env::COMPLAINT_QUEUE_URL, queue_url.clone()),
+            (env::METRICS_NAMESPACE, "CSQ/test".to_owned()),
             (env::EVENT_BUS_NAME, bus),
             (env::FORM_TTL_DAYS, "30".to_owned()),
             (env::REMIND_AFTER_DAYS, "3".to_owned()),

@@ -547,3 +547,113 @@ fn the_console_signs_staff_in_at_the_user_pool() {
     assert!(text(&env["CSQ_OIDC_ISSUER"]).contains("StaffUserPool"));
     assert!(text(&env["CSQ_OIDC_CLIENT_ID"]).contains("StaffUserPoolClient"));
 }
+
+/// The IT unit hears of trouble: an alarm, to the stack's topic, on every
+/// dead-letter queue, each function's errors and throttles, the HTTP API's
+/// 5xx rate, the oldest complaint's age, SES's bounce and complaint rates
+/// (below SES's own review thresholds) and a nightly run that has not
+/// succeeded for 26 hours (the metric the nightly function writes).
+#[test]
+fn every_failure_the_it_unit_must_hear_of_has_an_alarm() {
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    let alarms: Vec<&Value> = resources
+        .values()
+        .filter(|r| str_at(r, &["Type"]) == Some("AWS::CloudWatch::Alarm"))
+        .collect();
+    // `!Ref X` / `!GetAtt X.Attr` (tagged values): whether `v` names resource `id`.
+    let names = |v: &Value, id: &str| {
+        let s = format!("{v:?}");
+        s.contains(&format!("String(\"{id}\")")) || s.contains(&format!("String(\"{id}."))
+    };
+    for a in &alarms {
+        assert!(
+            names(&a["Properties"]["AlarmActions"], "AlarmTopic"),
+            "every alarm goes to the topic: {a:?}"
+        );
+    }
+    let watching = |namespace: &str, metric: &str, dimension_ref: Option<&str>| {
+        alarms.iter().any(|a| {
+            let p = &a["Properties"];
+            let same = str_at(p, &["Namespace"]) == Some(namespace)
+                && str_at(p, &["MetricName"]) == Some(metric);
+            same && dimension_ref.is_none_or(|id| names(&p["Dimensions"][0]["Value"], id))
+        })
+    };
+    // Every queue that is some other queue's or schedule's dead letters.
+    let template_text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    for (id, r) in resources {
+        let id = id.as_str().unwrap();
+        if str_at(r, &["Type"]) == Some("AWS::SQS::Queue") && id.contains("DeadLetter") {
+            assert!(
+                template_text.contains(&format!("!GetAtt {id}.Arn")),
+                "{id} is some queue's or schedule's dead letters"
+            );
+            assert!(
+                watching("AWS/SQS", "ApproximateNumberOfMessagesVisible", Some(id)),
+                "{id}: no alarm when it is not empty"
+            );
+        }
+    }
+    for spec in SPECS {
+        for metric in ["Errors", "Throttles"] {
+            assert!(
+                watching("AWS/Lambda", metric, Some(spec.logical_id)),
+                "{}: no alarm on {metric}",
+                spec.logical_id
+            );
+        }
+    }
+    assert!(watching(
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        Some("ComplaintQueue")
+    ));
+    for (metric, below) in [
+        ("Reputation.BounceRate", 0.10),
+        ("Reputation.ComplaintRate", 0.005),
+    ] {
+        let a = alarms
+            .iter()
+            .find(|a| str_at(&a["Properties"], &["MetricName"]) == Some(metric))
+            .unwrap_or_else(|| panic!("no alarm on {metric}"));
+        let threshold = a["Properties"]["Threshold"].as_f64().unwrap();
+        assert!(
+            threshold < below,
+            "{metric} alarms before SES's review at {below}"
+        );
+    }
+    let api_5xx = alarms.iter().any(|a| {
+        format!("{:?}", a["Properties"]["Metrics"]).contains("5xx")
+            && names(&a["Properties"]["Metrics"], "HttpApi")
+    });
+    assert!(api_5xx, "no alarm on the HTTP API's 5xx rate");
+    // The nightly's own metric, in the namespace the function is told to write.
+    let nightly = alarms
+        .iter()
+        .find(|a| str_at(&a["Properties"], &["MetricName"]) == Some("NightlySucceeded"))
+        .expect("an alarm on the nightly run");
+    let p = &nightly["Properties"];
+    let hours = p["Period"].as_u64().unwrap() * p["EvaluationPeriods"].as_u64().unwrap() / 3600;
+    assert_eq!(hours, 26);
+    assert_eq!(
+        str_at(p, &["TreatMissingData"]),
+        Some("breaching"),
+        "no run is a failure"
+    );
+    let told = &resource(&t, "NightlyFunction")["Properties"]["Environment"]["Variables"]["CSQ_METRICS_NAMESPACE"];
+    assert_eq!(format!("{:?}", p["Namespace"]), format!("{told:?}"));
+    // One topic, an optional email subscription, a dashboard.
+    assert_eq!(
+        str_at(resource(&t, "AlarmTopic"), &["Type"]),
+        Some("AWS::SNS::Topic")
+    );
+    assert_eq!(
+        str_at(resource(&t, "AlarmEmailSubscription"), &["Condition"]),
+        Some("HasAlarmEmail")
+    );
+    assert_eq!(
+        str_at(resource(&t, "OperationsDashboard"), &["Type"]),
+        Some("AWS::CloudWatch::Dashboard")
+    );
+}

@@ -38,6 +38,8 @@ pub const OIDC_ISSUER: &str = "CSQ_OIDC_ISSUER";
 pub const OIDC_CLIENT_ID: &str = "CSQ_OIDC_CLIENT_ID";
 /// Who acts as the department while no org directory exists (to import it).
 pub const FIRST_ADMINISTRATOR: &str = "CSQ_FIRST_ADMINISTRATOR";
+/// Where the nightly writes its metrics (`CSQ/<stack>`), read by the alarms.
+pub const METRICS_NAMESPACE: &str = "CSQ_METRICS_NAMESPACE";
 pub use csq_core::app::policy_settings::{
     AUDIT_DAYS, CONTACT_GRACE_DAYS, FORM_TTL_DAYS, MIN_CELL, PERSONAL_DATA_DAYS, PUBLIC_LEVEL,
     RANK_MIN_RATINGS, REMIND_AFTER_DAYS,
@@ -134,6 +136,7 @@ pub const NIGHTLY: FunctionSpec = FunctionSpec {
         MAIL_FROM,
         SES_CONFIGURATION_SET,
         COMPLAINT_QUEUE_URL,
+        METRICS_NAMESPACE,
     ],
     signs_links: true,
     sends_mail: true,

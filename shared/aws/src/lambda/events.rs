@@ -110,9 +110,45 @@ pub async fn scheduled(
             .map(ScheduledReport::Sweep)
             .map_err(|e| e.to_string());
     }
-    nightly(housekeeping, payload)
-        .await
-        .map(ScheduledReport::Nightly)
+    let started = std::time::Instant::now();
+    let report = nightly(housekeeping, payload).await?;
+    // Read by the alarm on a nightly that has not succeeded for 26 hours.
+    let namespace = std::env::var(super::env::METRICS_NAMESPACE).unwrap_or_else(|_| "CSQ".into());
+    println!(
+        "{}",
+        nightly_metric_line(
+            &namespace,
+            started.elapsed().as_secs_f64(),
+            chrono::Utc::now()
+        )
+    );
+    Ok(ScheduledReport::Nightly(report))
+}
+
+/// A successful nightly run as CloudWatch metrics in the embedded metric
+/// format: a log line CloudWatch turns into `NightlySucceeded` (1) and
+/// `NightlySeconds` in `namespace`, with no dimension (what the alarm reads).
+pub fn nightly_metric_line(
+    namespace: &str,
+    seconds: f64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": at.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [[]],
+                "Metrics": [
+                    {"Name": "NightlySucceeded", "Unit": "Count"},
+                    {"Name": "NightlySeconds", "Unit": "Seconds"}
+                ]
+            }]
+        },
+        "NightlySucceeded": 1,
+        "NightlySeconds": (seconds * 10.0).round() / 10.0,
+    })
+    .to_string()
 }
 
 pub async fn nightly(
@@ -128,4 +164,34 @@ pub async fn nightly(
         .run_nightly(date)
         .await
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded metric format: the metrics declared under `_aws` for
+    /// the namespace, each one's value at the top level, a millisecond time.
+    #[test]
+    fn a_nightly_success_is_a_metric_cloudwatch_reads_from_the_log() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T18:05:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let line = nightly_metric_line("CSQ/csq-prod", 12.34, at);
+        assert!(!line.contains('\n'), "one log line");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let declared = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Namespace"], "CSQ/csq-prod");
+        assert_eq!(declared["Dimensions"], serde_json::json!([[]]));
+        assert_eq!(v["_aws"]["Timestamp"], at.timestamp_millis());
+        let names: Vec<&str> = declared["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["NightlySucceeded", "NightlySeconds"]);
+        assert_eq!(v["NightlySucceeded"], 1);
+        assert_eq!(v["NightlySeconds"], 12.3);
+    }
 }
