@@ -181,3 +181,49 @@ async fn each_nightly_run_leaves_a_backup_and_old_ones_go() {
         ]
     );
 }
+
+/// `/metrics` as Prometheus scrapes it from this machine: requests by route
+/// template and status, what happened, the queues, the database; nothing
+/// about anyone.
+#[tokio::test]
+async fn metrics_count_requests_events_and_queues_in_the_prometheus_format() {
+    let app = spawn_app().await;
+    assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
+    assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
+    let res = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let body = res.text().await.unwrap();
+    let value = |line_start: &str| -> f64 {
+        body.lines()
+            .find(|l| l.starts_with(line_start))
+            .unwrap_or_else(|| panic!("no {line_start} in\n{body}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("csq_events_total{type=\"form.issued\"}"), 2.0);
+    assert!(value("csq_emails_total") >= 2.0, "the invitations");
+    assert_eq!(
+        value("csq_http_requests_total{route=\"/v1/forms\",method=\"POST\",status=\"201\"}"),
+        2.0
+    );
+    assert!(value("csq_http_request_duration_seconds_count{route=\"/v1/forms\"}") >= 2.0);
+    assert_eq!(value("csq_complaint_queue_depth"), 0.0);
+    assert_eq!(value("csq_cases_overdue"), 0.0);
+    assert!(value("csq_database_bytes") > 0.0);
+    assert!(body.trim_end().ends_with("# EOF"));
+    assert!(!body.contains('@'), "nothing about anyone");
+}

@@ -36,6 +36,8 @@ pub struct HostConfig {
     /// keeping the newest `backup_keep` (`CSQ_BACKUP_KEEP`, 7).
     pub backup_dir: Option<PathBuf>,
     pub backup_keep: usize,
+    /// Who may read `/metrics` besides this machine (`CSQ_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
     /// The rules' settings, read as the Lambda functions read them.
     pub policy: PolicySettings,
     /// Time of day (Asia/Ho_Chi_Minh) of the nightly job; `None` turns it off.
@@ -119,6 +121,9 @@ impl HostConfig {
                 .filter(|d| !d.trim().is_empty())
                 .map(PathBuf::from),
             backup_keep: env_or("CSQ_BACKUP_KEEP", 7usize)?.max(1),
+            metrics_token: std::env::var("CSQ_METRICS_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty()),
             policy: PolicySettings::from_lookup(|name| std::env::var(name).ok())?,
             nightly_at,
             queue_visibility_secs: env_or("CSQ_QUEUE_VISIBILITY_SECS", 30)?,
@@ -140,6 +145,7 @@ impl HostConfig {
             smtp: None,
             backup_dir: None,
             backup_keep: 7,
+            metrics_token: None,
             policy: PolicySettings::default(),
             nightly_at: None,
             queue_visibility_secs: 1,

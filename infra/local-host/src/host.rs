@@ -36,6 +36,7 @@ pub struct LocalHost {
     pub webhooks: Arc<Webhooks>,
     /// The background workers' last passes (for `/readyz`).
     pub workers: crate::health::SharedWorkers,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub secrets: Secrets,
     pub staff_jwt: Hs256,
     /// The clock the host gave the core: the host's own staff tokens and
@@ -101,11 +102,21 @@ impl LocalHost {
                 .context("opening the webhook outbox")?,
         );
         let settings = Arc::new(settings);
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        // Mail and events counted on their way (for /metrics).
+        let counted_mail: Arc<dyn Mailer> = Arc::new(crate::metrics::CountingMailer {
+            inner: mailer.clone(),
+            metrics: metrics.clone(),
+        });
+        let counted_events = Arc::new(crate::metrics::CountingPublisher {
+            inner: webhooks.clone(),
+            metrics: metrics.clone(),
+        });
         let mut services = Services::new(
             &(store.clone() as Arc<dyn Store>),
-            mailer.clone(),
+            counted_mail.clone(),
             queue.clone(),
-            webhooks.clone(),
+            counted_events,
             clock.clone(),
             settings.clone(),
         );
@@ -114,7 +125,7 @@ impl LocalHost {
         let sign_in = SignIn::new(
             &(store.clone() as Arc<dyn Store>),
             store.clone(),
-            mailer.clone(),
+            counted_mail,
             clock.clone(),
             settings.clone(),
         );
@@ -129,6 +140,7 @@ impl LocalHost {
             relay,
             webhooks,
             workers: Default::default(),
+            metrics,
             secrets,
             staff_jwt,
             clock,
@@ -222,6 +234,10 @@ impl LocalHost {
             crate::limits::limit,
         ));
         Router::new()
+            .route(
+                "/metrics",
+                axum::routing::get(crate::metrics::scrape).with_state(self.clone()),
+            )
             .merge(crate::health::router(self.clone()))
             .merge(sign_in)
             .merge(http::integration::router(integration))
@@ -235,6 +251,11 @@ impl LocalHost {
                     staff: Arc::new(self.staff_jwt.clone()),
                     clock: self.clock.clone(),
                 },
+            ))
+            // Every routed request counted, by its route template.
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.metrics.clone(),
+                crate::metrics::count_requests,
             ))
     }
 

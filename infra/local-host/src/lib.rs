@@ -8,6 +8,7 @@ pub mod demo;
 pub mod health;
 pub mod host;
 pub mod limits;
+pub mod metrics;
 pub mod oidc;
 pub mod org_import;
 pub mod outbox_page;

@@ -100,6 +100,19 @@ impl SqliteQueue {
             .await
     }
 
+    /// Complaints the router gave up on.
+    pub async fn dead_count(&self) -> PortResult<u64> {
+        self.db
+            .call("queue dead letters", |conn| {
+                Ok(
+                    conn.query_row("SELECT COUNT(*) FROM dead_letters", [], |r| {
+                        r.get::<_, u64>(0)
+                    })?,
+                )
+            })
+            .await
+    }
+
     /// Messages waiting or in flight (not dead letters).
     pub async fn depth(&self) -> PortResult<u64> {
         self.db

@@ -284,6 +284,20 @@ impl WebhookRegistry for Webhooks {
 }
 
 impl Webhooks {
+    /// Deliveries waiting (or retrying) and dead letters.
+    pub async fn backlog(&self) -> PortResult<(u64, u64)> {
+        self.db
+            .call("webhook backlog", |conn| {
+                Ok(conn.query_row(
+                    "SELECT (SELECT COUNT(*) FROM deliveries WHERE state = 'pending'),
+                            (SELECT COUNT(*) FROM deliveries WHERE state = 'dead')",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .await
+    }
+
     /// One event's deliveries (to every webhook).
     pub async fn deliveries_of(&self, event_id: &str) -> PortResult<Vec<Delivery>> {
         let id = event_id.to_owned();

@@ -33,6 +33,13 @@ pub(crate) fn hmac_verify(key: &[u8], message: &[u8], signature: &[u8]) -> bool 
     mac.verify_slice(signature).is_ok()
 }
 
+/// Whether a presented secret (a key, a token) is the expected one, compared
+/// by their MACs so the comparison's time says nothing about the secret.
+pub fn secrets_match(expected: &str, given: &str) -> bool {
+    hmac_sign(b"csq-secret-compare", expected.as_bytes())
+        == hmac_sign(b"csq-secret-compare", given.as_bytes())
+}
+
 /// A random secret, base64url, for generated keys and CSRF nonces.
 pub fn random_secret(bytes: usize) -> String {
     use rand::RngCore;

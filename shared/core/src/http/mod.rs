@@ -58,8 +58,12 @@ pub trait StaffAuthenticator: Send + Sync {
 
 /// The token of an `Authorization: Bearer` header.
 pub fn bearer_token(parts: &axum::http::request::Parts) -> Option<&str> {
-    parts
-        .headers
+    bearer_from_headers(&parts.headers)
+}
+
+/// The token of an `Authorization: Bearer` header among `headers`.
+pub fn bearer_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)?
         .to_str()
         .ok()?
