@@ -227,3 +227,55 @@ async fn metrics_count_requests_events_and_queues_in_the_prometheus_format() {
     assert!(body.trim_end().ends_with("# EOF"));
     assert!(!body.contains('@'), "nothing about anyone");
 }
+
+/// A newer `csq` opening an older data directory backs it up before it
+/// migrates it: the way back with the previous binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_backs_the_data_directory_up_before_migrating_it() {
+    let app = spawn_app().await;
+    assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
+    let data_dir = app.outbox.parent().unwrap().to_owned();
+    let store = data_dir.join("csq.sqlite");
+    let current = csq_local::SqliteStore::SCHEMA;
+    assert_eq!(csq_local::schema_of(&store).unwrap(), Some(current));
+    // Opening a current directory backs nothing up.
+    let config = csq_local_host::config::HostConfig::for_tests(&data_dir);
+    let clock: std::sync::Arc<dyn csq_core::ports::Clock> = app.clock.clone();
+    csq_local_host::host::LocalHost::open(
+        config.clone(),
+        clock.clone(),
+        "127.0.0.1:9".parse().unwrap(),
+    )
+    .unwrap();
+    assert!(!data_dir.join("backups").exists());
+
+    // The directory as the previous release left it: its last migration undone.
+    {
+        let conn = rusqlite::Connection::open(&store).unwrap();
+        conn.execute_batch("DROP TABLE host_status;").unwrap();
+        conn.pragma_update(None, "user_version", current - 1)
+            .unwrap();
+    }
+    csq_local_host::host::LocalHost::open(config, clock, "127.0.0.1:9".parse().unwrap()).unwrap();
+    let backups: Vec<_> = std::fs::read_dir(data_dir.join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let file = backups
+        .iter()
+        .find(|n| n.starts_with("pre-upgrade-") && n.ends_with(".backup"))
+        .expect("a backup before the upgrade");
+    assert!(backups.contains(&format!("{file}.sha256")));
+    assert_eq!(
+        csq_local::schema_of(&store).unwrap(),
+        Some(current),
+        "then migrated"
+    );
+    // The backup holds the directory as it was (the older schema).
+    let restored = tempfile::tempdir().unwrap();
+    csq_local_host::backup::restore(restored.path(), &data_dir.join("backups").join(file)).unwrap();
+    assert_eq!(
+        csq_local::schema_of(&restored.path().join("csq.sqlite")).unwrap(),
+        Some(current - 1)
+    );
+}

@@ -218,6 +218,39 @@ pub fn restore(data_dir: &Path, file: &Path) -> anyhow::Result<Vec<(String, u64)
     Ok(parts.into_iter().map(|(n, b, _)| (n, b as u64)).collect())
 }
 
+/// Before a newer `csq` migrates a data directory at start, a backup of it
+/// as it was: `backups/pre-upgrade-<time>.backup` in the data directory (the
+/// way back, with the previous binary). Nothing when every database is
+/// current or none exists yet. Returns the backup written, if any.
+pub fn before_upgrade(
+    data_dir: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Option<PathBuf>> {
+    let current = [
+        (DATABASES[0], csq_local::SqliteStore::SCHEMA),
+        (DATABASES[1], csq_local::SqliteQueue::SCHEMA),
+        (DATABASES[2], csq_local::Webhooks::SCHEMA),
+        (DATABASES[3], csq_local::MailRelay::SCHEMA),
+    ];
+    let mut behind = false;
+    for (name, schema) in current {
+        if let Some(found) = csq_local::schema_of(&data_dir.join(name))? {
+            behind |= found < schema;
+        }
+    }
+    if !behind {
+        return Ok(None);
+    }
+    let file = data_dir.join("backups").join(format!(
+        "pre-upgrade-{}.backup",
+        now.format("%Y%m%dT%H%M%SZ")
+    ));
+    std::fs::create_dir_all(file.parent().unwrap_or(data_dir))?;
+    backup(data_dir, &file).context("the backup before upgrading the data directory")?;
+    tracing::info!(file = %file.display(), "data directory backed up before its upgrade");
+    Ok(Some(file))
+}
+
 /// The daily backup: `csq-YYYY-MM-DD.backup` (the day the nightly run
 /// rolled up) in `dir`, then only the newest `keep` of them are kept.
 pub fn daily(

@@ -66,6 +66,7 @@ impl LocalHost {
         config.bind = public_addr;
         let secrets = config.secrets()?;
         let settings = config.settings(public_addr, &secrets)?;
+        crate::backup::before_upgrade(&config.data_dir, clock.now())?;
         let store = Arc::new(
             SqliteStore::open(&config.data_dir.join("csq.sqlite"))
                 .context("opening the database")?,

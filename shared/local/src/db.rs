@@ -95,6 +95,20 @@ impl Db {
 }
 
 /// One step of a database's schema, applied once, in order.
+/// The schema number a database file carries (None: no file yet), read
+/// without writing anything.
+pub fn schema_of(path: &Path) -> anyhow::Result<Option<usize>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    Ok(Some(conn.pragma_query_value(
+        None,
+        "user_version",
+        |r| r.get(0),
+    )?))
+}
+
 pub(crate) struct Migration {
     /// What it does, for the log and for errors.
     pub(crate) what: &'static str,

@@ -4,6 +4,7 @@
 //! adapters (checked by the `csq-contract` suites).
 
 mod db;
+pub use db::schema_of;
 pub mod https;
 pub mod outbox;
 pub mod queue;

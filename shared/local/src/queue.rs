@@ -51,6 +51,9 @@ pub struct SqliteQueue {
 }
 
 impl SqliteQueue {
+    /// The schema this version writes (its numbered migrations).
+    pub const SCHEMA: usize = MIGRATIONS.len();
+
     pub fn open(
         path: &Path,
         clock: Arc<dyn Clock>,

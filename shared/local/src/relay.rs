@@ -158,6 +158,9 @@ struct Due {
 }
 
 impl MailRelay {
+    /// The schema this version writes (its numbered migrations).
+    pub const SCHEMA: usize = MIGRATIONS.len();
+
     /// `sender` is the envelope's sender (the address of `CSQ_MAIL_FROM`).
     pub fn open(
         path: &Path,

@@ -76,6 +76,9 @@ pub struct Webhooks {
 }
 
 impl Webhooks {
+    /// The schema this version writes (its numbered migrations).
+    pub const SCHEMA: usize = MIGRATIONS.len();
+
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<Webhooks> {
         let http = crate::https::client()?;
         Ok(Webhooks {

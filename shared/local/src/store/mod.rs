@@ -292,6 +292,9 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The schema this version writes (its numbered migrations).
+    pub const SCHEMA: usize = MIGRATIONS.len();
+
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         Ok(SqliteStore {
             db: Db::open_migrated(path, "store", MIGRATIONS)?,
