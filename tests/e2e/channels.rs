@@ -270,6 +270,11 @@ async fn the_department_keeps_the_suppression_list_through_the_staff_api() {
         !log.to_lowercase().contains("xnk@abc"),
         "no address in the audit log"
     );
+    // The department's view of an entry, not the stored record (its expiry stays).
+    assert!(
+        log.contains("\"records\"") && !log.contains("keep_until"),
+        "{log}"
+    );
 }
 
 async fn post_handling(app: &TestApp, number: &str, body: &Value) -> reqwest::Response {

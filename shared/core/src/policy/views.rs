@@ -50,6 +50,34 @@ impl From<&Subject> for SubjectView {
     }
 }
 
+/// An entry of the audit log as the department reads it: who read or changed
+/// what, when (record ids and keys, never contents). The entry's own expiry
+/// stays with the store.
+#[derive(Debug, Serialize)]
+pub struct AuditView {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub who: String,
+    pub role: String,
+    pub unit: Option<String>,
+    pub what: String,
+    pub records: Vec<String>,
+}
+
+impl AuditView {
+    pub fn of(e: &crate::domain::audit::AuditEntry) -> AuditView {
+        AuditView {
+            id: e.id.clone(),
+            at: e.at,
+            who: e.who.clone(),
+            role: e.role.clone(),
+            unit: e.unit.clone(),
+            what: e.what.clone(),
+            records: e.records.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct RatingView {
     pub form_id: String,

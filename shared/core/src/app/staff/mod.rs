@@ -369,9 +369,11 @@ impl Records {
         &self,
         who: &Scope,
         filter: &ListFilter,
-    ) -> Result<Listing<AuditEntry>, QueryError> {
+    ) -> Result<Listing<crate::policy::AuditView>, QueryError> {
         who.may_use(StaffRoute::AuditLog)?;
-        self.list_by_day(filter, |d, p| self.audit.audit_on(d, p), |_| true)
-            .await
+        Ok(self
+            .list_by_day(filter, |d, p| self.audit.audit_on(d, p), |_| true)
+            .await?
+            .map(|e| crate::policy::AuditView::of(&e)))
     }
 }
