@@ -174,11 +174,9 @@ impl MailRelay {
             .timeout(Some(config.timeout))
             .build();
         let sender: Address = sender
-            .rsplit_once('<')
-            .map_or(sender, |(_, a)| a.trim_end_matches('>'))
-            .trim()
-            .parse()
-            .map_err(|e| anyhow::anyhow!("sender address {sender:?}: {e}"))?;
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| anyhow::anyhow!("sender address {sender:?}: {e}"))?
+            .email;
         Ok(MailRelay {
             db: Db::open_migrated(path, "mail relay", MIGRATIONS)?,
             outbox: outbox.to_owned(),

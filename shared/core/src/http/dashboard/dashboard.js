@@ -924,9 +924,9 @@ async function openConsole(view) {
   loadedViews = new Set();
   const role = activeRole();
   $("controls").hidden = false;
-  // An officer reads their own page and nothing else: no other views.
+  // The views this role has (an officer: none but their own page, so no bar).
   document.querySelector("nav.views").hidden = role.role === "officer";
-  document.querySelector("nav.views [data-view=settings]").hidden = role.role !== "department";
+  for (const b of document.querySelectorAll("nav.views button")) b.hidden = !mayOpen(role, b.dataset.view);
   if (role.role !== "officer") await Promise.all([loadUnits(), loadReasons(), loadCaseRules(), loadKinds()]);
   // The inspection unit's own work: misconduct reports.
   $("case-unit").value = role.home === "misconduct" ? "inspection" : "";
