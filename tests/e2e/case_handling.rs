@@ -456,6 +456,13 @@ async fn deadlines_count_working_days_and_reminders_and_escalations_never_repeat
     assert_eq!(res.status(), 422);
     let errors: Value = res.json().await.unwrap();
     assert_eq!(errors["errors"].as_array().unwrap().len(), 2, "{errors}");
+    // An array is not a rules document (serde would take it for all defaults).
+    let res = put(dept(), json!([]), "").await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["errors"][0]["field"],
+        "$"
+    );
     let res = put(dept(), rules.clone(), "?version=0").await;
     assert_eq!(res.status(), 200);
     assert_eq!(

@@ -211,7 +211,7 @@ pub(super) async fn replace_case_rules(
 ) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::CaseRulesChange)?;
     let q = query(q)?;
-    let rules: CaseRules = serde_json::from_slice(&body).map_err(|e| {
+    let not_rules = |e: String| {
         ApiError::Fields(
             StatusCode::UNPROCESSABLE_ENTITY,
             vec![crate::domain::fields::FieldError::new(
@@ -219,7 +219,15 @@ pub(super) async fn replace_case_rules(
                 format!("not a case rules document: {e}"),
             )],
         )
-    })?;
+    };
+    // serde would read a JSON array as the struct's fields in order (`[]`:
+    // every default), saving rules no one wrote: the document is an object.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| not_rules(e.to_string()))?;
+    if !doc.is_object() {
+        return Err(not_rules("a JSON object is expected".into()));
+    }
+    let rules: CaseRules = serde_json::from_value(doc).map_err(|e| not_rules(e.to_string()))?;
     match state
         .case_handling
         .replace_case_rules(&who.who.sub, rules, q.version)
