@@ -115,6 +115,7 @@ async fn a_year_of_ratings_streams_out_in_flat_memory() {
                 submission,
                 ratings,
                 complaint: None,
+                events: vec![],
             })
             .await
             .unwrap();

@@ -78,8 +78,14 @@ async fn overdue_cases_climb_the_tree_once_per_level() {
     let day = vn_day(app.clock_now())
         .checked_sub_days(Days::new(1))
         .unwrap();
-    let escalated = |app: &crate::helpers::TestApp| {
-        let housekeeping = app.host.services.housekeeping.clone();
+    // Other systems hear of each escalation (unit codes only).
+    let bus = std::sync::Arc::new(crate::webhooks::Bus::default());
+    let housekeeping = app
+        .host
+        .services_publishing_to(app.clock.clone(), app.host.mailer.clone(), bus.clone())
+        .housekeeping;
+    let escalated = |_: &crate::helpers::TestApp| {
+        let housekeeping = housekeeping.clone();
         async move { housekeeping.run_nightly(day).await.unwrap().cases_escalated }
     };
     assert_eq!(escalated(&app).await, 1);
@@ -98,6 +104,15 @@ async fn overdue_cases_climb_the_tree_once_per_level() {
     app.clock.advance(Duration::days(30));
     assert_eq!(escalated(&app).await, 0);
     assert_eq!(app.emails_to("head-r03@customs.test").len(), 1);
+    let announced: Vec<String> = bus
+        .took
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|id| id.starts_with("case.escalated:"))
+        .cloned()
+        .collect();
+    assert_eq!(announced.len(), 2, "one event per level: {announced:?}");
 
     // The region head reads the escalated case; the other office's head cannot.
     let case_id = app

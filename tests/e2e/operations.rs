@@ -215,6 +215,11 @@ async fn metrics_count_requests_events_and_queues_in_the_prometheus_format() {
             .unwrap()
     };
     assert_eq!(value("csq_events_total{type=\"form.issued\"}"), 2.0);
+    assert_eq!(
+        value("csq_invitations_total{outcome=\"sent\"}"),
+        2.0,
+        "both invitations went out at the first attempt"
+    );
     assert!(value("csq_emails_total") >= 2.0, "the invitations");
     assert_eq!(
         value("csq_http_requests_total{route=\"/v1/forms\",method=\"POST\",status=\"201\"}"),
@@ -252,7 +257,7 @@ async fn an_upgrade_backs_the_data_directory_up_before_migrating_it() {
     // The directory as the previous release left it: its last migration undone.
     {
         let conn = rusqlite::Connection::open(&store).unwrap();
-        conn.execute_batch("DROP TABLE host_status;").unwrap();
+        conn.execute_batch("DROP TABLE event_outbox;").unwrap();
         conn.pragma_update(None, "user_version", current - 1)
             .unwrap();
     }

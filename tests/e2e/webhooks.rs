@@ -452,3 +452,82 @@ async fn a_misconduct_reports_events_cannot_be_joined_to_its_declaration() {
     }
     assert_eq!(others, 4, "rating, complaint opened, two cases closed");
 }
+
+/// A bus that refuses everything while it is down, and records what it took.
+#[derive(Default)]
+pub(crate) struct Bus {
+    pub(crate) down: std::sync::atomic::AtomicBool,
+    pub(crate) took: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl csq_core::ports::EventPublisher for Bus {
+    async fn publish(
+        &self,
+        events: &[csq_core::domain::event::Event],
+    ) -> csq_core::ports::PortResult<()> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(csq_core::ports::PortError::new(
+                "publish",
+                std::io::Error::other("bus down"),
+            ));
+        }
+        let mut took = self.took.lock().unwrap();
+        took.extend(events.iter().map(|e| e.id.clone()));
+        Ok(())
+    }
+}
+
+/// The bus is down while a form is issued and rated: the actions stand, their
+/// events wait in the store's outbox (written with the form), and the sweep
+/// hands them over once the bus is back, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_wait_in_the_outbox_while_the_bus_is_down_then_go_out_once() {
+    use csq_core::ports::EventOutbox;
+    let app = spawn_app().await;
+    let bus = Arc::new(Bus::default());
+    bus.down.store(true, Ordering::SeqCst);
+    let services =
+        app.host
+            .services_publishing_to(app.clock.clone(), app.host.mailer.clone(), bus.clone());
+    let request = serde_json::from_value(declaration(&number())).unwrap();
+    let form = services.issuance.issue_form(request).await.unwrap().form;
+    let token = services.rating.rating_token(&form);
+    let fields: Vec<(String, String)> = [("level.0", "5")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    services.rating.submit_form(&token, &fields).await.unwrap();
+    assert!(bus.took.lock().unwrap().is_empty());
+    let waiting: Vec<String> = app
+        .host
+        .store
+        .pending_events(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let expected = [
+        format!("form.issued:{}", form.id),
+        format!("rating.submitted:{}", form.id),
+    ];
+    assert_eq!(waiting, expected, "kept in the order written");
+
+    assert!(
+        services.housekeeping.sweep().await.is_err(),
+        "a bus still down fails the sweep (the operator sees it)"
+    );
+    assert_eq!(app.host.store.pending_events(100).await.unwrap().len(), 2);
+
+    bus.down.store(false, Ordering::SeqCst);
+    let report = services.housekeeping.sweep().await.unwrap();
+    assert_eq!(report.events_relayed, 2);
+    assert_eq!(*bus.took.lock().unwrap(), expected);
+    assert!(app.host.store.pending_events(100).await.unwrap().is_empty());
+    assert_eq!(
+        services.housekeeping.sweep().await.unwrap().events_relayed,
+        0
+    );
+    assert_eq!(bus.took.lock().unwrap().len(), 2, "nothing twice");
+}

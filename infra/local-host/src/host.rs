@@ -167,11 +167,22 @@ impl LocalHost {
     /// The same core on another clock and mailer: the demo's back-dated
     /// history, or a benchmark whose mail is counted, not sent.
     pub fn services_with(&self, clock: Arc<dyn Clock>, mailer: Arc<dyn Mailer>) -> Services {
+        self.services_publishing_to(clock, mailer, self.webhooks.clone())
+    }
+
+    /// The same core publishing its events somewhere else than the webhooks
+    /// (a test's bus that is down, then back).
+    pub fn services_publishing_to(
+        &self,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        events: Arc<dyn csq_core::ports::EventPublisher>,
+    ) -> Services {
         Services::new(
             &(self.store.clone() as Arc<dyn Store>),
             mailer,
             self.queue.clone(),
-            self.webhooks.clone(),
+            events,
             clock,
             self.settings.clone(),
         )

@@ -19,7 +19,7 @@ use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use csq_core::domain::event::Event;
+use csq_core::domain::event::{Event, EventBody};
 use csq_core::ports::{
     CaseStore, EventPublisher, MailError, Mailer, OutgoingEmail, PageRequest, PortResult,
 };
@@ -50,6 +50,11 @@ struct EventLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: String,
 }
@@ -60,6 +65,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     events: Family<EventLabels, Counter>,
+    invitations: Family<OutcomeLabels, Counter>,
     emails: Counter,
     queue_depth: Gauge,
     queue_dead: Gauge,
@@ -94,8 +100,14 @@ impl Default for Metrics {
         let events = Family::<EventLabels, Counter>::default();
         registry.register(
             "events",
-            "What happened, as the core announced it (form.issued, rating.submitted, complaint.opened, case.transferred, case.closed)",
+            "What happened, as the core announced it (form.issued, rating.submitted, complaint.opened, case.transferred, case.escalated, case.closed, case.reopened)",
             events.clone(),
+        );
+        let invitations = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "invitations",
+            "Forms by how their invitation's first attempt went: sent, pending (the mail service was busy; the sweep retries), rejected, suppressed",
+            invitations.clone(),
         );
         let emails = Counter::default();
         registry.register(
@@ -156,6 +168,7 @@ impl Default for Metrics {
             requests,
             latency,
             events,
+            invitations,
             emails,
             queue_depth,
             queue_dead,
@@ -186,6 +199,17 @@ impl EventPublisher for CountingPublisher {
                     r#type: e.type_name().to_owned(),
                 })
                 .inc();
+            // A form is announced with its invitation's first attempt.
+            if let EventBody::FormIssued(issued) = &e.body {
+                let outcome = serde_json::to_value(issued.invitation)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                self.metrics
+                    .invitations
+                    .get_or_create(&OutcomeLabels { outcome })
+                    .inc();
+            }
         }
         Ok(())
     }

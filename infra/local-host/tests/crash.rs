@@ -1,11 +1,13 @@
 //! Crash safety: the `csq` process is killed (SIGKILL) in the middle of
 //! concurrent rating submissions and started again on the same data. Every
 //! submission that was answered as accepted is stored, every accepted complaint
-//! becomes a case, and no form is half-submitted.
+//! becomes a case, no form is half-submitted, and every stored change's event
+//! reaches the department's webhook after the restart.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -62,6 +64,29 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// The department's webhook receiver: the ids of the events it was sent.
+async fn receiver() -> (Arc<Mutex<HashSet<String>>>, String) {
+    let got = Arc::new(Mutex::new(HashSet::new()));
+    let record = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let record = record.clone();
+            async move {
+                let event: Value = serde_json::from_slice(&body).unwrap_or_default();
+                if let Some(id) = event["id"].as_str() {
+                    record.lock().unwrap().insert(id.to_owned());
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (got, url)
 }
 
 fn hidden(page: &str, name: &str) -> Option<String> {
@@ -132,6 +157,8 @@ async fn a_killed_host_loses_no_accepted_submission() {
     let base = format!("http://127.0.0.1:{port}");
     let mut host = start(&data, port).await;
     let key = output(&data, &["integration-key"]);
+    let (events, hook) = receiver().await;
+    output(&data, &["webhooks", "add", &hook]);
     let http = reqwest::Client::new();
     const FORMS: usize = 80;
     for i in 0..FORMS {
@@ -257,6 +284,26 @@ async fn a_killed_host_loses_no_accepted_submission() {
         complaints.is_subset(&cases),
         "every accepted complaint has its case"
     );
+
+    // Every stored change's event reaches the webhook: the form issued, each
+    // stored submission, each complaint opened, whether the killed process
+    // had published it or only written it to the outbox.
+    let mut expected: HashSet<String> =
+        links.keys().map(|id| format!("form.issued:{id}")).collect();
+    expected.extend(submitted.iter().map(|id| format!("rating.submitted:{id}")));
+    expected.extend(cases.iter().map(|id| format!("complaint.opened:{id}")));
+    let mut missing = expected.clone();
+    for _ in 0..300 {
+        missing = expected
+            .difference(&events.lock().unwrap())
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(missing.is_empty(), "events never delivered: {missing:?}");
     host.kill().unwrap();
     host.wait().unwrap();
 }

@@ -641,7 +641,7 @@ fn every_failure_the_it_unit_must_hear_of_has_an_alarm() {
         Some("breaching"),
         "no run is a failure"
     );
-    let told = &resource(&t, "NightlyFunction")["Properties"]["Environment"]["Variables"]["CSQ_METRICS_NAMESPACE"];
+    let told = &t["Globals"]["Function"]["Environment"]["Variables"]["CSQ_METRICS_NAMESPACE"];
     assert_eq!(format!("{:?}", p["Namespace"]), format!("{told:?}"));
     // One topic, an optional email subscription, a dashboard.
     assert_eq!(

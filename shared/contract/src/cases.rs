@@ -18,10 +18,10 @@ use crate::misc::all;
 pub async fn open_case_is_once_per_complaint(store: Arc<dyn CaseStore>) {
     let (c, opened) = case("03CC", Utc::now(), Duration::days(10));
     assert_eq!(
-        store.open_case(&c, &opened).await.unwrap(),
+        store.open_case(&c, &opened, &[]).await.unwrap(),
         OpenCaseOutcome::Opened
     );
-    match store.open_case(&c, &opened).await.unwrap() {
+    match store.open_case(&c, &opened, &[]).await.unwrap() {
         OpenCaseOutcome::Exists(existing) => assert_eq!(existing.id, c.id),
         other => panic!("expected Exists, got {other:?}"),
     }
@@ -37,7 +37,7 @@ pub async fn open_case_is_once_per_complaint(store: Arc<dyn CaseStore>) {
 
 pub async fn updates_are_conditional_on_version(store: Arc<dyn CaseStore>) {
     let (c, opened) = case("03CC", Utc::now(), Duration::days(10));
-    store.open_case(&c, &opened).await.unwrap();
+    store.open_case(&c, &opened, &[]).await.unwrap();
     let mut next = c.clone();
     next.status = CaseStatus::Verifying;
     next.version += 1;
@@ -46,12 +46,12 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn CaseStore>) {
     ev.at = opened.at + Duration::seconds(1);
     ev.status_after = CaseStatus::Verifying;
     assert_eq!(
-        store.update_case(&next, c.version, &ev).await.unwrap(),
+        store.update_case(&next, c.version, &ev, &[]).await.unwrap(),
         UpdateCaseOutcome::Updated
     );
     // The same stale version again loses and writes nothing.
     assert_eq!(
-        store.update_case(&next, c.version, &ev).await.unwrap(),
+        store.update_case(&next, c.version, &ev, &[]).await.unwrap(),
         UpdateCaseOutcome::Conflict
     );
     let events = store.case_events(&c.id).await.unwrap();
@@ -68,11 +68,14 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn CaseStore>) {
     let mut note = ev.clone();
     note.action = CaseAction::Note;
     note.note = Some("first".into());
-    store.update_case(&a, next.version, &note).await.unwrap();
+    store
+        .update_case(&a, next.version, &note, &[])
+        .await
+        .unwrap();
     let mut b = a.clone();
     b.version += 1;
     note.note = Some("second".into());
-    store.update_case(&b, a.version, &note).await.unwrap();
+    store.update_case(&b, a.version, &note, &[]).await.unwrap();
     let notes: Vec<_> = store
         .case_events(&c.id)
         .await
@@ -88,11 +91,11 @@ pub async fn unit_query_filters_status_and_pages(store: Arc<dyn CaseStore>) {
     let mut ids = Vec::new();
     for i in 0..5 {
         let (c, e) = case("07CC", now, Duration::days(i + 1));
-        store.open_case(&c, &e).await.unwrap();
+        store.open_case(&c, &e, &[]).await.unwrap();
         ids.push(c);
     }
     let (other, e) = case("08CC", now, Duration::days(1));
-    store.open_case(&other, &e).await.unwrap();
+    store.open_case(&other, &e, &[]).await.unwrap();
     // Close one.
     let mut closed = ids[0].clone();
     closed.status = CaseStatus::Resolved;
@@ -101,7 +104,7 @@ pub async fn unit_query_filters_status_and_pages(store: Arc<dyn CaseStore>) {
     let mut ev = e.clone();
     ev.case_id = closed.id.clone();
     ev.action = CaseAction::Resolve;
-    store.update_case(&closed, 1, &ev).await.unwrap();
+    store.update_case(&closed, 1, &ev, &[]).await.unwrap();
 
     let everything =
         all(|p| store.cases_of_unit("07CC", None, PageRequest { limit: 2, ..p })).await;
@@ -133,7 +136,7 @@ pub async fn day_and_due_queries(store: Arc<dyn CaseStore>) {
     let (later, e2) = case("03CC", at + Duration::minutes(1), Duration::days(20));
     let (next_day, e3) = case("03CC", at + Duration::hours(13), Duration::days(1));
     for (c, e) in [(&soon, &e1), (&later, &e2), (&next_day, &e3)] {
-        store.open_case(c, e).await.unwrap();
+        store.open_case(c, e, &[]).await.unwrap();
     }
     let day = vn_day(at);
     let opened: Vec<String> = all(|p| store.cases_opened_on(day, PageRequest { limit: 1, ..p }))
@@ -157,7 +160,7 @@ pub async fn day_and_due_queries(store: Arc<dyn CaseStore>) {
     done.status = CaseStatus::Dismissed;
     done.closed_at = Some(at + Duration::hours(1));
     done.version += 1;
-    store.update_case(&done, 1, &e1).await.unwrap();
+    store.update_case(&done, 1, &e1, &[]).await.unwrap();
     let due: Vec<String> = all(|p| store.open_cases_due_before(cutoff, p))
         .await
         .into_iter()
@@ -183,7 +186,7 @@ pub async fn expired_cases_are_anonymised_not_deleted(store: Arc<dyn CaseStore>)
     open_old.complaint.personal_data_until = now - Duration::seconds(5);
     let (fresh, ev2) = case("03CC", now, Duration::days(10));
     for (c, e) in [(&old, &ev), (&open_old, &ev_open), (&fresh, &ev2)] {
-        store.open_case(c, e).await.unwrap();
+        store.open_case(c, e, &[]).await.unwrap();
     }
     let holding = |t| {
         let store = store.clone();
@@ -209,7 +212,7 @@ pub async fn expired_cases_are_anonymised_not_deleted(store: Arc<dyn CaseStore>)
         &CaseRules::default(),
     )
     .unwrap();
-    store.update_case(&closed, 1, &close_ev).await.unwrap();
+    store.update_case(&closed, 1, &close_ev, &[]).await.unwrap();
     // At its limit exactly, the limit has passed (`time::has_passed`).
     let limit = closed
         .personal_data_expiry()
@@ -240,7 +243,7 @@ pub async fn expired_cases_are_anonymised_not_deleted(store: Arc<dyn CaseStore>)
     let (anon, anon_ev) = closed.anonymise(now).expect("due");
     assert_eq!(
         store
-            .update_case(&anon, closed.version, &anon_ev)
+            .update_case(&anon, closed.version, &anon_ev, &[])
             .await
             .unwrap(),
         UpdateCaseOutcome::Updated
@@ -266,7 +269,7 @@ pub async fn expired_cases_are_anonymised_not_deleted(store: Arc<dyn CaseStore>)
 pub async fn handling_ratings_are_kept_by_day(store: Arc<dyn CaseStore>) {
     let at = on_test_day(0);
     let (c, ev) = case("03CC", at, Duration::days(10));
-    store.open_case(&c, &ev).await.unwrap();
+    store.open_case(&c, &ev, &[]).await.unwrap();
     let mut rated = c.clone();
     rated.version = 2;
     rated.response.handling_rating = Some(HandlingRating {
@@ -285,7 +288,7 @@ pub async fn handling_ratings_are_kept_by_day(store: Arc<dyn CaseStore>) {
     };
     assert_eq!(
         store
-            .record_handling_rating(&rated, 7, &event, &record)
+            .record_handling_rating(&rated, 7, &event, &record, &[])
             .await
             .unwrap(),
         UpdateCaseOutcome::Conflict,
@@ -299,7 +302,7 @@ pub async fn handling_ratings_are_kept_by_day(store: Arc<dyn CaseStore>) {
     );
     assert_eq!(
         store
-            .record_handling_rating(&rated, 1, &event, &record)
+            .record_handling_rating(&rated, 1, &event, &record, &[])
             .await
             .unwrap(),
         UpdateCaseOutcome::Updated

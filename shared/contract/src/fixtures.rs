@@ -64,6 +64,7 @@ pub fn submission_write(form: &Form, level: u8, at: DateTime<Utc>) -> Submission
         ratings: RatingRecord::from_submission(form, &submission, at),
         submission,
         complaint,
+        events: vec![],
     }
 }
 

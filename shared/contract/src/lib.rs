@@ -4,6 +4,7 @@
 //! they cannot drift apart in what they promise the core.
 
 pub mod cases;
+pub mod events;
 pub mod fixtures;
 pub mod forms;
 pub mod misc;
@@ -84,6 +85,22 @@ macro_rules! stats_and_org_contract {
                 case_rules_are_replaced_by_version,
                 early_warnings_are_saved_once_per_week,
                 suppression_keeps_the_first_reason_and_no_address,
+            ]
+        );
+    };
+}
+
+/// Every event-outbox check (each needs a store of its own: it reads the
+/// whole outbox).
+#[macro_export]
+macro_rules! event_outbox_contract {
+    ($make:expr) => {
+        $crate::contract_tests!(
+            events,
+            $make,
+            [
+                events_are_stored_with_their_change_or_not_at_all,
+                relayed_events_leave_the_outbox_in_bounded_reads,
             ]
         );
     };

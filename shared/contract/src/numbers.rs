@@ -170,6 +170,7 @@ pub async fn generate(
                 submission,
                 ratings: records,
                 complaint: None,
+                events: vec![],
             })
             .await
             .expect("submit");
@@ -211,7 +212,10 @@ pub async fn generate(
                 note: None,
                 status_after: case.status,
             };
-            store.open_case(&case, &event).await.expect("open case");
+            store
+                .open_case(&case, &event, &[])
+                .await
+                .expect("open case");
             cases += 1;
             add(&rm, office, &mut |c| c.complaints_opened += 1);
             let closed_at = rated_at + Duration::minutes(30 + rng.below(20 * 24 * 60) as i64);
@@ -228,7 +232,7 @@ pub async fn generate(
                     ..event
                 };
                 store
-                    .update_case(&closed, case.version, &ev)
+                    .update_case(&closed, case.version, &ev, &[])
                     .await
                     .expect("close");
                 let hours = u32::try_from((closed_at - rated_at).num_hours()).expect("hours");

@@ -141,6 +141,8 @@ pub struct SubmissionWrite {
     /// Written to the complaint outbox in the same transaction, so a complaint is
     /// never lost between storing the ratings and reaching the queue.
     pub complaint: Option<Complaint>,
+    /// Written to the event outbox in the same transaction (`EventOutbox`).
+    pub events: Vec<Event>,
 }
 
 #[async_trait]
@@ -169,8 +171,14 @@ pub trait FormStore: Send + Sync {
     ) -> PortResult<bool>;
     /// Query the sparse index of forms that await their invitation, oldest first.
     async fn pending_invitations(&self, limit: u32) -> PortResult<Vec<Form>>;
-    /// Conditional update: records how the claimed send went (see `Form::finish_invitation`).
-    async fn finish_invitation(&self, form_id: &str, result: InvitationResult) -> PortResult<()>;
+    /// Conditional update: records how the claimed send went (see
+    /// `Form::finish_invitation`), and puts the event that returns in the
+    /// event outbox in the same write. Returns that event.
+    async fn finish_invitation(
+        &self,
+        form_id: &str,
+        result: InvitationResult,
+    ) -> PortResult<Option<Event>>;
     /// Transaction: the form goes from issued (and not expired at `submitted_at`) to
     /// submitted, its rating records and any complaint outbox entry are put.
     async fn submit(&self, write: &SubmissionWrite) -> PortResult<SubmitOutcome>;
@@ -215,16 +223,24 @@ pub enum UpdateCaseOutcome {
 
 #[async_trait]
 pub trait CaseStore: Send + Sync {
-    /// Transaction: conditional put CASE#id (absent) + its first audit event.
-    async fn open_case(&self, case: &Case, event: &CaseEvent) -> PortResult<OpenCaseOutcome>;
+    /// Transaction: conditional put CASE#id (absent) + its first audit event
+    /// + `announce` in the event outbox.
+    async fn open_case(
+        &self,
+        case: &Case,
+        event: &CaseEvent,
+        announce: &[Event],
+    ) -> PortResult<OpenCaseOutcome>;
     /// GetItem CASE#id.
     async fn case(&self, case_id: &str) -> PortResult<Option<Case>>;
-    /// Transaction: update conditional on `expected_version` + put the audit event.
+    /// Transaction: update conditional on `expected_version` + put the audit
+    /// event + `announce` in the event outbox.
     async fn update_case(
         &self,
         case: &Case,
         expected_version: u32,
         event: &CaseEvent,
+        announce: &[Event],
     ) -> PortResult<UpdateCaseOutcome>;
     /// Query CASE#id, SK begins_with EVENT#: the audit trail, oldest first.
     async fn case_events(&self, case_id: &str) -> PortResult<Vec<CaseEvent>>;
@@ -248,13 +264,15 @@ pub trait CaseStore: Send + Sync {
         page: PageRequest,
     ) -> PortResult<Page<Case>>;
     /// Transaction: the case update conditional on `expected_version`, its audit
-    /// event, and the handling rating, indexed by the day it was given.
+    /// event, the handling rating (indexed by the day it was given), and
+    /// `announce` in the event outbox.
     async fn record_handling_rating(
         &self,
         case: &Case,
         expected_version: u32,
         event: &CaseEvent,
         rating: &HandlingRatingRecord,
+        announce: &[Event],
     ) -> PortResult<UpdateCaseOutcome>;
     /// Query the rating-day index of handling ratings (Vietnamese calendar day).
     async fn handling_ratings_on(
@@ -423,6 +441,18 @@ pub trait EventPublisher: Send + Sync {
     async fn publish(&self, events: &[Event]) -> PortResult<()>;
 }
 
+/// Events written in the same transaction as the change they announce (a
+/// form's first invitation attempt, a submission, a case change), kept until
+/// the publisher accepts them: a crash between storing and publishing delays
+/// an event, never loses it. Putting one twice (same id) keeps one.
+#[async_trait]
+pub trait EventOutbox: Send + Sync {
+    /// Events not yet handed to the publisher, oldest first.
+    async fn pending_events(&self, limit: u32) -> PortResult<Vec<Event>>;
+    /// Removes events the publisher accepted (unknown ids are ignored).
+    async fn events_relayed(&self, event_ids: &[String]) -> PortResult<()>;
+}
+
 /// The producer side of the complaint queue.
 #[async_trait]
 pub trait ComplaintQueue: Send + Sync {
@@ -470,12 +500,19 @@ pub trait StaffSessions: Send + Sync {
 /// A store that keeps every kind of record: each host has one (SQLite on one
 /// machine, DynamoDB on AWS), and the services take from it the ports they use.
 pub trait Store:
-    FormStore + CaseStore + StatsStore + OrgStore + AuditLog + SuppressionList + 'static
+    FormStore + CaseStore + StatsStore + OrgStore + AuditLog + SuppressionList + EventOutbox + 'static
 {
 }
 
 impl<T> Store for T where
-    T: FormStore + CaseStore + StatsStore + OrgStore + AuditLog + SuppressionList + 'static
+    T: FormStore
+        + CaseStore
+        + StatsStore
+        + OrgStore
+        + AuditLog
+        + SuppressionList
+        + EventOutbox
+        + 'static
 {
 }
 

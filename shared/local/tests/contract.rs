@@ -39,6 +39,13 @@ mod case_store {
     });
 }
 
+mod event_outbox {
+    use super::*;
+    csq_contract::event_outbox_contract!(async {
+        store().await as Arc<dyn csq_contract::events::Outbox>
+    });
+}
+
 mod stats_and_org {
     use super::*;
     csq_contract::stats_and_org_contract!(async {

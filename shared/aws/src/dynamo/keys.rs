@@ -37,6 +37,10 @@ pub fn form_pk(id: &str) -> String {
 pub fn decl_pk(number: &str) -> String {
     format!("DECL#{number}")
 }
+/// An event waiting in the event outbox (SK `OUTBOX`).
+pub fn event_pk(id: &str) -> String {
+    format!("EVENT#{id}")
+}
 pub fn case_pk(id: &str) -> String {
     format!("CASE#{id}")
 }
@@ -78,6 +82,8 @@ pub const CASES_HOLDING_PERSONAL_DATA: &str = "CASEPII";
 /// The case rules live beside the directory: the department maintains both.
 pub const CASE_RULES_SK: &str = "CASE_RULES";
 pub const OUTBOX: &str = "OUTBOX";
+/// The GSI3 partition of events in the event outbox.
+pub const EVENT_OUTBOX: &str = "EVENTS";
 pub const AWAITING_INVITATION: &str = "INVITE";
 pub const ORG_PK: &str = "ORG";
 pub const ORG_SK: &str = "CURRENT";

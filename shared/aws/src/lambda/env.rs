@@ -47,7 +47,8 @@ pub use csq_core::app::policy_settings::{
 
 /// Read by every function (the template sets them in Globals): the table, and
 /// the rules' settings (`PolicySettings`, the same the local host reads).
-const COMMON: [&str; 1] = [TABLE_NAME];
+/// Read by every function: the table, and where its business counters go.
+const COMMON: [&str; 2] = [TABLE_NAME, METRICS_NAMESPACE];
 
 /// One Lambda function: its binary and what it needs.
 #[derive(Debug)]
@@ -94,7 +95,8 @@ pub const ISSUE_FORM: FunctionSpec = FunctionSpec {
     sends_mail: true,
     enqueues: false,
     publishes: true,
-    writes: &["FORM#", "DECL#"],
+    // EVENT#: the event outbox, written with the change an event announces.
+    writes: &["FORM#", "DECL#", "EVENT#"],
 };
 pub const RATING_FORM: FunctionSpec = FunctionSpec {
     binary: "rating-form",
@@ -110,7 +112,7 @@ pub const RATING_FORM: FunctionSpec = FunctionSpec {
     enqueues: true,
     publishes: true,
     // SUPPRESS#: the one-click opt-out link is served here, beside the form.
-    writes: &["FORM#", "SUPPRESS#"],
+    writes: &["FORM#", "SUPPRESS#", "EVENT#"],
 };
 pub const COMPLAINT_ROUTER: FunctionSpec = FunctionSpec {
     binary: "complaint-router",
@@ -125,25 +127,26 @@ pub const COMPLAINT_ROUTER: FunctionSpec = FunctionSpec {
     sends_mail: true,
     enqueues: false,
     publishes: true,
-    writes: &["CASE#"],
+    writes: &["CASE#", "EVENT#"],
 };
 pub const NIGHTLY: FunctionSpec = FunctionSpec {
     binary: "nightly",
     logical_id: "NightlyFunction",
     env: &[
+        EVENT_BUS_NAME,
         PUBLIC_URL_PARAMETER,
         LINK_KEYS_PARAMETER,
         MAIL_FROM,
         SES_CONFIGURATION_SET,
         COMPLAINT_QUEUE_URL,
-        METRICS_NAMESPACE,
     ],
     signs_links: true,
     sends_mail: true,
     enqueues: true,
-    publishes: false,
+    // Escalations are announced, and the sweep relays the event outbox.
+    publishes: true,
     // SUPPRESS#: SES's bounce and complaint reports arrive here.
-    writes: &["FORM#", "CASE#", "STATS#", "ORG", "SUPPRESS#"],
+    writes: &["FORM#", "CASE#", "STATS#", "ORG", "SUPPRESS#", "EVENT#"],
 };
 pub const STAFF_API: FunctionSpec = FunctionSpec {
     binary: "staff-api",
@@ -164,7 +167,7 @@ pub const STAFF_API: FunctionSpec = FunctionSpec {
     enqueues: false,
     publishes: true,
     // SUPPRESS#: the department keeps the suppression list from the console.
-    writes: &["CASE#", "AUDIT#", "ORG", "SUPPRESS#"],
+    writes: &["CASE#", "AUDIT#", "ORG", "SUPPRESS#", "EVENT#"],
 };
 
 pub const SPECS: [&FunctionSpec; 5] = [
@@ -323,10 +326,13 @@ impl FunctionEnv {
             )) as Arc<dyn ComplaintQueue>
         });
         let events = spec.publishes.then(|| {
-            Arc::new(EventBridgePublisher::new(
-                aws_sdk_eventbridge::Client::new(sdk),
-                get(EVENT_BUS_NAME),
-            )) as Arc<dyn EventPublisher>
+            Arc::new(super::emf::CountingPublisher {
+                inner: Arc::new(EventBridgePublisher::new(
+                    aws_sdk_eventbridge::Client::new(sdk),
+                    get(EVENT_BUS_NAME),
+                )),
+                namespace: get(METRICS_NAMESPACE),
+            }) as Arc<dyn EventPublisher>
         });
         let identity_provider = Some(get(OIDC_ISSUER))
             .filter(|i| i.starts_with("https://"))
@@ -423,6 +429,7 @@ impl FunctionEnv {
             &self.store(),
             self.mailer()?,
             self.queue()?,
+            self.events()?,
             self.clock.clone(),
             self.settings.clone(),
         ))

@@ -133,22 +133,15 @@ pub fn nightly_metric_line(
     seconds: f64,
     at: chrono::DateTime<chrono::Utc>,
 ) -> String {
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": at.timestamp_millis(),
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": [[]],
-                "Metrics": [
-                    {"Name": "NightlySucceeded", "Unit": "Count"},
-                    {"Name": "NightlySeconds", "Unit": "Seconds"}
-                ]
-            }]
-        },
-        "NightlySucceeded": 1,
-        "NightlySeconds": (seconds * 10.0).round() / 10.0,
-    })
-    .to_string()
+    super::emf::line(
+        namespace,
+        at,
+        None,
+        &[
+            ("NightlySucceeded", "Count", 1.0),
+            ("NightlySeconds", "Seconds", (seconds * 10.0).round() / 10.0),
+        ],
+    )
 }
 
 pub async fn nightly(
@@ -191,7 +184,7 @@ mod tests {
             .map(|m| m["Name"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["NightlySucceeded", "NightlySeconds"]);
-        assert_eq!(v["NightlySucceeded"], 1);
-        assert_eq!(v["NightlySeconds"], 12.3);
+        assert_eq!(v["NightlySucceeded"].as_f64(), Some(1.0));
+        assert_eq!(v["NightlySeconds"].as_f64(), Some(12.3));
     }
 }

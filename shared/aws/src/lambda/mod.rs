@@ -3,6 +3,7 @@
 //! authorizer, and the SQS and schedule handlers. Each `functions/*/main.rs`
 //! picks its spec and calls one `run_*` here.
 
+pub mod emf;
 pub mod env;
 pub mod events;
 pub mod sdk;

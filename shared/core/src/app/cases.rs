@@ -106,7 +106,7 @@ impl CaseHandling {
             cases: store.clone(),
             org: store.clone(),
             mailer,
-            events: Publisher(events),
+            events: Publisher::new(store, events),
             directory: Directory::new(store, clock.clone()),
             clock,
             settings,
@@ -214,7 +214,12 @@ impl CaseHandling {
         let rules = self.case_rules().await?.rules;
         let now = self.clock.now();
         let (next, event) = apply_staff_action(&case, &action, &who.who.sub, now, &rules)?;
-        if self.cases.update_case(&next, case.version, &event).await? == UpdateCaseOutcome::Conflict
+        let announce = Event::case_changes(&case, &next, now);
+        if self
+            .cases
+            .update_case(&next, case.version, &event, &announce)
+            .await?
+            == UpdateCaseOutcome::Conflict
         {
             let current = self
                 .cases
@@ -224,9 +229,7 @@ impl CaseHandling {
             return Err(CaseActionError::Conflict(Box::new(current)));
         }
         tracing::info!(case_id, action = action.code(), "case action");
-        self.events
-            .publish(Event::case_changes(&case, &next, now))
-            .await;
+        self.events.publish(announce).await;
         let mut current = next;
         if matches!(action, StaffAction::Transfer { .. }) {
             if let Err(e) = self.notify_assignee(current.clone()).await {
@@ -281,7 +284,11 @@ impl CaseHandling {
             status_after: case.status,
         };
         Ok(
-            match self.cases.update_case(&after, case.version, &ev).await? {
+            match self
+                .cases
+                .update_case(&after, case.version, &ev, &[])
+                .await?
+            {
                 UpdateCaseOutcome::Updated => after,
                 UpdateCaseOutcome::Conflict => case,
             },
@@ -331,23 +338,26 @@ impl CaseHandling {
             _ => None,
         };
         let (next, event) = case.respond(action, now, &rules, reviewer)?;
+        let announce = Event::case_changes(&case, &next, now);
         let outcome = match HandlingRatingRecord::of(&next, org.as_ref())
             .filter(|_| matches!(action, BusinessAction::Rate(_)))
         {
             Some(record) => {
                 self.cases
-                    .record_handling_rating(&next, case.version, &event, &record)
+                    .record_handling_rating(&next, case.version, &event, &record, &announce)
                     .await?
             }
-            None => self.cases.update_case(&next, case.version, &event).await?,
+            None => {
+                self.cases
+                    .update_case(&next, case.version, &event, &announce)
+                    .await?
+            }
         };
         if outcome == UpdateCaseOutcome::Conflict {
             return Err(OutcomeLinkError::Conflict);
         }
         tracing::info!(case_id = %case.id, action = action.code(), "business answered an outcome");
-        self.events
-            .publish(Event::case_changes(&case, &next, now))
-            .await;
+        self.events.publish(announce).await;
         if matches!(action, BusinessAction::Appeal(_)) {
             if let Err(e) = self.notify_assignee(next.clone()).await {
                 tracing::warn!(case_id = %case.id, error = %e, "appeal reviewer not emailed");

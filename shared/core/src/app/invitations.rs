@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Settings, emails};
+use super::{Publisher, Settings, emails};
 use crate::domain::form::{Form, InvitationResult};
 use crate::domain::suppression::{SuppressionReason, address_key};
 use crate::ports::{Clock, FormStore, MailError, Mailer, PortError, Store, SuppressionList};
@@ -18,6 +18,8 @@ pub(crate) struct Invitations {
     forms: Arc<dyn FormStore>,
     suppressions: Arc<dyn SuppressionList>,
     mailer: Arc<dyn Mailer>,
+    /// The form's `form.issued` goes out with its first attempt's outcome.
+    events: Publisher,
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
 }
@@ -26,6 +28,7 @@ impl Invitations {
     pub(crate) fn new(
         store: &Arc<dyn Store>,
         mailer: Arc<dyn Mailer>,
+        events: Publisher,
         clock: Arc<dyn Clock>,
         settings: Arc<Settings>,
     ) -> Invitations {
@@ -33,6 +36,7 @@ impl Invitations {
             forms: store.clone(),
             suppressions: store.clone(),
             mailer,
+            events,
             clock,
             settings,
         }
@@ -60,9 +64,11 @@ impl Invitations {
             }
             None => self.mail_invitation(form).await,
         };
-        self.forms
+        let announced = self
+            .forms
             .finish_invitation(&form.id, result.clone())
             .await?;
+        self.events.publish(announced.into_iter().collect()).await;
         Ok(Some(result))
     }
 

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::invitations::Invitations;
 use super::{Directory, Publisher, Settings};
 use crate::domain::declaration::{Declaration, FormRequest, Handling};
-use crate::domain::event::Event;
 use crate::domain::form::{
     AddHandlingRefused, Form, FormStatus, InvitationState, LaterHandling, derive_subjects,
 };
@@ -50,7 +49,6 @@ pub struct IssuedForm {
 pub struct Issuance {
     pub(super) forms: Arc<dyn FormStore>,
     pub(super) invitations: Invitations,
-    pub(super) events: Publisher,
     pub(super) directory: Directory,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) settings: Arc<Settings>,
@@ -66,8 +64,13 @@ impl Issuance {
     ) -> Issuance {
         Issuance {
             forms: store.clone(),
-            invitations: Invitations::new(store, mailer, clock.clone(), settings.clone()),
-            events: Publisher(events),
+            invitations: Invitations::new(
+                store,
+                mailer,
+                Publisher::new(store, events),
+                clock.clone(),
+                settings.clone(),
+            ),
             directory: Directory::new(store, clock.clone()),
             clock,
             settings,
@@ -133,8 +136,9 @@ impl Issuance {
         Ok(IssueOutcome { created, form })
     }
 
-    /// Stores a form once per declaration key, sends its invitation once, and
-    /// tells other systems about a new one. True if this call created it.
+    /// Stores a form once per declaration key and sends its invitation once
+    /// (which tells other systems about the new form). True if this call
+    /// created it.
     async fn store_and_invite(&self, form: Form) -> Result<(bool, Form), PortError> {
         let (created, mut form) = match self.forms.insert_form(&form).await? {
             InsertFormOutcome::Created => (true, form),
@@ -143,12 +147,11 @@ impl Issuance {
         if form.awaits_invitation()
             && let Some(result) = self.invitations.send_invitation(&form).await?
         {
-            form.finish_invitation(&result);
+            // This copy answers the caller; the stored form and its event
+            // were written by the store.
+            let _ = form.finish_invitation(&result);
         }
         tracing::info!(form_id = %form.id, created, sequence = form.sequence, invitation = ?form.invitation_state(), "form issued");
-        if created {
-            self.events.publish(vec![Event::form_issued(&form)]).await;
-        }
         Ok((created, form))
     }
 }

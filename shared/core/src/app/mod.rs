@@ -172,7 +172,7 @@ impl Services {
             case_handling: CaseHandling::new(
                 store,
                 mailer.clone(),
-                events,
+                events.clone(),
                 clock.clone(),
                 settings.clone(),
             ),
@@ -180,7 +180,14 @@ impl Services {
             figures: Figures::new(store, clock.clone(), settings.clone()),
             directory: Directory::new(store, clock.clone()),
             channels: Channels::new(store, clock.clone(), settings.clone()),
-            housekeeping: Housekeeping::new(store, mailer, queue, clock.clone(), settings.clone()),
+            housekeeping: Housekeeping::new(
+                store,
+                mailer,
+                queue,
+                events,
+                clock.clone(),
+                settings.clone(),
+            ),
             pages: Pages::new(clock, settings),
         }
     }
@@ -233,33 +240,62 @@ impl Pages {
     }
 }
 
-/// Publishes what was just stored. The action stands whatever happens here: a
-/// bus that fails is retried briefly, then the events are logged whole (no
-/// personal data is in them) so they can be replayed by id.
+/// Publishes events that were stored in the event outbox with their change,
+/// and relays those a crash or a failing bus left there. An event leaves the
+/// outbox only once the bus accepted it: at least once, by its stable id.
 #[derive(Clone)]
-pub(crate) struct Publisher(Arc<dyn EventPublisher>);
+pub(crate) struct Publisher {
+    outbox: Arc<dyn crate::ports::EventOutbox>,
+    bus: Arc<dyn EventPublisher>,
+}
+
+/// Events the relay takes per read of the outbox, and the most reads per
+/// call: a backlog is worked off over several sweeps, never in one request.
+const RELAY_BATCH: u32 = 100;
+const RELAY_BATCHES: usize = 20;
 
 impl Publisher {
+    pub(crate) fn new(store: &Arc<dyn Store>, bus: Arc<dyn EventPublisher>) -> Publisher {
+        Publisher {
+            outbox: store.clone(),
+            bus,
+        }
+    }
+
+    /// Hands events already in the outbox to the bus now. The action stands
+    /// whatever happens here: events the bus does not take stay in the
+    /// outbox for the relay.
     pub(crate) async fn publish(&self, events: Vec<crate::domain::event::Event>) {
         if events.is_empty() {
             return;
         }
-        let mut last = None;
-        for attempt in 0..3u64 {
-            match self.0.publish(&events).await {
-                Ok(()) => return,
-                Err(e) => last = Some(e),
+        if let Err(e) = self.hand_over(&events).await {
+            tracing::warn!(count = events.len(), error = %e, "events left in the outbox for the relay");
+        }
+    }
+
+    async fn hand_over(&self, events: &[crate::domain::event::Event]) -> PortResult<()> {
+        self.bus.publish(events).await?;
+        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        self.outbox.events_relayed(&ids).await
+    }
+
+    /// Publishes what is still in the outbox, oldest first, in bounded
+    /// batches. Returns how many events went out.
+    pub(crate) async fn relay_pending(&self) -> PortResult<usize> {
+        let mut relayed = 0;
+        for _ in 0..RELAY_BATCHES {
+            let batch = self.outbox.pending_events(RELAY_BATCH).await?;
+            if batch.is_empty() {
+                break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            self.hand_over(&batch).await?;
+            relayed += batch.len();
+            if batch.len() < RELAY_BATCH as usize {
+                break;
+            }
         }
-        for e in &events {
-            tracing::error!(
-                event_id = %e.id,
-                event = %serde_json::to_string(e).unwrap_or_default(),
-                error = %last.as_ref().map(|e| e.to_string()).unwrap_or_default(),
-                "event not published"
-            );
-        }
+        Ok(relayed)
     }
 }
 

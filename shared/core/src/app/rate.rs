@@ -66,7 +66,7 @@ impl Rating {
             forms: store.clone(),
             suppressions: store.clone(),
             queue,
-            events: Publisher(events),
+            events: Publisher::new(store, events),
             clock,
             settings,
         }
@@ -147,6 +147,7 @@ impl Rating {
             ratings: RatingRecord::from_submission(&form, &submission, now),
             submission,
             complaint: complaint.clone(),
+            events: vec![submitted.clone()],
         };
         match self.forms.submit(&write).await? {
             SubmitOutcome::Stored => {}

@@ -116,16 +116,13 @@ impl CaseHandling {
             note: Some(case.assignment.rule.clone()),
             status_after: case.status,
         };
-        let (case, outcome) = match self.cases.open_case(&case, &opened).await? {
+        let announce: Vec<_> = crate::domain::event::Event::complaint_opened(&case)
+            .into_iter()
+            .collect();
+        let (case, outcome) = match self.cases.open_case(&case, &opened, &announce).await? {
             OpenCaseOutcome::Opened => {
                 tracing::info!(case_id = %case.id, kind = kind.code(), unit = %case.assignment.unit, "case opened");
-                self.events
-                    .publish(
-                        crate::domain::event::Event::complaint_opened(&case)
-                            .into_iter()
-                            .collect(),
-                    )
-                    .await;
+                self.events.publish(announce).await;
                 (case, RouteOutcome::Opened)
             }
             OpenCaseOutcome::Exists(existing) => (*existing, RouteOutcome::Duplicate),
@@ -154,7 +151,7 @@ impl CaseHandling {
         };
         if self
             .cases
-            .update_case(&claimed, case.version, &event)
+            .update_case(&claimed, case.version, &event, &[])
             .await?
             == UpdateCaseOutcome::Conflict
         {
@@ -171,7 +168,7 @@ impl CaseHandling {
                 ..event
             };
             self.cases
-                .update_case(&released, claimed.version, &undo)
+                .update_case(&released, claimed.version, &undo, &[])
                 .await?;
             return Err(e.into());
         }

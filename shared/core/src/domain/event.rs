@@ -1,5 +1,6 @@
 //! Events other systems of the authority can follow: a form was issued, a
-//! rating submitted, a complaint opened, a case transferred or closed.
+//! rating submitted, a complaint opened, a case transferred, escalated,
+//! closed or reopened.
 //!
 //! Each is published once per action, with an id made from what happened (a
 //! form, a case version), so a consumer that sees an id twice knows it is a
@@ -48,16 +49,22 @@ pub enum EventBody {
     CaseTransferred(CaseTransferred),
     #[serde(rename = "case.closed")]
     CaseClosed(CaseClosed),
+    #[serde(rename = "case.escalated")]
+    CaseEscalated(CaseEscalated),
+    #[serde(rename = "case.reopened")]
+    CaseReopened(CaseReopened),
 }
 
 impl EventBody {
     /// Every event type, as the schema and the EventBridge `detail-type` name them.
-    pub const TYPES: [&'static str; 5] = [
+    pub const TYPES: [&'static str; 7] = [
         "form.issued",
         "rating.submitted",
         "complaint.opened",
         "case.transferred",
         "case.closed",
+        "case.escalated",
+        "case.reopened",
     ];
 
     pub fn type_name(&self) -> &'static str {
@@ -67,6 +74,8 @@ impl EventBody {
             EventBody::ComplaintOpened(_) => Self::TYPES[2],
             EventBody::CaseTransferred(_) => Self::TYPES[3],
             EventBody::CaseClosed(_) => Self::TYPES[4],
+            EventBody::CaseEscalated(_) => Self::TYPES[5],
+            EventBody::CaseReopened(_) => Self::TYPES[6],
         }
     }
 }
@@ -134,6 +143,32 @@ pub struct CaseClosed {
     pub outcome: String,
     /// Whether the complaint was upheld (None for a suggestion).
     pub upheld: Option<bool>,
+}
+
+/// An overdue case was brought to the head of a unit above: the unit codes,
+/// never the head's name or address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseEscalated {
+    pub case_id: String,
+    pub kind: CaseKind,
+    /// The unit holding the case.
+    pub unit: String,
+    /// The unit whose head it was brought to.
+    pub to_unit: String,
+    /// 1 for the first escalation, 2 for the next level up, ...
+    pub level: u32,
+    pub due_at: DateTime<Utc>,
+}
+
+/// A closed case is open again: the business appealed its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseReopened {
+    pub case_id: String,
+    pub kind: CaseKind,
+    /// The unit that reviews it now.
+    pub unit: String,
+    pub reason: String,
+    pub due_at: DateTime<Utc>,
 }
 
 impl Event {
@@ -223,11 +258,25 @@ impl Event {
         ))
     }
 
-    /// What one stored change of a case tells other systems: a new unit
-    /// holds it, and/or it was closed. Keyed by the version written.
+    /// What one stored change of a case tells other systems: it was
+    /// reopened, a new unit holds it, it was escalated, and/or it was closed.
+    /// Keyed by the version written.
     pub fn case_changes(before: &Case, after: &Case, at: DateTime<Utc>) -> Vec<Event> {
         let mut out = Vec::new();
         let case_id = after.event_id();
+        if before.status.is_closed() && !after.status.is_closed() {
+            out.push(Event::new(
+                format!("case.reopened:{case_id}:{}", after.version),
+                at,
+                EventBody::CaseReopened(CaseReopened {
+                    case_id: case_id.clone(),
+                    kind: after.kind,
+                    unit: after.assignment.unit.clone(),
+                    reason: "appeal".into(),
+                    due_at: after.due_at,
+                }),
+            ));
+        }
         if before.assignment.unit != after.assignment.unit {
             let reason = if before.status.is_closed() && !after.status.is_closed() {
                 "appeal"
@@ -243,6 +292,20 @@ impl Event {
                     from_unit: before.assignment.unit.clone(),
                     to_unit: after.assignment.unit.clone(),
                     reason: reason.into(),
+                }),
+            ));
+        }
+        if let Some(escalation) = after.escalations.get(before.escalations.len()) {
+            out.push(Event::new(
+                format!("case.escalated:{case_id}:{}", after.version),
+                at,
+                EventBody::CaseEscalated(CaseEscalated {
+                    case_id: case_id.clone(),
+                    kind: after.kind,
+                    unit: after.assignment.unit.clone(),
+                    to_unit: escalation.unit.clone(),
+                    level: after.escalations.len() as u32,
+                    due_at: after.due_at,
                 }),
             ));
         }
@@ -303,7 +366,7 @@ mod tests {
             form.expires_at,
             form.expires_at,
         );
-        follow_up.finish_invitation(&crate::domain::form::InvitationResult::Suppressed(
+        let _ = follow_up.finish_invitation(&crate::domain::form::InvitationResult::Suppressed(
             crate::domain::suppression::SuppressionReason::OptedOut,
         ));
         let submission = crate::domain::submission::parse_submission(
@@ -345,6 +408,10 @@ mod tests {
             Event::case_changes(&case, &transferred, form.issued_at).remove(0),
             Event::case_changes(&case, &closed, form.issued_at).remove(0),
         ];
+        let events: Vec<Event> = events
+            .into_iter()
+            .chain(escalated_and_reopened(&case))
+            .collect();
         let mut seen = std::collections::BTreeSet::new();
         for e in &events {
             let json = serde_json::to_value(e).unwrap();
@@ -379,6 +446,75 @@ mod tests {
             ..case.clone()
         };
         assert!(Event::complaint_opened(&suggestion).is_none());
+    }
+
+    /// A case escalated once, then closed and reopened by an appeal: the
+    /// `case.escalated` and `case.reopened` events of those changes.
+    fn escalated_and_reopened(case: &Case) -> Vec<Event> {
+        use crate::domain::case::BusinessAction;
+        use crate::domain::case::tests::{act, resolve, upheld};
+        let org = crate::domain::org::tests::sample_org();
+        let rules = crate::domain::case::rules::CaseRules::default();
+        let late = case.due_at + chrono::Duration::hours(1);
+        let head = crate::domain::org::Handler {
+            name: "Trưởng khu vực".into(),
+            email: "r03@demo.customs.example".into(),
+        };
+        let (escalated, _) = case.escalate(&org.units[1], &head, late);
+        let (closed, _) = act(&escalated, resolve(Some(upheld()))).unwrap();
+        let reviewer = crate::domain::case::appeal_reviewer(&closed, &org);
+        let (appealed, _) = closed
+            .respond(
+                &BusinessAction::Appeal("Chưa thỏa đáng".into()),
+                late,
+                &rules,
+                reviewer,
+            )
+            .unwrap();
+        let mut out = Event::case_changes(case, &escalated, late);
+        out.extend(Event::case_changes(&closed, &appealed, late));
+        out
+    }
+
+    #[test]
+    fn escalations_and_appeals_are_announced_by_unit_code_only() {
+        let case = crate::domain::case::tests::sample_case();
+        let events = escalated_and_reopened(&case);
+        let types: Vec<&str> = events.iter().map(Event::type_name).collect();
+        assert_eq!(
+            types,
+            ["case.escalated", "case.reopened", "case.transferred"],
+            "the appeal reopens the case with the unit above"
+        );
+        let EventBody::CaseEscalated(up) = &events[0].body else {
+            unreachable!()
+        };
+        assert_eq!((up.to_unit.as_str(), up.level), ("R03", 1));
+        assert_eq!(up.unit, case.assignment.unit);
+        let EventBody::CaseReopened(again) = &events[1].body else {
+            unreachable!()
+        };
+        assert_eq!(
+            (again.unit.as_str(), again.reason.as_str()),
+            ("CUC", "appeal")
+        );
+        let json = serde_json::to_string(&events).unwrap();
+        for secret in [
+            "Trưởng khu vực",
+            "r03@demo.customs.example",
+            "Chưa thỏa đáng",
+        ] {
+            assert!(!json.contains(secret), "{secret} leaked: {json}");
+        }
+        // A change that neither escalates nor reopens announces neither.
+        let (noted, _) = crate::domain::case::tests::act(
+            &case,
+            crate::domain::case::StaffAction::Note {
+                note: "đã gọi điện".into(),
+            },
+        )
+        .unwrap();
+        assert!(Event::case_changes(&case, &noted, case.opened_at).is_empty());
     }
 
     /// Every string a JSON value holds, keys aside.

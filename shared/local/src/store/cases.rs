@@ -4,8 +4,13 @@ use super::*;
 
 #[async_trait]
 impl CaseStore for SqliteStore {
-    async fn open_case(&self, case: &Case, event: &CaseEvent) -> PortResult<OpenCaseOutcome> {
-        let (case, event) = (case.clone(), event.clone());
+    async fn open_case(
+        &self,
+        case: &Case,
+        event: &CaseEvent,
+        announce: &[Event],
+    ) -> PortResult<OpenCaseOutcome> {
+        let (case, event, announce) = (case.clone(), event.clone(), announce.to_vec());
         self.db
             .call("open case", move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -31,6 +36,7 @@ impl CaseStore for SqliteStore {
                     ],
                 )?;
                 append_event(&tx, &event)?;
+                put_events(&tx, &announce)?;
                 tx.commit()?;
                 Ok(OpenCaseOutcome::Opened)
             })
@@ -49,12 +55,13 @@ impl CaseStore for SqliteStore {
         case: &Case,
         expected_version: u32,
         event: &CaseEvent,
+        announce: &[Event],
     ) -> PortResult<UpdateCaseOutcome> {
-        let (case, event) = (case.clone(), event.clone());
+        let (case, event, announce) = (case.clone(), event.clone(), announce.to_vec());
         self.db
             .call("update case", move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let outcome = update_case_tx(&tx, &case, expected_version, &event)?;
+                let outcome = update_case_tx(&tx, &case, expected_version, &event, &announce)?;
                 tx.commit()?;
                 Ok(outcome)
             })
@@ -67,12 +74,18 @@ impl CaseStore for SqliteStore {
         expected_version: u32,
         event: &CaseEvent,
         rating: &HandlingRatingRecord,
+        announce: &[Event],
     ) -> PortResult<UpdateCaseOutcome> {
-        let (case, event, rating) = (case.clone(), event.clone(), rating.clone());
+        let (case, event, rating, announce) = (
+            case.clone(),
+            event.clone(),
+            rating.clone(),
+            announce.to_vec(),
+        );
         self.db
             .call("record handling rating", move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let outcome = update_case_tx(&tx, &case, expected_version, &event)?;
+                let outcome = update_case_tx(&tx, &case, expected_version, &event, &announce)?;
                 if outcome == UpdateCaseOutcome::Updated {
                     tx.execute(
                         "INSERT INTO handling_ratings (case_id, day, at, doc) VALUES (?1, ?2, ?3, ?4)",

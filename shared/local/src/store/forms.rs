@@ -109,15 +109,23 @@ impl FormStore for SqliteStore {
             .await
     }
 
-    async fn finish_invitation(&self, form_id: &str, result: InvitationResult) -> PortResult<()> {
+    async fn finish_invitation(
+        &self,
+        form_id: &str,
+        result: InvitationResult,
+    ) -> PortResult<Option<Event>> {
         let id = form_id.to_owned();
         self.db
             .call("finish invitation", move |conn| {
-                update_form(conn, &id, |f| {
-                    f.finish_invitation(&result);
-                    Some(())
-                })?;
-                Ok(())
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let Some(mut form) = load_form(&tx, &id)? else {
+                    return Ok(None);
+                };
+                let announced = form.finish_invitation(&result);
+                save_form(&tx, &form)?;
+                put_events(&tx, announced.as_slice())?;
+                tx.commit()?;
+                Ok(announced)
             })
             .await
     }
@@ -147,6 +155,7 @@ impl FormStore for SqliteStore {
                         params![c.id, ts(write.submitted_at), to_doc(c)?],
                     )?;
                 }
+                put_events(&tx, &write.events)?;
                 tx.commit()?;
                 Ok(SubmitOutcome::Stored)
             })

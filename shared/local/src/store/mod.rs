@@ -6,6 +6,7 @@
 //! indexes need, as the DynamoDB items are.
 
 mod cases;
+mod events;
 mod forms;
 mod org;
 mod sessions;
@@ -19,6 +20,7 @@ use csq_core::domain::audit::AuditEntry;
 use csq_core::domain::case::rules::StoredCaseRules;
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use csq_core::domain::complaint::Complaint;
+use csq_core::domain::event::Event;
 use csq_core::domain::form::{Form, InvitationResult, LaterHandling, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion};
 use csq_core::domain::report::WarningReport;
@@ -27,7 +29,7 @@ use csq_core::domain::suppression::Suppression;
 use csq_core::domain::time::vn_day;
 use csq_core::domain::versions;
 use csq_core::ports::{
-    AddHandlingOutcome, AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome,
+    AddHandlingOutcome, AuditLog, CaseStore, CurrentOrg, EventOutbox, FormStore, InsertFormOutcome,
     OpenCaseOutcome, OrgStore, Page, PageRequest, PortError, PortResult, SaveOrgOutcome,
     StatsStore, SubmissionWrite, SubmitOutcome, SuppressionList, UpdateCaseOutcome,
 };
@@ -215,6 +217,19 @@ const MIGRATIONS: &[Migration] = &[
                      name TEXT PRIMARY KEY,
                      at   TEXT NOT NULL,
                      doc  TEXT NOT NULL
+                 );",
+            )
+        },
+    },
+    Migration {
+        what: "the event outbox: events written with the change they announce",
+        apply: |tx| {
+            // Relayed in the order written (the rowid).
+            tx.execute_batch(
+                "CREATE TABLE event_outbox (
+                     id  TEXT PRIMARY KEY,
+                     at  TEXT NOT NULL,
+                     doc TEXT NOT NULL
                  );",
             )
         },
@@ -441,6 +456,17 @@ fn update_form<R>(
     Ok(out)
 }
 
+/// Puts events in the outbox within the caller's transaction; one already
+/// there (same id) is kept as it is.
+fn put_events(tx: &rusqlite::Transaction<'_>, events: &[Event]) -> Result<(), StoreError> {
+    let mut insert =
+        tx.prepare_cached("INSERT OR IGNORE INTO event_outbox (id, at, doc) VALUES (?1, ?2, ?3)")?;
+    for e in events {
+        insert.execute(params![e.id, ts(e.occurred_at), to_doc(e)?])?;
+    }
+    Ok(())
+}
+
 fn load_case(conn: &rusqlite::Connection, id: &str) -> Result<Option<Case>, StoreError> {
     conn.query_row("SELECT doc FROM cases WHERE id = ?1", [id], |r| {
         r.get::<_, String>(0)
@@ -469,12 +495,14 @@ fn case_columns(case: &Case) -> (String, Option<String>, Option<String>, Option<
     )
 }
 
-/// The case update conditional on its version, with its audit event.
+/// The case update conditional on its version, with its audit event and the
+/// events it announces.
 fn update_case_tx(
     tx: &rusqlite::Transaction<'_>,
     case: &Case,
     expected_version: u32,
     event: &CaseEvent,
+    announce: &[Event],
 ) -> Result<UpdateCaseOutcome, StoreError> {
     let (due, closed_day, closed_at, pii) = case_columns(case);
     let n = tx.execute(
@@ -497,6 +525,7 @@ fn update_case_tx(
         return Ok(UpdateCaseOutcome::Conflict);
     }
     append_event(tx, event)?;
+    put_events(tx, announce)?;
     Ok(UpdateCaseOutcome::Updated)
 }
 

@@ -4,8 +4,13 @@ use super::*;
 
 #[async_trait]
 impl CaseStore for DynamoStore {
-    async fn open_case(&self, case: &Case, event: &CaseEvent) -> PortResult<OpenCaseOutcome> {
-        let tx = self.case_with_event(case, event, "attribute_not_exists(PK)", &[])?;
+    async fn open_case(
+        &self,
+        case: &Case,
+        event: &CaseEvent,
+        announce: &[Event],
+    ) -> PortResult<OpenCaseOutcome> {
+        let tx = self.case_with_event(case, event, announce, "attribute_not_exists(PK)", &[])?;
         match self.transact(tx, "open case").await? {
             TxOutcome::Done => Ok(OpenCaseOutcome::Opened),
             TxOutcome::ConditionFailed => {
@@ -30,9 +35,10 @@ impl CaseStore for DynamoStore {
         case: &Case,
         expected_version: u32,
         event: &CaseEvent,
+        announce: &[Event],
     ) -> PortResult<UpdateCaseOutcome> {
-        let tx =
-            self.case_with_event(case, event, "#version = :v", &[(":v", n(expected_version))])?;
+        let version = [(":v", n(expected_version))];
+        let tx = self.case_with_event(case, event, announce, "#version = :v", &version)?;
         match self.transact(tx, "update case").await? {
             TxOutcome::Done => Ok(UpdateCaseOutcome::Updated),
             TxOutcome::ConditionFailed => Ok(UpdateCaseOutcome::Conflict),
@@ -102,9 +108,10 @@ impl CaseStore for DynamoStore {
         expected_version: u32,
         event: &CaseEvent,
         rating: &HandlingRatingRecord,
+        announce: &[Event],
     ) -> PortResult<UpdateCaseOutcome> {
-        let mut tx =
-            self.case_with_event(case, event, "#version = :v", &[(":v", n(expected_version))])?;
+        let version = [(":v", n(expected_version))];
+        let mut tx = self.case_with_event(case, event, announce, "#version = :v", &version)?;
         let record = item(
             rating,
             &[

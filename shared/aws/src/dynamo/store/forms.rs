@@ -87,13 +87,29 @@ impl FormStore for DynamoStore {
             .items)
     }
 
-    async fn finish_invitation(&self, form_id: &str, result: InvitationResult) -> PortResult<()> {
-        self.update_form(form_id, |f| {
-            f.finish_invitation(&result);
-            Some(())
-        })
-        .await?;
-        Ok(())
+    async fn finish_invitation(
+        &self,
+        form_id: &str,
+        result: InvitationResult,
+    ) -> PortResult<Option<Event>> {
+        for _ in 0..8 {
+            let Some((mut form, rev)) = self.form_with_rev(form_id).await? else {
+                return Ok(None);
+            };
+            let announced = form.finish_invitation(&result);
+            let mut tx = vec![put(
+                &self.table,
+                self.form_item(&form, rev + 1)?,
+                "#rev = :rev",
+                &[(":rev", n(rev))],
+            )?];
+            tx.extend(self.outbox_puts(announced.as_slice())?);
+            match self.transact(tx, "finish invitation").await? {
+                TxOutcome::Done => return Ok(announced),
+                TxOutcome::ConditionFailed => continue,
+            }
+        }
+        Err(failed("finish invitation", "too many concurrent updates"))
     }
 
     async fn submit(&self, write: &SubmissionWrite) -> PortResult<SubmitOutcome> {
@@ -148,6 +164,7 @@ impl FormStore for DynamoStore {
                     &[],
                 )?);
             }
+            tx.extend(self.outbox_puts(&write.events)?);
             match self.transact(tx, "submit form").await? {
                 TxOutcome::Done => return Ok(SubmitOutcome::Stored),
                 // The form changed under us: look again (it may now be submitted).

@@ -1,6 +1,7 @@
 //! The port implementations on DynamoDB.
 
 mod cases;
+mod events;
 mod forms;
 mod org;
 mod stats;
@@ -17,6 +18,7 @@ use csq_core::domain::audit::AuditEntry;
 use csq_core::domain::case::rules::StoredCaseRules;
 use csq_core::domain::case::{Case, CaseEvent, CaseStatus, HandlingRatingRecord};
 use csq_core::domain::complaint::Complaint;
+use csq_core::domain::event::Event;
 use csq_core::domain::form::{Form, InvitationResult, LaterHandling, RatingRecord};
 use csq_core::domain::org::{LegacyOrg, OrgDirectory, OrgVersion, StoredOrg};
 use csq_core::domain::report::WarningReport;
@@ -400,14 +402,16 @@ impl DynamoStore {
 
     /// A case write under `condition`, with its audit event: one transaction,
     /// so the trail never misses or duplicates a change.
+    /// The case's write, its audit event and the events it announces.
     fn case_with_event(
         &self,
         case: &Case,
         event: &CaseEvent,
+        announce: &[Event],
         condition: &str,
         values: &[(&str, AttributeValue)],
     ) -> PortResult<Vec<TransactWriteItem>> {
-        Ok(vec![
+        let mut tx = vec![
             put(&self.table, self.case_item(case)?, condition, values)?,
             put(
                 &self.table,
@@ -415,7 +419,9 @@ impl DynamoStore {
                 "attribute_not_exists(PK)",
                 &[],
             )?,
-        ])
+        ];
+        tx.extend(self.outbox_puts(announce)?);
+        Ok(tx)
     }
 
     fn event_item(&self, case: &Case, event: &CaseEvent) -> PortResult<Item> {

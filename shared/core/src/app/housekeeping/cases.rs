@@ -5,6 +5,7 @@
 use super::Housekeeping;
 use crate::app::{all_pages, emails};
 use crate::domain::case::rules::StoredCaseRules;
+use crate::domain::event::Event;
 use crate::ports::{PageRequest, PortError, PortResult, UpdateCaseOutcome};
 
 impl Housekeeping {
@@ -20,7 +21,10 @@ impl Housekeeping {
                 let Some((next, event)) = case.forget_contact(now, grace) else {
                     continue;
                 };
-                if self.cases.update_case(&next, case.version, &event).await?
+                if self
+                    .cases
+                    .update_case(&next, case.version, &event, &[])
+                    .await?
                     == UpdateCaseOutcome::Updated
                 {
                     self.forms.forget_contact(&case.complaint.form_id).await?;
@@ -46,7 +50,10 @@ impl Housekeeping {
                 continue;
             }
             let (next, event) = case.remind(now);
-            if self.cases.update_case(&next, case.version, &event).await?
+            if self
+                .cases
+                .update_case(&next, case.version, &event, &[])
+                .await?
                 == UpdateCaseOutcome::Updated
             {
                 let mail = emails::case_reminder(&next, &self.settings.staff_url);
@@ -80,9 +87,14 @@ impl Housekeeping {
                     continue;
                 };
                 let (next, event) = case.escalate(unit, head, now);
-                if self.cases.update_case(&next, case.version, &event).await?
+                let announce = Event::case_changes(case, &next, now);
+                if self
+                    .cases
+                    .update_case(&next, case.version, &event, &announce)
+                    .await?
                     == UpdateCaseOutcome::Updated
                 {
+                    self.events.publish(announce).await;
                     let mail = emails::case_escalated(
                         case,
                         &head.name,
@@ -113,7 +125,10 @@ impl Housekeeping {
             let Some((next, event)) = case.anonymise(now) else {
                 continue;
             };
-            if self.cases.update_case(&next, case.version, &event).await?
+            if self
+                .cases
+                .update_case(&next, case.version, &event, &[])
+                .await?
                 == UpdateCaseOutcome::Updated
             {
                 done += 1;

@@ -14,11 +14,11 @@ use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
 use super::invitations::Invitations;
-use super::{Directory, Settings};
+use super::{Directory, Publisher, Settings};
 use crate::domain::time::vn_day;
 use crate::ports::{
-    AuditLog, CaseStore, Clock, ComplaintQueue, FormStore, Mailer, OrgStore, PortResult,
-    StatsStore, Store, SuppressionList,
+    AuditLog, CaseStore, Clock, ComplaintQueue, EventPublisher, FormStore, Mailer, OrgStore,
+    PortResult, StatsStore, Store, SuppressionList,
 };
 
 pub use figures::{BASELINE_WEEKS, FALSE_DISCOVERY_RATE, RECENT_WEEKS};
@@ -28,6 +28,7 @@ pub struct NightlyReport {
     pub date: Option<NaiveDate>,
     pub complaints_relayed: usize,
     pub invitations_sent: usize,
+    pub events_relayed: usize,
     pub reminders_sent: usize,
     pub forms_expired: usize,
     pub case_reminders_sent: usize,
@@ -50,6 +51,7 @@ pub struct NightlyReport {
 pub struct SweepReport {
     pub complaints_relayed: usize,
     pub invitations_sent: usize,
+    pub events_relayed: usize,
 }
 
 /// Days a missed night can be caught up: each night also looks at the two days
@@ -68,6 +70,8 @@ pub struct Housekeeping {
     pub(super) suppressions: Arc<dyn SuppressionList>,
     pub(super) mailer: Arc<dyn Mailer>,
     pub(super) queue: Arc<dyn ComplaintQueue>,
+    /// Escalations are announced; the sweep relays what the outbox still holds.
+    pub(super) events: Publisher,
     pub(super) invitations: Invitations,
     pub(super) directory: Directory,
     pub(super) clock: Arc<dyn Clock>,
@@ -79,9 +83,11 @@ impl Housekeeping {
         store: &Arc<dyn Store>,
         mailer: Arc<dyn Mailer>,
         queue: Arc<dyn ComplaintQueue>,
+        events: Arc<dyn EventPublisher>,
         clock: Arc<dyn Clock>,
         settings: Arc<Settings>,
     ) -> Housekeeping {
+        let events = Publisher::new(store, events);
         Housekeeping {
             forms: store.clone(),
             cases: store.clone(),
@@ -89,7 +95,14 @@ impl Housekeeping {
             audit: store.clone(),
             org: store.clone(),
             suppressions: store.clone(),
-            invitations: Invitations::new(store, mailer.clone(), clock.clone(), settings.clone()),
+            invitations: Invitations::new(
+                store,
+                mailer.clone(),
+                events.clone(),
+                clock.clone(),
+                settings.clone(),
+            ),
+            events,
             mailer,
             queue,
             directory: Directory::new(store, clock.clone()),
@@ -119,6 +132,7 @@ impl Housekeeping {
         let SweepReport {
             complaints_relayed,
             invitations_sent,
+            events_relayed,
         } = self.sweep().await?;
         let reminders_sent = self.send_reminders().await?;
         let forms_expired = self.expire_forms().await?;
@@ -141,6 +155,7 @@ impl Housekeeping {
             date: Some(date),
             complaints_relayed,
             invitations_sent,
+            events_relayed,
             reminders_sent,
             forms_expired,
             case_reminders_sent,
@@ -158,12 +173,19 @@ impl Housekeeping {
     }
 
     /// The frequent catch-up (every few minutes): complaints stuck in the outbox
-    /// go to the queue, invitations the mail service could not take are retried.
+    /// go to the queue, events to the bus or the webhooks, invitations the mail
+    /// service could not take are retried.
     #[tracing::instrument(name = "sweep", skip_all)]
     pub async fn sweep(&self) -> PortResult<SweepReport> {
+        // Each step runs whatever the others do: a bus that is down must not
+        // hold up the invitations.
+        let complaints = self.relay_complaints().await;
+        let invitations = self.invitations.send_pending_invitations().await;
+        let events = self.events.relay_pending().await;
         let report = SweepReport {
-            complaints_relayed: self.relay_complaints().await?,
-            invitations_sent: self.invitations.send_pending_invitations().await?,
+            complaints_relayed: complaints?,
+            invitations_sent: invitations?,
+            events_relayed: events?,
         };
         if report != SweepReport::default() {
             tracing::info!(?report, "sweep caught up");

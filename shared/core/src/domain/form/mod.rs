@@ -67,6 +67,10 @@ pub struct Form {
     /// The refusal was CSQ's own: the address is on the suppression list.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub invitation_suppressed: bool,
+    /// Its `form.issued` went to the event outbox (with the first invitation
+    /// attempt's outcome), so a later attempt does not announce it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub issue_announced: bool,
     pub reminded_at: Option<DateTime<Utc>>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub submission: Option<Submission>,
@@ -127,6 +131,7 @@ impl Form {
             invitation_claimed_until: None,
             invitation_rejected: None,
             invitation_suppressed: false,
+            issue_announced: false,
             reminded_at: None,
             submitted_at: None,
             submission: None,
@@ -152,7 +157,24 @@ impl Form {
     }
 
     /// Records how a claimed send went and gives the claim back.
-    pub fn finish_invitation(&mut self, result: &InvitationResult) {
+    ///
+    /// Returns the form's `form.issued` event after its first attempt (sent,
+    /// refused, suppressed or to be retried): the store writes it to the
+    /// event outbox with this change, so a crash cannot lose it.
+    #[must_use = "the event goes to the outbox with the form"]
+    pub fn finish_invitation(
+        &mut self,
+        result: &InvitationResult,
+    ) -> Option<crate::domain::event::Event> {
+        self.record_invitation(result);
+        if self.issue_announced {
+            return None;
+        }
+        self.issue_announced = true;
+        Some(crate::domain::event::Event::form_issued(self))
+    }
+
+    fn record_invitation(&mut self, result: &InvitationResult) {
         self.invitation_claimed_until = None;
         match result {
             InvitationResult::Sent(at) => self.email_sent_at = Some(*at),

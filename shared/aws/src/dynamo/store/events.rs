@@ -1,0 +1,108 @@
+//! The event outbox on DynamoDB: one item per event (`EVENT#id`, `OUTBOX`),
+//! put in the transaction of the change it announces, found through the
+//! sparse GSI3 partition `EVENTS` in the order written, deleted once published.
+
+use aws_sdk_dynamodb::types::DeleteRequest;
+use csq_core::ports::EventOutbox;
+
+use super::*;
+
+/// The JSON of the event, kept whole in one attribute: the item's key
+/// attributes must not mix with the event's own fields.
+const EVENT_JSON: &str = "event";
+
+impl DynamoStore {
+    /// Puts of `events` into the outbox, for a transaction. No condition: an
+    /// event already there is the same event (ids are stable per action).
+    pub(super) fn outbox_puts(&self, events: &[Event]) -> PortResult<Vec<TransactWriteItem>> {
+        events
+            .iter()
+            .map(|e| {
+                let json = serde_json::to_string(e).map_err(|x| err("event json", x))?;
+                let mut it = Item::new();
+                it.insert(PK.to_owned(), s(event_pk(&e.id)));
+                it.insert(SK.to_owned(), s(OUTBOX));
+                it.insert("GSI3PK".to_owned(), s(EVENT_OUTBOX));
+                it.insert(
+                    "GSI3SK".to_owned(),
+                    s(format!("{}#{}", ts(e.occurred_at), e.id)),
+                );
+                it.insert(EVENT_JSON.to_owned(), s(json));
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(it))
+                    .build()
+                    .map_err(|x| err("build put", x))?;
+                Ok(TransactWriteItem::builder().put(put).build())
+            })
+            .collect()
+    }
+}
+
+/// BatchWriteItem takes at most 25 requests.
+const DELETE_BATCH: usize = 25;
+
+#[async_trait]
+impl EventOutbox for DynamoStore {
+    async fn pending_events(&self, limit: u32) -> PortResult<Vec<Event>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI3)
+            .key_condition_expression("GSI3PK = :pk")
+            .expression_attribute_values(":pk", s(EVENT_OUTBOX))
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| err("pending events", e))?;
+        out.items()
+            .iter()
+            .map(|it| {
+                let json = it
+                    .get(EVENT_JSON)
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or_else(|| failed("pending events", "outbox item without its event"))?;
+                serde_json::from_str(json).map_err(|e| err("pending events", e))
+            })
+            .collect()
+    }
+
+    async fn events_relayed(&self, event_ids: &[String]) -> PortResult<()> {
+        for chunk in event_ids.chunks(DELETE_BATCH) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|id| {
+                    let delete = DeleteRequest::builder()
+                        .key(PK, s(event_pk(id)))
+                        .key(SK, s(OUTBOX))
+                        .build()
+                        .map_err(|e| err("build delete", e))?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<PortResult<_>>()?;
+            // Throttled requests come back unprocessed: send those again.
+            for _ in 0..5 {
+                if requests.is_empty() {
+                    break;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| err("events relayed", e))?;
+                requests = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(failed("events relayed", "deletes left unprocessed"));
+            }
+        }
+        Ok(())
+    }
+}
