@@ -1,9 +1,12 @@
 """An SMTP server on loopback for the mail relay's tests (aiosmtpd): keeps
 every message it accepts as a file, and can refuse like a real relay.
 
-usage: smtp_sink.py PORT DIR [--defer N] [--reject ADDRESS]
+usage: smtp_sink.py PORT DIR [--defer N] [--reject ADDRESS] [--tls MODE]
   --defer N       answer 451 (try later) to the first N messages
   --reject ADDR   answer 550 (refused for good) to RCPT TO ADDR
+  --tls MODE      starttls: refuse mail until the client said STARTTLS;
+                  implicit: TLS from the first byte (smtps). The certificate
+                  is tls/relay.pem (localhost, 127.0.0.1), signed by tls/ca.pem.
 
 Each accepted message is DIR/NNNN.eml (the bytes as received) beside
 DIR/NNNN.rcpt (its envelope recipients, a line each); each refusal leaves
@@ -15,6 +18,7 @@ import argparse
 import itertools
 import os
 import signal
+import ssl
 import sys
 import threading
 
@@ -25,6 +29,7 @@ parser.add_argument("port", type=int)
 parser.add_argument("dir")
 parser.add_argument("--defer", type=int, default=0)
 parser.add_argument("--reject", action="append", default=[])
+parser.add_argument("--tls", choices=["starttls", "implicit"])
 args = parser.parse_args()
 os.makedirs(args.dir, exist_ok=True)
 numbers = itertools.count(1)
@@ -55,7 +60,16 @@ class Sink:
         return "250 OK"
 
 
-controller = Controller(Sink(), hostname="127.0.0.1", port=args.port)
+options = {}
+if args.tls:
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(os.path.join(here, "relay.pem"), os.path.join(here, "relay.key"))
+    if args.tls == "starttls":
+        options = {"tls_context": context, "require_starttls": True}
+    else:
+        options = {"ssl_context": context}
+controller = Controller(Sink(), hostname="127.0.0.1", port=args.port, **options)
 controller.start()
 print("smtp sink ready", flush=True)
 stop = threading.Event()

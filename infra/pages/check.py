@@ -489,6 +489,40 @@ try:
     b.console_clean("rating page")
     b.axe("rating page")
 
+    # Issue 25: the privacy notice stands beside the contact fields, and the
+    # confirm step says who will read the contact given (a misconduct report:
+    # the inspection unit alone); the full notice reads in both languages.
+    notice = b.eval("(() => { const p = document.querySelector('p.privacy'); "
+                    "return p && p.checkVisibility() && p.closest('section').querySelector('input[name=contact_phone]') "
+                    "&& p.querySelector('a[href^=\"/privacy\"]') ? p.textContent : null })()")
+    if not notice:
+        fail("rating page: no visible privacy notice beside the contact fields")
+    else:
+        print("ok: rating page: the privacy notice stands beside the contact fields")
+    b.eval("document.querySelector('section.subject input[type=radio][value=\"1\"]').click();"
+           "document.querySelector('section.subject input[value=harassment]').click();"
+           "document.querySelector('input[name=contact_name]').value = 'Mai Lan';"
+           "document.querySelector('input[name=contact_phone]').value = '0901234567';"
+           "document.documentElement.dataset.leaving = '1';"
+           "document.querySelector('button[value=review]').click(); 0")
+    b.wait("!document.documentElement.dataset.leaving && document.readyState === 'complete'")
+    said = b.eval("(() => { const p = document.querySelector('p.privacy'); return p && p.checkVisibility() ? p.textContent : null })()")
+    if not said or "thanh tra" not in said or "Mai Lan" not in b.eval("document.body.textContent"):
+        fail(f"confirm step: the contact and who reads it are not shown ({said!r})")
+    else:
+        print("ok: confirm step: a misconduct report's contact goes to the inspection unit alone, and says so")
+    b.console_clean("confirm step")
+    b.axe("confirm step")
+    for lang, heading in (("vi", "Quyền của Quý vị"), ("en", "Your rights")):
+        b.open(f"{BASE}/privacy?lang={lang}")
+        headings = b.eval("[...document.querySelectorAll('main h2')].map(h => h.textContent)")
+        if heading not in headings or b.eval("document.documentElement.lang") != lang:
+            fail(f"/privacy?lang={lang}: {headings}")
+        else:
+            print(f"ok: /privacy in {lang}: {len(headings)} sections")
+        b.console_clean(f"privacy notice ({lang})")
+        b.axe(f"privacy notice ({lang})")
+
     # On a 412-px phone: no reason boxes until a level is chosen, then only the
     # chosen level's groups, for that subject alone (CSS :has(), no script).
     b.call("Emulation.setDeviceMetricsOverride", width=412, height=900, deviceScaleFactor=1, mobile=True)

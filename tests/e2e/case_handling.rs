@@ -176,6 +176,8 @@ async fn transfer_finding_outcome_link_and_appeal_one_level_up() {
         .expect("outcome email");
     let link = outcome_link(&outcome);
     assert!(outcome.text.contains("Công chức đã được nhắc nhở"));
+    // It says where the handling of the business's data is explained.
+    assert!(outcome.text.contains("/privacy?lang=vi") && outcome.html.contains("/privacy?lang=en"));
 
     // Forged, form-purpose and cross-site requests are refused.
     let forged = format!("{}x", &link[..link.len() - 1]);

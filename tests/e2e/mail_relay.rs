@@ -54,6 +54,22 @@ impl Relay {
         SmtpRelayConfig {
             url: format!("smtp://127.0.0.1:{}", self.port),
             timeout: std::time::Duration::from_secs(5),
+            ca_file: None,
+        }
+    }
+
+    /// The relay over TLS (`starttls` or `implicit`, as it was started),
+    /// trusting the test CA that signed its certificate when `trust`.
+    fn tls_config(&self, mode: &str, trust: bool) -> SmtpRelayConfig {
+        let url = match mode {
+            "starttls" => format!("smtp://localhost:{}?tls=required", self.port),
+            _ => format!("smtps://localhost:{}", self.port),
+        };
+        let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/emulator/tls/ca.pem");
+        SmtpRelayConfig {
+            url,
+            ca_file: trust.then_some(ca),
+            ..self.config()
         }
     }
 
@@ -131,7 +147,15 @@ async fn every_message_goes_through_the_relay_once_and_the_outbox_keeps_it() {
     assert!(!message_id(&kept_raw).is_empty());
     assert_eq!(message_id(&got[0].1), message_id(&kept_raw));
 
-    // A restart (another relay worker over the same queue) sends nothing again.
+    // A restart (another relay worker over the same queue) sends nothing again,
+    // once the first worker has recorded the send (the sink answers before).
+    let first = app.host.relay.clone().unwrap();
+    for _ in 0..100 {
+        if first.backlog().await.unwrap() == (0, 0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let again = csq_local::MailRelay::open(
         &app.outbox.parent().unwrap().join("mail.sqlite"),
         &app.outbox,
@@ -233,4 +257,82 @@ async fn dead_letters(mail: &csq_local::MailRelay) -> Vec<csq_local::relay::Dead
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("no dead letter recorded");
+}
+
+/// The authority's relay over STARTTLS (587) and over implicit TLS (465), its
+/// certificate signed by the authority's own CA (`CSQ_SMTP_CA_FILE`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_is_reached_over_starttls_and_implicit_tls() {
+    for mode in ["starttls", "implicit"] {
+        let relay = Relay::start(&["--tls", mode]);
+        let app = spawn_app_with(|c| c.smtp = Some(relay.tls_config(mode, true))).await;
+        assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
+        let got = app
+            .eventually(mode, || {
+                let got = relay.received();
+                (!got.is_empty()).then_some(got)
+            })
+            .await;
+        assert_eq!(got[0].0, ["xnk@abc.com.vn"], "{mode}");
+    }
+}
+
+/// A relay whose certificate the host cannot verify gets nothing: the
+/// message waits in the queue, never sent in the clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_with_an_unverified_certificate_gets_nothing() {
+    let relay = Relay::start(&["--tls", "implicit"]);
+    let app = spawn_app_with(|c| c.smtp = Some(relay.tls_config("implicit", false))).await;
+    assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
+    let queue = csq_local::MailRelay::open(
+        &app.outbox.parent().unwrap().join("mail.sqlite"),
+        &app.outbox,
+        "no-reply@csq.localhost",
+        &relay.tls_config("implicit", false),
+        app.clock.clone(),
+    )
+    .unwrap();
+    app.eventually("an attempt", || {
+        (app.emails_to("xnk@abc.com.vn").len() == 1).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(relay.received().is_empty(), "nothing went to that relay");
+    assert_eq!(
+        queue.backlog().await.unwrap(),
+        (1, 0),
+        "it waits for a retry"
+    );
+}
+
+/// A message queued before its outbox file is written is sent as soon as
+/// the file is there, without waiting on the core's clock (a stopped test
+/// clock used to hold it forever: the cause of a flaky relay test).
+#[tokio::test]
+async fn a_message_queued_before_its_file_is_written_goes_once_the_file_is_there() {
+    let relay = Relay::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    let clock = std::sync::Arc::new(csq_core::ports::ManualClock::new(chrono::Utc::now()));
+    let mail = csq_local::MailRelay::open(
+        &dir.path().join("mail.sqlite"),
+        &outbox,
+        "no-reply@csq.localhost",
+        &relay.config(),
+        clock,
+    )
+    .unwrap();
+    mail.enqueue("m1", &["xnk@abc.com.vn".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(mail.send_due().await.unwrap(), Default::default());
+    assert_eq!(mail.backlog().await.unwrap(), (1, 0), "waits for its file");
+    std::fs::write(
+        outbox.join("m1.eml"),
+        "From: no-reply@csq.localhost\r\nTo: xnk@abc.com.vn\r\nSubject: test\r\nMessage-ID: <m1@csq>\r\n\r\nhello\r\n",
+    )
+    .unwrap();
+    assert_eq!(mail.send_due().await.unwrap().sent, 1, "the same instant");
+    assert_eq!(relay.received().len(), 1);
 }

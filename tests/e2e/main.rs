@@ -14,6 +14,7 @@ mod mail_relay;
 mod nightly;
 mod operations;
 mod org_tree;
+mod privacy;
 mod rating_loop;
 mod rating_page;
 mod sign_in;

@@ -322,6 +322,18 @@ async fn the_department_manages_webhooks_through_the_staff_api() {
     let id = added["id"].as_str().unwrap().to_owned();
     let secret = added["secret"].as_str().unwrap().to_owned();
     assert!(secret.len() >= 32);
+    // A body that is an array is no request (serde would read `[null]` as an
+    // object with its first field absent): 422 on every body route.
+    for (path, body) in [
+        ("/v1/webhooks/redeliver", json!([null])),
+        ("/v1/webhooks", json!(["https://erp.example.vn/other"])),
+        ("/v1/suppressions", json!(["xnk@abc.com.vn"])),
+        ("/v1/suppressions/lookup", json!(["xnk@abc.com.vn"])),
+        ("/v1/cases/nothing/actions", json!(["note", "x"])),
+    ] {
+        let res = app.staff_post(&dept, path, &body).await;
+        assert_eq!(res.status(), 422, "{path}");
+    }
     let listed = app
         .staff_get(&dept, "/v1/webhooks")
         .await

@@ -10,6 +10,7 @@ use csq_core::app::Settings;
 use csq_core::app::policy_settings::PolicySettings;
 use csq_core::auth::link::LinkKeys;
 use csq_core::auth::random_secret;
+use csq_core::domain::privacy::PrivacyTexts;
 use serde::{Deserialize, Serialize};
 
 /// Everything the local host needs to start. `HostConfig::from_env` documents
@@ -40,6 +41,9 @@ pub struct HostConfig {
     pub metrics_token: Option<String>,
     /// The rules' settings, read as the Lambda functions read them.
     pub policy: PolicySettings,
+    /// The department's privacy texts (`CSQ_PRIVACY_FILE`, YAML or JSON);
+    /// None: the defaults.
+    pub privacy_file: Option<PathBuf>,
     /// Time of day (Asia/Ho_Chi_Minh) of the nightly job; `None` turns it off.
     pub nightly_at: Option<NaiveTime>,
     pub queue_visibility_secs: i64,
@@ -110,6 +114,10 @@ impl HostConfig {
                             "CSQ_SMTP_TIMEOUT_SECS",
                             30,
                         )?),
+                        ca_file: std::env::var("CSQ_SMTP_CA_FILE")
+                            .ok()
+                            .filter(|f| !f.trim().is_empty())
+                            .map(std::path::PathBuf::from),
                     };
                     config.validate()?;
                     Some(config)
@@ -125,6 +133,10 @@ impl HostConfig {
                 .ok()
                 .filter(|t| !t.trim().is_empty()),
             policy: PolicySettings::from_lookup(|name| std::env::var(name).ok())?,
+            privacy_file: std::env::var("CSQ_PRIVACY_FILE")
+                .ok()
+                .filter(|f| !f.trim().is_empty())
+                .map(PathBuf::from),
             nightly_at,
             queue_visibility_secs: env_or("CSQ_QUEUE_VISIBILITY_SECS", 30)?,
             queue_max_receives: env_or("CSQ_QUEUE_MAX_RECEIVES", 5)?,
@@ -147,6 +159,7 @@ impl HostConfig {
             backup_keep: 7,
             metrics_token: None,
             policy: PolicySettings::default(),
+            privacy_file: None,
             nightly_at: None,
             queue_visibility_secs: 1,
             queue_max_receives: 3,
@@ -207,8 +220,25 @@ impl HostConfig {
             .unwrap_or_else(|| format!("http://{bound}"));
         let mut s = Settings::new(&url, link_keys);
         self.policy.apply(&mut s);
+        if let Some(file) = &self.privacy_file {
+            s.privacy = std::sync::Arc::new(read_privacy_texts(file)?);
+        }
         Ok(s)
     }
+}
+
+/// The department's privacy texts from a YAML or JSON file, checked.
+pub fn read_privacy_texts(file: &Path) -> anyhow::Result<PrivacyTexts> {
+    let raw = std::fs::read_to_string(file)
+        .with_context(|| format!("CSQ_PRIVACY_FILE {}", file.display()))?;
+    let json = if file.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        let value: serde_json::Value = serde_norway::from_str(&raw)
+            .with_context(|| format!("CSQ_PRIVACY_FILE {}", file.display()))?;
+        value.to_string()
+    } else {
+        raw
+    };
+    PrivacyTexts::from_json(&json).with_context(|| format!("CSQ_PRIVACY_FILE {}", file.display()))
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {

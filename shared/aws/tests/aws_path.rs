@@ -1911,3 +1911,64 @@ async fn later_stages_and_a_follow_up_form_on_the_aws_path() {
         "one email per form"
     );
 }
+
+/// Issue 25 on AWS: the rating function serves `/privacy`, naming the
+/// department from the directory, in the department's own words when an SSM
+/// parameter holds them (read in init's one call); words that use an
+/// unknown placeholder stop the function at init with the parameter's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_privacy_notice_is_served_by_the_rating_function() {
+    let world = World::new().await;
+    let rating = world.function(&RATING_FORM).await;
+    let page = call(
+        public_router(&rating),
+        http_event("GET", "/privacy?lang=en", &[], &[], None, None),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Your rights") && page.body.contains("365 days"));
+    assert!(
+        page.body.contains("Cục Hải quan Thử nghiệm"),
+        "{}",
+        page.body
+    );
+
+    let mut texts = csq_core::domain::privacy::PrivacyTexts::default();
+    texts.vi.sections[0].text = "{controller}, số 1 Đường Biển, chịu trách nhiệm.".into();
+    let name = format!("/csq/test/{}", support::unique("privacy"));
+    let ssm = aws_sdk_ssm::Client::new(&support::sdk());
+    let put = |value: String| {
+        ssm.put_parameter()
+            .name(&name)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .value(value)
+            .send()
+    };
+    put(serde_json::to_string(&texts).unwrap()).await.unwrap();
+    let mut vars = world.vars.clone();
+    vars.insert(env::PRIVACY_PARAMETER.into(), name.clone());
+    let own = FunctionEnv::from_vars(&RATING_FORM, &vars, &support::sdk())
+        .await
+        .unwrap();
+    let page = call(
+        public_router(&own),
+        http_event("GET", "/privacy", &[], &[], None, None),
+    )
+    .await;
+    assert!(
+        page.body
+            .contains("Cục Hải quan Thử nghiệm, số 1 Đường Biển, chịu trách nhiệm."),
+        "{}",
+        page.body
+    );
+
+    texts.en.notice = "Kept by {controller}".into();
+    put(serde_json::to_string(&texts).unwrap()).await.unwrap();
+    let err = FunctionEnv::from_vars(&RATING_FORM, &vars, &support::sdk())
+        .await
+        .err()
+        .expect("refused at init");
+    let err = format!("{err:#}");
+    assert!(err.contains(&name) && err.contains("en.notice"), "{err}");
+}

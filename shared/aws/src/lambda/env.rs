@@ -40,6 +40,9 @@ pub const OIDC_CLIENT_ID: &str = "CSQ_OIDC_CLIENT_ID";
 pub const FIRST_ADMINISTRATOR: &str = "CSQ_FIRST_ADMINISTRATOR";
 /// Where the nightly writes its metrics (`CSQ/<stack>`), read by the alarms.
 pub const METRICS_NAMESPACE: &str = "CSQ_METRICS_NAMESPACE";
+/// Optional: an SSM parameter holding the department's privacy texts (JSON,
+/// the shape of `domain/privacy/default.json`); unset, the defaults.
+pub const PRIVACY_PARAMETER: &str = "CSQ_PRIVACY_PARAMETER";
 pub use csq_core::app::policy_settings::{
     AUDIT_DAYS, CONTACT_GRACE_DAYS, FORM_TTL_DAYS, MIN_CELL, PERSONAL_DATA_DAYS, PUBLIC_LEVEL,
     RANK_MIN_RATINGS, REMIND_AFTER_DAYS,
@@ -106,6 +109,7 @@ pub const RATING_FORM: FunctionSpec = FunctionSpec {
         PUBLIC_URL_PARAMETER,
         LINK_KEYS_PARAMETER,
         COMPLAINT_QUEUE_URL,
+        PRIVACY_PARAMETER,
     ],
     signs_links: true,
     sends_mail: false,
@@ -268,6 +272,7 @@ impl FunctionEnv {
                     && *n != OIDC_ISSUER
                     && *n != OIDC_CLIENT_ID
                     && *n != FIRST_ADMINISTRATOR
+                    && *n != PRIVACY_PARAMETER
                     && !csq_core::app::policy_settings::NAMES.contains(n)
                     && get(n).is_empty()
             })
@@ -285,8 +290,22 @@ impl FunctionEnv {
         if spec.signs_links {
             names.push(get(LINK_KEYS_PARAMETER));
         }
+        // In the same call: init makes one round trip.
+        let privacy_name = Some(get(PRIVACY_PARAMETER)).filter(|n| !n.is_empty());
+        if let Some(name) = &privacy_name {
+            names.push(name.clone());
+        }
         let mut values = parameters(&ssm, &names).await?.into_iter();
         let public_url = values.next().unwrap_or_default();
+        let privacy = match &privacy_name {
+            Some(name) => Some(
+                csq_core::domain::privacy::PrivacyTexts::from_json(
+                    &values.next_back().unwrap_or_default(),
+                )
+                .with_context(|| format!("SSM parameter {name}"))?,
+            ),
+            None => None,
+        };
         let link_keys = match values.next() {
             Some(value) => LinkKeys::parse(&value)
                 .with_context(|| format!("SSM parameter {}", get(LINK_KEYS_PARAMETER)))?,
@@ -306,6 +325,9 @@ impl FunctionEnv {
         }
         csq_core::app::policy_settings::PolicySettings::from_lookup(|n| vars.get(n).cloned())?
             .apply(&mut settings);
+        if let Some(texts) = privacy {
+            settings.privacy = Arc::new(texts);
+        }
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), get(TABLE_NAME))
@@ -453,7 +475,7 @@ impl FunctionEnv {
     }
 
     pub fn pages(&self) -> Pages {
-        Pages::new(self.clock.clone(), self.settings.clone())
+        Pages::new(&self.store(), self.clock.clone(), self.settings.clone())
     }
 
     /// On AWS the gateway authenticates: IAM on the integration route, the JWT

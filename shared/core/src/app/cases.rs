@@ -268,7 +268,11 @@ impl CaseHandling {
 
     async fn send_outcome(&self, case: Case, rules: &CaseRules) -> Result<Case, PortError> {
         let link = self.outcome_link(&case, rules);
-        let email = emails::case_outcome(&case, link.as_deref());
+        let email = emails::case_outcome(
+            &case,
+            link.as_deref(),
+            &emails::PrivacyLinks::of(&self.settings),
+        );
         let note = match self.mailer.send(&email).await {
             Ok(id) => format!("outcome emailed to the business ({id})"),
             Err(e) => format!("outcome email failed: {e}"),

@@ -89,7 +89,12 @@ impl Invitations {
         let unsubscribe = self.settings.unsubscribe_link(form);
         match self
             .mailer
-            .send(&emails::invitation(form, &link, &unsubscribe))
+            .send(&emails::invitation(
+                form,
+                &link,
+                &unsubscribe,
+                &emails::PrivacyLinks::of(&self.settings),
+            ))
             .await
         {
             Ok(message_id) => {

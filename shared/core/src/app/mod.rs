@@ -81,6 +81,8 @@ pub struct Settings {
     pub public_level: String,
     /// Fewest ratings in each window for the early warning to test a unit.
     pub warning_min_ratings: u64,
+    /// What a person is told about their data (the department's wording).
+    pub privacy: std::sync::Arc<crate::domain::privacy::PrivacyTexts>,
 }
 
 impl Settings {
@@ -100,7 +102,24 @@ impl Settings {
             rank_min_ratings: 30,
             public_level: "office".into(),
             warning_min_ratings: 20,
+            privacy: Default::default(),
         }
+    }
+
+    /// The periods in force, for the privacy texts' placeholders.
+    pub fn privacy_facts(&self, controller: String) -> crate::domain::privacy::PrivacyFacts {
+        crate::domain::privacy::PrivacyFacts {
+            personal_data_days: self.personal_data_retention.num_days(),
+            contact_grace_days: self.contact_grace.num_days(),
+            audit_days: self.audit_retention.num_days(),
+            form_days: self.form_ttl.num_days(),
+            controller,
+        }
+    }
+
+    /// The full privacy notice's address, in the reader's language.
+    pub fn privacy_link(&self, lang: crate::domain::declaration::Language) -> String {
+        format!("{}/privacy?lang={}", self.public_url, lang.code())
     }
 
     pub fn form_link(&self, token: &str) -> String {
@@ -188,23 +207,47 @@ impl Services {
                 clock.clone(),
                 settings.clone(),
             ),
-            pages: Pages::new(clock, settings),
+            pages: Pages::new(store, clock, settings),
         }
     }
 }
 
 /// What the public pages need beside the use cases: the core's time (what a
 /// page shows as still possible is decided against it), the base URL, CSRF
-/// tokens and QR codes of genuine form links.
+/// tokens, QR codes of genuine form links, and the privacy notice (which
+/// names the department from the directory).
 #[derive(Clone)]
 pub struct Pages {
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
+    directory: Directory,
 }
 
 impl Pages {
-    pub fn new(clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Pages {
-        Pages { clock, settings }
+    pub fn new(store: &Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Pages {
+        Pages {
+            directory: Directory::new(store, clock.clone()),
+            clock,
+            settings,
+        }
+    }
+
+    /// The full privacy notice in `lang`: the department's wording with the
+    /// periods in force and the directory's root unit as the controller.
+    pub async fn privacy_page(
+        &self,
+        lang: crate::domain::declaration::Language,
+    ) -> PortResult<crate::domain::privacy::PrivacyText> {
+        let controller = match self.directory.current_org().await? {
+            Some((_, org)) => org.root().map(|u| u.name_in(lang).to_owned()),
+            None => None,
+        }
+        .unwrap_or_else(|| match lang {
+            crate::domain::declaration::Language::Vi => "Cơ quan hải quan".into(),
+            crate::domain::declaration::Language::En => "The customs authority".into(),
+        });
+        let facts = self.settings.privacy_facts(controller);
+        Ok(self.settings.privacy.in_lang(lang).filled(&facts))
     }
 
     /// The base URL of the public pages (cookies are `Secure` when it is https).
@@ -226,6 +269,18 @@ impl Pages {
     /// after a key rotation, by another that reads the new keys).
     pub async fn csrf_ok(&self, id: &str, nonce: &str, token: &str) -> bool {
         self.settings.link_keys.csrf_ok(id, nonce, token).await
+    }
+
+    /// The privacy notices in `lang`, with the periods in force (the short
+    /// notices never name the controller: no directory read per page).
+    pub fn privacy_notice(
+        &self,
+        lang: crate::domain::declaration::Language,
+    ) -> crate::domain::privacy::PrivacyText {
+        let facts = self.settings.privacy_facts(String::new());
+        let mut text = self.settings.privacy.in_lang(lang).filled(&facts);
+        text.sections.clear();
+        text
     }
 
     /// The SVG QR code of a genuine form link (the signature alone is checked:

@@ -8,6 +8,7 @@ pub mod event;
 pub mod fields;
 pub mod form;
 pub mod org;
+pub mod privacy;
 pub mod rating_scale;
 pub mod report;
 pub mod sign_in;

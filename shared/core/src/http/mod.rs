@@ -287,6 +287,21 @@ pub async fn stylesheet() -> impl IntoResponse {
 }
 
 /// A short cookie of ours (a CSRF nonce, a session token), by name.
+/// A JSON request body that must be an object, read into `T`. serde reads a
+/// JSON array as a struct's fields in order (`[]`: every default, `[null]`:
+/// the first field absent), so an array would pass as a request no one
+/// wrote: it is refused with `why`'s message, like any other bad body.
+pub(crate) fn object_body<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    why: impl Fn(String) -> ApiError,
+) -> Result<T, ApiError> {
+    let doc: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| why(e.to_string()))?;
+    if !doc.is_object() {
+        return Err(why("a JSON object is expected".into()));
+    }
+    serde_json::from_value(doc).map_err(|e| why(e.to_string()))
+}
+
 pub(crate) fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)

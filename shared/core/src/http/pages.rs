@@ -6,6 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 use crate::domain::declaration::Language;
 use crate::domain::fields::FieldError;
 use crate::domain::form::{Form, Submission};
+use crate::domain::privacy::PrivacyText;
 use crate::domain::rating_scale::{Level, Polarity, Reason};
 use crate::domain::time::vn_display;
 
@@ -42,6 +43,7 @@ struct Words {
     thanks_complaint: &'static str,
     expires: &'static str,
     other_lang: &'static str,
+    personal_data: &'static str,
 }
 
 const VI: Words = Words {
@@ -76,6 +78,7 @@ const VI: Words = Words {
     thanks_complaint: "Phản ánh của Quý doanh nghiệp đã được chuyển đến đơn vị có thẩm quyền để xác minh, xử lý; kết quả sẽ được gửi qua email.",
     expires: "Hạn đánh giá",
     other_lang: "English",
+    personal_data: "Dữ liệu cá nhân",
 };
 
 const EN: Words = Words {
@@ -110,6 +113,7 @@ const EN: Words = Words {
     thanks_complaint: "Your complaint has been passed to the competent unit for verification; you will receive the outcome by email.",
     expires: "Rate by",
     other_lang: "Tiếng Việt",
+    personal_data: "Personal data",
 };
 
 fn words(lang: Language) -> &'static Words {
@@ -181,6 +185,8 @@ pub(super) fn layout(
                     strong { (title) }
                 }
                 main { (body) }
+                // Every public page leads to the full privacy notice.
+                footer.muted { a href={ "/privacy?lang=" (lang.code()) } { (words(lang).personal_data) } }
             }
         }
     }
@@ -250,7 +256,15 @@ fn field_errors(errors: &[FieldError], field: &str, lang: Language) -> Markup {
     }
 }
 
-/// The rating form itself, refilled with `values` after a failed check or "Sửa".
+/// The short privacy notice and the link to the full one.
+fn privacy_note(text: &str, privacy: &PrivacyText, lang: Language) -> Markup {
+    html! {
+        p.muted.privacy { (text) " " a href={ "/privacy?lang=" (lang.code()) } { (privacy.link) } }
+    }
+}
+
+/// The rating form itself, refilled with `values` after a failed check or
+/// "Sửa". `privacy`: the notices in the reader's language, periods filled in.
 pub fn form_page(
     form: &Form,
     token: &str,
@@ -258,6 +272,7 @@ pub fn form_page(
     csrf: &str,
     values: &[(String, String)],
     errors: &[FieldError],
+    privacy: &PrivacyText,
 ) -> Markup {
     let w = words(lang);
     let switch = format!("/f/{token}?lang={}", lang.other().code());
@@ -323,6 +338,7 @@ pub fn form_page(
                 section.card {
                     h2 { (w.contact) }
                     p.muted { (w.contact_note) }
+                    (privacy_note(&privacy.notice, privacy, lang))
                     label { (w.contact_name) input type="text" name="contact_name" maxlength="200" autocomplete="name" value=(value(values, "contact_name")); }
                     (field_errors(errors, "contact_name", lang))
                     label { (w.contact_phone) input type="tel" name="contact_phone" maxlength="30" autocomplete="tel" value=(value(values, "contact_phone")); }
@@ -342,6 +358,7 @@ pub fn review_page(
     csrf: &str,
     values: &[(String, String)],
     submission: &Submission,
+    privacy: &PrivacyText,
 ) -> Markup {
     let w = words(lang);
     layout(
@@ -373,7 +390,11 @@ pub fn review_page(
                 }
                 @if let Some(c) = &submission.overall_comment { p { strong { (w.overall) ": " } (c) } }
                 @if let Some(c) = &submission.suggestion { p { strong { (w.suggestion) ": " } (c) } }
-                @if let Some(c) = &submission.contact { p { strong { (w.contact) ": " } (c.name) " — " (c.phone) } }
+                @if let Some(c) = &submission.contact {
+                    p { strong { (w.contact) ": " } (c.name) " — " (c.phone) }
+                    @let said = if submission.reports_misconduct() { &privacy.notice_misconduct } else { &privacy.notice_complaint };
+                    (privacy_note(said, privacy, lang))
+                }
             }
             form method="post" action={ "/f/" (token) "/submit" } {
                 @for (k, v) in values.iter().filter(|(k, _)| k != "csrf" && k != "action" && k != "lang") {
@@ -402,6 +423,27 @@ pub fn thanks_page(form: &Form, lang: Language, complaint: bool) -> Markup {
                 h1 { (w.thanks_title) }
                 p { (w.thanks) }
                 @if complaint { p { (w.thanks_complaint) } }
+            }
+        },
+    )
+}
+
+/// The full privacy notice (`/privacy`): no sign-in, both languages.
+pub fn privacy_page(lang: Language, text: &PrivacyText) -> Markup {
+    let switch = format!("/privacy?lang={}", lang.other().code());
+    layout(
+        lang,
+        &text.title,
+        Some(&switch),
+        html! {
+            section.card {
+                h1 { (text.title) }
+                @for s in &text.sections {
+                    h2 { (s.heading) }
+                    @for paragraph in s.text.split("\n\n").filter(|p| !p.trim().is_empty()) {
+                        p { (paragraph.trim()) }
+                    }
+                }
             }
         },
     )

@@ -132,6 +132,10 @@ async fn page(
                         p { a href={ "/public.csv?month=" (r.month) } { "CSV" } " · " a href={ "/public.json?month=" (r.month) } { "JSON" } }
                     }
                 }
+                footer.muted {
+                    a href="/privacy?lang=vi" { "Dữ liệu cá nhân" }
+                    " · " a href="/privacy?lang=en" lang="en" { "Personal data" }
+                }
             }
         }
     };

@@ -29,12 +29,33 @@ pub fn router(state: PublicSite) -> Router {
                 "/u/{token}",
                 get(super::unsubscribe::show).post(super::unsubscribe::one_click),
             )
+            .route("/privacy", get(privacy))
             .route("/static/csq.css", get(stylesheet))
             .route("/favicon.ico", get(no_icon)),
     )
     .layer(axum::middleware::from_fn(super::compress::gzip))
     .with_state(state)
     .merge(public_report)
+}
+
+/// The full privacy notice, in the language asked for (Vietnamese by default).
+async fn privacy(State(state): State<PublicSite>, Query(q): Query<LangQuery>) -> Response {
+    let lang = q
+        .lang
+        .as_deref()
+        .and_then(Language::from_code)
+        .unwrap_or(Language::Vi);
+    match state.pages.privacy_page(lang).await {
+        Ok(text) => (
+            [(header::CACHE_CONTROL, "public, max-age=300")],
+            Html(pages::privacy_page(lang, &text).into_string()),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "privacy page storage failure");
+            status_response(StatusKind::Unavailable)
+        }
+    }
 }
 
 /// Browsers ask every origin for an icon; CSQ has none, and says so without an error.
@@ -97,11 +118,14 @@ fn submit_error_response(
     lang: Language,
     csrf: &str,
     fields: &[(String, String)],
+    privacy: &crate::domain::privacy::PrivacyText,
 ) -> Response {
     match e {
         SubmitError::Invalid { form, errors } => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(pages::form_page(&form, token, lang, csrf, fields, &errors).into_string()),
+            Html(
+                pages::form_page(&form, token, lang, csrf, fields, &errors, privacy).into_string(),
+            ),
         )
             .into_response(),
         SubmitError::Link(e) => link_error_response(e),
@@ -133,7 +157,8 @@ async fn show_form(
     let (nonce, set_cookie) =
         super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/f/", state.pages.public_url());
     let csrf = state.pages.csrf_token(&form.id, &nonce);
-    let page = pages::form_page(&form, &token, lang, &csrf, &[], &[]);
+    let privacy = state.pages.privacy_notice(lang);
+    let page = pages::form_page(&form, &token, lang, &csrf, &[], &[], &privacy);
     let mut res = Html(page.into_string()).into_response();
     if let Some(cookie) = set_cookie {
         res.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -194,17 +219,21 @@ async fn review(
         Ok(x) => x,
         Err(res) => return res,
     };
+    let privacy = state.pages.privacy_notice(lang);
     let editing = fields.iter().any(|(k, v)| k == "action" && v == "edit");
     if editing {
-        return Html(pages::form_page(&form, &token, lang, &csrf, &fields, &[]).into_string())
-            .into_response();
+        return Html(
+            pages::form_page(&form, &token, lang, &csrf, &fields, &[], &privacy).into_string(),
+        )
+        .into_response();
     }
     match state.rating.review_submission(&token, &fields).await {
-        Ok((form, submission)) => {
-            Html(pages::review_page(&form, &token, lang, &csrf, &fields, &submission).into_string())
-                .into_response()
-        }
-        Err(e) => submit_error_response(e, &token, lang, &csrf, &fields),
+        Ok((form, submission)) => Html(
+            pages::review_page(&form, &token, lang, &csrf, &fields, &submission, &privacy)
+                .into_string(),
+        )
+        .into_response(),
+        Err(e) => submit_error_response(e, &token, lang, &csrf, &fields, &privacy),
     }
 }
 
@@ -222,6 +251,9 @@ async fn submit(
         Ok((form, complaint)) => {
             Html(pages::thanks_page(&form, lang, complaint).into_string()).into_response()
         }
-        Err(e) => submit_error_response(e, &token, lang, &csrf, &fields),
+        Err(e) => {
+            let privacy = state.pages.privacy_notice(lang);
+            submit_error_response(e, &token, lang, &csrf, &fields, &privacy)
+        }
     }
 }

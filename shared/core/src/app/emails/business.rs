@@ -9,16 +9,64 @@ use crate::domain::form::Form;
 use crate::domain::time::vn_display;
 use crate::ports::{InlineImage, OutgoingEmail};
 
+/// Where each email to a business points for how its data is handled:
+/// the full notice at `/privacy`, in both languages.
+pub struct PrivacyLinks {
+    pub vi: String,
+    pub en: String,
+}
+
+impl PrivacyLinks {
+    pub fn of(settings: &crate::app::Settings) -> PrivacyLinks {
+        PrivacyLinks {
+            vi: settings.privacy_link(Language::Vi),
+            en: settings.privacy_link(Language::En),
+        }
+    }
+
+    fn html(&self) -> maud::Markup {
+        html! {
+            p style="color:#666;font-size:12px" {
+                a href=(self.vi) { "Thông báo về xử lý dữ liệu cá nhân" }
+                " · " a href=(self.en) { "How your personal data is handled" }
+            }
+        }
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "Thông báo về xử lý dữ liệu cá nhân / How your personal data is handled:\n{}\n{}\n",
+            self.vi, self.en
+        )
+    }
+}
+
 /// The invitation to rate a form; `unsubscribe` is its signed one-click opt-out URL.
-pub fn invitation(form: &Form, link: &str, unsubscribe: &str) -> OutgoingEmail {
-    compose_invitation(form, link, unsubscribe, false)
+pub fn invitation(
+    form: &Form,
+    link: &str,
+    unsubscribe: &str,
+    privacy: &PrivacyLinks,
+) -> OutgoingEmail {
+    compose_invitation(form, link, unsubscribe, privacy, false)
 }
 
-pub fn reminder(form: &Form, link: &str, unsubscribe: &str) -> OutgoingEmail {
-    compose_invitation(form, link, unsubscribe, true)
+pub fn reminder(
+    form: &Form,
+    link: &str,
+    unsubscribe: &str,
+    privacy: &PrivacyLinks,
+) -> OutgoingEmail {
+    compose_invitation(form, link, unsubscribe, privacy, true)
 }
 
-fn compose_invitation(form: &Form, link: &str, unsubscribe: &str, reminder: bool) -> OutgoingEmail {
+fn compose_invitation(
+    form: &Form,
+    link: &str,
+    unsubscribe: &str,
+    privacy: &PrivacyLinks,
+    reminder: bool,
+) -> OutgoingEmail {
     let number = form.declaration.number.as_str();
     let expires = vn_display(form.expires_at);
     let subject = if reminder {
@@ -97,10 +145,12 @@ fn compose_invitation(form: &Form, link: &str, unsubscribe: &str, reminder: bool
             "Không muốn nhận thư mời đánh giá? " a href=(unsubscribe) { "Từ chối nhận thư" }
             " · Do not want rating invitations? " a href=(unsubscribe) { "Unsubscribe" }
         }
+        (privacy.html())
     });
     text.push_str(&format!(
         "Từ chối nhận thư mời đánh giá / Unsubscribe from rating invitations:\n{unsubscribe}\n"
     ));
+    text.push_str(&privacy.text());
     OutgoingEmail {
         to_name: form.business.name.to_string(),
         to: form.business.email.to_string(),
@@ -122,7 +172,7 @@ fn compose_invitation(form: &Form, link: &str, unsubscribe: &str, reminder: bool
 
 /// The outcome to the business, with the link to accept it, rate how it was
 /// handled or appeal (`link`: None only when no outcome link can be made).
-pub fn case_outcome(case: &Case, link: Option<&str>) -> OutgoingEmail {
+pub fn case_outcome(case: &Case, link: Option<&str>, privacy: &PrivacyLinks) -> OutgoingEmail {
     let c = &case.complaint;
     let finding = case.finding.as_deref().unwrap_or("");
     let (kind_vi, kind_en) = case_kind_words(case);
@@ -182,7 +232,9 @@ pub fn case_outcome(case: &Case, link: Option<&str>) -> OutgoingEmail {
                 }
             }
         }
+        (privacy.html())
     });
+    let text = text + &privacy.text();
     OutgoingEmail {
         to_name: c.business.name.to_string(),
         to: c.business.email.to_string(),

@@ -7,7 +7,7 @@
 mod business;
 mod staff;
 
-pub use business::{case_outcome, invitation, reminder};
+pub use business::{PrivacyLinks, case_outcome, invitation, reminder};
 pub use staff::{case_assigned, case_escalated, case_reminder, early_warning, sign_in_code};
 
 use maud::{Markup, html};
@@ -143,6 +143,13 @@ mod tests {
     use super::*;
     use crate::domain::submission::tests::sample_form;
 
+    fn privacy() -> PrivacyLinks {
+        PrivacyLinks {
+            vi: "https://csq.example/privacy?lang=vi".into(),
+            en: "https://csq.example/privacy?lang=en".into(),
+        }
+    }
+
     #[test]
     fn invitation_has_both_languages_and_the_link() {
         let mut form = sample_form();
@@ -151,8 +158,16 @@ mod tests {
             &form,
             "https://csq.example/f/k1.abc.1.sig",
             "https://csq.example/u/k1.abc.1.sig",
+            &privacy(),
         );
         assert_eq!(mail.to, "xnk@abc.com.vn");
+        // Every email to a business says where its data's handling is explained.
+        for link in [privacy().vi, privacy().en] {
+            assert!(
+                mail.html.contains(&link) && mail.text.contains(&link),
+                "{link}"
+            );
+        }
         assert!(mail.subject.contains("105234567890"));
         assert!(mail.text.contains("Kính gửi") && mail.text.contains("Dear"));
         assert!(
@@ -171,6 +186,7 @@ mod tests {
             &form,
             "http://127.0.0.1:8080/f/k1.abc.1.sig",
             "http://127.0.0.1:8080/u/k1.abc.1.sig",
+            &privacy(),
         );
         let raw = String::from_utf8(to_mime(&mail, "CSQ Hải quan <no-reply@csq.example>").unwrap())
             .unwrap();
@@ -208,7 +224,8 @@ mod tests {
     fn english_business_reads_english_first() {
         let mut form = sample_form();
         form.business.language = Language::En;
-        let mail = reminder(&form, "l", "https://csq.example/u/x");
+        let mail = reminder(&form, "l", "https://csq.example/u/x", &privacy());
+        assert!(mail.text.contains(&privacy().en));
         assert!(mail.text.find("Dear") < mail.text.find("Kính gửi"));
         assert!(mail.subject.starts_with("Nhắc"));
     }

@@ -32,7 +32,12 @@ impl Housekeeping {
                 {
                     let link = self.settings.rating_link(&form);
                     let unsubscribe = self.settings.unsubscribe_link(&form);
-                    let mail = emails::reminder(&form, &link, &unsubscribe);
+                    let mail = emails::reminder(
+                        &form,
+                        &link,
+                        &unsubscribe,
+                        &emails::PrivacyLinks::of(&self.settings),
+                    );
                     match self.mailer.send(&mail).await {
                         Ok(_) => sent += 1,
                         Err(e) => {

@@ -47,6 +47,28 @@ impl Case {
         if !crate::domain::time::has_passed(self.personal_data_expiry()?, now) {
             return None;
         }
+        Some(self.stripped(
+            now,
+            "nightly",
+            "personal data expired: contact details removed, the case and its finding kept",
+        ))
+    }
+
+    /// A person asked for their data to be erased: the same as retention
+    /// does at its limit, now, whatever the case's state. None when the case
+    /// holds none of it any more.
+    pub fn erase_personal_data(&self, now: DateTime<Utc>, by: &str) -> Option<(Case, CaseEvent)> {
+        if self.person_keys().is_empty() {
+            return None;
+        }
+        Some(self.stripped(
+            now,
+            by,
+            "personal data erased at the person's request: contact details removed, the case and its finding kept",
+        ))
+    }
+
+    fn stripped(&self, now: DateTime<Utc>, actor: &str, note: &str) -> (Case, CaseEvent) {
         let mut next = self.clone();
         next.complaint.contact = None;
         next.complaint.business.email =
@@ -55,14 +77,11 @@ impl Case {
         next.version += 1;
         let event = self.event(
             now,
-            "nightly",
+            actor,
             CaseAction::Anonymised,
-            Some(
-                "personal data expired: contact details removed, the case and its finding kept"
-                    .into(),
-            ),
+            Some(note.into()),
             self.status,
         );
-        Some((next, event))
+        (next, event)
     }
 }

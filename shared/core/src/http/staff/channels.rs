@@ -44,7 +44,7 @@ impl From<ChannelError> for ApiError {
 
 /// A JSON body, or a 422 saying what to send.
 fn body<T: DeserializeOwned>(bytes: &Bytes, what: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    crate::http::object_body(bytes, |e| {
         ApiError::Fields(
             StatusCode::UNPROCESSABLE_ENTITY,
             vec![crate::domain::fields::FieldError::new(

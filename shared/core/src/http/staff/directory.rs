@@ -102,7 +102,7 @@ pub(super) async fn replace_org(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     who.may_use(StaffRoute::DirectoryChange)?;
-    let org: OrgDirectory = serde_json::from_slice(&body).map_err(|e| {
+    let org: OrgDirectory = crate::http::object_body(&body, |e| {
         ApiError::Fields(
             StatusCode::UNPROCESSABLE_ENTITY,
             vec![crate::domain::fields::FieldError::new(
@@ -220,14 +220,7 @@ pub(super) async fn replace_case_rules(
             )],
         )
     };
-    // serde would read a JSON array as the struct's fields in order (`[]`:
-    // every default), saving rules no one wrote: the document is an object.
-    let doc: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| not_rules(e.to_string()))?;
-    if !doc.is_object() {
-        return Err(not_rules("a JSON object is expected".into()));
-    }
-    let rules: CaseRules = serde_json::from_value(doc).map_err(|e| not_rules(e.to_string()))?;
+    let rules: CaseRules = crate::http::object_body(&body, not_rules)?;
     match state
         .case_handling
         .replace_case_rules(&who.who.sub, rules, q.version)

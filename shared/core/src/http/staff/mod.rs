@@ -334,7 +334,7 @@ async fn case_action(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let body: CaseActionRequest = serde_json::from_slice(&body).map_err(|e| {
+    let body: CaseActionRequest = crate::http::object_body(&body, |e| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "bad_body",
