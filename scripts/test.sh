@@ -61,6 +61,7 @@ st_pid=$!
 trap 'kill $moto_pid $st_pid 2>/dev/null || true; rm -rf "$st_data"' EXIT
 wait_for_port "$st_port"
 st_key=$(target/debug/csq --data-dir "$st_data" integration-key)
+[ -n "$st_key" ] || { echo "csq integration-key printed no key" >&2; exit 1; }
 "$ST_VENV/bin/schemathesis" run shared/core/api/integration-v1.yaml \
   --url "http://127.0.0.1:$st_port" -H "Authorization: Bearer $st_key" \
   --max-examples 100 --seed 20261128 --exclude-checks allow_header_conformance
@@ -68,6 +69,7 @@ st_key=$(target/debug/csq --data-dir "$st_data" integration-key)
 # above issued. Schema-valid requests may still be refused: cursors are opaque
 # and date ranges have rules (from <= to, at most 366 days) a schema cannot say.
 st_token=$(target/debug/csq --data-dir "$st_data" staff-token --role department)
+[ -n "$st_token" ] || { echo "csq staff-token printed no token" >&2; exit 1; }
 "$ST_VENV/bin/schemathesis" run shared/core/api/staff-v1.yaml \
   --url "http://127.0.0.1:$st_port" -H "Authorization: Bearer $st_token" \
   --max-examples 30 --seed 20261128 \

@@ -308,6 +308,24 @@ try:
         fail(f"settings: the suppression list said {notes}, the API {standing}")
     else:
         print("ok: settings look up, suppress and lift an address (" + " → ".join(n.split(":")[0] for n in notes) + ")")
+    # A person's data request: found, then erased (the dialog confirmed), then
+    # nothing left; the API agrees.
+    def person(act, email="xnk1@demo-business.invalid"):
+        b.eval(f"document.getElementById('person-email').value = {json.dumps(email)};"
+               "document.getElementById('person-phone').value = '';"
+               "document.getElementById('person-note').textContent = '';"
+               "window.confirm = () => true;"
+               f"document.getElementById('person-form').requestSubmit("
+               f"document.querySelector('#person-form [data-act={act}]')); 0")
+        return b.wait("document.getElementById('person-note').textContent") or ""
+    before = api("/v1/personal-data/find", method="POST", body={"email": "xnk1@demo-business.invalid"})
+    found, erased, after = person("find"), person("erase"), person("find")
+    left = api("/v1/personal-data/find", method="POST", body={"email": "xnk1@demo-business.invalid"})
+    if not before["forms"] or f"{len(before['forms'])} phiếu" not in found or "Đã xóa" not in erased \
+            or not after.startswith("0 phiếu, 0 hồ sơ") or left["forms"] or left["cases"]:
+        fail(f"settings: a data request said {found!r} → {erased!r} → {after!r}; the API {len(left['forms'])} forms left")
+    else:
+        print(f"ok: settings find a person's data ({found}), erase it ({erased}), and find nothing after")
     # Webhooks: added with its secret shown once, listed, removed.
     b.eval("document.getElementById('webhook-url').value = 'https://erp.example.vn/csq';"
            "document.getElementById('webhook-note').textContent = '';"

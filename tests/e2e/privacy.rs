@@ -137,3 +137,141 @@ async fn the_department_words_it_its_own_way() {
         "{err:#}"
     );
 }
+
+/// A person asks for their data: the department finds everything held about
+/// their address or number, exports it, and erases it; the case, its finding
+/// and its trail stay; a second erasure changes nothing; each step is in the
+/// audit log under a keyed hash, never the address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_data_is_found_exported_and_erased() {
+    use crate::case_handling::{low, submit};
+    use csq_core::auth::staff::StaffRole;
+    use serde_json::{Value, json};
+    let app = spawn_app().await;
+    let case_id = submit(&app, &low()).await;
+    let dept = app.staff_token(StaffRole::Department, None);
+    let post = |token: &str, path: &str, body: Value| {
+        let (app, token, path) = (&app, token.to_owned(), path.to_owned());
+        async move { app.staff_post(&token, &path, &body).await }
+    };
+    let find = |body: Value| {
+        let post = &post;
+        let dept = dept.clone();
+        async move {
+            let res = post(&dept, "/v1/personal-data/find", body).await;
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+
+    let held = find(json!({"email": " XNK@abc.com.vn"})).await;
+    assert_eq!(held["by"], "email");
+    assert_eq!(held["forms"].as_array().unwrap().len(), 1, "{held}");
+    let form = &held["forms"][0];
+    assert_eq!(form["email"], "xnk@abc.com.vn");
+    assert_eq!(form["contact_phone"], "0901234567");
+    assert_eq!(form["ratings"][0]["level"], 1);
+    assert_eq!(held["cases"][0]["case_id"], case_id.as_str());
+    assert_eq!(held["cases"][0]["contact_name"], "Mai Lan");
+    assert!(held["suppression"].is_null());
+    let by_phone = find(json!({"phone": "+84 901 234 567"})).await;
+    assert_eq!(by_phone["forms"][0]["form_id"], form["form_id"]);
+    assert_eq!(by_phone["cases"].as_array().unwrap().len(), 1);
+
+    // The same as a file; the department alone; one of address or number.
+    let export = post(
+        &dept,
+        "/v1/personal-data/export",
+        json!({"email": "xnk@abc.com.vn"}),
+    )
+    .await;
+    assert_eq!(export.status(), 200);
+    assert!(
+        export.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("personal-data.json")
+    );
+    let head = app.staff_token(StaffRole::UnitHead, Some("03CC"));
+    let res = post(
+        &head,
+        "/v1/personal-data/find",
+        json!({"email": "xnk@abc.com.vn"}),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    for bad in [
+        json!({}),
+        json!({"email": "xnk@abc.com.vn", "phone": "0901234567"}),
+        json!({"email": "not an address"}),
+        json!({"phone": "12"}),
+    ] {
+        let res = post(&dept, "/v1/personal-data/erase", bad.clone()).await;
+        assert_eq!(res.status(), 422, "{bad}");
+    }
+
+    // Erased: the form keeps its ratings, the case its finding and trail.
+    let res = post(
+        &dept,
+        "/v1/personal-data/erase",
+        json!({"email": "xnk@abc.com.vn"}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let done: Value = res.json().await.unwrap();
+    assert_eq!(done, json!({"forms_erased": 1, "cases_anonymised": 1}));
+    let case = app.staff_json(&dept, &format!("/v1/cases/{case_id}")).await;
+    let text = case.to_string();
+    assert!(
+        !text.contains("Mai Lan") && !text.contains("0901234567"),
+        "{text}"
+    );
+    assert_eq!(case["case"]["status"], "open", "the case goes on: {case}");
+    assert!(
+        case["events"].as_array().unwrap().iter().any(|e| e["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("at the person's request")),
+        "{case}"
+    );
+    let ratings = app.staff_json(&dept, "/v1/ratings?limit=10").await;
+    assert_eq!(
+        ratings["items"].as_array().unwrap().len(),
+        1,
+        "ratings stay"
+    );
+    for body in [
+        json!({"email": "xnk@abc.com.vn"}),
+        json!({"phone": "0901234567"}),
+    ] {
+        let held = find(body).await;
+        assert!(
+            held["forms"].as_array().unwrap().is_empty()
+                && held["cases"].as_array().unwrap().is_empty(),
+            "{held}"
+        );
+    }
+    let again = post(
+        &dept,
+        "/v1/personal-data/erase",
+        json!({"email": "xnk@abc.com.vn"}),
+    )
+    .await;
+    assert_eq!(
+        again.json::<Value>().await.unwrap(),
+        json!({"forms_erased": 0, "cases_anonymised": 0}),
+        "nothing twice"
+    );
+
+    // The audit log: who asked what, by key.
+    let key = csq_core::domain::privacy::person::email_key("xnk@abc.com.vn");
+    let (whats, log) = app.audited(&key).await;
+    for what in [
+        "personal-data-find",
+        "personal-data-export",
+        "personal-data-erase",
+    ] {
+        assert!(whats.iter().any(|w| w == what), "{what}: {whats:?}");
+    }
+    assert!(!log.contains("xnk@abc.com.vn"), "no address in the log");
+}

@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             directory: env.directory(),
             case_handling: env.case_handling()?,
             channels: env.channels(),
+            data_requests: env.data_requests(),
             pages: env.pages(),
             auth: env.staff_auth(),
             // Staff sign in at the identity provider; no local sessions here.

@@ -214,6 +214,7 @@ impl LocalHost {
             directory: s.directory.clone(),
             case_handling: s.case_handling.clone(),
             channels: s.channels.clone(),
+            data_requests: s.data_requests.clone(),
             pages: s.pages.clone(),
             auth: Arc::new(crate::oidc::LocalStaffAuth {
                 operator: self.staff_jwt.clone(),

@@ -100,6 +100,12 @@ enum Command {
         #[arg(long)]
         lift: bool,
     },
+    /// A person's request about their data, by email address or phone number:
+    /// find it, export it to a file, or erase it (audited)
+    PersonalData {
+        #[command(subcommand)]
+        command: PersonalDataCommand,
+    },
     /// A consistent copy of the data directory into FILE (and FILE.sha256),
     /// while `csq serve` keeps taking submissions
     Backup { file: PathBuf },
@@ -128,6 +134,39 @@ enum MailCommand {
     DeadLetters,
     /// Send a dead letter again (ID, the outbox file's name), or the oldest hundred
     Resend { id: Option<String> },
+}
+
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct Person {
+    /// The email address the person used
+    #[arg(long)]
+    email: Option<String>,
+    /// The phone number the person gave as a contact
+    #[arg(long)]
+    phone: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum PersonalDataCommand {
+    /// Say what is held: forms, cases, the suppression list
+    Find {
+        #[command(flatten)]
+        person: Person,
+    },
+    /// Write everything held to FILE (JSON) to hand to the person
+    Export {
+        #[command(flatten)]
+        person: Person,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Erase the person's contact data from every form and case (cases,
+    /// findings and trails stay, anonymised)
+    Erase {
+        #[command(flatten)]
+        person: Person,
+    },
 }
 
 #[derive(Subcommand)]
@@ -432,6 +471,7 @@ async fn offline(host: LocalHost, command: Command) -> anyhow::Result<()> {
             lift,
         } => suppress(&host, &address, check, lift).await?,
         Command::Webhooks { command } => webhooks(&host, command).await?,
+        Command::PersonalData { command } => personal_data(&host, command).await?,
         Command::Mail { command } => mail(&host, command).await?,
         Command::Serve { .. }
         | Command::Demo { .. }
@@ -513,6 +553,66 @@ async fn mail(host: &LocalHost, command: MailCommand) -> anyhow::Result<()> {
 
 /// The audit log's name for what an operator does from this machine's CLI.
 const CLI: &str = "operator-token:csq (command line)";
+
+async fn personal_data(host: &LocalHost, command: PersonalDataCommand) -> anyhow::Result<()> {
+    use csq_core::domain::privacy::person::PersonQuery;
+    let requests = &host.services.data_requests;
+    let query = |p: &Person| PersonQuery::parse(p.email.as_deref(), p.phone.as_deref());
+    match command {
+        PersonalDataCommand::Find { person } => {
+            let held = requests
+                .find(CLI, &query(&person)?, "personal-data-find")
+                .await?;
+            println!(
+                "{} form(s), {} case(s){}{}",
+                held.forms.len(),
+                held.cases.len(),
+                match &held.suppression {
+                    Some(s) =>
+                        format!(", on the suppression list ({}) since {}", s.reason, s.since),
+                    None => String::new(),
+                },
+                if held.truncated {
+                    " (more than listed)"
+                } else {
+                    ""
+                }
+            );
+            for f in &held.forms {
+                println!(
+                    "form {}\tdeclaration {}\t{}",
+                    f.form_id, f.declaration_number, f.status
+                );
+            }
+            for c in &held.cases {
+                println!(
+                    "case {}\tdeclaration {}\t{}",
+                    c.case_id, c.declaration_number, c.status
+                );
+            }
+        }
+        PersonalDataCommand::Export { person, out } => {
+            let held = requests
+                .find(CLI, &query(&person)?, "personal-data-export")
+                .await?;
+            std::fs::write(&out, serde_json::to_vec_pretty(&held)?)?;
+            println!(
+                "{} form(s) and {} case(s) written to {}.",
+                held.forms.len(),
+                held.cases.len(),
+                out.display()
+            );
+        }
+        PersonalDataCommand::Erase { person } => {
+            let done = requests.erase(CLI, &query(&person)?).await?;
+            println!(
+                "Erased from {} form(s); {} case(s) anonymised (their findings and trails kept).",
+                done.forms_erased, done.cases_anonymised
+            );
+        }
+    }
+    Ok(())
+}
 
 async fn suppress(host: &LocalHost, address: &str, check: bool, lift: bool) -> anyhow::Result<()> {
     let channels = &host.services.channels;

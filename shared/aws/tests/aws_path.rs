@@ -319,6 +319,7 @@ fn staff_router(env: &FunctionEnv) -> axum::Router {
         directory: env.directory(),
         case_handling: env.case_handling().unwrap(),
         channels: env.channels(),
+        data_requests: env.data_requests(),
         pages: env.pages(),
         auth: env.staff_auth(),
         sessions: None,
@@ -1971,4 +1972,114 @@ async fn the_privacy_notice_is_served_by_the_rating_function() {
         .expect("refused at init");
     let err = format!("{err:#}");
     assert!(err.contains(&name) && err.contains("en.notice"), "{err}");
+}
+
+/// Issue 25 on AWS: the department finds, exports and erases a person's data
+/// through the staff function, on DynamoDB; the case stays, anonymised; a
+/// second erasure changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_data_is_found_and_erased_on_the_aws_path() {
+    let world = World::new().await;
+    let issuer = world.function(&ISSUE_FORM).await;
+    let rating = world.function(&RATING_FORM).await;
+    let router = world.function(&COMPLAINT_ROUTER).await;
+    let staff = world.function(&STAFF_API).await;
+    assert_eq!(
+        post_form(&issuer, &issue_body(&world)).await.status,
+        StatusCode::CREATED
+    );
+    let link = link_in_html(sent_to(&world.business).await[0]["body"].as_str().unwrap());
+    let path = link
+        .strip_prefix("https://csq.example.vn")
+        .unwrap()
+        .to_owned();
+    let page = call(
+        public_router(&rating),
+        http_event("GET", &path, &[], &[], None, None),
+    )
+    .await;
+    let cookie = first_cookie(&page);
+    let csrf = hidden(&page.body, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("level.0", "1"),
+        ("reason.0", "delay"),
+        ("contact_name", "Lê Văn Cường"),
+        ("contact_phone", "0912345678"),
+    ];
+    let submitted = call(
+        public_router(&rating),
+        http_event(
+            "POST",
+            &format!("{path}/submit"),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            std::slice::from_ref(&cookie),
+            Some(&form_body(&fields)),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    for m in world.queue.receive(10).await.unwrap() {
+        router
+            .case_handling()
+            .unwrap()
+            .route_complaint(&m.body)
+            .await
+            .unwrap();
+        world.queue.delete(&m.receipt).await.unwrap();
+    }
+    let dept = json!({"email": DEPARTMENT});
+    let post = |path: &'static str, body: Value| {
+        let (staff, dept) = (&staff, dept.clone());
+        async move {
+            let r = call(
+                staff_router(staff),
+                http_event(
+                    "POST",
+                    path,
+                    &[("content-type", "application/json")],
+                    &[],
+                    Some(&body.to_string()),
+                    Some(dept),
+                ),
+            )
+            .await;
+            (
+                r.status,
+                serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, held) = post("/v1/personal-data/find", json!({"phone": "0912345678"})).await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    assert_eq!(held["forms"].as_array().unwrap().len(), 1, "{held}");
+    assert_eq!(held["cases"].as_array().unwrap().len(), 1, "{held}");
+    let (_, by_email) = post("/v1/personal-data/find", json!({"email": world.business})).await;
+    assert_eq!(by_email["forms"][0]["contact_name"], "Lê Văn Cường");
+
+    let (status, done) = post("/v1/personal-data/erase", json!({"email": world.business})).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done, json!({"forms_erased": 1, "cases_anonymised": 1}));
+    let (_, again) = post("/v1/personal-data/erase", json!({"email": world.business})).await;
+    assert_eq!(again, json!({"forms_erased": 0, "cases_anonymised": 0}));
+    for body in [
+        json!({"email": world.business}),
+        json!({"phone": "0912345678"}),
+    ] {
+        let (_, held) = post("/v1/personal-data/find", body).await;
+        assert!(
+            held["forms"].as_array().unwrap().is_empty()
+                && held["cases"].as_array().unwrap().is_empty(),
+            "{held}"
+        );
+    }
+    let case_id = by_email["cases"][0]["case_id"].as_str().unwrap().to_owned();
+    let kept = world
+        .store
+        .case(&case_id)
+        .await
+        .unwrap()
+        .expect("the case stays");
+    assert!(kept.anonymised_at.is_some() && kept.complaint.contact.is_none());
 }

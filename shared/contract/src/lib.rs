@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod forms;
 pub mod misc;
 pub mod numbers;
+pub mod person;
 pub mod queue;
 
 /// Generates one test per check for an adapter. `$make` is an async expression
@@ -101,6 +102,21 @@ macro_rules! event_outbox_contract {
             [
                 events_are_stored_with_their_change_or_not_at_all,
                 relayed_events_leave_the_outbox_in_bounded_reads,
+            ]
+        );
+    };
+}
+
+/// Every person-index check.
+#[macro_export]
+macro_rules! person_index_contract {
+    ($make:expr) => {
+        $crate::contract_tests!(
+            person,
+            $make,
+            [
+                a_persons_records_are_indexed_as_they_are_written,
+                entries_go_with_the_records_personal_data,
             ]
         );
     };

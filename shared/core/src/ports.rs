@@ -198,6 +198,9 @@ pub trait FormStore: Send + Sync {
     async fn mark_expired(&self, form_id: &str, now: DateTime<Utc>) -> PortResult<bool>;
     /// Conditional update applying `Form::forget_contact`. True if a contact went.
     async fn forget_contact(&self, form_id: &str) -> PortResult<bool>;
+    /// Conditional update applying `Form::erase_personal_data` (a person's
+    /// request). True if anything went.
+    async fn erase_personal_data(&self, form_id: &str) -> PortResult<bool>;
     /// Query the sparse index of complaints not yet handed to the queue.
     async fn pending_complaints(&self, limit: u32) -> PortResult<Vec<Complaint>>;
     /// Removes a complaint from the outbox once the queue accepted it.
@@ -441,6 +444,25 @@ pub trait EventPublisher: Send + Sync {
     async fn publish(&self, events: &[Event]) -> PortResult<()>;
 }
 
+/// A record holding a person's data, as the person index names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HeldRecord {
+    Form(String),
+    Case(String),
+}
+
+/// Where a person's data is: each form and case is indexed under the keys of
+/// `Form::person_keys` / `Case::person_keys` (keyed hashes, never the
+/// address or number) in the same write that stores it, with the record's
+/// personal-data limit, so a request never walks storage.
+#[async_trait]
+pub trait PersonIndex: Send + Sync {
+    /// The records indexed under `key`, at most `limit`.
+    async fn records_of_person(&self, key: &str, limit: u32) -> PortResult<Vec<HeldRecord>>;
+    /// Drops these entries of `key` (their data was erased).
+    async fn unindex_person(&self, key: &str, records: &[HeldRecord]) -> PortResult<()>;
+}
+
 /// Events written in the same transaction as the change they announce (a
 /// form's first invitation attempt, a submission, a case change), kept until
 /// the publisher accepts them: a crash between storing and publishing delays
@@ -500,7 +522,15 @@ pub trait StaffSessions: Send + Sync {
 /// A store that keeps every kind of record: each host has one (SQLite on one
 /// machine, DynamoDB on AWS), and the services take from it the ports they use.
 pub trait Store:
-    FormStore + CaseStore + StatsStore + OrgStore + AuditLog + SuppressionList + EventOutbox + 'static
+    FormStore
+    + CaseStore
+    + StatsStore
+    + OrgStore
+    + AuditLog
+    + SuppressionList
+    + EventOutbox
+    + PersonIndex
+    + 'static
 {
 }
 
@@ -512,6 +542,7 @@ impl<T> Store for T where
         + AuditLog
         + SuppressionList
         + EventOutbox
+        + PersonIndex
         + 'static
 {
 }

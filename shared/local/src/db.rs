@@ -62,10 +62,13 @@ impl Db {
     }
 
     fn configure(conn: &Connection) -> rusqlite::Result<()> {
+        // First: a command run beside `csq serve` (which may be writing) waits
+        // for the lock instead of failing at once with "database is locked",
+        // the journal-mode switch included.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
+        conn.pragma_update(None, "foreign_keys", "ON")
     }
 
     /// Runs `f` with the connection on a blocking thread.

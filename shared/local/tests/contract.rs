@@ -46,6 +46,13 @@ mod event_outbox {
     });
 }
 
+mod person_index {
+    use super::*;
+    csq_contract::person_index_contract!(async {
+        store().await as Arc<dyn csq_contract::person::People>
+    });
+}
+
 mod stats_and_org {
     use super::*;
     csq_contract::stats_and_org_contract!(async {

@@ -37,6 +37,10 @@ pub fn form_pk(id: &str) -> String {
 pub fn decl_pk(number: &str) -> String {
     format!("DECL#{number}")
 }
+/// A person's index entries (SK `FORM#id` or `CASE#id`), by a keyed hash.
+pub fn person_pk(key: &str) -> String {
+    format!("PERSON#{key}")
+}
 /// An event waiting in the event outbox (SK `OUTBOX`).
 pub fn event_pk(id: &str) -> String {
     format!("EVENT#{id}")

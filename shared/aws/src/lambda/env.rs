@@ -98,8 +98,9 @@ pub const ISSUE_FORM: FunctionSpec = FunctionSpec {
     sends_mail: true,
     enqueues: false,
     publishes: true,
-    // EVENT#: the event outbox, written with the change an event announces.
-    writes: &["FORM#", "DECL#", "EVENT#"],
+    // EVENT#: the event outbox, written with the change an event announces;
+    // PERSON#: the person index, written with the record it points to.
+    writes: &["FORM#", "DECL#", "EVENT#", "PERSON#"],
 };
 pub const RATING_FORM: FunctionSpec = FunctionSpec {
     binary: "rating-form",
@@ -116,7 +117,7 @@ pub const RATING_FORM: FunctionSpec = FunctionSpec {
     enqueues: true,
     publishes: true,
     // SUPPRESS#: the one-click opt-out link is served here, beside the form.
-    writes: &["FORM#", "SUPPRESS#", "EVENT#"],
+    writes: &["FORM#", "SUPPRESS#", "EVENT#", "PERSON#"],
 };
 pub const COMPLAINT_ROUTER: FunctionSpec = FunctionSpec {
     binary: "complaint-router",
@@ -131,7 +132,7 @@ pub const COMPLAINT_ROUTER: FunctionSpec = FunctionSpec {
     sends_mail: true,
     enqueues: false,
     publishes: true,
-    writes: &["CASE#", "EVENT#"],
+    writes: &["CASE#", "EVENT#", "PERSON#"],
 };
 pub const NIGHTLY: FunctionSpec = FunctionSpec {
     binary: "nightly",
@@ -171,7 +172,16 @@ pub const STAFF_API: FunctionSpec = FunctionSpec {
     enqueues: false,
     publishes: true,
     // SUPPRESS#: the department keeps the suppression list from the console.
-    writes: &["CASE#", "AUDIT#", "ORG", "SUPPRESS#", "EVENT#"],
+    // FORM# and PERSON#: the department erases a person's data on request.
+    writes: &[
+        "CASE#",
+        "AUDIT#",
+        "ORG",
+        "SUPPRESS#",
+        "EVENT#",
+        "FORM#",
+        "PERSON#",
+    ],
 };
 
 pub const SPECS: [&FunctionSpec; 5] = [
@@ -472,6 +482,11 @@ impl FunctionEnv {
     /// The suppression list; no webhooks (subscribers use the event bus).
     pub fn channels(&self) -> Channels {
         Channels::new(&self.store(), self.clock.clone(), self.settings.clone())
+    }
+
+    /// A person's requests about their data (find, export, erase).
+    pub fn data_requests(&self) -> csq_core::app::DataRequests {
+        csq_core::app::DataRequests::new(&self.store(), self.clock.clone(), self.settings.clone())
     }
 
     pub fn pages(&self) -> Pages {

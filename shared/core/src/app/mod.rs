@@ -21,6 +21,7 @@
 
 pub mod cases;
 pub mod channels;
+pub mod data_requests;
 pub mod emails;
 pub mod export;
 pub mod housekeeping;
@@ -47,6 +48,7 @@ use crate::ports::{
 
 pub use cases::CaseHandling;
 pub use channels::Channels;
+pub use data_requests::DataRequests;
 pub use housekeeping::Housekeeping;
 pub use issue::Issuance;
 pub use org::Directory;
@@ -160,6 +162,7 @@ pub struct Services {
     pub figures: Figures,
     pub directory: Directory,
     pub channels: Channels,
+    pub data_requests: DataRequests,
     pub housekeeping: Housekeeping,
     pub pages: Pages,
 }
@@ -199,6 +202,7 @@ impl Services {
             figures: Figures::new(store, clock.clone(), settings.clone()),
             directory: Directory::new(store, clock.clone()),
             channels: Channels::new(store, clock.clone(), settings.clone()),
+            data_requests: DataRequests::new(store, clock.clone(), settings.clone()),
             housekeeping: Housekeeping::new(
                 store,
                 mailer,

@@ -109,6 +109,7 @@ pub struct StaffApi {
     pub directory: Directory,
     pub case_handling: CaseHandling,
     pub channels: Channels,
+    pub data_requests: crate::app::DataRequests,
     pub pages: Pages,
     /// Bearer tokens: the identity provider's (through the API's authorizer)
     /// or the machine's operator tokens.

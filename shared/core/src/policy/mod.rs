@@ -99,6 +99,8 @@ pub enum StaffRoute {
     /// The suppression list and the webhooks (an address looked up is
     /// personal data; a webhook receives every event).
     Channels,
+    /// A person's request: find, export or erase what is held about them.
+    PersonalData,
 }
 
 impl StaffRoute {
@@ -118,6 +120,7 @@ impl StaffRoute {
             StaffRoute::DirectoryChange => "a new org directory",
             StaffRoute::CaseRulesChange => "new case rules",
             StaffRoute::Channels => "the suppression list and webhooks",
+            StaffRoute::PersonalData => "a person's requests for their data",
         }
     }
 }
@@ -157,7 +160,7 @@ impl std::fmt::Display for Refusal {
             ) => {
                 write!(f, "Only department staff may save {}.", route.what())
             }
-            Refusal::DepartmentOnly(route @ StaffRoute::Channels) => {
+            Refusal::DepartmentOnly(route @ (StaffRoute::Channels | StaffRoute::PersonalData)) => {
                 write!(f, "Only department staff may manage {}.", route.what())
             }
             Refusal::DepartmentOnly(route) => {
@@ -184,6 +187,7 @@ impl Scope {
             | StaffRoute::DirectoryChange
             | StaffRoute::CaseRulesChange
             | StaffRoute::Channels
+            | StaffRoute::PersonalData
                 if role != StaffRole::Department =>
             {
                 Err(Refusal::DepartmentOnly(route))

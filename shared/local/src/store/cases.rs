@@ -37,6 +37,8 @@ impl CaseStore for SqliteStore {
                 )?;
                 append_event(&tx, &event)?;
                 put_events(&tx, &announce)?;
+                let until = case.complaint.personal_data_until;
+                index_person_rows(&tx, "case", &case.id, &case.person_keys(), until)?;
                 tx.commit()?;
                 Ok(OpenCaseOutcome::Opened)
             })

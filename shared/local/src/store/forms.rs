@@ -28,6 +28,7 @@ impl FormStore for SqliteStore {
                         ts(form.personal_data_until)
                     ],
                 )?;
+                index_person_rows(&tx, "form", &form.id, &form.person_keys(), form.personal_data_until)?;
                 tx.commit()?;
                 Ok(InsertFormOutcome::Created)
             })
@@ -142,6 +143,8 @@ impl FormStore for SqliteStore {
                     return Ok(refused.into());
                 }
                 save_form(&tx, &form)?;
+                // The contact given with the submission is a person's data too.
+                index_person_rows(&tx, "form", &form.id, &form.person_keys(), form.personal_data_until)?;
                 let day = vn_day(write.submitted_at).to_string();
                 for r in &write.ratings {
                     tx.execute(
@@ -188,6 +191,15 @@ impl FormStore for SqliteStore {
                 let day = day.to_string();
                 let key = ["submitted_at", "form_id", "subject_key"];
                 keyset_page(conn, "ratings", "day = ?1", &[&day], &key, &page)
+            })
+            .await
+    }
+
+    async fn erase_personal_data(&self, form_id: &str) -> PortResult<bool> {
+        let id = form_id.to_owned();
+        self.db
+            .call("erase form personal data", move |conn| {
+                Ok(update_form(conn, &id, |f| f.erase_personal_data().then_some(()))?.is_some())
             })
             .await
     }
@@ -254,6 +266,9 @@ impl FormStore for SqliteStore {
                     &format!("DELETE FROM complaint_outbox WHERE id IN ({EXPIRED})"),
                     [&now],
                 )?;
+                // Index rows carry their record's limit: cases anonymised at
+                // the same limit go with their forms.
+                tx.execute("DELETE FROM person_index WHERE until <= ?1", [&now])?;
                 let n = tx.execute(
                     &format!("DELETE FROM forms WHERE id IN ({EXPIRED})"),
                     [&now],

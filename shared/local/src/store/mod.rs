@@ -9,6 +9,7 @@ mod cases;
 mod events;
 mod forms;
 mod org;
+mod person;
 mod sessions;
 mod stats;
 
@@ -29,9 +30,10 @@ use csq_core::domain::suppression::Suppression;
 use csq_core::domain::time::vn_day;
 use csq_core::domain::versions;
 use csq_core::ports::{
-    AddHandlingOutcome, AuditLog, CaseStore, CurrentOrg, EventOutbox, FormStore, InsertFormOutcome,
-    OpenCaseOutcome, OrgStore, Page, PageRequest, PortError, PortResult, SaveOrgOutcome,
-    StatsStore, SubmissionWrite, SubmitOutcome, SuppressionList, UpdateCaseOutcome,
+    AddHandlingOutcome, AuditLog, CaseStore, CurrentOrg, EventOutbox, FormStore, HeldRecord,
+    InsertFormOutcome, OpenCaseOutcome, OrgStore, Page, PageRequest, PersonIndex, PortError,
+    PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome, SuppressionList,
+    UpdateCaseOutcome,
 };
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -234,7 +236,61 @@ const MIGRATIONS: &[Migration] = &[
             )
         },
     },
+    Migration {
+        what: "the person index: where a person's data is, by a keyed hash of their address or number",
+        apply: |tx| {
+            tx.execute_batch(
+                "CREATE TABLE person_index (
+                     key   TEXT NOT NULL,
+                     kind  TEXT NOT NULL,
+                     id    TEXT NOT NULL,
+                     until TEXT NOT NULL,
+                     PRIMARY KEY (key, kind, id)
+                 );
+                 CREATE INDEX person_index_until ON person_index (until);",
+            )?;
+            // Every record written before holds the keys the domain gives
+            // it: one pass over forms and cases, once.
+            let forms: Vec<String> = tx
+                .prepare("SELECT doc FROM forms")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for doc in forms {
+                if let Ok(f) = serde_json::from_str::<Form>(&doc) {
+                    index_person_rows(tx, "form", &f.id, &f.person_keys(), f.personal_data_until)?;
+                }
+            }
+            let cases: Vec<String> = tx
+                .prepare("SELECT doc FROM cases")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for doc in cases {
+                if let Ok(c) = serde_json::from_str::<Case>(&doc) {
+                    let until = c.complaint.personal_data_until;
+                    index_person_rows(tx, "case", &c.id, &c.person_keys(), until)?;
+                }
+            }
+            Ok(())
+        },
+    },
 ];
+
+/// Indexes a record under each person key it holds (already there: kept).
+fn index_person_rows(
+    tx: &rusqlite::Connection,
+    kind: &str,
+    id: &str,
+    keys: &[String],
+    until: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO person_index (key, kind, id, until) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for key in keys {
+        insert.execute(params![key, kind, id, ts(until)])?;
+    }
+    Ok(())
+}
 
 /// Fills a column added to `table` with what the domain says of each row's
 /// document: one pass over the table, once, in the migration's transaction.

@@ -10,7 +10,11 @@ impl CaseStore for DynamoStore {
         event: &CaseEvent,
         announce: &[Event],
     ) -> PortResult<OpenCaseOutcome> {
-        let tx = self.case_with_event(case, event, announce, "attribute_not_exists(PK)", &[])?;
+        let mut tx =
+            self.case_with_event(case, event, announce, "attribute_not_exists(PK)", &[])?;
+        let held = HeldRecord::Case(case.id.clone());
+        let until = case.complaint.personal_data_until;
+        tx.extend(self.person_puts(&held, &case.person_keys(), until)?);
         match self.transact(tx, "open case").await? {
             TxOutcome::Done => Ok(OpenCaseOutcome::Opened),
             TxOutcome::ConditionFailed => {

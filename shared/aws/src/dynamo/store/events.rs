@@ -2,7 +2,6 @@
 //! put in the transaction of the change it announces, found through the
 //! sparse GSI3 partition `EVENTS` in the order written, deleted once published.
 
-use aws_sdk_dynamodb::types::DeleteRequest;
 use csq_core::ports::EventOutbox;
 
 use super::*;
@@ -39,9 +38,6 @@ impl DynamoStore {
     }
 }
 
-/// BatchWriteItem takes at most 25 requests.
-const DELETE_BATCH: usize = 25;
-
 #[async_trait]
 impl EventOutbox for DynamoStore {
     async fn pending_events(&self, limit: u32) -> PortResult<Vec<Event>> {
@@ -69,40 +65,10 @@ impl EventOutbox for DynamoStore {
     }
 
     async fn events_relayed(&self, event_ids: &[String]) -> PortResult<()> {
-        for chunk in event_ids.chunks(DELETE_BATCH) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|id| {
-                    let delete = DeleteRequest::builder()
-                        .key(PK, s(event_pk(id)))
-                        .key(SK, s(OUTBOX))
-                        .build()
-                        .map_err(|e| err("build delete", e))?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<PortResult<_>>()?;
-            // Throttled requests come back unprocessed: send those again.
-            for _ in 0..5 {
-                if requests.is_empty() {
-                    break;
-                }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(|e| err("events relayed", e))?;
-                requests = out
-                    .unprocessed_items()
-                    .and_then(|u| u.get(&self.table))
-                    .cloned()
-                    .unwrap_or_default();
-            }
-            if !requests.is_empty() {
-                return Err(failed("events relayed", "deletes left unprocessed"));
-            }
-        }
-        Ok(())
+        let keys: Vec<(String, String)> = event_ids
+            .iter()
+            .map(|id| (event_pk(id), OUTBOX.to_owned()))
+            .collect();
+        self.delete_keys(&keys, "events relayed").await
     }
 }

@@ -12,7 +12,7 @@ impl FormStore for DynamoStore {
         lock.insert(SK.to_owned(), s("DECL"));
         lock.insert("form_id".to_owned(), s(&form.id));
         lock.insert(TTL.to_owned(), n(form.personal_data_until.timestamp()));
-        let tx = vec![
+        let mut tx = vec![
             put(&self.table, lock, "attribute_not_exists(PK)", &[])?,
             put(
                 &self.table,
@@ -21,6 +21,8 @@ impl FormStore for DynamoStore {
                 &[],
             )?,
         ];
+        let held = HeldRecord::Form(form.id.clone());
+        tx.extend(self.person_puts(&held, &form.person_keys(), form.personal_data_until)?);
         match self.transact(tx, "insert form").await? {
             TxOutcome::Done => Ok(InsertFormOutcome::Created),
             TxOutcome::ConditionFailed => {
@@ -165,6 +167,9 @@ impl FormStore for DynamoStore {
                 )?);
             }
             tx.extend(self.outbox_puts(&write.events)?);
+            // The contact given with the submission is a person's data too.
+            let held = HeldRecord::Form(form.id.clone());
+            tx.extend(self.person_puts(&held, &form.person_keys(), form.personal_data_until)?);
             match self.transact(tx, "submit form").await? {
                 TxOutcome::Done => return Ok(SubmitOutcome::Stored),
                 // The form changed under us: look again (it may now be submitted).
@@ -198,6 +203,13 @@ impl FormStore for DynamoStore {
             "ratings on day",
         )
         .await
+    }
+
+    async fn erase_personal_data(&self, form_id: &str) -> PortResult<bool> {
+        Ok(self
+            .update_form(form_id, |f| f.erase_personal_data().then_some(()))
+            .await?
+            .is_some())
     }
 
     async fn forget_contact(&self, form_id: &str) -> PortResult<bool> {

@@ -4,6 +4,7 @@ mod cases;
 mod events;
 mod forms;
 mod org;
+mod person;
 mod stats;
 
 use std::collections::HashMap;
@@ -27,7 +28,7 @@ use csq_core::domain::suppression::Suppression;
 use csq_core::domain::time::vn_day;
 use csq_core::domain::versions;
 use csq_core::ports::{
-    AddHandlingOutcome, AuditLog, CaseStore, CurrentOrg, FormStore, InsertFormOutcome,
+    AddHandlingOutcome, AuditLog, CaseStore, CurrentOrg, FormStore, HeldRecord, InsertFormOutcome,
     OpenCaseOutcome, OrgStore, Page, PageRequest, PortResult, SaveOrgOutcome, StatsStore,
     SubmissionWrite, SubmitOutcome, SuppressionList, UpdateCaseOutcome,
 };

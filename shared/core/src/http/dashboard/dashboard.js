@@ -795,6 +795,33 @@ async function suppression(e) {
   }
 }
 
+/// A person's request about their data: find, export (a file to hand over)
+/// or erase, by email address or phone number (one of them).
+async function personalData(e) {
+  e.preventDefault();
+  const act = (e.submitter && e.submitter.dataset.act) || "find";
+  const email = $("person-email").value.trim(), phone = $("person-phone").value.trim();
+  const body = email ? { email } : { phone };
+  const note = $("person-note");
+  if (act === "erase" && !confirm(tr("Xóa dữ liệu liên hệ của người này khỏi mọi phiếu và hồ sơ? / Erase this person's contact data from every form and case?"))) return;
+  const { res, reply } = await send("POST", "/v1/personal-data/" + act, body);
+  if (!res.ok) { note.textContent = problem(res, reply); return; }
+  if (act === "erase") {
+    note.textContent = tr("Đã xóa / Erased") + ": " + reply.forms_erased + " " + tr("phiếu / forms") + ", " + reply.cases_anonymised + " " + tr("hồ sơ / cases");
+    return;
+  }
+  note.textContent = reply.forms.length + " " + tr("phiếu / forms") + ", " + reply.cases.length + " " + tr("hồ sơ / cases")
+    + (reply.suppression ? ", " + tr("trong danh sách không gửi thư / on the suppression list") : "")
+    + (reply.truncated ? " (" + tr("còn nữa / more") + ")" : "");
+  if (act === "export") {
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([JSON.stringify(reply, null, 2)], { type: "application/json" }));
+    a.download = "personal-data.json";
+    a.click();
+    URL.revokeObjectURL(a.href);
+  }
+}
+
 /// The webhooks and their dead letters, where this host delivers them.
 async function loadWebhooks() {
   const res = await fetch("/v1/webhooks", { headers: headers(false), credentials: "same-origin" });
@@ -965,6 +992,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("case-action-kind").addEventListener("change", showActionFields);
   for (const b of document.querySelectorAll("nav.views button")) b.addEventListener("click", () => showView(b.dataset.view));
   $("suppression-form").addEventListener("submit", suppression);
+  $("person-form").addEventListener("submit", personalData);
   $("webhook-form").addEventListener("submit", addWebhook);
   $("redeliver-all").addEventListener("click", () => redeliver(null));
   window.addEventListener("hashchange", caseFromHash);

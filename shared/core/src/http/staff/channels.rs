@@ -43,7 +43,7 @@ impl From<ChannelError> for ApiError {
 }
 
 /// A JSON body, or a 422 saying what to send.
-fn body<T: DeserializeOwned>(bytes: &Bytes, what: &str) -> Result<T, ApiError> {
+pub(super) fn body<T: DeserializeOwned>(bytes: &Bytes, what: &str) -> Result<T, ApiError> {
     crate::http::object_body(bytes, |e| {
         ApiError::Fields(
             StatusCode::UNPROCESSABLE_ENTITY,

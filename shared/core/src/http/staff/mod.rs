@@ -6,6 +6,7 @@
 mod channels;
 mod directory;
 mod figures;
+mod personal_data;
 
 pub(crate) use figures::csv_cell;
 
@@ -64,6 +65,9 @@ pub fn router(state: StaffApi) -> Router {
             .route("/v1/webhooks/{id}", delete(channels::remove_webhook))
             .route("/v1/webhooks/dead-letters", get(channels::dead_letters))
             .route("/v1/webhooks/redeliver", post(channels::redeliver))
+            .route("/v1/personal-data/find", post(personal_data::find))
+            .route("/v1/personal-data/export", post(personal_data::export))
+            .route("/v1/personal-data/erase", post(personal_data::erase))
             .route("/me", get(dashboard))
             .route("/v1/stats.csv", get(stats_csv))
             .route("/dashboard", get(dashboard))
