@@ -671,6 +671,20 @@ mod tests {
             assert!(case.is_some(), "its complaint case");
             assert!(store.current_org().await.unwrap().is_some());
             assert!(store.pending_invitations(10).await.unwrap().is_empty());
+            // The person index was filled from the records written before it:
+            // a person's request finds the old forms and the case.
+            let form = from_doc::<Form>(&before[0].1).unwrap();
+            let key = csq_core::domain::privacy::person::email_key(form.business.email.as_str());
+            let held = store.records_of_person(&key, 100).await.unwrap();
+            let forms = held
+                .iter()
+                .filter(|r| matches!(r, HeldRecord::Form(_)))
+                .count();
+            let cases = held
+                .iter()
+                .filter(|r| matches!(r, HeldRecord::Case(_)))
+                .count();
+            assert!(forms >= 1 && cases == 1, "{held:?}");
         }
         let conn = rusqlite::Connection::open(&path).unwrap();
         let version: usize = conn
