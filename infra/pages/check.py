@@ -507,6 +507,18 @@ try:
     b.console_clean("rating page")
     b.axe("rating page")
 
+    # Issue 19: the office first; the details open by themselves after a low
+    # office level (rating.js), not after a satisfied one.
+    closed_at_first = b.eval("!document.querySelector('details.more').open")
+    b.eval("document.querySelector('[data-kind=branch] input[type=radio][value=\"5\"]').click(); 0")
+    closed_when_satisfied = b.eval("!document.querySelector('details.more').open")
+    b.eval("document.querySelector('[data-kind=branch] input[type=radio][value=\"2\"]').click(); 0")
+    opened = b.wait("document.querySelector('details.more').open", 5)
+    if not (closed_at_first and closed_when_satisfied and opened):
+        fail(f"rating page: details closed at first {closed_at_first}, after level 5 {closed_when_satisfied}, open after level 2 {opened}")
+    else:
+        print("ok: rating page: the office first; the details open after a level 2, not after a 5")
+    b.open(RATING)
     # Issue 25: the privacy notice stands beside the contact fields, and the
     # confirm step says who will read the contact given (a misconduct report:
     # the inspection unit alone); the full notice reads in both languages.

@@ -386,3 +386,104 @@ async fn the_rating_page_is_small_and_compressed_on_request() {
         .unwrap();
     assert!(refused.headers().get("content-encoding").is_none());
 }
+
+/// Issue 19, "overall first": the office's level comes first and the teams,
+/// stages and officers wait in a `<details>` section, closed for a satisfied
+/// business, open when the office got 3 or lower or a detail holds an answer;
+/// the office alone is a whole rating.
+#[tokio::test]
+async fn the_office_comes_first_and_the_details_open_when_they_matter() {
+    let app = spawn_app().await;
+    let link = app.issue_and_get_link(&number()).await;
+    let browser = app.open(&link).await;
+    let page = &browser.page;
+    let office = page
+        .find(r#"data-kind="branch""#)
+        .expect("the office's card");
+    let details = page
+        .find(r#"<details class="more">"#)
+        .expect("a closed details section");
+    assert!(office < details, "the office first");
+    assert!(
+        page[details..].contains(r#"data-kind="detail""#),
+        "the rest inside"
+    );
+    assert!(!page[..details].contains(r#"data-kind="detail""#));
+    assert!(page.contains(r#"<script src="/static/rating.js">"#));
+    let office_level = {
+        let at = page[office..].find(r#"name="level."#).unwrap() + office + 12;
+        page[at..at + page[at..].find('"').unwrap()].to_owned()
+    };
+
+    // A satisfied business: the office alone, reviewed and sent.
+    let res = browser
+        .post(
+            &app,
+            false,
+            &[
+                (&format!("level.{office_level}"), "5"),
+                ("action", "review"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "the office alone is a rating");
+    // A low level without a contact comes back with the details open.
+    let res = browser
+        .post(
+            &app,
+            false,
+            &[
+                (&format!("level.{office_level}"), "2"),
+                ("action", "review"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("<details class=\"more\" open>")
+    );
+    // So does a page with an answer inside the details.
+    let detail_level = {
+        let d = page.find(r#"data-kind="detail""#).unwrap();
+        let at = page[d..].find(r#"name="level."#).unwrap() + d + 12;
+        page[at..at + page[at..].find('"').unwrap()].to_owned()
+    };
+    let res = browser
+        .post(
+            &app,
+            false,
+            &[(&format!("level.{detail_level}"), "4"), ("action", "edit")],
+        )
+        .await;
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("<details class=\"more\" open>")
+    );
+
+    let script = app
+        .http
+        .get(format!("{}/static/rating.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let csp = app.http.get(&link).send().await.unwrap().headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+}

@@ -198,7 +198,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             ),
         );
     }
@@ -287,7 +287,6 @@ pub async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-/// A short cookie of ours (a CSRF nonce, a session token), by name.
 /// A JSON request body that must be an object, read into `T`. serde reads a
 /// JSON array as a struct's fields in order (`[]`: every default, `[null]`:
 /// the first field absent), so an array would pass as a request no one
@@ -303,6 +302,19 @@ pub(crate) fn object_body<T: serde::de::DeserializeOwned>(
     serde_json::from_value(doc).map_err(|e| why(e.to_string()))
 }
 
+/// The rating page's script (it opens the detailed subjects after a low
+/// office level); the page works without it.
+pub async fn rating_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("rating.js"),
+    )
+}
+
+/// A short cookie of ours (a CSRF nonce, a session token), by name.
 pub(crate) fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)

@@ -5,7 +5,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::declaration::Language;
 use crate::domain::fields::FieldError;
-use crate::domain::form::{Form, Submission};
+use crate::domain::form::{Form, SubjectKind, Submission};
 use crate::domain::privacy::PrivacyText;
 use crate::domain::rating_scale::{Level, Polarity, Reason};
 use crate::domain::time::vn_display;
@@ -44,6 +44,7 @@ struct Words {
     expires: &'static str,
     other_lang: &'static str,
     personal_data: &'static str,
+    details: &'static str,
 }
 
 const VI: Words = Words {
@@ -79,6 +80,7 @@ const VI: Words = Words {
     expires: "Hạn đánh giá",
     other_lang: "English",
     personal_data: "Dữ liệu cá nhân",
+    details: "Đánh giá chi tiết: đội, khâu nghiệp vụ, công chức (không bắt buộc)",
 };
 
 const EN: Words = Words {
@@ -114,6 +116,7 @@ const EN: Words = Words {
     expires: "Rate by",
     other_lang: "Tiếng Việt",
     personal_data: "Personal data",
+    details: "Rate in detail: teams, stages, officers (optional)",
 };
 
 fn words(lang: Language) -> &'static Words {
@@ -289,44 +292,19 @@ pub fn form_page(
             form method="post" action={ "/f/" (token) } {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="lang" value=(lang.code());
-                @for (i, subject) in form.subjects.iter().enumerate() {
-                    @let level_name = format!("level.{i}");
-                    @let reason_name = format!("reason.{i}");
-                    @let comment_name = format!("comment.{i}");
-                    section.card.subject {
-                        h2 { (subject.label(lang)) }
-                        fieldset {
-                            legend { (w.level) }
-                            div.levels {
-                                @for level in Level::ALL {
-                                    @let v = level.value().to_string();
-                                    label {
-                                        input type="radio" class=(reason_groups(level)) name=(level_name) value=(v) checked[has(values, &level_name, &v)];
-                                        " " (level.value()) " – " (level.label(lang))
-                                    }
-                                }
-                            }
-                            (field_errors(errors, &level_name, lang))
+                // The office first: most businesses are simply satisfied. Teams,
+                // stages and officers wait in a section that opens when the
+                // office's level is 3 or lower (rating.js), when something in it
+                // was already chosen, or when the business opens it.
+                @for (i, subject) in form.subjects.iter().enumerate().filter(|(_, s)| s.kind == SubjectKind::Branch) {
+                    (subject_card(i, subject, lang, values, errors))
+                }
+                @if form.subjects.iter().any(|s| s.kind != SubjectKind::Branch) {
+                    details.more open[details_open(form, values, errors)] {
+                        summary { (w.details) }
+                        @for (i, subject) in form.subjects.iter().enumerate().filter(|(_, s)| s.kind != SubjectKind::Branch) {
+                            (subject_card(i, subject, lang, values, errors))
                         }
-                        // On a phone twelve boxes per subject bury the form: csq.css shows
-                        // a group once a level that takes it is chosen (CSS :has(), no
-                        // script); browsers without :has() show both.
-                        div.reasons {
-                            @for (heading, polarity, group) in [(w.good_reasons, Polarity::Positive, "good"), (w.bad_reasons, Polarity::Negative, "bad")] {
-                                div class=(group) {
-                                    h3 { (heading) }
-                                    @for reason in Reason::ALL.into_iter().filter(|r| r.polarity() == polarity) {
-                                        label {
-                                            input type="checkbox" name=(reason_name) value=(reason.code()) checked[has(values, &reason_name, reason.code())];
-                                            " " (reason.label(lang))
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        (field_errors(errors, &reason_name, lang))
-                        label { (w.comment) textarea name=(comment_name) maxlength="2000" { (value(values, &comment_name)) } }
-                        (field_errors(errors, &comment_name, lang))
                     }
                 }
                 section.card {
@@ -346,8 +324,90 @@ pub fn form_page(
                 }
                 div.actions { button type="submit" name="action" value="review" { (w.save) } }
             }
+            script src="/static/rating.js" {}
         },
     )
+}
+
+/// One subject's card: its level, the reasons that fit the level chosen,
+/// a comment.
+fn subject_card(
+    i: usize,
+    subject: &crate::domain::form::Subject,
+    lang: Language,
+    values: &[(String, String)],
+    errors: &[FieldError],
+) -> Markup {
+    let w = words(lang);
+    html! {
+        @let level_name = format!("level.{i}");
+        @let reason_name = format!("reason.{i}");
+        @let comment_name = format!("comment.{i}");
+        section.card.subject data-kind=(match subject.kind { SubjectKind::Branch => "branch", _ => "detail" }) {
+            h2 { (subject.label(lang)) }
+            fieldset {
+                legend { (w.level) }
+                div.levels {
+                    @for level in Level::ALL {
+                        @let v = level.value().to_string();
+                        label {
+                            input type="radio" class=(reason_groups(level)) name=(level_name) value=(v) checked[has(values, &level_name, &v)];
+                            " " (level.value()) " – " (level.label(lang))
+                        }
+                    }
+                }
+                (field_errors(errors, &level_name, lang))
+            }
+            // On a phone twelve boxes per subject bury the form: csq.css shows
+            // a group once a level that takes it is chosen (CSS :has(), no
+            // script); browsers without :has() show both.
+            div.reasons {
+                @for (heading, polarity, group) in [(w.good_reasons, Polarity::Positive, "good"), (w.bad_reasons, Polarity::Negative, "bad")] {
+                    div class=(group) {
+                        h3 { (heading) }
+                        @for reason in Reason::ALL.into_iter().filter(|r| r.polarity() == polarity) {
+                            label {
+                                input type="checkbox" name=(reason_name) value=(reason.code()) checked[has(values, &reason_name, reason.code())];
+                                " " (reason.label(lang))
+                            }
+                        }
+                    }
+                }
+            }
+            (field_errors(errors, &reason_name, lang))
+            label { (w.comment) textarea name=(comment_name) maxlength="2000" { (value(values, &comment_name)) } }
+            (field_errors(errors, &comment_name, lang))
+        }
+    }
+}
+
+/// Whether the detailed subjects start open: the office was rated 3 or
+/// lower, or a detailed subject already holds an answer or an error (the
+/// page shown again after "Sửa" or a failed check).
+fn details_open(form: &Form, values: &[(String, String)], errors: &[FieldError]) -> bool {
+    let office_low = form
+        .subjects
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == SubjectKind::Branch)
+        .any(|(i, _)| {
+            value(values, &format!("level.{i}"))
+                .parse::<u8>()
+                .is_ok_and(|l| l <= 3)
+        });
+    let detail_touched = form
+        .subjects
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind != SubjectKind::Branch)
+        .any(|(i, _)| {
+            let suffix = format!(".{i}");
+            values
+                .iter()
+                .any(|(k, v)| k.ends_with(&suffix) && !v.trim().is_empty())
+                || errors.iter().any(|e| e.field.ends_with(&suffix))
+        });
+    office_low || detail_touched
 }
 
 /// The review step: what will be sent, carried in hidden fields, with "Sửa" and "Gửi".

@@ -31,6 +31,7 @@ pub fn router(state: PublicSite) -> Router {
             )
             .route("/privacy", get(privacy))
             .route("/static/csq.css", get(stylesheet))
+            .route("/static/rating.js", get(super::rating_script))
             .route("/favicon.ico", get(no_icon)),
     )
     .layer(axum::middleware::from_fn(super::compress::gzip))
