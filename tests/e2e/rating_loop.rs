@@ -4,7 +4,7 @@ use csq_core::auth::staff::StaffRole;
 use csq_core::domain::time::vn_day;
 use serde_json::Value;
 
-use crate::helpers::{number, spawn_app};
+use crate::helpers::{TestApp, declaration, number, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_misconduct_complaint_travels_from_email_to_statistics() {
@@ -201,4 +201,67 @@ async fn a_happy_rating_opens_no_case() {
         .await
         .unwrap();
     assert_eq!(cases["items"].as_array().unwrap().len(), 0);
+}
+
+/// Issue 19, the cap per business: three declarations of one business in a
+/// day give one email; the others are issued all the same (`capped`) and open
+/// from the declaration software's link; another business is not held back;
+/// no reminder goes within the period; a week later the business is asked
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_email_per_business_per_period() {
+    let app = spawn_app_with(|c| c.policy.invitation_cap_days = 7).await;
+    let issue = |k: usize, tax_code: &'static str| {
+        let app = &app;
+        async move {
+            let mut d = declaration(&number());
+            d["business"]["email"] = format!("xnk{k}@abc.com.vn").into();
+            d["business"]["tax_code"] = tax_code.into();
+            let res = app.issue(&d).await;
+            assert_eq!(res.status(), 201);
+            res.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let mut answers = vec![];
+    for k in 0..3 {
+        answers.push(issue(k, "0200123456").await);
+    }
+    let states: Vec<&str> = answers
+        .iter()
+        .map(|a| a["invitation"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["sent", "capped", "capped"]);
+    let invitations = |app: &TestApp| {
+        app.emails()
+            .into_iter()
+            .filter(|e| e.subject.starts_with("Đánh giá chất lượng phục vụ"))
+            .count()
+    };
+    assert_eq!(invitations(&app), 1, "one email for the business");
+    let capped = answers[1]["rating_url"].as_str().unwrap();
+    assert_eq!(app.http.get(capped).send().await.unwrap().status(), 200);
+    assert_eq!(
+        issue(3, "0300999888").await["invitation"],
+        "sent",
+        "another business"
+    );
+
+    // Reminders are emails too: none within the period.
+    app.clock.advance(chrono::Duration::days(4));
+    let day = csq_core::domain::time::vn_yesterday(app.clock_now());
+    let report = app
+        .host
+        .services
+        .housekeeping
+        .run_nightly(day)
+        .await
+        .unwrap();
+    assert_eq!(report.reminders_sent, 0, "{report:?}");
+
+    app.clock.advance(chrono::Duration::days(3));
+    assert_eq!(
+        issue(4, "0200123456").await["invitation"],
+        "sent",
+        "a week later"
+    );
 }

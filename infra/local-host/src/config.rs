@@ -158,7 +158,12 @@ impl HostConfig {
             backup_dir: None,
             backup_keep: 7,
             metrics_token: None,
-            policy: PolicySettings::default(),
+            // Tests issue many forms for one business to test other things;
+            // the cap's own tests turn it on.
+            policy: PolicySettings {
+                invitation_cap_days: 0,
+                ..PolicySettings::default()
+            },
             privacy_file: None,
             nightly_at: None,
             queue_visibility_secs: 1,

@@ -83,6 +83,8 @@ impl World {
             (env::FORM_TTL_DAYS, "30".to_owned()),
             (env::REMIND_AFTER_DAYS, "3".to_owned()),
             (env::PERSONAL_DATA_DAYS, "365".to_owned()),
+            // Off: the tests issue many forms for one business; the cap's own test sets it.
+            (env::INVITATION_CAP_DAYS, "0".to_owned()),
             (
                 env::OIDC_ISSUER,
                 "https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_Example"
@@ -2082,4 +2084,27 @@ async fn a_persons_data_is_found_and_erased_on_the_aws_path() {
         .unwrap()
         .expect("the case stays");
     assert!(kept.anonymised_at.is_some() && kept.complaint.contact.is_none());
+}
+
+/// Issue 19 on AWS: with the cap on, a business's second declaration within
+/// the period is issued `capped` and SES gets one email; the first form's
+/// `form.issued` says `sent`, the second's `capped`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_email_per_business_on_the_aws_path() {
+    let mut world = World::new().await;
+    world
+        .vars
+        .insert(env::INVITATION_CAP_DAYS.into(), "7".into());
+    let issuer = world.function(&ISSUE_FORM).await;
+    let first = post_form(&issuer, &issue_body(&world)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    world.declaration = declaration_number();
+    let second = post_form(&issuer, &issue_body(&world)).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    let states: Vec<Value> = [&first, &second]
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["invitation"].clone())
+        .collect();
+    assert_eq!(states, [json!("sent"), json!("capped")]);
+    assert_eq!(sent_to(&world.business).await.len(), 1, "one email");
 }

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod events;
 pub mod fixtures;
 pub mod forms;
+pub mod ledger;
 pub mod misc;
 pub mod numbers;
 pub mod person;
@@ -102,6 +103,21 @@ macro_rules! event_outbox_contract {
             [
                 events_are_stored_with_their_change_or_not_at_all,
                 relayed_events_leave_the_outbox_in_bounded_reads,
+            ]
+        );
+    };
+}
+
+/// Every invitation-ledger check.
+#[macro_export]
+macro_rules! invitation_ledger_contract {
+    ($make:expr) => {
+        $crate::contract_tests!(
+            ledger,
+            $make,
+            [
+                one_slot_per_business_per_period,
+                concurrent_issuance_takes_one_slot,
             ]
         );
     };

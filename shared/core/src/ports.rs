@@ -444,6 +444,28 @@ pub trait EventPublisher: Send + Sync {
     async fn publish(&self, events: &[Event]) -> PortResult<()>;
 }
 
+/// When each business was last emailed (by tax code): one invitation or
+/// reminder per business per survey period (`domain::survey`).
+#[async_trait]
+pub trait InvitationLedger: Send + Sync {
+    /// Conditional write: records an email to `tax_code` at `now` if its last
+    /// one was at or before `cap.cutoff(now)` (or there was none). True if
+    /// this call took the slot; of concurrent callers, one does.
+    async fn take_invitation_slot(
+        &self,
+        tax_code: &str,
+        now: DateTime<Utc>,
+        cap: &crate::domain::survey::InvitationCap,
+    ) -> PortResult<bool>;
+    /// The email taken at `taken_at` did not go: the slot is free again,
+    /// unless someone took it since.
+    async fn give_back_invitation_slot(
+        &self,
+        tax_code: &str,
+        taken_at: DateTime<Utc>,
+    ) -> PortResult<()>;
+}
+
 /// A record holding a person's data, as the person index names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum HeldRecord {
@@ -530,6 +552,7 @@ pub trait Store:
     + SuppressionList
     + EventOutbox
     + PersonIndex
+    + InvitationLedger
     + 'static
 {
 }
@@ -543,6 +566,7 @@ impl<T> Store for T where
         + SuppressionList
         + EventOutbox
         + PersonIndex
+        + InvitationLedger
         + 'static
 {
 }

@@ -53,6 +53,13 @@ mod person_index {
     });
 }
 
+mod invitation_ledger {
+    use super::*;
+    csq_contract::invitation_ledger_contract!(async {
+        store().await as Arc<dyn csq_core::ports::InvitationLedger>
+    });
+}
+
 mod stats_and_org {
     use super::*;
     csq_contract::stats_and_org_contract!(async {

@@ -37,6 +37,10 @@ pub fn form_pk(id: &str) -> String {
 pub fn decl_pk(number: &str) -> String {
     format!("DECL#{number}")
 }
+/// When a business (by tax code) was last emailed (SK `INVITED`).
+pub fn business_pk(tax_code: &str) -> String {
+    format!("BUSINESS#{tax_code}")
+}
 /// A person's index entries (SK `FORM#id` or `CASE#id`), by a keyed hash.
 pub fn person_pk(key: &str) -> String {
     format!("PERSON#{key}")

@@ -44,8 +44,8 @@ pub const METRICS_NAMESPACE: &str = "CSQ_METRICS_NAMESPACE";
 /// the shape of `domain/privacy/default.json`); unset, the defaults.
 pub const PRIVACY_PARAMETER: &str = "CSQ_PRIVACY_PARAMETER";
 pub use csq_core::app::policy_settings::{
-    AUDIT_DAYS, CONTACT_GRACE_DAYS, FORM_TTL_DAYS, MIN_CELL, PERSONAL_DATA_DAYS, PUBLIC_LEVEL,
-    RANK_MIN_RATINGS, REMIND_AFTER_DAYS,
+    AUDIT_DAYS, CONTACT_GRACE_DAYS, FORM_TTL_DAYS, INVITATION_CAP_DAYS, MIN_CELL,
+    PERSONAL_DATA_DAYS, PUBLIC_LEVEL, RANK_MIN_RATINGS, REMIND_AFTER_DAYS,
 };
 
 /// Read by every function (the template sets them in Globals): the table, and
@@ -100,7 +100,8 @@ pub const ISSUE_FORM: FunctionSpec = FunctionSpec {
     publishes: true,
     // EVENT#: the event outbox, written with the change an event announces;
     // PERSON#: the person index, written with the record it points to.
-    writes: &["FORM#", "DECL#", "EVENT#", "PERSON#"],
+    // BUSINESS#: when each business was last emailed (the cap per business).
+    writes: &["FORM#", "DECL#", "EVENT#", "PERSON#", "BUSINESS#"],
 };
 pub const RATING_FORM: FunctionSpec = FunctionSpec {
     binary: "rating-form",
@@ -151,7 +152,15 @@ pub const NIGHTLY: FunctionSpec = FunctionSpec {
     // Escalations are announced, and the sweep relays the event outbox.
     publishes: true,
     // SUPPRESS#: SES's bounce and complaint reports arrive here.
-    writes: &["FORM#", "CASE#", "STATS#", "ORG", "SUPPRESS#", "EVENT#"],
+    writes: &[
+        "FORM#",
+        "CASE#",
+        "STATS#",
+        "ORG",
+        "SUPPRESS#",
+        "EVENT#",
+        "BUSINESS#",
+    ],
 };
 pub const STAFF_API: FunctionSpec = FunctionSpec {
     binary: "staff-api",

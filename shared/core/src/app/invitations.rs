@@ -7,7 +7,9 @@ use std::sync::Arc;
 use super::{Publisher, Settings, emails};
 use crate::domain::form::{Form, InvitationResult};
 use crate::domain::suppression::{SuppressionReason, address_key};
-use crate::ports::{Clock, FormStore, MailError, Mailer, PortError, Store, SuppressionList};
+use crate::ports::{
+    Clock, FormStore, InvitationLedger, MailError, Mailer, PortError, Store, SuppressionList,
+};
 
 /// How long one caller may hold the right to send a form's invitation before
 /// another attempt may take over (a crashed sender must not block it forever).
@@ -17,6 +19,7 @@ const INVITATION_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 pub(crate) struct Invitations {
     forms: Arc<dyn FormStore>,
     suppressions: Arc<dyn SuppressionList>,
+    ledger: Arc<dyn InvitationLedger>,
     mailer: Arc<dyn Mailer>,
     /// The form's `form.issued` goes out with its first attempt's outcome.
     events: Publisher,
@@ -35,6 +38,7 @@ impl Invitations {
         Invitations {
             forms: store.clone(),
             suppressions: store.clone(),
+            ledger: store.clone(),
             mailer,
             events,
             clock,
@@ -62,7 +66,20 @@ impl Invitations {
                 tracing::info!(form_id = %form.id, reason = reason.code(), "invitation not sent: address suppressed");
                 InvitationResult::Suppressed(reason)
             }
-            None => self.mail_invitation(form).await,
+            None => match self.take_slot(form).await? {
+                None => {
+                    tracing::info!(form_id = %form.id, "invitation not sent: the business was emailed within the survey period");
+                    InvitationResult::Capped
+                }
+                Some(taken_at) => {
+                    let result = self.mail_invitation(form).await;
+                    if result == InvitationResult::Retry {
+                        // Nothing went: the retry needs the slot again.
+                        self.give_back_slot(form, taken_at).await?;
+                    }
+                    result
+                }
+            },
         };
         let announced = self
             .forms
@@ -70,6 +87,40 @@ impl Invitations {
             .await?;
         self.events.publish(announced.into_iter().collect()).await;
         Ok(Some(result))
+    }
+
+    /// Takes the business's one email of the survey period (the cap), for an
+    /// invitation or a reminder of `form`. The instant taken, or None when
+    /// the business was emailed within the period.
+    pub(crate) async fn take_slot(
+        &self,
+        form: &Form,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, PortError> {
+        let cap = self.settings.invitation_cap;
+        let now = self.clock.now();
+        if cap.is_off() {
+            return Ok(Some(now));
+        }
+        let tax_code = form.business.tax_code.as_str();
+        Ok(self
+            .ledger
+            .take_invitation_slot(tax_code, now, &cap)
+            .await?
+            .then_some(now))
+    }
+
+    /// An email that did not go gives its slot back.
+    pub(crate) async fn give_back_slot(
+        &self,
+        form: &Form,
+        taken_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), PortError> {
+        if self.settings.invitation_cap.is_off() {
+            return Ok(());
+        }
+        self.ledger
+            .give_back_invitation_slot(form.business.tax_code.as_str(), taken_at)
+            .await
     }
 
     /// Why invitations and reminders to `address` are not sent, if they are not.

@@ -83,6 +83,8 @@ pub struct Settings {
     pub public_level: String,
     /// Fewest ratings in each window for the early warning to test a unit.
     pub warning_min_ratings: u64,
+    /// At most one email per business per period (0 days: no cap).
+    pub invitation_cap: crate::domain::survey::InvitationCap,
     /// What a person is told about their data (the department's wording).
     pub privacy: std::sync::Arc<crate::domain::privacy::PrivacyTexts>,
 }
@@ -104,6 +106,7 @@ impl Settings {
             rank_min_ratings: 30,
             public_level: "office".into(),
             warning_min_ratings: 20,
+            invitation_cap: crate::domain::survey::InvitationCap::days(7),
             privacy: Default::default(),
         }
     }

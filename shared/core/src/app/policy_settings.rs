@@ -21,6 +21,8 @@ pub struct PolicySettings {
     pub audit_days: i64,
     /// 0: a closed case forgets the complainant's contact the next night.
     pub contact_grace_days: i64,
+    /// At most one email per business per this many days; 0: no cap.
+    pub invitation_cap_days: i64,
 }
 
 impl Default for PolicySettings {
@@ -34,6 +36,7 @@ impl Default for PolicySettings {
             public_level: "office".into(),
             audit_days: 365,
             contact_grace_days: 30,
+            invitation_cap_days: 7,
         }
     }
 }
@@ -47,9 +50,10 @@ pub const RANK_MIN_RATINGS: &str = "CSQ_RANK_MIN_RATINGS";
 pub const PUBLIC_LEVEL: &str = "CSQ_PUBLIC_LEVEL";
 pub const AUDIT_DAYS: &str = "CSQ_AUDIT_DAYS";
 pub const CONTACT_GRACE_DAYS: &str = "CSQ_CONTACT_GRACE_DAYS";
+pub const INVITATION_CAP_DAYS: &str = "CSQ_INVITATION_CAP_DAYS";
 
 /// Every name, for hosts that must check they set them all.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     FORM_TTL_DAYS,
     REMIND_AFTER_DAYS,
     PERSONAL_DATA_DAYS,
@@ -58,6 +62,7 @@ pub const NAMES: [&str; 8] = [
     PUBLIC_LEVEL,
     AUDIT_DAYS,
     CONTACT_GRACE_DAYS,
+    INVITATION_CAP_DAYS,
 ];
 
 /// A setting given a value that is not one.
@@ -104,6 +109,7 @@ impl PolicySettings {
             public_level: given(PUBLIC_LEVEL).unwrap_or(d.public_level),
             audit_days: number(AUDIT_DAYS, d.audit_days)?,
             contact_grace_days: number(CONTACT_GRACE_DAYS, d.contact_grace_days)?,
+            invitation_cap_days: number(INVITATION_CAP_DAYS, d.invitation_cap_days)?,
         })
     }
 
@@ -118,6 +124,7 @@ impl PolicySettings {
         s.public_level = self.public_level.clone();
         s.audit_retention = Duration::days(self.audit_days.max(1));
         s.contact_grace = Duration::days(self.contact_grace_days.max(0));
+        s.invitation_cap = crate::domain::survey::InvitationCap::days(self.invitation_cap_days);
     }
 }
 

@@ -15,6 +15,7 @@ pub mod sign_in;
 pub mod stats;
 pub mod submission;
 pub mod suppression;
+pub mod survey;
 pub mod time;
 pub mod versions;
 pub mod webhook;

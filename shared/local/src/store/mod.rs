@@ -8,6 +8,7 @@
 mod cases;
 mod events;
 mod forms;
+mod ledger;
 mod org;
 mod person;
 mod sessions;
@@ -31,9 +32,9 @@ use csq_core::domain::time::vn_day;
 use csq_core::domain::versions;
 use csq_core::ports::{
     AddHandlingOutcome, AuditLog, CaseStore, CurrentOrg, EventOutbox, FormStore, HeldRecord,
-    InsertFormOutcome, OpenCaseOutcome, OrgStore, Page, PageRequest, PersonIndex, PortError,
-    PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome, SuppressionList,
-    UpdateCaseOutcome,
+    InsertFormOutcome, InvitationLedger, OpenCaseOutcome, OrgStore, Page, PageRequest, PersonIndex,
+    PortError, PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome,
+    SuppressionList, UpdateCaseOutcome,
 };
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -271,6 +272,17 @@ const MIGRATIONS: &[Migration] = &[
                 }
             }
             Ok(())
+        },
+    },
+    Migration {
+        what: "when each business was last emailed: the cap per business",
+        apply: |tx| {
+            tx.execute_batch(
+                "CREATE TABLE invitation_slots (
+                     tax_code  TEXT PRIMARY KEY,
+                     last_at   TEXT NOT NULL
+                 );",
+            )
         },
     },
 ];

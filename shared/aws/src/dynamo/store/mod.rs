@@ -3,6 +3,7 @@
 mod cases;
 mod events;
 mod forms;
+mod ledger;
 mod org;
 mod person;
 mod stats;

@@ -25,11 +25,17 @@ impl Housekeeping {
                 {
                     continue;
                 }
-                if self
+                // One email per business per survey period, reminders included.
+                let Some(taken_at) = self.invitations.take_slot(&form).await? else {
+                    continue;
+                };
+                if !self
                     .forms
                     .mark_reminded(&form.id, now, self.settings.remind_after)
                     .await?
                 {
+                    self.invitations.give_back_slot(&form, taken_at).await?;
+                } else {
                     let link = self.settings.rating_link(&form);
                     let unsubscribe = self.settings.unsubscribe_link(&form);
                     let mail = emails::reminder(
@@ -41,7 +47,8 @@ impl Housekeeping {
                     match self.mailer.send(&mail).await {
                         Ok(_) => sent += 1,
                         Err(e) => {
-                            tracing::warn!(form_id = %form.id, error = %e, "reminder not sent")
+                            tracing::warn!(form_id = %form.id, error = %e, "reminder not sent");
+                            self.invitations.give_back_slot(&form, taken_at).await?;
                         }
                     }
                 }

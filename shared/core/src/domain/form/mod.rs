@@ -67,6 +67,9 @@ pub struct Form {
     /// The refusal was CSQ's own: the address is on the suppression list.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub invitation_suppressed: bool,
+    /// Not sent: the business was emailed within the survey period.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invitation_capped: bool,
     /// Its `form.issued` went to the event outbox (with the first invitation
     /// attempt's outcome), so a later attempt does not announce it again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -131,6 +134,7 @@ impl Form {
             invitation_claimed_until: None,
             invitation_rejected: None,
             invitation_suppressed: false,
+            invitation_capped: false,
             issue_announced: false,
             reminded_at: None,
             submitted_at: None,
@@ -182,6 +186,11 @@ impl Form {
             InvitationResult::Rejected(why) => self.invitation_rejected = Some(why.clone()),
             // Recorded as a refusal too, so every "awaits its invitation" list
             // (both stores' sparse indexes) drops the form without a new rule.
+            InvitationResult::Capped => {
+                self.invitation_capped = true;
+                self.invitation_rejected =
+                    Some("the business was emailed within the survey period (capped)".into());
+            }
             InvitationResult::Suppressed(reason) => {
                 self.invitation_suppressed = true;
                 self.invitation_rejected = Some(format!(
@@ -201,6 +210,7 @@ impl Form {
     pub fn invitation_state(&self) -> InvitationState {
         match (self.email_sent_at, &self.invitation_rejected) {
             (None, Some(_)) if self.invitation_suppressed => InvitationState::Suppressed,
+            (None, Some(_)) if self.invitation_capped => InvitationState::Capped,
             (Some(_), _) => InvitationState::Sent,
             (None, Some(_)) => InvitationState::Rejected,
             (None, None) => InvitationState::Pending,
@@ -261,6 +271,8 @@ impl Form {
     pub fn reminder_due(&self, now: DateTime<Utc>, remind_after: chrono::Duration) -> bool {
         self.status == FormStatus::Issued
             && self.reminded_at.is_none()
+            // Its business was emailed for another form within the period.
+            && !self.invitation_capped
             && has_passed(self.issued_at + remind_after, now)
             && !self.is_expired_at(now)
     }
@@ -432,6 +444,9 @@ pub enum InvitationState {
     /// Not sent: the business opted out or its address bounced. The form is
     /// issued all the same and can be rated from the declaration software.
     Suppressed,
+    /// Not sent: the business was emailed within the survey period (the
+    /// cap per business). Rated from the declaration software's link.
+    Capped,
 }
 
 /// How one attempt to send an invitation went.
@@ -444,6 +459,8 @@ pub enum InvitationResult {
     Rejected(String),
     /// Not sent: the address is on the suppression list.
     Suppressed(super::suppression::SuppressionReason),
+    /// Not sent: the business was emailed within the survey period.
+    Capped,
 }
 
 #[cfg(test)]
