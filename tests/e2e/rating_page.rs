@@ -4,7 +4,7 @@
 use chrono::Duration;
 use csq_core::ports::FormStore;
 
-use crate::helpers::{Browser, TestApp, number, spawn_app};
+use crate::helpers::{Browser, TestApp, declaration, number, spawn_app};
 
 async fn form_status(app: &TestApp, link: &str) -> String {
     let token = link.rsplit('/').next().unwrap();
@@ -486,4 +486,71 @@ async fn the_office_comes_first_and_the_details_open_when_they_matter() {
         csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
         "{csp}"
     );
+}
+
+/// Issue 19, rate from the email: the invitation's five level buttons open
+/// the form with the office's level chosen (the GET records nothing, as mail
+/// scanners open links), and one press sends it: a satisfied business is
+/// done in two requests after the email, with the CSRF check of any form.
+#[tokio::test]
+async fn a_satisfied_business_rates_from_the_email_in_two_requests() {
+    let app = spawn_app().await;
+    assert_eq!(app.issue(&declaration(&number())).await.status(), 201);
+    let mail = &app.emails_to("xnk@abc.com.vn")[0];
+    let buttons: Vec<String> = mail
+        .html
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|h| h.contains("/f/") && h.contains("?level="))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(buttons.len(), 5, "{buttons:?}");
+    let five = buttons.iter().find(|b| b.ends_with("?level=5")).unwrap();
+    let link = five.split('?').next().unwrap().to_owned();
+
+    let opened = app.open(five).await;
+    assert_eq!(
+        form_status(&app, &link).await,
+        "issued",
+        "opening records nothing"
+    );
+    let office = opened.page.find(r#"data-kind="branch""#).unwrap();
+    let card = &opened.page[office..opened.page[office..].find("</section>").unwrap() + office];
+    assert!(
+        card.contains(r#"value="5" checked"#),
+        "level 5 chosen: {card}"
+    );
+    assert!(opened.page.contains(&format!(
+        r#"formaction="/f/{}/submit""#,
+        link.rsplit('/').next().unwrap()
+    )));
+    assert!(
+        !opened.page.contains("<details class=\"more\" open>"),
+        "satisfied: details closed"
+    );
+
+    // A level that is not one opens the form with nothing chosen.
+    let odd = app.open(&format!("{link}?level=9")).await;
+    assert!(!odd.page.contains("checked") && !odd.page.contains("formaction"));
+
+    // The one press: the fields the page holds, to /submit.
+    let office_level = {
+        let at = card.find(r#"name="level."#).unwrap() + 12;
+        card[at..at + card[at..].find('"').unwrap()].to_owned()
+    };
+    let browser = Browser {
+        link: link.clone(),
+        ..opened
+    };
+    let res = browser
+        .post(
+            &app,
+            true,
+            &[(&format!("level.{office_level}"), "5"), ("action", "send")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Cảm ơn"));
+    assert_eq!(form_status(&app, &link).await, "submitted");
 }

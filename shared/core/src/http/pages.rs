@@ -45,6 +45,7 @@ struct Words {
     other_lang: &'static str,
     personal_data: &'static str,
     details: &'static str,
+    send_now: &'static str,
 }
 
 const VI: Words = Words {
@@ -81,6 +82,7 @@ const VI: Words = Words {
     other_lang: "English",
     personal_data: "Dữ liệu cá nhân",
     details: "Đánh giá chi tiết: đội, khâu nghiệp vụ, công chức (không bắt buộc)",
+    send_now: "Gửi đánh giá",
 };
 
 const EN: Words = Words {
@@ -117,6 +119,7 @@ const EN: Words = Words {
     other_lang: "Tiếng Việt",
     personal_data: "Personal data",
     details: "Rate in detail: teams, stages, officers (optional)",
+    send_now: "Send my rating",
 };
 
 fn words(lang: Language) -> &'static Words {
@@ -268,6 +271,9 @@ fn privacy_note(text: &str, privacy: &PrivacyText, lang: Language) -> Markup {
 
 /// The rating form itself, refilled with `values` after a failed check or
 /// "Sửa". `privacy`: the notices in the reader's language, periods filled in.
+/// `send_now`: opened from a level button of the invitation, the form also
+/// offers to send at once (the review step is for those who add more).
+#[allow(clippy::too_many_arguments)]
 pub fn form_page(
     form: &Form,
     token: &str,
@@ -276,6 +282,7 @@ pub fn form_page(
     values: &[(String, String)],
     errors: &[FieldError],
     privacy: &PrivacyText,
+    send_now: bool,
 ) -> Markup {
     let w = words(lang);
     let switch = format!("/f/{token}?lang={}", lang.other().code());
@@ -322,7 +329,14 @@ pub fn form_page(
                     label { (w.contact_phone) input type="tel" name="contact_phone" maxlength="30" autocomplete="tel" value=(value(values, "contact_phone")); }
                     (field_errors(errors, "contact_phone", lang))
                 }
-                div.actions { button type="submit" name="action" value="review" { (w.save) } }
+                div.actions {
+                    @if send_now {
+                        button type="submit" formaction={ "/f/" (token) "/submit" } name="action" value="send" { (w.send_now) }
+                        button.secondary type="submit" name="action" value="review" { (w.save) }
+                    } @else {
+                        button type="submit" name="action" value="review" { (w.save) }
+                    }
+                }
             }
             script src="/static/rating.js" {}
         },

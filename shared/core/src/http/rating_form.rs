@@ -125,7 +125,8 @@ fn submit_error_response(
         SubmitError::Invalid { form, errors } => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Html(
-                pages::form_page(&form, token, lang, csrf, fields, &errors, privacy).into_string(),
+                pages::form_page(&form, token, lang, csrf, fields, &errors, privacy, false)
+                    .into_string(),
             ),
         )
             .into_response(),
@@ -142,6 +143,9 @@ fn language(requested: Option<&str>, form: &RatingForm) -> Language {
 #[derive(Deserialize)]
 struct LangQuery {
     lang: Option<String>,
+    /// The office's level chosen with a button of the invitation email:
+    /// shown chosen, with a button that sends at once. Opening records nothing.
+    level: Option<String>,
 }
 
 async fn show_form(
@@ -159,7 +163,20 @@ async fn show_form(
         super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/f/", state.pages.public_url());
     let csrf = state.pages.csrf_token(&form.id, &nonce);
     let privacy = state.pages.privacy_notice(lang);
-    let page = pages::form_page(&form, &token, lang, &csrf, &[], &[], &privacy);
+    let chosen: Vec<(String, String)> = q
+        .level
+        .as_deref()
+        .and_then(|l| crate::domain::rating_scale::Level::new(l.parse().ok()?))
+        .and_then(|level| {
+            let office = form
+                .subjects
+                .iter()
+                .position(|s| s.kind == crate::domain::form::SubjectKind::Branch)?;
+            Some(vec![(format!("level.{office}"), level.value().to_string())])
+        })
+        .unwrap_or_default();
+    let send_now = !chosen.is_empty();
+    let page = pages::form_page(&form, &token, lang, &csrf, &chosen, &[], &privacy, send_now);
     let mut res = Html(page.into_string()).into_response();
     if let Some(cookie) = set_cookie {
         res.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -224,7 +241,8 @@ async fn review(
     let editing = fields.iter().any(|(k, v)| k == "action" && v == "edit");
     if editing {
         return Html(
-            pages::form_page(&form, &token, lang, &csrf, &fields, &[], &privacy).into_string(),
+            pages::form_page(&form, &token, lang, &csrf, &fields, &[], &privacy, false)
+                .into_string(),
         )
         .into_response();
     }

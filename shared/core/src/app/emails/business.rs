@@ -141,6 +141,20 @@ fn compose_invitation(
                 }
             }
         }
+        // Rate from the email: each level opens the form with it chosen for
+        // the office (a GET records nothing), and one press there sends it.
+        p {
+            "Mức độ hài lòng với " (form.office_name(Language::Vi)) " / "
+            span lang="en" { "Your satisfaction with " (form.office_name(Language::En)) } ":"
+        }
+        p {
+            @for level in crate::domain::rating_scale::Level::ALL.iter().rev() {
+                a href={ (link) "?level=" (level.value()) }
+                    style="display:inline-block;margin:0 6px 6px 0;padding:8px 12px;border:1px solid #0b5394;border-radius:4px;color:#0b5394;text-decoration:none" {
+                    (level.value()) " – " (level.label(form.business.language))
+                }
+            }
+        }
         p style="color:#666;font-size:12px" {
             "Không muốn nhận thư mời đánh giá? " a href=(unsubscribe) { "Từ chối nhận thư" }
             " · Do not want rating invitations? " a href=(unsubscribe) { "Unsubscribe" }
