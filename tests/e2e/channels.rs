@@ -442,3 +442,39 @@ async fn later_stages_need_a_form_a_key_and_valid_records() {
         .unwrap();
     assert_eq!(res.status(), 401, "same authentication as issuing");
 }
+
+/// Issue 19: the cap per business holds across a declaration's follow-up
+/// form. Its business was emailed for the declaration's first form within
+/// the period, so the follow-up is issued `capped`, with no second email,
+/// and still opens from its link.
+#[tokio::test]
+async fn the_cap_holds_across_a_follow_up_form() {
+    let app = spawn_app_with(|c| c.policy.invitation_cap_days = 7).await;
+    let number = number();
+    let link = app.issue_and_get_link(&number).await;
+    let browser = app.open(&link).await;
+    let sent = browser.post(&app, true, &[("level.0", "5")]).await;
+    assert_eq!(sent.status(), 200);
+    let res = post_handling(
+        &app,
+        &number,
+        &later("supervision", "03CC01", "HP9002", "Đỗ Thị Dung"),
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    let conflict: Value = res.json().await.unwrap();
+    let follow_up = &conflict["follow_up"];
+    assert_eq!(follow_up["invitation"], "capped", "{follow_up}");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let invitations = app
+        .emails_to("xnk@abc.com.vn")
+        .into_iter()
+        .filter(|e| e.subject.contains(&number))
+        .count();
+    assert_eq!(invitations, 1, "the first form's email only");
+    let follow_link = follow_up["rating_url"].as_str().unwrap();
+    assert_eq!(
+        app.http.get(follow_link).send().await.unwrap().status(),
+        200
+    );
+}
