@@ -173,16 +173,13 @@ impl Channels {
     async fn record(&self, by: &str, what: &str, record: &str) -> Result<(), PortError> {
         let now = self.clock.now();
         self.audit
-            .record(&AuditEntry {
-                id: uuid::Uuid::new_v4().simple().to_string(),
-                at: now,
-                who: by.to_owned(),
-                role: String::new(),
-                unit: None,
-                what: what.to_owned(),
-                records: vec![record.to_owned()],
-                keep_until: now + self.settings.audit_retention,
-            })
+            .record(&AuditEntry::step(
+                by,
+                what,
+                vec![record.to_owned()],
+                now,
+                self.settings.audit_retention,
+            ))
             .await
     }
 }

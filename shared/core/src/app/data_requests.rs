@@ -236,16 +236,13 @@ impl DataRequests {
     async fn record(&self, by: &str, what: &str, key: &str) -> Result<(), PortError> {
         let now = self.clock.now();
         self.audit
-            .record(&AuditEntry {
-                id: uuid::Uuid::new_v4().simple().to_string(),
-                at: now,
-                who: by.to_owned(),
-                role: String::new(),
-                unit: None,
-                what: what.to_owned(),
-                records: vec![key.to_owned()],
-                keep_until: now + self.settings.audit_retention,
-            })
+            .record(&AuditEntry::step(
+                by,
+                what,
+                vec![key.to_owned()],
+                now,
+                self.settings.audit_retention,
+            ))
             .await
     }
 }

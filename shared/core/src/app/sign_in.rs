@@ -221,16 +221,13 @@ impl SignIn {
 
     async fn record(&self, email: &str, what: &str, now: DateTime<Utc>) -> Result<(), PortError> {
         self.audit
-            .record(&AuditEntry {
-                id: uuid::Uuid::new_v4().simple().to_string(),
-                at: now,
-                who: email.to_owned(),
-                role: String::new(),
-                unit: None,
-                what: what.to_owned(),
-                records: vec![],
-                keep_until: now + self.settings.audit_retention,
-            })
+            .record(&AuditEntry::step(
+                email,
+                what,
+                vec![],
+                now,
+                self.settings.audit_retention,
+            ))
             .await
     }
 }

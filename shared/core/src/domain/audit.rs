@@ -19,3 +19,27 @@ pub struct AuditEntry {
     /// Deleted after this (TTL on DynamoDB).
     pub keep_until: DateTime<Utc>,
 }
+
+impl AuditEntry {
+    /// A step taken by `who` outside a role's reading of records (a sign-in,
+    /// a change to the suppression list, a person's data request), kept for
+    /// `retention`.
+    pub fn step(
+        who: &str,
+        what: &str,
+        records: Vec<String>,
+        now: DateTime<Utc>,
+        retention: chrono::Duration,
+    ) -> AuditEntry {
+        AuditEntry {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            at: now,
+            who: who.to_owned(),
+            role: String::new(),
+            unit: None,
+            what: what.to_owned(),
+            records,
+            keep_until: now + retention,
+        }
+    }
+}

@@ -27,12 +27,7 @@ impl DynamoStore {
                     s(format!("{}#{}", ts(e.occurred_at), e.id)),
                 );
                 it.insert(EVENT_JSON.to_owned(), s(json));
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(it))
-                    .build()
-                    .map_err(|x| err("build put", x))?;
-                Ok(TransactWriteItem::builder().put(put).build())
+                put_as_is(&self.table, it)
             })
             .collect()
     }

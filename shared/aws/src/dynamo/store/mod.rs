@@ -120,6 +120,18 @@ fn put(
         .build())
 }
 
+/// A transaction's put without a condition: for items whose key names their
+/// content (an event by its id, an index entry), so putting one again is the
+/// same item.
+fn put_as_is(table: &str, item: Item) -> PortResult<TransactWriteItem> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| err("build put", e))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 /// A condition on the sort key of a Query.
 #[derive(Clone)]
 enum SortKey {

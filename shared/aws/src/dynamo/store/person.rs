@@ -31,12 +31,7 @@ impl DynamoStore {
                 let mut it = Item::new();
                 it.insert(PK.to_owned(), s(person_pk(key)));
                 it.insert(SK.to_owned(), s(sort_key(record)));
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(with_ttl(it, until)))
-                    .build()
-                    .map_err(|e| err("build put", e))?;
-                Ok(TransactWriteItem::builder().put(put).build())
+                put_as_is(&self.table, with_ttl(it, until))
             })
             .collect()
     }

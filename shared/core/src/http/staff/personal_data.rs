@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::Staff;
 use super::channels::body;
+use crate::app::data_requests::HeldData;
 use crate::domain::fields::FieldError;
 use crate::domain::privacy::person::{PersonQuery, PersonQueryError};
 use crate::http::{ApiError, StaffApi};
@@ -40,19 +41,29 @@ fn person(bytes: &Bytes) -> Result<PersonQuery, ApiError> {
     })
 }
 
+/// Everything held about the person the body names, audited as `what`.
+async fn held(
+    state: &StaffApi,
+    who: &crate::auth::scope::Scope,
+    bytes: &Bytes,
+    what: &str,
+) -> Result<HeldData, ApiError> {
+    who.may_use(StaffRoute::PersonalData)?;
+    let person = person(bytes)?;
+    state
+        .data_requests
+        .find(&who.who.sub, &person, what)
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
 /// Everything held about a person.
 pub(super) async fn find(
     State(state): State<StaffApi>,
     Staff(who): Staff,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    who.may_use(StaffRoute::PersonalData)?;
-    let person = person(&bytes)?;
-    let held = state
-        .data_requests
-        .find(&who.who.sub, &person, "personal-data-find")
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let held = held(&state, &who, &bytes, "personal-data-find").await?;
     Ok(Json(held).into_response())
 }
 
@@ -62,13 +73,7 @@ pub(super) async fn export(
     Staff(who): Staff,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    who.may_use(StaffRoute::PersonalData)?;
-    let person = person(&bytes)?;
-    let held = state
-        .data_requests
-        .find(&who.who.sub, &person, "personal-data-export")
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let held = held(&state, &who, &bytes, "personal-data-export").await?;
     Ok((
         [
             (
