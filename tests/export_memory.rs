@@ -105,6 +105,7 @@ async fn a_year_of_ratings_streams_out_in_flat_memory() {
             overall_comment: None,
             contact: None,
             suggestion: None,
+            channel: None,
         };
         let ratings = RatingRecord::from_submission(&form, &submission, at);
         written += ratings.len();

@@ -438,6 +438,12 @@ impl Browser {
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
         let mut body: Vec<(String, String)> = vec![("csrf".into(), self.csrf.clone())];
+        // The page's channel rides along, as a browser posts its hidden fields.
+        if let Some(via) = csq_tests::hidden_value(&self.page, "via")
+            && !fields.iter().any(|(k, _)| *k == "via")
+        {
+            body.push(("via".into(), via));
+        }
         body.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let url = if submit {
             format!("{}/submit", self.link)
@@ -454,11 +460,13 @@ impl Browser {
     }
 }
 
+/// The email's rating link, without its `via` (the channel hint).
 pub fn link_in(text: &str) -> String {
-    text.split_whitespace()
+    let link = text
+        .split_whitespace()
         .find(|w| w.contains("/f/"))
-        .expect("a rating link in the email")
-        .to_owned()
+        .expect("a rating link in the email");
+    link.split('?').next().unwrap_or(link).to_owned()
 }
 
 /// A unique 12-digit declaration number.

@@ -19,5 +19,6 @@ mod rating_loop;
 mod rating_page;
 mod sign_in;
 mod staff_api;
+mod survey;
 mod visibility;
 mod webhooks;

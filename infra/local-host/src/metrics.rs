@@ -106,7 +106,7 @@ impl Default for Metrics {
         let invitations = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "invitations",
-            "Forms by how their invitation's first attempt went: sent, pending (the mail service was busy; the sweep retries), rejected, suppressed, capped",
+            "Forms by how their invitation's first attempt went: sent, pending (the mail service was busy; the sweep retries), rejected, suppressed, capped, sampled_out",
             invitations.clone(),
         );
         let emails = Counter::default();

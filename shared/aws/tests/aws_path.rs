@@ -381,9 +381,10 @@ fn declaration_number() -> String {
     format!("{:012}", uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000)
 }
 
+/// The email's rating link without its `via` (the channel hint).
 fn link_in_html(html: &str) -> String {
     let start = html.find("href=\"").expect("a link") + 6;
-    let end = html[start..].find('"').unwrap();
+    let end = html[start..].find(['"', '?']).unwrap();
     html[start..start + end].to_owned()
 }
 

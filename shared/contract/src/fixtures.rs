@@ -56,6 +56,7 @@ pub fn submission_write(form: &Form, level: u8, at: DateTime<Utc>) -> Submission
         overall_comment: None,
         contact: None,
         suggestion: None,
+        channel: None,
     };
     let complaint = Complaint::from_submission(form, &submission, at);
     SubmissionWrite {

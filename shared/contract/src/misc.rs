@@ -70,6 +70,10 @@ fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
         misconduct_reason_counts: Default::default(),
         handling_hours: [(3, 1), (49, ratings)].into(),
         minutes_to_rate: [(12, ratings)].into(),
+        // The store keeps every map as it was written.
+        invitations: [("sent".to_owned(), ratings), ("capped".to_owned(), 1)].into(),
+        channel_forms: [("kiosk".to_owned(), ratings)].into(),
+        channel_level_counts: [("kiosk".to_owned(), [0, 0, 0, 0, ratings])].into(),
         officer_ids: vec!["HP1234".into()],
     }
 }

@@ -15,7 +15,7 @@ use csq_core::domain::case::rules::CaseRules;
 use csq_core::domain::case::{Case, CaseAction, CaseEvent, CaseKind, CaseStatus};
 use csq_core::domain::complaint::{AssigneeRole, Assignment, Complaint};
 use csq_core::domain::declaration::FormRequest;
-use csq_core::domain::form::{Form, RatingRecord, SubjectRating, Submission};
+use csq_core::domain::form::{Channel, Form, RatingRecord, SubjectRating, Submission};
 use csq_core::domain::rating_scale::{Level, Reason};
 use csq_core::domain::time::{vn_day, vn_day_start};
 use csq_core::ports::Store;
@@ -47,6 +47,8 @@ struct Cell {
     complaints_opened: u64,
     complaints_closed: u64,
     handling_hours: Vec<u32>,
+    /// Per channel: forms submitted and their ratings by level.
+    channels: BTreeMap<String, (u64, [u64; 5])>,
 }
 
 fn lower_median(v: &mut [u32]) -> Option<u32> {
@@ -150,6 +152,7 @@ pub async fn generate(
             .filter(|r| r.fits(lv) && !r.is_misconduct())
             .filter(|_| rng.below(3) == 0)
             .collect();
+        let channel = Channel::ALL[rng.below(Channel::ALL.len() as u64) as usize];
         let submission = Submission {
             ratings: vec![SubjectRating {
                 subject_key: form.subjects[0].key.clone(),
@@ -160,6 +163,7 @@ pub async fn generate(
             overall_comment: None,
             contact: None,
             suggestion: None,
+            channel: Some(channel),
         };
         let records = RatingRecord::from_submission(&form, &submission, rated_at);
         let complaint = Complaint::from_submission(&form, &submission, rated_at);
@@ -186,6 +190,9 @@ pub async fn generate(
             for r in &reasons {
                 *c.reasons.entry(r.code().to_owned()).or_default() += 1;
             }
+            let by_channel = c.channels.entry(channel.code().to_owned()).or_default();
+            by_channel.0 += 1;
+            by_channel.1[usize::from(level) - 1] += 1;
         });
         // A complaint: its case opens when the rating comes; two in three close.
         if let Some(complaint) = complaint {
@@ -364,6 +371,33 @@ pub async fn check(
                 .map(|r| (r.reason.clone(), r.total))
                 .collect();
             assert_eq!(reasons, cell.reasons, "{what}: reasons");
+            for ch in &report.current.by_channel {
+                let (forms, levels) = cell.channels.get(ch.channel).copied().unwrap_or_default();
+                assert_eq!(ch.forms_submitted, forms, "{what}: {} forms", ch.channel);
+                assert_eq!(
+                    ch.ratings,
+                    levels.iter().sum::<u64>(),
+                    "{what}: {}",
+                    ch.channel
+                );
+                let shown = ch.ratings >= min_cell.max(1);
+                assert_eq!(ch.shown, shown, "{what}: {} shown", ch.channel);
+                assert_eq!(
+                    ch.level_counts,
+                    shown.then_some(levels),
+                    "{what}: {}",
+                    ch.channel
+                );
+            }
+            // The forms went in without an invitation attempt: all pending,
+            // by issue day (so by issue month, as the cohort counts them).
+            let pending = report.current.invitations.get("pending").copied();
+            let invited: u64 = report.current.invitations.values().sum();
+            assert_eq!(
+                (pending.unwrap_or(0), invited),
+                (cell.issued, cell.issued),
+                "{what}: invitations"
+            );
         }
 
         // Rankings of the offices for the month.

@@ -5,10 +5,13 @@
 use std::sync::Arc;
 
 use super::{Publisher, Settings, emails};
+use crate::domain::case::rules::StoredCaseRules;
 use crate::domain::form::{Form, InvitationResult};
 use crate::domain::suppression::{SuppressionReason, address_key};
+use crate::domain::survey::{InvitationCap, SurveyRules};
 use crate::ports::{
-    Clock, FormStore, InvitationLedger, MailError, Mailer, PortError, Store, SuppressionList,
+    Clock, FormStore, InvitationLedger, MailError, Mailer, OrgStore, PortError, Store,
+    SuppressionList,
 };
 
 /// How long one caller may hold the right to send a form's invitation before
@@ -20,6 +23,8 @@ pub(crate) struct Invitations {
     forms: Arc<dyn FormStore>,
     suppressions: Arc<dyn SuppressionList>,
     ledger: Arc<dyn InvitationLedger>,
+    /// The department's rules document, whose survey section says whom to ask.
+    rules: Arc<dyn OrgStore>,
     mailer: Arc<dyn Mailer>,
     /// The form's `form.issued` goes out with its first attempt's outcome.
     events: Publisher,
@@ -39,6 +44,7 @@ impl Invitations {
             forms: store.clone(),
             suppressions: store.clone(),
             ledger: store.clone(),
+            rules: store.clone(),
             mailer,
             events,
             clock,
@@ -61,12 +67,25 @@ impl Invitations {
         {
             return Ok(None);
         }
+        let survey = self.survey_rules().await?;
         let result = match self.suppression_of(form.business.email.as_str()).await? {
             Some(reason) => {
                 tracing::info!(form_id = %form.id, reason = reason.code(), "invitation not sent: address suppressed");
                 InvitationResult::Suppressed(reason)
             }
-            None => match self.take_slot(form).await? {
+            // Drawn before the cap, so a declaration left out does not use
+            // up its business's one email of the period.
+            None if !survey.invites(
+                form,
+                self.settings
+                    .link_keys
+                    .sample_draw(form.declaration.number.as_str()),
+            ) =>
+            {
+                tracing::info!(form_id = %form.id, "invitation not sent: not drawn by the survey rules' sampling");
+                InvitationResult::SampledOut
+            }
+            None => match self.take_slot(form, &survey).await? {
                 None => {
                     tracing::info!(form_id = %form.id, "invitation not sent: the business was emailed within the survey period");
                     InvitationResult::Capped
@@ -75,7 +94,7 @@ impl Invitations {
                     let result = self.mail_invitation(form).await;
                     if result == InvitationResult::Retry {
                         // Nothing went: the retry needs the slot again.
-                        self.give_back_slot(form, taken_at).await?;
+                        self.give_back_slot(form, &survey, taken_at).await?;
                     }
                     result
                 }
@@ -89,14 +108,27 @@ impl Invitations {
         Ok(Some(result))
     }
 
+    /// The survey section of the department's rules in force.
+    pub(crate) async fn survey_rules(&self) -> Result<SurveyRules, PortError> {
+        Ok(StoredCaseRules::in_force(self.rules.case_rules().await?)
+            .rules
+            .survey)
+    }
+
+    /// The cap in force: the survey rules' period, else the host's setting.
+    fn cap(&self, survey: &SurveyRules) -> InvitationCap {
+        survey.cap(self.settings.invitation_cap)
+    }
+
     /// Takes the business's one email of the survey period (the cap), for an
     /// invitation or a reminder of `form`. The instant taken, or None when
     /// the business was emailed within the period.
     pub(crate) async fn take_slot(
         &self,
         form: &Form,
+        survey: &SurveyRules,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, PortError> {
-        let cap = self.settings.invitation_cap;
+        let cap = self.cap(survey);
         let now = self.clock.now();
         if cap.is_off() {
             return Ok(Some(now));
@@ -113,9 +145,10 @@ impl Invitations {
     pub(crate) async fn give_back_slot(
         &self,
         form: &Form,
+        survey: &SurveyRules,
         taken_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), PortError> {
-        if self.settings.invitation_cap.is_off() {
+        if self.cap(survey).is_off() {
             return Ok(());
         }
         self.ledger

@@ -63,6 +63,60 @@ pub struct PeriodFigures {
     pub to: NaiveDate,
     pub totals: StatsTotal,
     pub cohort: CohortView,
+    /// Forms issued in the period by their invitation's state: what was asked.
+    pub invitations: std::collections::BTreeMap<String, u64>,
+    /// Ratings and response by channel (misconduct reports left out).
+    pub by_channel: Vec<ChannelView>,
+}
+
+/// One channel's figures over a period. Its levels are withheld below k
+/// ratings, for every reader: the officer who handed a kiosk to a business
+/// must not read that business's answer from a cell of one.
+#[derive(Debug, Serialize)]
+pub struct ChannelView {
+    pub channel: &'static str,
+    pub forms_submitted: u64,
+    /// Forms submitted through the channel / forms issued in the period.
+    pub response_rate: Option<f64>,
+    /// False: fewer ratings than k; levels, average and share withheld.
+    pub shown: bool,
+    pub ratings: u64,
+    pub level_counts: Option<[u64; 5]>,
+    pub average: Option<f64>,
+    pub satisfied_share: Option<f64>,
+}
+
+fn channel_views(sum: &DailyStats, k: u64) -> Vec<ChannelView> {
+    crate::domain::form::Channel::ALL
+        .into_iter()
+        .map(|channel| {
+            let code = channel.code();
+            let forms = sum.channel_forms.get(code).copied().unwrap_or(0);
+            let levels = sum
+                .channel_level_counts
+                .get(code)
+                .copied()
+                .unwrap_or([0; 5]);
+            let ratings: u64 = levels.iter().sum();
+            let shown = ratings >= k.max(1);
+            let weighted: u64 = levels
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (i as u64 + 1) * n)
+                .sum();
+            ChannelView {
+                channel: code,
+                forms_submitted: forms,
+                response_rate: (sum.forms_issued > 0)
+                    .then(|| forms as f64 / sum.forms_issued as f64),
+                shown,
+                ratings,
+                level_counts: shown.then_some(levels),
+                average: shown.then(|| weighted as f64 / ratings as f64),
+                satisfied_share: shown.then(|| (levels[3] + levels[4]) as f64 / ratings as f64),
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -160,12 +214,16 @@ fn figures(
     key: &str,
     rows: &[DailyStats],
     cohort: &[DailyStats],
+    k: u64,
 ) -> PeriodFigures {
     let c = sum_rows(key, cohort);
+    let sum = sum_rows(key, rows);
     PeriodFigures {
         from,
         to,
-        totals: total(key, rows),
+        totals: StatsTotal::of(&sum),
+        by_channel: channel_views(&sum, k),
+        invitations: sum.invitations,
         cohort: CohortView {
             forms_issued: c.forms_issued,
             forms_rated: c.forms_submitted,
@@ -224,13 +282,14 @@ impl Figures {
             }
         };
         let (rows, cohort) = read(from, to).await?;
-        let current = figures(from, to, &key.key(), &rows, &cohort);
+        let k = self.settings.min_cell;
+        let current = figures(from, to, &key.key(), &rows, &cohort, k);
         let mut previous = None;
         let mut previous_reasons = None;
         if let Some((pf, pt)) = period.previous(at, EARLIEST) {
             let (prows, pcohort) = read(pf, pt).await?;
             previous_reasons = Some(sum_rows(&key.key(), &prows).reason_counts);
-            previous = Some(figures(pf, pt, &key.key(), &prows, &pcohort));
+            previous = Some(figures(pf, pt, &key.key(), &prows, &pcohort, k));
         }
         let view = |reason: &str, levels: [u64; 5]| ReasonView {
             reason: reason.to_owned(),

@@ -72,6 +72,19 @@ impl LinkKeys {
         format!("{p}|{kid}|{id}|{exp}").into_bytes()
     }
 
+    /// The sampling draw of a declaration (0..`survey::DRAWS`): a keyed hash
+    /// of its number under the current key, so nobody without the key can
+    /// tell or choose which declarations are asked, and every call for one
+    /// number gives the same draw (until the key is rotated).
+    pub fn sample_draw(&self, declaration_number: &str) -> u32 {
+        let mac = hmac_sign(
+            self.current_key(),
+            format!("csq-survey-sample|{declaration_number}").as_bytes(),
+        );
+        let head = u64::from_be_bytes(mac[..8].try_into().expect("a MAC is 32 bytes"));
+        u32::try_from(head % u64::from(crate::domain::survey::DRAWS)).unwrap_or(0)
+    }
+
     /// Signs a link token for a form that expires at `expires_at`.
     pub fn sign(&self, form_id: &str, expires_at: DateTime<Utc>) -> String {
         self.sign_for(LinkPurpose::Form, form_id, expires_at)
@@ -209,6 +222,10 @@ impl LinkKeyRing {
 
     pub fn sign(&self, form_id: &str, expires_at: DateTime<Utc>) -> String {
         self.current().sign(form_id, expires_at)
+    }
+
+    pub fn sample_draw(&self, declaration_number: &str) -> u32 {
+        self.current().sample_draw(declaration_number)
     }
 
     pub fn sign_for(&self, purpose: LinkPurpose, id: &str, expires_at: DateTime<Utc>) -> String {

@@ -276,6 +276,7 @@ mod tests {
             overall_comment: None,
             contact: None,
             suggestion: None,
+            channel: None,
         }
     }
 

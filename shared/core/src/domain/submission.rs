@@ -6,7 +6,7 @@
 //! with every officer listed, and a forced answer would only add noise.
 
 use super::fields::{DisplayName, FieldError, clean_free_text};
-use super::form::{Contact, Form, SubjectRating, Submission};
+use super::form::{Channel, Contact, Form, SubjectRating, Submission};
 use super::rating_scale::{Level, Reason};
 
 pub const MAX_COMMENT_CHARS: usize = 2000;
@@ -139,6 +139,14 @@ pub fn parse_submission(
             overall_comment,
             contact,
             suggestion,
+            // The page carries its link's `via`; a kiosk is confirmed by the caller.
+            channel: Some(Channel::recorded(
+                fields
+                    .iter()
+                    .find(|(k, _)| k == "via")
+                    .map(|(_, v)| v.as_str()),
+                false,
+            )),
         })
     } else {
         Err(errors)

@@ -285,7 +285,13 @@ pub fn form_page(
     send_now: bool,
 ) -> Markup {
     let w = words(lang);
-    let switch = format!("/f/{token}?lang={}", lang.other().code());
+    // How the business came (`via`) stays with the form through every step.
+    let via = value(values, "via");
+    let switch = if via.is_empty() {
+        format!("/f/{token}?lang={}", lang.other().code())
+    } else {
+        format!("/f/{token}?lang={}&via={via}", lang.other().code())
+    };
     layout(
         lang,
         w.title,
@@ -299,6 +305,7 @@ pub fn form_page(
             form method="post" action={ "/f/" (token) } {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="lang" value=(lang.code());
+                @if !via.is_empty() { input type="hidden" name="via" value=(via); }
                 // The office first: most businesses are simply satisfied. Teams,
                 // stages and officers wait in a section that opens when the
                 // office's level is 3 or lower (rating.js), when something in it

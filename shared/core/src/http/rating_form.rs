@@ -14,7 +14,7 @@ use super::pages::{self, StatusKind};
 use super::{PublicSite, stylesheet};
 use crate::app::rate::{LinkError, SubmitError};
 use crate::domain::declaration::Language;
-use crate::domain::form::Form as RatingForm;
+use crate::domain::form::{Channel, Form as RatingForm};
 
 const CSRF_COOKIE: &str = "csq_csrf";
 
@@ -146,6 +146,9 @@ struct LangQuery {
     /// The office's level chosen with a button of the invitation email:
     /// shown chosen, with a button that sends at once. Opening records nothing.
     level: Option<String>,
+    /// How the business came: `email`, `email_button` (the links of the
+    /// invitation), none for the declaration software's link.
+    via: Option<String>,
 }
 
 async fn show_form(
@@ -163,7 +166,7 @@ async fn show_form(
         super::csrf_nonce_or_new(&headers, CSRF_COOKIE, "/f/", state.pages.public_url());
     let csrf = state.pages.csrf_token(&form.id, &nonce);
     let privacy = state.pages.privacy_notice(lang);
-    let chosen: Vec<(String, String)> = q
+    let mut chosen: Vec<(String, String)> = q
         .level
         .as_deref()
         .and_then(|l| crate::domain::rating_scale::Level::new(l.parse().ok()?))
@@ -176,6 +179,9 @@ async fn show_form(
         })
         .unwrap_or_default();
     let send_now = !chosen.is_empty();
+    if let Some(via) = q.via.as_deref().and_then(Channel::from_code) {
+        chosen.push(("via".into(), via.code().into()));
+    }
     let page = pages::form_page(&form, &token, lang, &csrf, &chosen, &[], &privacy, send_now);
     let mut res = Html(page.into_string()).into_response();
     if let Some(cookie) = set_cookie {

@@ -474,6 +474,12 @@ pub struct StatsRowView {
     pub suggestions_opened: u64,
     /// How businesses rated the handling of their cases (index 0 is level 1).
     pub handling_level_counts: [u64; 5],
+    /// Forms issued by their invitation's state (`sent`, `capped`,
+    /// `sampled_out`, `suppressed`, `rejected`, `pending`).
+    pub invitations: std::collections::BTreeMap<String, u64>,
+    /// Forms submitted by channel. A day's levels by channel are not here:
+    /// only the period report gives them, with its small-cell rule.
+    pub channel_forms: std::collections::BTreeMap<String, u64>,
 }
 
 impl StatsRowView {
@@ -506,6 +512,8 @@ impl From<&DailyStats> for StatsRowView {
             complaints_upheld: Some(r.complaints_upheld),
             suggestions_opened: r.suggestions_opened,
             handling_level_counts: r.handling_level_counts,
+            invitations: r.invitations.clone(),
+            channel_forms: r.channel_forms.clone(),
         }
     }
 }

@@ -5,7 +5,7 @@ use maud::html;
 use super::{QR_CID, capitalise, case_kind_words, ordered, page};
 use crate::domain::case::{Case, CaseKind};
 use crate::domain::declaration::Language;
-use crate::domain::form::Form;
+use crate::domain::form::{Channel, Form};
 use crate::domain::time::vn_display;
 use crate::ports::{InlineImage, OutgoingEmail};
 
@@ -76,6 +76,10 @@ fn compose_invitation(
     };
     // A follow-up form rates stages added after the first form was submitted.
     let follow_up = form.follow_up_of.is_some();
+    // The channel rides on the link (`via`), so figures can tell the email's
+    // link and its level buttons from the declaration software's link.
+    let base = link;
+    let link = &format!("{base}?via={}", Channel::Email.code());
     let qr = crate::app::qr::png(link);
     let mut text = String::new();
     for lang in ordered(form.business.language) {
@@ -149,7 +153,7 @@ fn compose_invitation(
         }
         p {
             @for level in crate::domain::rating_scale::Level::ALL.iter().rev() {
-                a href={ (link) "?level=" (level.value()) }
+                a href={ (base) "?via=" (Channel::EmailButton.code()) "&level=" (level.value()) }
                     style="display:inline-block;margin:0 6px 6px 0;padding:8px 12px;border:1px solid #0b5394;border-radius:4px;color:#0b5394;text-decoration:none" {
                     (level.value()) " – " (level.label(form.business.language))
                 }

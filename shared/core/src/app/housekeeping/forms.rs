@@ -12,6 +12,7 @@ impl Housekeeping {
     pub async fn send_reminders(&self) -> PortResult<usize> {
         let now = self.clock.now();
         let mut sent = 0;
+        let survey = self.invitations.survey_rules().await?;
         for day in Self::days_due(now, self.settings.remind_after) {
             for form in all_pages(|p| self.forms.forms_issued_on(day, p)).await? {
                 if !form.reminder_due(now, self.settings.remind_after) {
@@ -26,7 +27,7 @@ impl Housekeeping {
                     continue;
                 }
                 // One email per business per survey period, reminders included.
-                let Some(taken_at) = self.invitations.take_slot(&form).await? else {
+                let Some(taken_at) = self.invitations.take_slot(&form, &survey).await? else {
                     continue;
                 };
                 if !self
@@ -34,7 +35,9 @@ impl Housekeeping {
                     .mark_reminded(&form.id, now, self.settings.remind_after)
                     .await?
                 {
-                    self.invitations.give_back_slot(&form, taken_at).await?;
+                    self.invitations
+                        .give_back_slot(&form, &survey, taken_at)
+                        .await?;
                 } else {
                     let link = self.settings.rating_link(&form);
                     let unsubscribe = self.settings.unsubscribe_link(&form);
@@ -48,7 +51,9 @@ impl Housekeeping {
                         Ok(_) => sent += 1,
                         Err(e) => {
                             tracing::warn!(form_id = %form.id, error = %e, "reminder not sent");
-                            self.invitations.give_back_slot(&form, taken_at).await?;
+                            self.invitations
+                                .give_back_slot(&form, &survey, taken_at)
+                                .await?;
                         }
                     }
                 }

@@ -67,6 +67,11 @@ pub struct CaseRules {
     pub measures: Vec<Choice>,
     #[serde(default = "default_violations")]
     pub violation_categories: Vec<Choice>,
+    /// Whom CSQ asks and how often (the survey rules: the cap per business,
+    /// sampling per office and lane). Kept in this one document so the
+    /// department edits, versions and audits its rules in one place.
+    #[serde(default)]
+    pub survey: crate::domain::survey::SurveyRules,
 }
 
 fn default_deadlines() -> BTreeMap<CaseKind, Deadlines> {
@@ -136,6 +141,7 @@ impl Default for CaseRules {
             appeal_days: default_appeal_days(),
             measures: default_measures(),
             violation_categories: default_violations(),
+            survey: Default::default(),
         }
     }
 }
@@ -315,6 +321,7 @@ impl CaseRules {
                 }
             }
         }
+        self.survey.validate(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {

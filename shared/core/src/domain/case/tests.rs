@@ -29,6 +29,7 @@ pub(crate) fn complaint_with(reasons: Vec<Reason>) -> Complaint {
             phone: "0901234567".into(),
         }),
         suggestion: None,
+        channel: None,
     };
     Complaint::from_submission(&form, &sub, friday()).unwrap()
 }

@@ -4,7 +4,7 @@
 mod rating;
 mod subject;
 
-pub use rating::{Contact, RatingRecord, SubjectRating, Submission};
+pub use rating::{Channel, Contact, RatingRecord, SubjectRating, Submission};
 pub use subject::{Subject, SubjectKind, derive_subjects, units};
 
 use chrono::{DateTime, Utc};
@@ -70,6 +70,9 @@ pub struct Form {
     /// Not sent: the business was emailed within the survey period.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub invitation_capped: bool,
+    /// Not sent: the survey rules' sampling left the declaration out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invitation_sampled_out: bool,
     /// Its `form.issued` went to the event outbox (with the first invitation
     /// attempt's outcome), so a later attempt does not announce it again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -135,6 +138,7 @@ impl Form {
             invitation_rejected: None,
             invitation_suppressed: false,
             invitation_capped: false,
+            invitation_sampled_out: false,
             issue_announced: false,
             reminded_at: None,
             submitted_at: None,
@@ -191,6 +195,11 @@ impl Form {
                 self.invitation_rejected =
                     Some("the business was emailed within the survey period (capped)".into());
             }
+            InvitationResult::SampledOut => {
+                self.invitation_sampled_out = true;
+                self.invitation_rejected =
+                    Some("the survey rules' sampling left the declaration out".into());
+            }
             InvitationResult::Suppressed(reason) => {
                 self.invitation_suppressed = true;
                 self.invitation_rejected = Some(format!(
@@ -211,6 +220,7 @@ impl Form {
         match (self.email_sent_at, &self.invitation_rejected) {
             (None, Some(_)) if self.invitation_suppressed => InvitationState::Suppressed,
             (None, Some(_)) if self.invitation_capped => InvitationState::Capped,
+            (None, Some(_)) if self.invitation_sampled_out => InvitationState::SampledOut,
             (Some(_), _) => InvitationState::Sent,
             (None, Some(_)) => InvitationState::Rejected,
             (None, None) => InvitationState::Pending,
@@ -271,8 +281,10 @@ impl Form {
     pub fn reminder_due(&self, now: DateTime<Utc>, remind_after: chrono::Duration) -> bool {
         self.status == FormStatus::Issued
             && self.reminded_at.is_none()
-            // Its business was emailed for another form within the period.
+            // Its business was emailed for another form within the period,
+            // or the declaration was not drawn: no email at all.
             && !self.invitation_capped
+            && !self.invitation_sampled_out
             && has_passed(self.issued_at + remind_after, now)
             && !self.is_expired_at(now)
     }
@@ -447,6 +459,31 @@ pub enum InvitationState {
     /// Not sent: the business was emailed within the survey period (the
     /// cap per business). Rated from the declaration software's link.
     Capped,
+    /// Not sent: the survey rules invite a share of this office and lane's
+    /// declarations, and this one was not drawn.
+    SampledOut,
+}
+
+impl InvitationState {
+    pub const ALL: [InvitationState; 6] = [
+        InvitationState::Pending,
+        InvitationState::Sent,
+        InvitationState::Rejected,
+        InvitationState::Suppressed,
+        InvitationState::Capped,
+        InvitationState::SampledOut,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            InvitationState::Pending => "pending",
+            InvitationState::Sent => "sent",
+            InvitationState::Rejected => "rejected",
+            InvitationState::Suppressed => "suppressed",
+            InvitationState::Capped => "capped",
+            InvitationState::SampledOut => "sampled_out",
+        }
+    }
 }
 
 /// How one attempt to send an invitation went.
@@ -461,6 +498,8 @@ pub enum InvitationResult {
     Suppressed(super::suppression::SuppressionReason),
     /// Not sent: the business was emailed within the survey period.
     Capped,
+    /// Not sent: the declaration was not drawn by the survey rules' sampling.
+    SampledOut,
 }
 
 #[cfg(test)]

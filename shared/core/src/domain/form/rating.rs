@@ -27,6 +27,62 @@ pub struct Submission {
     /// A suggestion (kiến nghị) to the office: answered as its own case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
+    /// How the business reached the form (absent on submissions stored
+    /// before channels were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+}
+
+/// How a business reached the form it submitted: the figures compare ratings
+/// and response by channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The link (or QR code) of an invitation or reminder email.
+    Email,
+    /// A level button of the invitation email.
+    EmailButton,
+    /// The declaration software's link or QR code (`rating_url`).
+    InApp,
+    /// A tablet at the office's counter, registered by the department.
+    Kiosk,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [
+        Channel::Email,
+        Channel::EmailButton,
+        Channel::InApp,
+        Channel::Kiosk,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::EmailButton => "email_button",
+            Channel::InApp => "in_app",
+            Channel::Kiosk => "kiosk",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// The channel a submission records from what its page carried (`via`,
+    /// a hint in the link that nobody signs): a link without one is the
+    /// declaration software's, and only a kiosk registered to the form's
+    /// office may claim `kiosk`, so a business at home cannot swell the
+    /// counter's figures.
+    pub fn recorded(claimed: Option<&str>, at_registered_kiosk: bool) -> Channel {
+        if at_registered_kiosk {
+            return Channel::Kiosk;
+        }
+        match claimed.and_then(Channel::from_code) {
+            Some(Channel::Kiosk) | None => Channel::InApp,
+            Some(c) => c,
+        }
+    }
 }
 
 impl Submission {

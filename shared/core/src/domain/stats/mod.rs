@@ -71,6 +71,19 @@ pub struct DailyStats {
     /// minutes from issue to rating.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub minutes_to_rate: BTreeMap<u32, u64>,
+    /// Forms issued this day by their invitation's state at the nightly run
+    /// (`sent`, `capped`, `sampled_out`, `suppressed`…): what was asked.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub invitations: BTreeMap<String, u64>,
+    /// Forms submitted this day by channel (`email`, `email_button`,
+    /// `in_app`, `kiosk`). Misconduct reports are left out of every channel
+    /// figure: they are the inspection unit's, and a breakdown that held them
+    /// would show a reader who may not see them what `without_misconduct` took out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub channel_forms: BTreeMap<String, u64>,
+    /// Ratings of those forms by channel, per level (index 0 is level 1).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub channel_level_counts: BTreeMap<String, [u64; 5]>,
     /// An office's rows: the officers rated there that day (for rankings).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub officer_ids: Vec<String>,
@@ -124,6 +137,9 @@ impl DailyStats {
             misconduct_reason_counts: BTreeMap::new(),
             handling_hours: BTreeMap::new(),
             minutes_to_rate: BTreeMap::new(),
+            invitations: BTreeMap::new(),
+            channel_forms: BTreeMap::new(),
+            channel_level_counts: BTreeMap::new(),
             officer_ids: vec![],
         }
     }
@@ -189,6 +205,13 @@ impl DailyStats {
         add_map(&mut self.minutes_to_rate, &other.minutes_to_rate, |a, b| {
             a + b
         });
+        add_map(&mut self.invitations, &other.invitations, |a, b| a + b);
+        add_map(&mut self.channel_forms, &other.channel_forms, |a, b| a + b);
+        add_map(
+            &mut self.channel_level_counts,
+            &other.channel_level_counts,
+            add5,
+        );
         for o in &other.officer_ids {
             if !self.officer_ids.contains(o) {
                 self.officer_ids.push(o.clone());
@@ -344,6 +367,7 @@ mod tests {
             overall_comment: None,
             contact: None,
             suggestion: None,
+            channel: None,
         });
         f
     }
@@ -359,6 +383,7 @@ mod tests {
             overall_comment: None,
             contact: None,
             suggestion: None,
+            channel: None,
         };
         RatingRecord::from_submission(form, &sub, Utc::now()).remove(0)
     }
@@ -525,6 +550,7 @@ mod tests {
             overall_comment: None,
             contact: None,
             suggestion: None,
+            channel: None,
         };
         let mut ratings = RatingRecord::from_submission(&report, &sub, Utc::now());
         let report_ratings: Vec<&RatingRecord> = ratings.iter().collect();

@@ -49,6 +49,22 @@ fn case_units(case: &Case, org: Option<&OrgDirectory>) -> BTreeMap<String, Strin
     out
 }
 
+/// A unit's row of the day, made on first use, with the unit that owns it.
+fn at<'m>(
+    map: &'m mut BTreeMap<String, DailyStats>,
+    date: NaiveDate,
+    unit: &str,
+    owner: &str,
+) -> &'m mut DailyStats {
+    let row = map
+        .entry(unit.to_owned())
+        .or_insert_with(|| DailyStats::empty(unit, date));
+    if row.owner.is_none() && !owner.is_empty() {
+        row.owner = Some(owner.to_owned());
+    }
+    row
+}
+
 /// What the nightly job read for one day.
 pub struct DayInputs<'a> {
     pub date: NaiveDate,
@@ -74,24 +90,13 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
     let date = inputs.date;
     let org = inputs.org;
     let mut by_unit: BTreeMap<String, DailyStats> = BTreeMap::new();
-    fn at<'m>(
-        map: &'m mut BTreeMap<String, DailyStats>,
-        date: NaiveDate,
-        unit: &str,
-        owner: &str,
-    ) -> &'m mut DailyStats {
-        let row = map
-            .entry(unit.to_owned())
-            .or_insert_with(|| DailyStats::empty(unit, date));
-        if row.owner.is_none() && !owner.is_empty() {
-            row.owner = Some(owner.to_owned());
-        }
-        row
-    }
 
     for form in inputs.forms_issued {
+        let invitation = form.invitation_state().code();
         for (unit, owner) in units_of(form.subjects.iter(), org) {
-            at(&mut by_unit, date, &unit, &owner).forms_issued += 1;
+            let row = at(&mut by_unit, date, &unit, &owner);
+            row.forms_issued += 1;
+            *row.invitations.entry(invitation.to_owned()).or_default() += 1;
         }
     }
 
@@ -105,6 +110,9 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
             if misconduct {
                 row.misconduct_forms_submitted += 1;
             }
+        }
+        if !misconduct {
+            channel_figures(&mut by_unit, date, form, org);
         }
     }
 
@@ -210,6 +218,40 @@ pub fn roll_up(inputs: &DayInputs<'_>) -> Vec<DailyStats> {
             s
         })
         .collect()
+}
+
+/// A submitted form's channel figures: the form for every unit it was
+/// issued for, each rating for the units its subject counts towards.
+fn channel_figures(
+    by_unit: &mut BTreeMap<String, DailyStats>,
+    date: NaiveDate,
+    form: &Form,
+    org: Option<&OrgDirectory>,
+) {
+    let Some(submission) = &form.submission else {
+        return;
+    };
+    let Some(channel) = submission.channel.map(|c| c.code()) else {
+        return;
+    };
+    for (unit, owner) in units_of(form.subjects.iter(), org) {
+        *at(by_unit, date, &unit, &owner)
+            .channel_forms
+            .entry(channel.to_owned())
+            .or_default() += 1;
+    }
+    for rating in &submission.ratings {
+        let Some(subject) = form.subject(&rating.subject_key) else {
+            continue;
+        };
+        let idx = usize::from(rating.level.value()) - 1;
+        for (unit, owner) in subject_units(subject, org) {
+            at(by_unit, date, &unit, &owner)
+                .channel_level_counts
+                .entry(channel.to_owned())
+                .or_default()[idx] += 1;
+        }
+    }
 }
 
 /// The cohort of one issue day: for every statistics unit its forms count
