@@ -9,6 +9,7 @@ mod channels;
 mod complaints;
 mod defects;
 mod integration_api;
+mod kiosk;
 mod leadership;
 mod mail_relay;
 mod nightly;

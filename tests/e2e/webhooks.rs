@@ -509,7 +509,11 @@ async fn events_wait_in_the_outbox_while_the_bus_is_down_then_go_out_once() {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    services.rating.submit_form(&token, &fields).await.unwrap();
+    services
+        .rating
+        .submit_form(&token, &fields, None)
+        .await
+        .unwrap();
     assert!(bus.took.lock().unwrap().is_empty());
     let waiting: Vec<String> = app
         .host

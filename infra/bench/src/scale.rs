@@ -121,7 +121,7 @@ async fn models(stack: &Stack) -> anyhow::Result<Vec<(String, Vec<Item>)>> {
         // Mostly content, one in ten with a low level (and so a complaint).
         let fields = crate::answers(n % 10 == 9);
         rater
-            .submit_form(&token, &fields)
+            .submit_form(&token, &fields, None)
             .await
             .map_err(|e| anyhow::anyhow!("submitting: {e:?}"))?;
         ids.push(issued.form.id);

@@ -129,7 +129,7 @@ pub async fn run(days: usize, per_day: usize, rated_share: f64) -> anyhow::Resul
             let token = link.rsplit('/').next().unwrap_or_default().to_owned();
             let fields = crate::answers(n % 20 == 7);
             core.rating
-                .submit_form(&token, &fields)
+                .submit_form(&token, &fields, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("submitting: {e:?}"))?;
             rated += 1;

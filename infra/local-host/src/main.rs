@@ -513,8 +513,15 @@ async fn serve(
              \x20              (or the department: cuctruong@, a case handler: xuly.91aa@, inspection: thanhtra@,\n\
              \x20              an officer: hp0001@, all @demo-customs.invalid); the code arrives in the outbox\n\
              Staff token:   {}\n\
-             \x20              (an operator token, for scripts: curl -H \"Authorization: Bearer $TOKEN\" '{url}/v1/stats?unit=department&children=true')\n",
-            d.declarations, d.submitted, d.cases_opened, d.unrated_link, d.staff_token
+             \x20              (an operator token, for scripts: curl -H \"Authorization: Bearer $TOKEN\" '{url}/v1/stats?unit=department&children=true')\n\
+             Counter:       {url}/kiosk, registered with {} (office 91AE's tablet;\n\
+             \x20              then type a declaration number, e.g. 990000000003)\n",
+            d.declarations,
+            d.submitted,
+            d.cases_opened,
+            d.unrated_link,
+            d.staff_token,
+            d.counter_credential
         );
     }
     println!("CSQ is running at {url} (Ctrl-C to stop). Integration key: csq integration-key");

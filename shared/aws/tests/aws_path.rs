@@ -1241,8 +1241,8 @@ async fn under_faults_everything_happens_exactly_once() {
         let token = rating.rating().unwrap().rating_token(&form);
         let (one, other) = (rating.rating().unwrap(), rating.rating().unwrap());
         let (a, b) = tokio::join!(
-            one.submit_form(&token, &fields),
-            other.submit_form(&token, &fields)
+            one.submit_form(&token, &fields, None),
+            other.submit_form(&token, &fields, None)
         );
         use csq_core::app::rate::{LinkError, SubmitError};
         let stored = [a, b]
@@ -2108,4 +2108,184 @@ async fn one_email_per_business_on_the_aws_path() {
         .collect();
     assert_eq!(states, [json!("sent"), json!("capped")]);
     assert_eq!(sent_to(&world.business).await.len(), 1, "one email");
+}
+
+/// Issue 19 on AWS: the department's survey rules, saved through the staff
+/// function, leave a declaration out (`sampled_out`, no SES email); a counter
+/// tablet registered through the staff function opens a declaration of its
+/// office through the rating function and its submission counts as the
+/// kiosk's; an email's level button counts as such; the nightly function's
+/// rollup gives both channels and what was asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survey_rules_and_channels_on_the_aws_path() {
+    let mut world = World::new().await;
+    let issuer = world.function(&ISSUE_FORM).await;
+    let rating = world.function(&RATING_FORM).await;
+    let staff = world.function(&STAFF_API).await;
+    let nightly = world.function(&NIGHTLY).await;
+    let department = json!({"email": DEPARTMENT});
+    let staff_call = |method: &'static str, path: String, body: Option<Value>| {
+        let (staff, department) = (&staff, department.clone());
+        async move {
+            let r = call(
+                staff_router(staff),
+                http_event(
+                    method,
+                    &path,
+                    &[("content-type", "application/json")],
+                    &[],
+                    body.map(|b| b.to_string()).as_deref(),
+                    Some(department),
+                ),
+            )
+            .await;
+            let body = serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null);
+            (r.status, body)
+        }
+    };
+    // Red-lane declarations of 03CC: none asked by email.
+    let rules = json!({"survey": {"sampling": [{"office": "03CC", "lane": "red", "percent": 0}]}});
+    let (status, saved) = staff_call("PUT", "/v1/case-rules".into(), Some(rules)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let left_out = post_form(&issuer, &issue_body(&world)).await;
+    assert_eq!(left_out.status, StatusCode::CREATED, "{}", left_out.body);
+    let left_out: Value = serde_json::from_str(&left_out.body).unwrap();
+    assert_eq!(left_out["invitation"], "sampled_out");
+    assert!(sent_to(&world.business).await.is_empty(), "no email");
+
+    // A yellow-lane declaration is asked; its business presses "5" in the email.
+    world.declaration = declaration_number();
+    let yellow = issue_body(&world).replace("\"red\"", "\"yellow\"");
+    let asked = post_form(&issuer, &yellow).await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.body);
+    let html = sent_to(&world.business).await[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let button = html
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .map(|h| h.replace("&amp;", "&"))
+        .find(|h| h.ends_with("via=email_button&level=5"))
+        .expect("a level button");
+    let path = button
+        .strip_prefix("https://csq.example.vn")
+        .unwrap()
+        .to_owned();
+    let page = call(
+        public_router(&rating),
+        http_event("GET", &path, &[], &[], None, None),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = hidden(&page.body, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("via", "email_button"),
+        ("level.0", "5"),
+        ("action", "send"),
+    ];
+    let submit_path = format!("{}/submit", path.split('?').next().unwrap());
+    let sent = call(
+        public_router(&rating),
+        http_event(
+            "POST",
+            &submit_path,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            &[first_cookie(&page)],
+            Some(&form_body(&fields)),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+
+    // A counter tablet of 03CC rates the declaration left out.
+    let (status, tablet) = staff_call(
+        "POST",
+        "/v1/kiosks".into(),
+        Some(json!({"office": "03CC", "name": "Quầy 1"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{tablet}");
+    let credential = tablet["credential"].as_str().unwrap();
+    let tablet_cookie = format!("csq_kiosk={credential}");
+    let number = left_out_number(&world, &left_out).await;
+    let opened = call(
+        public_router(&rating),
+        http_event(
+            "POST",
+            "/kiosk",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            std::slice::from_ref(&tablet_cookie),
+            Some(&form_body(&[("declaration", number.as_str())])),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    let location = opened.headers["location"].to_str().unwrap().to_owned();
+    let page = call(
+        public_router(&rating),
+        http_event(
+            "GET",
+            &location,
+            &[],
+            std::slice::from_ref(&tablet_cookie),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert!(page.body.contains("data-kiosk-idle"), "kiosk mode");
+    let csrf = hidden(&page.body, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("via", "kiosk"),
+        ("level.0", "4"),
+        ("action", "send"),
+    ];
+    let sent = call(
+        public_router(&rating),
+        http_event(
+            "POST",
+            &format!("{}/submit", location.split('?').next().unwrap()),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            &[first_cookie(&page), tablet_cookie.clone()],
+            Some(&form_body(&fields)),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    assert!(sent.body.contains("href=\"/kiosk\""), "back to the start");
+
+    let today = vn_day(chrono::Utc::now());
+    let mut payload = fixture("scheduler_event.json");
+    payload["date"] = today.to_string().into();
+    events::nightly(&nightly.housekeeping().unwrap(), &payload)
+        .await
+        .unwrap();
+    let (status, stats) = staff_call(
+        "GET",
+        format!("/v1/stats?unit=03CC&from={today}&to={today}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(
+        stats["days"][0]["invitations"],
+        json!({"sampled_out": 1, "sent": 1})
+    );
+    assert_eq!(
+        stats["days"][0]["channel_forms"],
+        json!({"email_button": 1, "kiosk": 1})
+    );
+}
+
+/// The declaration number of an issued form, as the table holds it.
+async fn left_out_number(world: &World, issued: &Value) -> String {
+    let id = issued["form_id"].as_str().unwrap();
+    let form = world.store.form(id).await.unwrap().expect("stored");
+    form.declaration.number.as_str().to_owned()
 }

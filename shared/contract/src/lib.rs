@@ -7,6 +7,7 @@ pub mod cases;
 pub mod events;
 pub mod fixtures;
 pub mod forms;
+pub mod kiosks;
 pub mod ledger;
 pub mod misc;
 pub mod numbers;
@@ -120,6 +121,14 @@ macro_rules! invitation_ledger_contract {
                 concurrent_issuance_takes_one_slot,
             ]
         );
+    };
+}
+
+/// Every kiosk-registry check.
+#[macro_export]
+macro_rules! kiosk_registry_contract {
+    ($make:expr) => {
+        $crate::contract_tests!(kiosks, $make, [tablets_are_kept_listed_and_revoked]);
     };
 }
 

@@ -466,6 +466,17 @@ pub trait InvitationLedger: Send + Sync {
     ) -> PortResult<()>;
 }
 
+/// The counter tablets the department registered (kiosk mode), at most
+/// `domain::kiosk::MAX_KIOSKS`.
+#[async_trait]
+pub trait KioskRegistry: Send + Sync {
+    /// Stores a tablet (a new one, or one revoked since it was read).
+    async fn save_kiosk(&self, kiosk: &crate::domain::kiosk::Kiosk) -> PortResult<()>;
+    async fn kiosk(&self, id: &str) -> PortResult<Option<crate::domain::kiosk::Kiosk>>;
+    /// Every tablet, oldest first: one bounded read.
+    async fn kiosks(&self) -> PortResult<Vec<crate::domain::kiosk::Kiosk>>;
+}
+
 /// A record holding a person's data, as the person index names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum HeldRecord {
@@ -553,6 +564,7 @@ pub trait Store:
     + EventOutbox
     + PersonIndex
     + InvitationLedger
+    + KioskRegistry
     + 'static
 {
 }
@@ -567,6 +579,7 @@ impl<T> Store for T where
         + EventOutbox
         + PersonIndex
         + InvitationLedger
+        + KioskRegistry
         + 'static
 {
 }

@@ -60,6 +60,13 @@ mod invitation_ledger {
     });
 }
 
+mod kiosk_registry {
+    use super::*;
+    csq_contract::kiosk_registry_contract!(async {
+        store().await as Arc<dyn csq_core::ports::KioskRegistry>
+    });
+}
+
 mod stats_and_org {
     use super::*;
     csq_contract::stats_and_org_contract!(async {

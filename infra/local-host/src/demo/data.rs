@@ -16,14 +16,21 @@ pub(super) const GIVEN: [&str; 10] = [
     "An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Khánh", "Lan", "Nam", "Phương",
 ];
 
-pub(super) const BUSINESSES: [&str; 6] = [
+pub(super) const BUSINESSES: [&str; 8] = [
     "Công ty TNHH Thương mại Sao Mai (demo)",
     "Công ty CP Xuất nhập khẩu Hải Đăng (demo)",
     "Công ty TNHH Logistics Bến Cảng (demo)",
     "Công ty CP Dệt may Ánh Dương (demo)",
     "Công ty TNHH Điện tử Tân Tiến (demo)",
     "Công ty TNHH Nông sản Đồng Xanh (demo)",
+    // Today's first declarations only: never emailed before, so the cap lets
+    // their invitations go (the history's businesses were asked this week).
+    "Công ty TNHH Cơ khí Bình Minh (demo)",
+    "Công ty CP Thủy sản Vịnh Xanh (demo)",
 ];
+
+/// The businesses of the history (the rest are today's).
+pub(super) const HISTORY_BUSINESSES: usize = 6;
 
 pub(super) const COMMENTS: [&str; 5] = [
     "Cán bộ hướng dẫn nhiệt tình.",
@@ -233,6 +240,19 @@ pub(super) fn declaration(
     };
     let branch = offices[rng.random_range(0..offices.len())];
     let lane = ["green", "yellow", "red"][rng.random_range(0..3)];
+    let b = rng.random_range(0..HISTORY_BUSINESSES);
+    declaration_of(rng, number, registered_at, branch, lane, b)
+}
+
+/// One declaration of `branch` in `lane` for business `b` of `BUSINESSES`.
+pub(super) fn declaration_of(
+    rng: &mut StdRng,
+    number: &str,
+    registered_at: chrono::DateTime<Utc>,
+    branch: &str,
+    lane: &str,
+    b: usize,
+) -> serde_json::Value {
     let stages: &[&str] = match lane {
         "green" => &["registration", "clearance"],
         "yellow" => &["registration", "document_check", "clearance"],
@@ -248,7 +268,6 @@ pub(super) fn declaration(
             json!({"stage": stage, "team": team, "officer": {"id": id, "name": name}})
         })
         .collect();
-    let b = rng.random_range(0..BUSINESSES.len());
     let type_code = ["A11", "A12", "E31", "B11"][rng.random_range(0..4)];
     json!({
         "declaration": {

@@ -11,6 +11,7 @@ use csq_core::app::cases::CaseActionRequest;
 use csq_core::auth::scope::Scope;
 use csq_core::auth::staff::{StaffClaims, StaffRole};
 use csq_core::domain::case::CaseKind;
+use csq_core::domain::form::Channel;
 use csq_core::domain::time::{vn_day, vn_day_start};
 use csq_core::ports::{MailError, Mailer, ManualClock, OutgoingEmail, QueueConsumer};
 use rand::rngs::StdRng;
@@ -72,7 +73,7 @@ async fn scripted(
     clock.advance(Duration::minutes(40));
     let token = past.rating.rating_token(&form);
     past.rating
-        .submit_form(&token, &fields)
+        .submit_form(&token, &fields, None)
         .await
         .map_err(|e| anyhow::anyhow!("demo submission: {e:?}"))?;
     clock.advance(Duration::minutes(2));
@@ -188,6 +189,51 @@ pub struct DemoSummary {
     pub cases_opened: usize,
     pub unrated_link: String,
     pub staff_token: String,
+    /// The credential of 91AE's counter tablet (enter it at `/kiosk`).
+    pub counter_credential: String,
+}
+
+/// The office whose businesses rate at the counter (no email).
+const COUNTER_OFFICE: &str = "91AE";
+
+/// The demo department's survey rules: a third of the green lane asked by
+/// email (every yellow and red declaration), and none of 91AE's.
+fn demo_survey_rules() -> csq_core::domain::survey::SurveyRules {
+    use csq_core::domain::declaration::Lane;
+    use csq_core::domain::survey::{SampleRule, SurveyRules};
+    SurveyRules {
+        cap_days: None,
+        sampling: vec![
+            SampleRule {
+                office: None,
+                lane: Some(Lane::Green),
+                percent: 33,
+            },
+            SampleRule {
+                office: Some(COUNTER_OFFICE.into()),
+                lane: None,
+                percent: 0,
+            },
+        ],
+    }
+}
+
+/// How a business of the history reached its form: 91AE's at the counter;
+/// an emailed one by the email's link or a level button, or from the
+/// declaration software; one not emailed from the software.
+fn channel_of(rng: &mut StdRng, form: &csq_core::domain::form::Form) -> Channel {
+    use csq_core::domain::form::InvitationState;
+    if form.declaration.customs_office.as_str() == COUNTER_OFFICE {
+        return Channel::Kiosk;
+    }
+    if form.invitation_state() != InvitationState::Sent {
+        return Channel::InApp;
+    }
+    match rng.random_range(0..100) {
+        0..=44 => Channel::Email,
+        45..=79 => Channel::EmailButton,
+        _ => Channel::InApp,
+    }
 }
 
 /// Days of history the demo fills in, and declarations per day.
@@ -216,12 +262,22 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
             .replace_org(crate::org_import::check(demo_org_before())?, "demo")
             .await?;
         // This year's holidays, so deadlines count working days as the department would.
-        let rules = crate::case_rules_file::parse(crate::case_rules_file::DEMO, false)?;
+        let mut rules = crate::case_rules_file::parse(crate::case_rules_file::DEMO, false)?;
+        rules.survey = demo_survey_rules();
         past.case_handling
             .replace_case_rules("demo", rules, None)
             .await
             .map_err(|e| anyhow::anyhow!("demo case rules: {e}"))?;
     }
+    // 91AE asks by email no one: its businesses rate at the counter, on this tablet.
+    clock.set(vn_day_start(
+        today.checked_sub_days(Days::new(DAYS + 1)).expect("recent"),
+    ));
+    let (_, counter) = past
+        .channels
+        .register_kiosk("demo", COUNTER_OFFICE, "Quầy 1 — Hải quan 91AE")
+        .await
+        .map_err(|e| anyhow::anyhow!("demo counter tablet: {e}"))?;
     let merge_day = today
         .checked_sub_days(Days::new(MERGE_DAYS_AGO))
         .expect("recent date");
@@ -251,13 +307,21 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
             let issued = past.issuance.issue_form(parsed(&request)?).await?;
             declarations += 1;
             let form = issued.form;
-            let fields = answers(&mut rng, form.subjects.len());
+            let mut fields = answers(&mut rng, form.subjects.len());
             if !rng.random_bool(0.72) {
                 continue;
             }
             clock.set(at + Duration::minutes(rng.random_range(15..300)));
             let token = past.rating.rating_token(&form);
-            if past.rating.submit_form(&token, &fields).await.is_ok() {
+            let via = channel_of(&mut rng, &form);
+            fields.push(("via".into(), via.code().into()));
+            let tablet = (via == Channel::Kiosk).then_some(counter.as_str());
+            if past
+                .rating
+                .submit_form(&token, &fields, tablet)
+                .await
+                .is_ok()
+            {
                 submitted += 1;
             }
             // Route what this submission queued, at its own time.
@@ -329,11 +393,23 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         .aggregate_cohorts(today.checked_sub_days(Days::new(1)).expect("recent"))
         .await?;
 
-    // Today's declarations go through the real outbox, so a newcomer can rate one.
+    // Today's declarations go through the real outbox, so a newcomer can rate
+    // one: two new businesses are invited (one of them rates from the email's
+    // buttons), the second's next declaration is capped, and 91AE's is left
+    // out by the survey rules (it opens at the counter tablet).
     let mut unrated_link = String::new();
-    for k in 0..3 {
+    for (k, (office, lane, business)) in [
+        ("91AA", "yellow", HISTORY_BUSINESSES),
+        ("91AB", "red", HISTORY_BUSINESSES + 1),
+        ("91AC", "yellow", HISTORY_BUSINESSES + 1),
+        (COUNTER_OFFICE, "red", HISTORY_BUSINESSES),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let number = format!("990000{k:06}");
-        let request = declaration(&mut rng, &number, Utc::now() - Duration::minutes(30), true);
+        let at = Utc::now() - Duration::minutes(30);
+        let request = declaration_of(&mut rng, &number, at, office, lane, business);
         let issued = host.services.issuance.issue_form(parsed(&request)?).await?;
         if k == 0 {
             unrated_link = host.services.rating.rating_link(&issued.form);
@@ -346,5 +422,6 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         cases_opened,
         unrated_link,
         staff_token,
+        counter_credential: counter,
     })
 }

@@ -182,6 +182,7 @@ pub const STAFF_API: FunctionSpec = FunctionSpec {
     publishes: true,
     // SUPPRESS#: the department keeps the suppression list from the console.
     // FORM# and PERSON#: the department erases a person's data on request.
+    // KIOSKS: the department registers and revokes counter tablets.
     writes: &[
         "CASE#",
         "AUDIT#",
@@ -190,6 +191,7 @@ pub const STAFF_API: FunctionSpec = FunctionSpec {
         "EVENT#",
         "FORM#",
         "PERSON#",
+        "KIOSKS",
     ],
 };
 

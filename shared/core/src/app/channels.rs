@@ -9,9 +9,12 @@ use std::sync::Arc;
 use super::Settings;
 use crate::domain::audit::AuditEntry;
 use crate::domain::fields::EmailAddress;
+use crate::domain::kiosk::Kiosk;
 use crate::domain::suppression::{Suppression, SuppressionReason, address_key};
 use crate::domain::webhook::{Delivery, Webhook, WebhookUrlError};
-use crate::ports::{AuditLog, Clock, PortError, Store, SuppressionList, WebhookRegistry};
+use crate::ports::{
+    AuditLog, Clock, KioskRegistry, PortError, Store, SuppressionList, WebhookRegistry,
+};
 
 /// The most dead letters one listing shows.
 pub const DEAD_LETTER_PAGE: u32 = 200;
@@ -32,6 +35,15 @@ pub enum ChannelError {
         "webhooks are delivered by CSQ on one machine only; on AWS, subscribe with a rule on the stack's event bus"
     )]
     NoWebhooksHere,
+    #[error("{0:?} is not a unit of the directory in force")]
+    UnknownOffice(String),
+    #[error(transparent)]
+    KioskName(#[from] crate::domain::kiosk::KioskNameError),
+    #[error(
+        "there are already {} counter tablets: revoke one first",
+        crate::domain::kiosk::MAX_KIOSKS
+    )]
+    TooManyKiosks,
     #[error(transparent)]
     Storage(#[from] PortError),
 }
@@ -48,6 +60,8 @@ pub struct AddressStanding {
 pub struct Channels {
     pub(super) suppressions: Arc<dyn SuppressionList>,
     pub(super) webhooks: Option<Arc<dyn WebhookRegistry>>,
+    pub(super) kiosks: Arc<dyn KioskRegistry>,
+    pub(super) directory: super::Directory,
     pub(super) audit: Arc<dyn AuditLog>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) settings: Arc<Settings>,
@@ -60,6 +74,8 @@ impl Channels {
         Channels {
             suppressions: store.clone(),
             webhooks: None,
+            kiosks: store.clone(),
+            directory: super::Directory::new(store, clock.clone()),
             audit: store.clone(),
             clock,
             settings,
@@ -168,6 +184,58 @@ impl Channels {
             .await?;
         }
         Ok(n)
+    }
+
+    /// Where a tablet starts: its credential is entered there once.
+    pub fn kiosk_start_url(&self) -> String {
+        format!("{}/kiosk", self.settings.public_url)
+    }
+
+    /// Every counter tablet, oldest first (revoked ones too, marked).
+    pub async fn kiosks(&self) -> Result<Vec<Kiosk>, ChannelError> {
+        Ok(self.kiosks.kiosks().await?)
+    }
+
+    /// Registers a counter tablet to `office` (a unit of the directory in
+    /// force); the reply holds its credential, shown this once.
+    pub async fn register_kiosk(
+        &self,
+        by: &str,
+        office: &str,
+        name: &str,
+    ) -> Result<(Kiosk, String), ChannelError> {
+        let office = office.trim();
+        let known = self
+            .directory
+            .current_org()
+            .await?
+            .is_some_and(|(_, org)| org.unit(office).is_some());
+        if !known {
+            return Err(ChannelError::UnknownOffice(
+                office.chars().take(40).collect(),
+            ));
+        }
+        let (kiosk, credential) = Kiosk::register(office, name, by, self.clock.now())?;
+        if self.kiosks.kiosks().await?.len() >= crate::domain::kiosk::MAX_KIOSKS {
+            return Err(ChannelError::TooManyKiosks);
+        }
+        self.kiosks.save_kiosk(&kiosk).await?;
+        self.record(by, "kiosk-registered", &kiosk.id).await?;
+        Ok((kiosk, credential))
+    }
+
+    /// Revokes a tablet: it opens nothing from its next request on. True if
+    /// this call revoked it (false: unknown, or revoked already).
+    pub async fn revoke_kiosk(&self, by: &str, id: &str) -> Result<bool, ChannelError> {
+        let Some(mut kiosk) = self.kiosks.kiosk(id).await? else {
+            return Ok(false);
+        };
+        if !kiosk.revoke(self.clock.now()) {
+            return Ok(false);
+        }
+        self.kiosks.save_kiosk(&kiosk).await?;
+        self.record(by, "kiosk-revoked", id).await?;
+        Ok(true)
     }
 
     async fn record(&self, by: &str, what: &str, record: &str) -> Result<(), PortError> {

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use super::{Publisher, Settings};
 use crate::domain::complaint::Complaint;
 use crate::domain::fields::FieldError;
-use crate::domain::form::{Form, FormStatus, RatingRecord, Submission};
+use crate::domain::form::{Channel, Form, FormStatus, RatingRecord, Submission};
+use crate::domain::kiosk::Kiosk;
 use crate::domain::submission::parse_submission;
 use crate::ports::{
-    Clock, ComplaintQueue, EventPublisher, FormStore, PortError, Store, SubmissionWrite,
-    SubmitOutcome, SuppressionList,
+    Clock, ComplaintQueue, EventPublisher, FormStore, KioskRegistry, PortError, Store,
+    SubmissionWrite, SubmitOutcome, SuppressionList,
 };
 
 /// Why a link cannot be used; each has its own page (404 / 410 / 409).
@@ -36,6 +37,22 @@ pub enum SubmitError {
     },
 }
 
+/// Why a counter tablet did not open a declaration's form. Each but the
+/// first names the tablet, whose start screen says what went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum KioskOpenError {
+    #[error("the tablet is not registered, or was revoked")]
+    NotRegistered,
+    #[error("a declaration number has 12 digits")]
+    BadNumber(Box<Kiosk>),
+    #[error("the declaration has no form open for rating")]
+    NoOpenForm(Box<Kiosk>),
+    #[error("the declaration is not of the tablet's office")]
+    OtherOffice(Box<Kiosk>),
+    #[error(transparent)]
+    Storage(#[from] PortError),
+}
+
 impl From<PortError> for SubmitError {
     fn from(e: PortError) -> Self {
         SubmitError::Link(LinkError::Storage(e))
@@ -48,6 +65,7 @@ impl From<PortError> for SubmitError {
 pub struct Rating {
     pub(super) forms: Arc<dyn FormStore>,
     pub(super) suppressions: Arc<dyn SuppressionList>,
+    pub(super) kiosks: Arc<dyn KioskRegistry>,
     pub(super) queue: Arc<dyn ComplaintQueue>,
     pub(super) events: Publisher,
     pub(super) clock: Arc<dyn Clock>,
@@ -65,6 +83,7 @@ impl Rating {
         Rating {
             forms: store.clone(),
             suppressions: store.clone(),
+            kiosks: store.clone(),
             queue,
             events: Publisher::new(store, events),
             clock,
@@ -122,17 +141,82 @@ impl Rating {
         }
     }
 
+    /// The registered, unrevoked tablet a credential belongs to.
+    pub async fn kiosk_by_credential(&self, credential: &str) -> Result<Option<Kiosk>, PortError> {
+        let Some(id) = Kiosk::id_of(credential) else {
+            return Ok(None);
+        };
+        Ok(self
+            .kiosks
+            .kiosk(id)
+            .await?
+            .filter(|k| k.accepts(credential)))
+    }
+
+    /// The rating link of the declaration's form open for rating (its latest
+    /// follow-up first), for the tablet holding `credential`; only a
+    /// declaration of the tablet's office opens. Records nothing.
+    #[tracing::instrument(name = "open_at_kiosk", skip_all)]
+    pub async fn open_at_kiosk(
+        &self,
+        credential: &str,
+        number: &str,
+    ) -> Result<String, KioskOpenError> {
+        let kiosk = self
+            .kiosk_by_credential(credential)
+            .await?
+            .ok_or(KioskOpenError::NotRegistered)?;
+        let Ok(number) = crate::domain::fields::DeclarationNumber::parse(number.trim()) else {
+            return Err(KioskOpenError::BadNumber(Box::new(kiosk)));
+        };
+        let now = self.clock.now();
+        let mut open = None;
+        for sequence in 1..=super::issue::MAX_FORMS_PER_DECLARATION {
+            let key = crate::domain::form::declaration_key(number.as_str(), sequence);
+            let Some(form) = self.forms.form_of_declaration(&key).await? else {
+                break;
+            };
+            // Another office's declaration is refused before anything of
+            // its forms (open or not) is told.
+            if !kiosk.may_open(&form) {
+                return Err(KioskOpenError::OtherOffice(Box::new(kiosk)));
+            }
+            if form.status == FormStatus::Issued && !form.is_expired_at(now) {
+                open = Some(form);
+            }
+        }
+        let form = open.ok_or_else(|| KioskOpenError::NoOpenForm(Box::new(kiosk.clone())))?;
+        tracing::info!(form_id = %form.id, kiosk = %kiosk.id, "form opened at a counter tablet");
+        Ok(self.rating_token(&form))
+    }
+
     /// Stores a submission exactly once. The complaint, if any, is written to the
     /// outbox in the same transaction, then handed to the queue; if the queue is
     /// unreachable, the outbox relay hands it over later.
     /// Returns the form and whether the submission made a complaint.
     #[tracing::instrument(name = "submit_form", skip_all)]
+    /// `kiosk_credential`: what the browser holds as a counter tablet; the
+    /// submission counts as the kiosk's only if it opens this form.
     pub async fn submit_form(
         &self,
         token: &str,
         fields: &[(String, String)],
+        kiosk_credential: Option<&str>,
     ) -> Result<(Form, bool), SubmitError> {
-        let (form, submission) = self.review_submission(token, fields).await?;
+        let (form, mut submission) = self.review_submission(token, fields).await?;
+        let via = fields
+            .iter()
+            .find(|(k, _)| k == "via")
+            .map(|(_, v)| v.as_str());
+        if via == Some(Channel::Kiosk.code())
+            && let Some(credential) = kiosk_credential
+            && self
+                .kiosk_by_credential(credential)
+                .await?
+                .is_some_and(|k| k.may_open(&form))
+        {
+            submission.channel = Some(Channel::recorded(via, true));
+        }
         let now = self.clock.now();
         let complaint = Complaint::from_submission(&form, &submission, now);
         let submitted = crate::domain::event::Event::rating_submitted(

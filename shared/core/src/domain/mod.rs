@@ -7,6 +7,7 @@ pub mod declaration;
 pub mod event;
 pub mod fields;
 pub mod form;
+pub mod kiosk;
 pub mod org;
 pub mod privacy;
 pub mod rating_scale;

@@ -4,6 +4,7 @@
 mod compress;
 pub mod export;
 pub mod integration;
+mod kiosk;
 pub mod outcome;
 mod pages;
 pub mod public;

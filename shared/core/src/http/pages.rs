@@ -246,7 +246,7 @@ fn has(values: &[(String, String)], name: &str, value: &str) -> bool {
     values.iter().any(|(k, v)| k == name && v == value)
 }
 
-fn value<'a>(values: &'a [(String, String)], name: &str) -> &'a str {
+pub(super) fn value<'a>(values: &'a [(String, String)], name: &str) -> &'a str {
     values
         .iter()
         .find(|(k, _)| k == name)
@@ -287,6 +287,8 @@ pub fn form_page(
     let w = words(lang);
     // How the business came (`via`) stays with the form through every step.
     let via = value(values, "via");
+    // At a counter tablet: no autofill, and back to its start screen when idle.
+    let counter = via == "kiosk";
     let switch = if via.is_empty() {
         format!("/f/{token}?lang={}", lang.other().code())
     } else {
@@ -302,7 +304,8 @@ pub fn form_page(
                 section.card.errors role="alert" { p.error { (w.fix_errors) } }
             }
             p { (w.intro) }
-            form method="post" action={ "/f/" (token) } {
+            form method="post" action={ "/f/" (token) }
+                autocomplete=[counter.then_some("off")] data-kiosk-idle=[counter.then(super::kiosk::idle_seconds)] {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="lang" value=(lang.code());
                 @if !via.is_empty() { input type="hidden" name="via" value=(via); }
@@ -477,7 +480,9 @@ pub fn review_page(
                     (privacy_note(said, privacy, lang))
                 }
             }
-            form method="post" action={ "/f/" (token) "/submit" } {
+            @let counter = value(values, "via") == "kiosk";
+            form method="post" action={ "/f/" (token) "/submit" }
+                autocomplete=[counter.then_some("off")] data-kiosk-idle=[counter.then(super::kiosk::idle_seconds)] {
                 @for (k, v) in values.iter().filter(|(k, _)| k != "csrf" && k != "action" && k != "lang") {
                     input type="hidden" name=(k) value=(v);
                 }
@@ -488,11 +493,14 @@ pub fn review_page(
                     button type="submit" name="action" value="send" { (w.send) }
                 }
             }
+            @if counter { script src="/static/rating.js" {} }
         },
     )
 }
 
-pub fn thanks_page(form: &Form, lang: Language, complaint: bool) -> Markup {
+/// `at_counter`: submitted on a counter tablet, which shows nothing of the
+/// answer and goes back to its start screen.
+pub fn thanks_page(form: &Form, lang: Language, complaint: bool, at_counter: bool) -> Markup {
     let w = words(lang);
     layout(
         lang,
@@ -504,7 +512,9 @@ pub fn thanks_page(form: &Form, lang: Language, complaint: bool) -> Markup {
                 h1 { (w.thanks_title) }
                 p { (w.thanks) }
                 @if complaint { p { (w.thanks_complaint) } }
+                @if at_counter { (super::kiosk::after_submission()) }
             }
+            @if at_counter { script src="/static/rating.js" {} }
         },
     )
 }

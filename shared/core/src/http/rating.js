@@ -9,3 +9,20 @@ document.addEventListener("change", (e) => {
     if (more) more.open = true;
   }
 });
+
+// At a counter tablet (kiosk mode) the page goes back to the tablet's start
+// screen after the seconds its element names with nobody touching it, so the
+// next business never sees the last one's form or thanks.
+const idle = document.querySelector("[data-kiosk-idle]");
+if (idle) {
+  const seconds = Number(idle.getAttribute("data-kiosk-idle")) || 60;
+  let timer = 0;
+  const rearm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => location.replace("/kiosk"), seconds * 1000);
+  };
+  for (const ev of ["input", "change", "keydown", "pointerdown", "scroll"]) {
+    document.addEventListener(ev, rearm, { passive: true });
+  }
+  rearm();
+}

@@ -29,6 +29,8 @@ pub fn router(state: PublicSite) -> Router {
                 "/u/{token}",
                 get(super::unsubscribe::show).post(super::unsubscribe::one_click),
             )
+            .route("/kiosk", get(super::kiosk::start).post(super::kiosk::open))
+            .route("/kiosk/enrol", post(super::kiosk::enrol))
             .route("/privacy", get(privacy))
             .route("/static/csq.css", get(stylesheet))
             .route("/static/rating.js", get(super::rating_script))
@@ -272,9 +274,17 @@ async fn submit(
         Ok(x) => x,
         Err(res) => return res,
     };
-    match state.rating.submit_form(&token, &fields).await {
+    let kiosk = super::kiosk::credential(&headers);
+    match state
+        .rating
+        .submit_form(&token, &fields, kiosk.as_deref())
+        .await
+    {
         Ok((form, complaint)) => {
-            Html(pages::thanks_page(&form, lang, complaint).into_string()).into_response()
+            // At the counter, the tablet goes back to its start screen.
+            let at_counter = kiosk.is_some() && pages::value(&fields, "via") == "kiosk";
+            Html(pages::thanks_page(&form, lang, complaint, at_counter).into_string())
+                .into_response()
         }
         Err(e) => {
             let privacy = state.pages.privacy_notice(lang);

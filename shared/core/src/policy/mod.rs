@@ -119,7 +119,7 @@ impl StaffRoute {
             StaffRoute::AuditLog => "the audit log",
             StaffRoute::DirectoryChange => "a new org directory",
             StaffRoute::CaseRulesChange => "new case rules",
-            StaffRoute::Channels => "the suppression list and webhooks",
+            StaffRoute::Channels => "the suppression list, webhooks and counter tablets",
             StaffRoute::PersonalData => "a person's requests for their data",
         }
     }

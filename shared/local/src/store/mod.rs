@@ -8,6 +8,7 @@
 mod cases;
 mod events;
 mod forms;
+mod kiosks;
 mod ledger;
 mod org;
 mod person;
@@ -281,6 +282,18 @@ const MIGRATIONS: &[Migration] = &[
                 "CREATE TABLE invitation_slots (
                      tax_code  TEXT PRIMARY KEY,
                      last_at   TEXT NOT NULL
+                 );",
+            )
+        },
+    },
+    Migration {
+        what: "the counter tablets the department registered (kiosk mode)",
+        apply: |tx| {
+            tx.execute_batch(
+                "CREATE TABLE kiosks (
+                     id            TEXT PRIMARY KEY,
+                     registered_at TEXT NOT NULL,
+                     doc           TEXT NOT NULL
                  );",
             )
         },

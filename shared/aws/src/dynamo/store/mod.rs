@@ -3,6 +3,7 @@
 mod cases;
 mod events;
 mod forms;
+mod kiosks;
 mod ledger;
 mod org;
 mod person;

@@ -129,7 +129,10 @@ function svg(tag, attrs) {
   return e;
 }
 
-function isoDay(d) { return d.toISOString().slice(0, 10); }
+/// The Vietnamese calendar day (UTC+7, no daylight saving) of an instant, as
+/// the server keys its days: between 00:00 and 07:00 in Vietnam the UTC date
+/// is still yesterday's, and the console asked for the wrong day.
+function isoDay(d) { return new Date(d.getTime() + 7 * 3600000).toISOString().slice(0, 10); }
 
 /// Where the console is: "signed-out", "loading" or "ready" (for the page
 /// checks, which wait for it instead of guessing how long a view takes).

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::Staff;
 use crate::app::channels::ChannelError;
+use crate::domain::kiosk::Kiosk;
 use crate::domain::webhook::{Delivery, Webhook};
 use crate::http::{ApiError, StaffApi};
 use crate::policy::StaffRoute;
@@ -31,6 +32,23 @@ impl From<ChannelError> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 vec![crate::domain::fields::FieldError::new("url", e.to_string())],
             ),
+            ChannelError::UnknownOffice(_) => ApiError::Fields(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec![crate::domain::fields::FieldError::new(
+                    "office",
+                    e.to_string(),
+                )],
+            ),
+            ChannelError::KioskName(_) => ApiError::Fields(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec![crate::domain::fields::FieldError::new(
+                    "name",
+                    e.to_string(),
+                )],
+            ),
+            ChannelError::TooManyKiosks => {
+                ApiError::new(StatusCode::CONFLICT, "too_many_kiosks", e.to_string())
+            }
             ChannelError::TooManyWebhooks => {
                 ApiError::new(StatusCode::CONFLICT, "too_many_webhooks", e.to_string())
             }
@@ -198,4 +216,67 @@ pub(super) async fn redeliver(
         .redeliver(&who.who.sub, b.event_id.as_deref())
         .await?;
     Ok(Json(json!({"queued": queued})).into_response())
+}
+
+/// A counter tablet as the department reads it: never its credential or hash.
+fn kiosk_view(k: &Kiosk) -> serde_json::Value {
+    json!({
+        "id": k.id,
+        "office": k.office,
+        "name": k.name,
+        "registered_at": k.registered_at,
+        "registered_by": k.registered_by,
+        "revoked_at": k.revoked_at,
+    })
+}
+
+pub(super) async fn kiosks(
+    State(state): State<StaffApi>,
+    Staff(who): Staff,
+) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Channels)?;
+    let kiosks = state.channels.kiosks().await?;
+    Ok(Json(json!({"items": kiosks.iter().map(kiosk_view).collect::<Vec<_>>()})).into_response())
+}
+
+#[derive(Deserialize)]
+struct KioskBody {
+    office: String,
+    name: String,
+}
+
+/// Registers a counter tablet: 201 with its credential, shown this once, to
+/// be entered on the tablet at `/kiosk`.
+pub(super) async fn register_kiosk(
+    State(state): State<StaffApi>,
+    Staff(who): Staff,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Channels)?;
+    let b: KioskBody = body(&bytes, "{\"office\": \"03CC\", \"name\": \"Quầy 1\"}")?;
+    let (kiosk, credential) = state
+        .channels
+        .register_kiosk(&who.who.sub, &b.office, &b.name)
+        .await?;
+    let mut view = kiosk_view(&kiosk);
+    view["credential"] = json!(credential);
+    view["start_url"] = json!(state.channels.kiosk_start_url());
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+pub(super) async fn revoke_kiosk(
+    State(state): State<StaffApi>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    who.may_use(StaffRoute::Channels)?;
+    if state.channels.revoke_kiosk(&who.who.sub, &id).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("No tablet {id} to revoke."),
+        ))
+    }
 }

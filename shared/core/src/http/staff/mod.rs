@@ -63,6 +63,11 @@ pub fn router(state: StaffApi) -> Router {
             .route("/v1/suppressions/lift", post(channels::lift_suppression))
             .route("/v1/webhooks", webhooks_routes)
             .route("/v1/webhooks/{id}", delete(channels::remove_webhook))
+            .route(
+                "/v1/kiosks",
+                get(channels::kiosks).post(channels::register_kiosk),
+            )
+            .route("/v1/kiosks/{id}/revoke", post(channels::revoke_kiosk))
             .route("/v1/webhooks/dead-letters", get(channels::dead_letters))
             .route("/v1/webhooks/redeliver", post(channels::redeliver))
             .route("/v1/personal-data/find", post(personal_data::find))
