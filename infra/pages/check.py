@@ -247,6 +247,15 @@ try:
         fail(f"leadership view: error shown {shown_error!r}, {bars} reason bars")
     print(f"ok: the department lands on the leadership view, equal to the API "
           f"(month {cell} ratings from {period}, response rate {rate}, {rows} ranked {level}s)")
+    # Issue 19: ratings and response by channel, and what was asked, as the API says.
+    channel_rows = b.eval("[...document.querySelectorAll('#channel-table tr')].slice(1).map(r => r.children[1].textContent)")
+    api_rows = [f"{c['forms_submitted']:,}".replace(",", ".") for c in report["current"]["by_channel"]]
+    asked = text(b, "invitation-summary")
+    sampled = report["current"]["invitations"].get("sampled_out", 0)
+    if channel_rows != api_rows or not sampled or f"{sampled}" not in asked.replace(".", ""):
+        fail(f"leadership by channel: rows {channel_rows} != API {api_rows}, invitations {asked!r} (sampled out {sampled})")
+    else:
+        print(f"ok: leadership by channel equals the API (forms by channel {channel_rows}; {asked})")
     b.console_clean("leadership view")
     b.axe("leadership view")
 
@@ -326,6 +335,25 @@ try:
         fail(f"settings: a data request said {found!r} → {erased!r} → {after!r}; the API {len(left['forms'])} forms left")
     else:
         print(f"ok: settings find a person's data ({found}), erase it ({erased}), and find nothing after")
+    # Counter tablets: registered with the code shown once, listed, revoked.
+    b.eval("document.getElementById('kiosk-office').value = '91AB';"
+           "document.getElementById('kiosk-name').value = 'Quầy thử';"
+           "document.getElementById('kiosk-note').textContent = '';"
+           "document.getElementById('kiosk-form').requestSubmit(); 0")
+    b.wait("document.getElementById('kiosk-note').textContent && document.getElementById('kiosk-table').textContent.includes('Quầy thử')")
+    note = text(b, "kiosk-note")
+    code = note.rsplit(": ", 1)[-1]
+    listed = [k for k in api("/v1/kiosks")["items"] if k["name"] == "Quầy thử"]
+    if not code.startswith("ki_") or not listed or listed[0]["revoked_at"] or "/kiosk" not in note:
+        fail(f"settings: tablet not registered ({note!r}, API {listed})")
+    b.eval("[...document.querySelectorAll('#kiosk-table button')].find(x => x.getAttribute('aria-label').includes('Quầy thử')).click(); 0")
+    b.wait("document.getElementById('kiosk-note').textContent.includes('Đã thu hồi')", 10)
+    listed = [k for k in api("/v1/kiosks")["items"] if k["name"] == "Quầy thử"]
+    if not listed or not listed[0]["revoked_at"] or code in json.dumps(api("/v1/kiosks")):
+        fail(f"settings: the tablet was not revoked, or its code is listed ({listed})")
+    else:
+        print("ok: settings register a counter tablet (its code shown once) and revoke it")
+
     # Webhooks: added with its secret shown once, listed, removed.
     b.eval("document.getElementById('webhook-url').value = 'https://erp.example.vn/csq';"
            "document.getElementById('webhook-note').textContent = '';"

@@ -654,6 +654,19 @@ async function showMe() {
   } catch (e) { $("me-note").textContent = e.message; }
 }
 
+/// How a business reached its form, as the figures name it.
+const CHANNELS = {
+  email: "Liên kết trong thư / Email link", email_button: "Nút mức điểm trong thư / Email level button",
+  in_app: "Phần mềm khai báo / Declaration software", kiosk: "Máy tại quầy / Counter tablet",
+};
+
+/// Invitation states in the order the leadership reads them.
+const INVITATION_STATES = [
+  ["sent", "Đã gửi thư / Emailed"], ["capped", "Giới hạn mỗi doanh nghiệp / Capped"],
+  ["sampled_out", "Không được chọn mẫu / Sampled out"], ["suppressed", "Từ chối nhận thư / Suppressed"],
+  ["rejected", "Địa chỉ bị từ chối / Rejected"], ["pending", "Đang chờ gửi / Pending"],
+];
+
 const PERIOD_ROWS = [
   ["Lượt đánh giá / Ratings", (f) => f.totals.ratings],
   ["Hài lòng / Satisfied", (f) => pct(f.totals.satisfied_share)],
@@ -697,6 +710,13 @@ async function loadLeadership() {
     fillTable($("period-table"), ["", dateText(cur.from) + " → " + dateText(cur.to), prev ? dateText(prev.from) + " → " + dateText(prev.to) : "—"],
       PERIOD_ROWS.map(([k, f]) => [tr(k), f(cur), prev ? f(prev) : "—"]));
     $("chart-reasons").replaceChildren(reasonsChart(r.reasons));
+    const asked = cur.invitations || {};
+    $("invitation-summary").textContent = INVITATION_STATES
+      .filter(([code]) => asked[code]).map(([code, label]) => tr(label) + ": " + num(asked[code])).join(" · ") || tr("Chưa phát hành phiếu / No forms issued");
+    fillTable($("channel-table"), [tr("Kênh / Channel"), tr("Phiếu gửi về / Forms submitted"), tr("Tỷ lệ phản hồi / Response rate"),
+      tr("Lượt đánh giá / Ratings"), tr("Điểm TB / Average"), tr("Hài lòng / Satisfied")],
+      cur.by_channel.map((c) => [tr(CHANNELS[c.channel] || c.channel), c.forms_submitted, pct(c.response_rate), c.ratings,
+        c.shown ? c.average.toFixed(2) : "—", c.shown ? pct(c.satisfied_share) : "—"]));
   } catch (e) { $("error").textContent = e.message; }
   try {
     const level = $("rank-level").value;
@@ -740,6 +760,7 @@ async function loadKinds() {
 async function loadSettings() {
   await loadOrgDoc();
   await loadRulesDoc();
+  await loadKiosks();
   await loadWebhooks();
   try {
     const to = new Date(), from = new Date(to.getTime() - 29 * 86400000);
@@ -826,6 +847,43 @@ async function personalData(e) {
 }
 
 /// The webhooks and their dead letters, where this host delivers them.
+/// The counter tablets: listed (never a credential), registered with the
+/// credential shown once, revoked.
+async function loadKiosks() {
+  const res = await fetch("/v1/kiosks", { headers: headers(false), credentials: "same-origin" });
+  if (!res.ok) return;
+  const tablets = (await res.json()).items;
+  fillTable($("kiosk-table"), [tr("Mã / Id"), tr("Đơn vị / Unit"), tr("Tên / Name"), tr("Đăng ký lúc / Registered"), tr("Thao tác / Action")], []);
+  for (const k of tablets) {
+    const row = el("tr");
+    [k.id, k.office, k.name, when(k.registered_at)].forEach((v) => row.append(el("td", v)));
+    const cell = el("td");
+    if (k.revoked_at) {
+      cell.textContent = tr("Đã thu hồi / Revoked") + " " + when(k.revoked_at);
+    } else {
+      const revoke = el("button", tr("Thu hồi / Revoke"), { type: "button", class: "secondary", "aria-label": tr("Thu hồi / Revoke") + " " + k.name });
+      revoke.addEventListener("click", async () => {
+        const { res, reply } = await send("POST", "/v1/kiosks/" + encodeURIComponent(k.id) + "/revoke");
+        $("kiosk-note").textContent = res.ok ? tr("Đã thu hồi / Revoked") + " " + k.name : problem(res, reply);
+        await loadKiosks();
+      });
+      cell.append(revoke);
+    }
+    row.append(cell);
+    $("kiosk-table").append(row);
+  }
+}
+
+async function registerKiosk(e) {
+  e.preventDefault();
+  const { res, reply } = await send("POST", "/v1/kiosks", { office: $("kiosk-office").value.trim(), name: $("kiosk-name").value.trim() });
+  if (!res.ok) { $("kiosk-note").textContent = problem(res, reply); return; }
+  $("kiosk-name").value = "";
+  $("kiosk-note").textContent = tr("Đã đăng ký / Registered") + " " + reply.name + " · " + reply.start_url + " · "
+    + tr("Mã đăng ký, chỉ hiện lần này / Registration code, shown only now") + ": " + reply.credential;
+  await loadKiosks();
+}
+
 async function loadWebhooks() {
   const res = await fetch("/v1/webhooks", { headers: headers(false), credentials: "same-origin" });
   $("webhooks").hidden = !res.ok;
@@ -997,6 +1055,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("suppression-form").addEventListener("submit", suppression);
   $("person-form").addEventListener("submit", personalData);
   $("webhook-form").addEventListener("submit", addWebhook);
+  $("kiosk-form").addEventListener("submit", registerKiosk);
   $("redeliver-all").addEventListener("click", () => redeliver(null));
   window.addEventListener("hashchange", caseFromHash);
   resume();
