@@ -62,7 +62,8 @@ trap 'kill $moto_pid $st_pid 2>/dev/null || true; rm -rf "$st_data"' EXIT
 wait_for_port "$st_port"
 st_key=$(target/debug/csq --data-dir "$st_data" integration-key)
 [ -n "$st_key" ] || { echo "csq integration-key printed no key" >&2; exit 1; }
-"$ST_VENV/bin/schemathesis" run shared/core/api/integration-v1.yaml \
+"$ST_VENV/bin/schemathesis" --config-file infra/schemathesis/integration.toml \
+  run shared/core/api/integration-v1.yaml \
   --url "http://127.0.0.1:$st_port" -H "Authorization: Bearer $st_key" \
   --max-examples 100 --seed 20261128 --exclude-checks allow_header_conformance
 # The staff API, as the department (the broadest view), over the forms the run

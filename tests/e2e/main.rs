@@ -18,6 +18,7 @@ mod org_tree;
 mod privacy;
 mod rating_loop;
 mod rating_page;
+mod service_times;
 mod sign_in;
 mod staff_api;
 mod survey;

@@ -2289,3 +2289,67 @@ async fn left_out_number(world: &World, issued: &Value) -> String {
     let form = world.store.form(id).await.unwrap().expect("stored");
     form.declaration.number.as_str().to_owned()
 }
+
+/// Issue 20 on AWS: service times come with the form and afterwards through
+/// the issuance function, are kept once, and the nightly function rolls them
+/// up into the staff function's report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_times_on_the_aws_path() {
+    let world = World::new().await;
+    let issuer = world.function(&ISSUE_FORM).await;
+    let staff = world.function(&STAFF_API).await;
+    let nightly = world.function(&NIGHTLY).await;
+    let mut body: Value = serde_json::from_str(&issue_body(&world)).unwrap();
+    body["handling"][0]["started_at"] = "2026-11-27T10:00:00+07:00".into();
+    body["handling"][0]["finished_at"] = "2026-11-27T11:30:00+07:00".into();
+    body["declaration"]["released_at"] = "2026-11-27T16:30:00+07:00".into();
+    let issued = post_form(&issuer, &body.to_string()).await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.body);
+    let later = json!({"handling": [{"stage": "physical_inspection", "team": "03CC02",
+        "officer": {"id": "HP5678"}, "started_at": "2026-11-27T13:00:00+07:00",
+        "finished_at": "2026-11-27T14:00:00+07:00", "document_requests": 2}]})
+    .to_string();
+    let path = format!("/v1/declarations/{}/times", world.declaration);
+    for changed in [true, false] {
+        let r = call(
+            integration_router(&issuer),
+            integration_event(&path, &later),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(r["changed"], changed);
+        assert_eq!(r["stages_with_times"], 2);
+    }
+
+    let today = vn_day(chrono::Utc::now());
+    let mut payload = fixture("scheduler_event.json");
+    payload["date"] = today.to_string().into();
+    events::nightly(&nightly.housekeeping().unwrap(), &payload)
+        .await
+        .unwrap();
+    let report = call(
+        staff_router(&staff),
+        http_event(
+            "GET",
+            &format!("/v1/report?unit=03CC&at={today}"),
+            &[],
+            &[],
+            None,
+            Some(json!({"email": DEPARTMENT})),
+        ),
+    )
+    .await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    let report: Value = serde_json::from_str(&report.body).unwrap();
+    let times = &report["current"]["service_times"];
+    assert_eq!(times["stages_timed"], 2, "{times}");
+    assert_eq!(
+        times["within_limit_share"], 1.0,
+        "90 min and 60 min, both within"
+    );
+    assert_eq!(times["release"][0]["lane"], "red");
+    // Seven hours, read from buckets within 2% above two hours.
+    let release = times["release"][0]["median_hours"].as_f64().unwrap();
+    assert!((7.0 / 1.02..=7.0).contains(&release), "{release}");
+}

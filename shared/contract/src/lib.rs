@@ -13,6 +13,7 @@ pub mod misc;
 pub mod numbers;
 pub mod person;
 pub mod queue;
+pub mod times;
 
 /// Generates one test per check for an adapter. `$make` is an async expression
 /// giving a fresh `Arc` of the adapter for each test.
@@ -129,6 +130,14 @@ macro_rules! invitation_ledger_contract {
 macro_rules! kiosk_registry_contract {
     ($make:expr) => {
         $crate::contract_tests!(kiosks, $make, [tablets_are_kept_listed_and_revoked]);
+    };
+}
+
+/// Every times-store check.
+#[macro_export]
+macro_rules! times_store_contract {
+    ($make:expr) => {
+        $crate::contract_tests!(times, $make, [times_are_versioned_and_snapshotted_by_day]);
     };
 }
 

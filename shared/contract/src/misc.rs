@@ -74,6 +74,14 @@ fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
         invitations: [("sent".to_owned(), ratings), ("capped".to_owned(), 1)].into(),
         channel_forms: [("kiosk".to_owned(), ratings)].into(),
         channel_level_counts: [("kiosk".to_owned(), [0, 0, 0, 0, ratings])].into(),
+        stages_timed: ratings,
+        stage_minutes: [(45, ratings), (190, 1)].into(),
+        stages_with_limit: ratings,
+        stages_within_limit: ratings.saturating_sub(1),
+        stages_counting_requests: 2,
+        document_requests: 3,
+        release_minutes: [("red".to_owned(), [(600, 1)].into())].into(),
+        time_levels: [("over_limit".to_owned(), [1, 0, 0, 0, ratings])].into(),
         officer_ids: vec!["HP1234".into()],
     }
 }

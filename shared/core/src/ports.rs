@@ -466,6 +466,27 @@ pub trait InvitationLedger: Send + Sync {
     ) -> PortResult<()>;
 }
 
+/// Service times of declarations (`domain::times`), kept apart from the
+/// forms: one record per declaration, and a snapshot per day it changed.
+#[async_trait]
+pub trait TimesStore: Send + Sync {
+    async fn declaration_times(
+        &self,
+        number: &str,
+    ) -> PortResult<Option<crate::domain::times::DeclarationTimes>>;
+    /// Stores `times` if the stored record is still the version before it
+    /// (none for version 1), with its snapshot of the day `recorded_on`, in
+    /// one transaction. False: someone changed it since it was read.
+    async fn save_times(&self, times: &crate::domain::times::DeclarationTimes) -> PortResult<bool>;
+    /// The declarations whose times changed on `day`, each as it stood at
+    /// the end of that day's last change.
+    async fn times_recorded_on(
+        &self,
+        day: NaiveDate,
+        page: PageRequest,
+    ) -> PortResult<Page<crate::domain::times::DeclarationTimes>>;
+}
+
 /// The counter tablets the department registered (kiosk mode), at most
 /// `domain::kiosk::MAX_KIOSKS`.
 #[async_trait]
@@ -565,6 +586,7 @@ pub trait Store:
     + PersonIndex
     + InvitationLedger
     + KioskRegistry
+    + TimesStore
     + 'static
 {
 }
@@ -580,6 +602,7 @@ impl<T> Store for T where
         + PersonIndex
         + InvitationLedger
         + KioskRegistry
+        + TimesStore
         + 'static
 {
 }

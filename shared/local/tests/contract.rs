@@ -67,6 +67,13 @@ mod kiosk_registry {
     });
 }
 
+mod times_store {
+    use super::*;
+    csq_contract::times_store_contract!(async {
+        store().await as Arc<dyn csq_core::ports::TimesStore>
+    });
+}
+
 mod stats_and_org {
     use super::*;
     csq_contract::stats_and_org_contract!(async {

@@ -15,11 +15,14 @@ use crate::domain::org::OrgDirectory;
 use crate::policy::SubjectView;
 use crate::ports::{
     AddHandlingOutcome, Clock, EventPublisher, FormStore, InsertFormOutcome, Mailer, PortError,
-    Store,
+    Store, TimesStore,
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
+    /// Service times sent with the form are wrong (each field named): nothing is stored.
+    #[error("the service times have invalid fields")]
+    InvalidTimes(Vec<crate::domain::fields::FieldError>),
     #[error(transparent)]
     Storage(#[from] PortError),
 }
@@ -48,6 +51,7 @@ pub struct IssuedForm {
 #[derive(Clone)]
 pub struct Issuance {
     pub(super) forms: Arc<dyn FormStore>,
+    pub(super) times: Arc<dyn TimesStore>,
     pub(super) invitations: Invitations,
     pub(super) directory: Directory,
     pub(super) clock: Arc<dyn Clock>,
@@ -64,6 +68,7 @@ impl Issuance {
     ) -> Issuance {
         Issuance {
             forms: store.clone(),
+            times: store.clone(),
             invitations: Invitations::new(
                 store,
                 mailer,
@@ -113,6 +118,11 @@ impl Issuance {
     #[tracing::instrument(name = "issue_form", skip_all)]
     pub async fn issue_form(&self, request: FormRequest) -> Result<IssueOutcome, IssueError> {
         let now = self.clock.now();
+        let times = request.times.clone();
+        let problems = times.check(request.declaration.registered_at, now);
+        if !problems.is_empty() {
+            return Err(IssueError::InvalidTimes(problems));
+        }
         let current = self.directory.current_org().await?;
         let unknown_units = current
             .as_ref()
@@ -133,6 +143,9 @@ impl Issuance {
             form.place_in_org(org, (*version > 0).then_some(*version));
         }
         let (created, form) = self.store_and_invite(form).await?;
+        if !times.is_empty() {
+            self.store_times(&form, &times).await?;
+        }
         Ok(IssueOutcome { created, form })
     }
 

@@ -36,6 +36,7 @@ pub mod report;
 pub mod route;
 pub mod sign_in;
 pub mod staff;
+pub mod times;
 
 use std::sync::Arc;
 

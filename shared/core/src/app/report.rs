@@ -6,6 +6,7 @@
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
@@ -67,6 +68,9 @@ pub struct PeriodFigures {
     pub invitations: std::collections::BTreeMap<String, u64>,
     /// Ratings and response by channel (misconduct reports left out).
     pub by_channel: Vec<ChannelView>,
+    /// How long stages took (working hours, against the legal limits) and
+    /// release times by lane, from the times the declaration system sent.
+    pub service_times: crate::domain::stats::ServiceTimeFigures,
 }
 
 /// One channel's figures over a period. Its levels are withheld below k
@@ -176,6 +180,10 @@ pub struct PublicRow {
     pub complaints_received: Option<u64>,
     pub complaints_resolved: Option<u64>,
     pub median_handling_hours: Option<u32>,
+    /// Median hours from registration to release, per lane (green, yellow,
+    /// red), as the WTO's Trade Facilitation Agreement (art. 7.6) asks members
+    /// to publish; None for a lane with fewer than k releases.
+    pub median_release_hours: BTreeMap<String, Option<f64>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -223,6 +231,7 @@ fn figures(
         to,
         totals: StatsTotal::of(&sum),
         by_channel: channel_views(&sum, k),
+        service_times: crate::domain::stats::ServiceTimeFigures::of(&sum, k),
         invitations: sum.invitations,
         cohort: CohortView {
             forms_issued: c.forms_issued,
@@ -462,7 +471,6 @@ impl Figures {
                 withheld_ratings += t.ratings;
             }
             let hours = median_of(&sum.handling_hours);
-            sums.push(sum);
             units.push(PublicRow {
                 code: u.code.clone(),
                 name: u.name.clone(),
@@ -475,7 +483,20 @@ impl Figures {
                 complaints_received: shown.then_some(t.complaints_opened),
                 complaints_resolved: shown.then_some(t.complaints_closed),
                 median_handling_hours: hours.filter(|_| shown),
+                median_release_hours: crate::domain::declaration::Lane::ALL
+                    .iter()
+                    .map(|lane| {
+                        let counts = sum.release_minutes.get(lane.code());
+                        let n: u64 = counts.map(|c| c.values().sum()).unwrap_or(0);
+                        let median = counts
+                            .filter(|_| crate::policy::enough_ratings(n, k))
+                            .and_then(|c| crate::domain::times::quantile(c, 0.5))
+                            .map(|m| f64::from(m) / 60.0);
+                        (lane.code().to_owned(), median)
+                    })
+                    .collect(),
             });
+            sums.push(sum);
         }
         let t = total("all", &sums);
         let shown = withheld_ratings == 0 || crate::policy::enough_ratings(withheld_ratings, k);

@@ -180,6 +180,9 @@ pub struct FormRequest {
     pub declaration: Declaration,
     pub business: Business,
     pub handling: Vec<Handling>,
+    /// Service times sent with the form (`domain::times`): kept apart from it.
+    #[serde(skip)]
+    pub times: crate::domain::times::ReportedTimes,
 }
 
 /// The most handling records one declaration may carry; a real one has a handful.
@@ -391,6 +394,9 @@ impl FormRequest {
         });
 
         let handling = r.handling_list(root.get("handling"));
+        let times = crate::domain::times::ReportedTimes::parse(body)
+            .map_err(|e| r.errors.extend(e))
+            .ok();
 
         if !r.errors.is_empty() {
             return Err(r.errors);
@@ -422,6 +428,7 @@ impl FormRequest {
                     language,
                 },
                 handling,
+                times: times.unwrap_or_default(),
             }),
             _ => Err(vec![FieldError::new("$", "could not be read")]),
         }

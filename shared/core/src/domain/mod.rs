@@ -18,5 +18,6 @@ pub mod submission;
 pub mod suppression;
 pub mod survey;
 pub mod time;
+pub mod times;
 pub mod versions;
 pub mod webhook;

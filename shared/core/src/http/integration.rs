@@ -13,16 +13,26 @@ use super::{ApiError, IntegrationApi, IntegrationAuth};
 use crate::app::issue::{
     IssueError, LaterHandlingError, LaterHandlingOutcome, MAX_FORMS_PER_DECLARATION,
 };
+use crate::app::times::{TimesError, TimesRecorded};
 use crate::domain::declaration::{FormRequest, MAX_HANDLING, parse_later_handling};
 use crate::domain::fields::DeclarationNumber;
 use crate::domain::fields::FieldError;
 use crate::domain::form::FormStatus;
+use crate::domain::times::ReportedTimes;
 
 pub fn router(state: IntegrationApi) -> Router {
-    super::served(Router::new().route("/v1/forms", post(issue_form)).route(
-        "/v1/forms/{declaration_number}/handling",
-        post(add_handling),
-    ))
+    super::served(
+        Router::new()
+            .route("/v1/forms", post(issue_form))
+            .route(
+                "/v1/forms/{declaration_number}/handling",
+                post(add_handling),
+            )
+            .route(
+                "/v1/declarations/{declaration_number}/times",
+                post(add_times),
+            ),
+    )
     .with_state(state)
 }
 
@@ -99,8 +109,73 @@ async fn issue_form(
             };
             Ok((status, Json(state.issuance.issued_form(&outcome.form))).into_response())
         }
+        Err(IssueError::InvalidTimes(errors)) => {
+            Err(ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))
+        }
         Err(IssueError::Storage(e)) => Err(ApiError::internal(&e)),
     }
+}
+
+fn no_form() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_form",
+        "No rating form was issued for this declaration number.",
+    )
+}
+
+/// Records service times sent with later stages or on their own: 422 naming
+/// each bad field (nothing stored), 404 for a declaration without a form.
+async fn times_of(
+    state: &IntegrationApi,
+    number: &str,
+    value: &serde_json::Value,
+) -> Result<Option<TimesRecorded>, ApiError> {
+    let times = ReportedTimes::parse(value)
+        .map_err(|errors| ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))?;
+    if times.is_empty() {
+        return Ok(None);
+    }
+    record(state, number, &times).await.map(Some)
+}
+
+async fn record(
+    state: &IntegrationApi,
+    number: &str,
+    times: &ReportedTimes,
+) -> Result<TimesRecorded, ApiError> {
+    state
+        .issuance
+        .record_times(number, times)
+        .await
+        .map_err(|e| match e {
+            TimesError::NoForm => no_form(),
+            TimesError::Invalid(errors) => {
+                ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors)
+            }
+            TimesError::Storage(e) => ApiError::internal(&e),
+        })
+}
+
+/// `POST /v1/declarations/{declaration_number}/times`: service times after
+/// the form (released, a stage finished), whatever the form's state. 200 with
+/// what is on record; a repeated delivery changes nothing.
+async fn add_times(
+    State(state): State<IntegrationApi>,
+    Path(number): Path<String>,
+    parts: Parts,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_caller(&state.auth, &parts)?;
+    let value = json_body(&parts.headers, &body)?;
+    if DeclarationNumber::parse(&number).is_err() {
+        return Err(no_form());
+    }
+    let times = ReportedTimes::parse(&value)
+        .map_err(|errors| ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))?;
+    // A body without times changes nothing and answers what is on record.
+    let recorded = record(&state, &number, &times).await?;
+    Ok((StatusCode::OK, Json(recorded)).into_response())
 }
 
 /// `POST /v1/forms/{declaration_number}/handling`: stages handled after the
@@ -115,18 +190,14 @@ async fn add_handling(
     check_caller(&state.auth, &parts)?;
     let headers = &parts.headers;
     let value = json_body(headers, &body)?;
-    let no_form = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_form",
-            "No rating form was issued for this declaration number.",
-        )
-    };
     if DeclarationNumber::parse(&number).is_err() {
         return Err(no_form());
     }
     let handling = parse_later_handling(&value)
         .map_err(|errors| ApiError::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors))?;
+    // Times are the declaration's facts: recorded first (checked, or 422
+    // with nothing stored), whatever happens to the stages' forms.
+    times_of(&state, &number, &value).await?;
     match state.issuance.add_later_handling(&number, handling).await {
         Ok(LaterHandlingOutcome::Added { form, .. }) => {
             Ok((StatusCode::OK, Json(state.issuance.issued_form(&form))).into_response())

@@ -101,6 +101,7 @@ async fn page(
                                     th scope="col" { "Phản ánh nhận / Complaints received" }
                                     th scope="col" { "Đã giải quyết / Resolved" }
                                     th scope="col" { "Thời gian giải quyết (giờ, trung vị) / Median handling hours" }
+                                    th scope="col" { "Giải phóng hàng (giờ, trung vị: xanh · vàng · đỏ) / Median release hours (green · yellow · red)" }
                                 }
                                 @for u in &r.units {
                                     tr {
@@ -117,6 +118,7 @@ async fn page(
                                         td { (num(u.complaints_received)) }
                                         td { (num(u.complaints_resolved)) }
                                         td { (num(u.median_handling_hours)) }
+                                        td { (release(u)) }
                                     }
                                 }
                                 tr {
@@ -125,6 +127,7 @@ async fn page(
                                     td { (pct(r.totals.satisfied_share)) }
                                     td { (num(r.totals.complaints_received)) }
                                     td { (num(r.totals.complaints_resolved)) }
+                                    td { "—" }
                                     td { "—" }
                                 }
                             }
@@ -156,15 +159,29 @@ async fn json(
     Ok(cached(&headers, "application/json", body))
 }
 
+/// A unit's median release hours per lane, green first ("—" when withheld).
+fn release(u: &crate::app::report::PublicRow) -> String {
+    crate::domain::declaration::Lane::ALL
+        .iter()
+        .map(
+            |l| match u.median_release_hours.get(l.code()).copied().flatten() {
+                Some(h) => format!("{h:.1}").replace('.', ","),
+                None => "—".into(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// The CSV: a byte-order mark first so spreadsheet programs read UTF-8.
 pub fn public_csv(r: &PublicReport) -> String {
     let mut out = String::from(
-        "\u{feff}month,code,name,name_en,merged_into,ratings,satisfied_share,complaints_received,complaints_resolved,median_handling_hours\r\n",
+        "\u{feff}month,code,name,name_en,merged_into,ratings,satisfied_share,complaints_received,complaints_resolved,median_handling_hours,median_release_hours_green,median_release_hours_yellow,median_release_hours_red\r\n",
     );
     let opt = |v: Option<String>| v.unwrap_or_default();
     for u in &r.units {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{},{},{},{},{},{}\r\n",
             r.month,
             csv_cell(&u.code),
             csv_cell(&u.name),
@@ -175,6 +192,16 @@ pub fn public_csv(r: &PublicReport) -> String {
             opt(u.complaints_received.map(|x| x.to_string())),
             opt(u.complaints_resolved.map(|x| x.to_string())),
             opt(u.median_handling_hours.map(|x| x.to_string())),
+            crate::domain::declaration::Lane::ALL
+                .iter()
+                .map(|l| opt(u
+                    .median_release_hours
+                    .get(l.code())
+                    .copied()
+                    .flatten()
+                    .map(|h| format!("{h:.1}"))))
+                .collect::<Vec<_>>()
+                .join(","),
         ));
     }
     out

@@ -14,6 +14,7 @@ mod org;
 mod person;
 mod sessions;
 mod stats;
+mod times;
 
 use std::path::Path;
 
@@ -294,6 +295,24 @@ const MIGRATIONS: &[Migration] = &[
                      id            TEXT PRIMARY KEY,
                      registered_at TEXT NOT NULL,
                      doc           TEXT NOT NULL
+                 );",
+            )
+        },
+    },
+    Migration {
+        what: "service times: a record per declaration, a snapshot per day it changed",
+        apply: |tx| {
+            tx.execute_batch(
+                "CREATE TABLE declaration_times (
+                     number  TEXT PRIMARY KEY,
+                     version INTEGER NOT NULL,
+                     doc     TEXT NOT NULL
+                 );
+                 CREATE TABLE times_by_day (
+                     day    TEXT NOT NULL,
+                     number TEXT NOT NULL,
+                     doc    TEXT NOT NULL,
+                     PRIMARY KEY (day, number)
                  );",
             )
         },

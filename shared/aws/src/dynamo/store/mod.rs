@@ -8,6 +8,7 @@ mod ledger;
 mod org;
 mod person;
 mod stats;
+mod times;
 
 use std::collections::HashMap;
 

@@ -7,10 +7,17 @@ use chrono::{Days, NaiveDate};
 
 use super::Housekeeping;
 use crate::app::{all_pages, emails};
+use crate::domain::case::rules::StoredCaseRules;
+use crate::domain::form::RatingRecord;
 use crate::domain::form::units;
 use crate::domain::report::{Flag, WarningReport};
-use crate::domain::stats::{DailyStats, DayInputs, cohort_roll_up, roll_up};
+use crate::domain::stats::{
+    DailyStats, DayInputs, add_rows, cohort_roll_up, roll_up, time_satisfaction_roll_up,
+    times_roll_up,
+};
+use crate::domain::time::vn_day;
 use crate::domain::time::vn_day_start;
+use crate::domain::times::DeclarationTimes;
 use crate::ports::PortResult;
 
 /// Weeks of the recent window and of the baseline before it.
@@ -47,6 +54,20 @@ impl Housekeeping {
                 submitted.push(form);
             }
         }
+        // The service times CSQ received this day, measured against the
+        // department's standards and calendar in force.
+        let times = all_pages(|p| self.times.times_recorded_on(date, p)).await?;
+        let rules = StoredCaseRules::in_force(self.org.case_rules().await?).rules;
+        let calendar = rules.calendar();
+        let mut timed = times_roll_up(date, &times, &rules.service_standards, &calendar);
+        let pairs = self.rated_with_times(date, &ratings, &times).await?;
+        timed.extend(time_satisfaction_roll_up(
+            date,
+            &pairs,
+            &rules.service_standards,
+            &calendar,
+            org.as_ref(),
+        ));
         let stats = roll_up(&DayInputs {
             date,
             forms_issued: &forms,
@@ -58,9 +79,62 @@ impl Housekeeping {
             handling_ratings: &handling,
             org: org.as_ref(),
         });
+        let stats = add_rows(stats, timed);
         self.stats.put_daily(&stats).await?;
         tracing::info!(%date, units = stats.len(), forms = forms.len(), ratings = ratings.len(), "day rolled up");
         Ok(stats)
+    }
+
+    /// The ratings whose stage times are known, with those times: the day's
+    /// ratings of stages (one read per declaration), and the earlier ratings
+    /// of the declarations whose times arrived this day (one read per form).
+    /// Both bounded by the day's records; the domain counts each pair once.
+    async fn rated_with_times(
+        &self,
+        date: NaiveDate,
+        ratings: &[RatingRecord],
+        times: &[DeclarationTimes],
+    ) -> PortResult<Vec<(RatingRecord, DeclarationTimes)>> {
+        let mut pairs = vec![];
+        let mut by_declaration: BTreeMap<&str, Vec<&RatingRecord>> = BTreeMap::new();
+        for r in ratings
+            .iter()
+            .filter(|r| r.subject.stage.is_some() && !r.is_part_of_misconduct_report())
+        {
+            by_declaration
+                .entry(r.declaration_number.as_str())
+                .or_default()
+                .push(r);
+        }
+        for (number, rated) in by_declaration {
+            if let Some(t) = self.times.declaration_times(number).await? {
+                pairs.extend(rated.into_iter().map(|r| (r.clone(), t.clone())));
+            }
+        }
+        for t in times.iter().filter(|t| {
+            t.stages
+                .iter()
+                .any(|s| s.recorded_on == date && s.is_timed())
+        }) {
+            for sequence in 1..=crate::app::issue::MAX_FORMS_PER_DECLARATION {
+                let key = crate::domain::form::declaration_key(&t.number, sequence);
+                let Some(form) = self.forms.form_of_declaration(&key).await? else {
+                    break;
+                };
+                let (Some(submission), Some(at)) = (&form.submission, form.submitted_at) else {
+                    continue;
+                };
+                if vn_day(at) >= date {
+                    continue; // the day's own ratings are above
+                }
+                pairs.extend(
+                    RatingRecord::from_submission(&form, submission, at)
+                        .into_iter()
+                        .map(|r| (r, t.clone())),
+                );
+            }
+        }
+        Ok(pairs)
     }
 
     /// Recomputes the issue-day cohorts a rating can still change: the days

@@ -64,6 +64,7 @@ pub struct Housekeeping {
     pub(super) forms: Arc<dyn FormStore>,
     pub(super) cases: Arc<dyn CaseStore>,
     pub(super) stats: Arc<dyn StatsStore>,
+    pub(super) times: Arc<dyn crate::ports::TimesStore>,
     pub(super) audit: Arc<dyn AuditLog>,
     /// The case rules are kept beside the directory.
     pub(super) org: Arc<dyn OrgStore>,
@@ -92,6 +93,7 @@ impl Housekeeping {
             forms: store.clone(),
             cases: store.clone(),
             stats: store.clone(),
+            times: store.clone(),
             audit: store.clone(),
             org: store.clone(),
             suppressions: store.clone(),

@@ -72,6 +72,10 @@ pub struct CaseRules {
     /// department edits, versions and audits its rules in one place.
     #[serde(default)]
     pub survey: crate::domain::survey::SurveyRules,
+    /// Each stage's legal limit in working hours and each office's working
+    /// hours: what service times are measured against.
+    #[serde(default)]
+    pub service_standards: crate::domain::times::ServiceStandards,
 }
 
 fn default_deadlines() -> BTreeMap<CaseKind, Deadlines> {
@@ -142,6 +146,7 @@ impl Default for CaseRules {
             measures: default_measures(),
             violation_categories: default_violations(),
             survey: Default::default(),
+            service_standards: Default::default(),
         }
     }
 }
@@ -322,6 +327,7 @@ impl CaseRules {
             }
         }
         self.survey.validate(&mut problems);
+        self.service_standards.validate(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {

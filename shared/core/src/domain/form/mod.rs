@@ -388,6 +388,7 @@ impl Form {
             declaration: self.declaration.clone(),
             business: self.business.clone(),
             handling,
+            times: Default::default(),
         };
         let mut f = Form::new(
             id,

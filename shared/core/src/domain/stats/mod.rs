@@ -3,8 +3,12 @@
 //! become rows (`roll_up.rs`).
 
 mod roll_up;
+mod service_times;
+mod time_satisfaction;
 
 pub use roll_up::{DayInputs, cohort_roll_up, roll_up};
+pub use service_times::{ServiceTimeFigures, add_rows, times_roll_up};
+pub use time_satisfaction::{BANDS, OVER_LIMIT, WITHIN_LIMIT, time_satisfaction_roll_up};
 
 use std::collections::BTreeMap;
 
@@ -84,9 +88,39 @@ pub struct DailyStats {
     /// Ratings of those forms by channel, per level (index 0 is level 1).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub channel_level_counts: BTreeMap<String, [u64; 5]>,
+    /// Stages whose times (start and finish) CSQ received this day.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stages_timed: u64,
+    /// Those stages by working minutes (`domain::times::bucket`: exact under
+    /// two hours, within 2% above).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stage_minutes: BTreeMap<u32, u64>,
+    /// Of the timed stages, those with a legal limit, and those within it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stages_with_limit: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stages_within_limit: u64,
+    /// Stages that said how many documents they asked for, and the sum.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stages_counting_requests: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub document_requests: u64,
+    /// Declarations released this day (as CSQ learnt it), by lane: clock
+    /// minutes from registration to release, bucketed as `stage_minutes`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub release_minutes: BTreeMap<String, BTreeMap<u32, u64>>,
+    /// Satisfaction against time: levels of rated stages and officers whose
+    /// stage times are known, by `within_limit` / `over_limit` and by
+    /// duration band (`time_satisfaction::BANDS`); misconduct reports left out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub time_levels: BTreeMap<String, [u64; 5]>,
     /// An office's rows: the officers rated there that day (for rankings).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub officer_ids: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The cohort key of a statistics unit: forms by the day they were issued.
@@ -111,7 +145,7 @@ fn add5(a: [u64; 5], b: [u64; 5]) -> [u64; 5] {
 }
 
 impl DailyStats {
-    fn empty(unit: &str, date: NaiveDate) -> DailyStats {
+    pub(crate) fn empty(unit: &str, date: NaiveDate) -> DailyStats {
         DailyStats {
             unit: unit.to_owned(),
             owner: None,
@@ -140,6 +174,14 @@ impl DailyStats {
             invitations: BTreeMap::new(),
             channel_forms: BTreeMap::new(),
             channel_level_counts: BTreeMap::new(),
+            stages_timed: 0,
+            stage_minutes: BTreeMap::new(),
+            stages_with_limit: 0,
+            stages_within_limit: 0,
+            stages_counting_requests: 0,
+            document_requests: 0,
+            release_minutes: BTreeMap::new(),
+            time_levels: BTreeMap::new(),
             officer_ids: vec![],
         }
     }
@@ -180,7 +222,7 @@ impl DailyStats {
         out
     }
 
-    fn add(&mut self, other: &DailyStats) {
+    pub(crate) fn add(&mut self, other: &DailyStats) {
         for (a, b) in self.level_counts.iter_mut().zip(other.level_counts) {
             *a += b;
         }
@@ -212,6 +254,20 @@ impl DailyStats {
             &other.channel_level_counts,
             add5,
         );
+        self.stages_timed += other.stages_timed;
+        add_map(&mut self.stage_minutes, &other.stage_minutes, |a, b| a + b);
+        self.stages_with_limit += other.stages_with_limit;
+        self.stages_within_limit += other.stages_within_limit;
+        self.stages_counting_requests += other.stages_counting_requests;
+        self.document_requests += other.document_requests;
+        add_map(&mut self.time_levels, &other.time_levels, add5);
+        for (lane, counts) in &other.release_minutes {
+            add_map(
+                self.release_minutes.entry(lane.clone()).or_default(),
+                counts,
+                |a, b| a + b,
+            );
+        }
         for o in &other.officer_ids {
             if !self.officer_ids.contains(o) {
                 self.officer_ids.push(o.clone());
@@ -240,7 +296,7 @@ impl DailyStats {
         }
     }
 
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         let sum: u64 = self
             .level_counts
             .iter()

@@ -50,7 +50,7 @@ fn case_units(case: &Case, org: Option<&OrgDirectory>) -> BTreeMap<String, Strin
 }
 
 /// A unit's row of the day, made on first use, with the unit that owns it.
-fn at<'m>(
+pub(super) fn at<'m>(
     map: &'m mut BTreeMap<String, DailyStats>,
     date: NaiveDate,
     unit: &str,
