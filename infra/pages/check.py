@@ -256,6 +256,17 @@ try:
         fail(f"leadership by channel: rows {channel_rows} != API {api_rows}, invitations {asked!r} (sampled out {sampled})")
     else:
         print(f"ok: leadership by channel equals the API (forms by channel {channel_rows}; {asked})")
+    # Issue 20: service times and satisfaction against time, as the API says.
+    times = report["current"]["service_times"]
+    summary = text(b, "times-summary")
+    release_rows = b.eval("[...document.querySelectorAll('#release-table tr')].slice(1).map(r => r.children[1].textContent)")
+    satisfaction_rows = b.eval("[...document.querySelectorAll('#time-satisfaction-table tr')].slice(1).map(r => r.children[1].textContent)")
+    if not times["stages_timed"] or f"{times['stages_timed']:,}".replace(",", ".") not in summary \
+            or release_rows != [f"{r['declarations']:,}".replace(",", ".") for r in times["release"]] \
+            or satisfaction_rows != [f"{g['ratings']:,}".replace(",", ".") for g in times["satisfaction"]]:
+        fail(f"leadership service times: {summary!r}, release {release_rows}, satisfaction {satisfaction_rows} != API {times}")
+    else:
+        print(f"ok: leadership service times equal the API ({summary}; release by lane {release_rows})")
     b.console_clean("leadership view")
     b.axe("leadership view")
 

@@ -357,3 +357,43 @@ pub(super) fn answers(rng: &mut StdRng, subjects: usize) -> Vec<(String, String)
     }
     fields
 }
+
+/// Service times for a demo declaration: its stages one after another from
+/// shortly after registration, a document check now and then over its two
+/// working hours and a physical inspection now and then over its eight,
+/// a document request here and there, released after the last stage.
+pub(super) fn stage_times(
+    rng: &mut StdRng,
+    form: &csq_core::domain::form::Form,
+) -> csq_core::domain::times::ReportedTimes {
+    use csq_core::domain::declaration::Stage;
+    use csq_core::domain::times::{ReportedStage, ReportedTimes};
+    let mut at =
+        form.declaration.registered_at + chrono::Duration::minutes(rng.random_range(5..40));
+    let mut stages = vec![];
+    for h in &form.handling {
+        let (minutes, requests) = match h.stage {
+            Stage::DocumentCheck => (
+                rng.random_range(20..200),
+                [0, 0, 0, 0, 0, 0, 1, 1, 1, 2][rng.random_range(0..10)],
+            ),
+            Stage::PhysicalInspection => (rng.random_range(90..720), rng.random_range(0..2)),
+            _ => (rng.random_range(5..60), 0),
+        };
+        let finished = at + chrono::Duration::minutes(minutes);
+        stages.push(ReportedStage {
+            stage: h.stage,
+            team: h.team.as_str().to_owned(),
+            officer: h.officer.as_ref().map(|o| o.id.as_str().to_owned()),
+            started_at: Some(at),
+            finished_at: Some(finished),
+            document_requests: Some(requests),
+        });
+        at = finished + chrono::Duration::minutes(rng.random_range(1..20));
+    }
+    ReportedTimes {
+        released_at: Some(at + chrono::Duration::minutes(rng.random_range(5..60))),
+        lane_changed_by_hand: Some(rng.random_bool(0.03)),
+        stages,
+    }
+}

@@ -307,6 +307,14 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
             let issued = past.issuance.issue_form(parsed(&request)?).await?;
             declarations += 1;
             let form = issued.form;
+            // The declaration system sends the stages' times once the goods are released.
+            let times = stage_times(&mut rng, &form);
+            clock.set(times.released_at.unwrap_or(at) + Duration::minutes(1));
+            past.issuance
+                .record_times(form.declaration.number.as_str(), &times)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo service times: {e}"))?;
+            clock.set(at);
             let mut fields = answers(&mut rng, form.subjects.len());
             if !rng.random_bool(0.72) {
                 continue;

@@ -660,6 +660,15 @@ const CHANNELS = {
   in_app: "Phần mềm khai báo / Declaration software", kiosk: "Máy tại quầy / Counter tablet",
 };
 
+const LANES = { green: "Luồng xanh / Green lane", yellow: "Luồng vàng / Yellow lane", red: "Luồng đỏ / Red lane" };
+
+/// The groups of satisfaction against time, as the report names them.
+const TIME_GROUPS = {
+  within_limit: "Trong thời hạn / Within the limit", over_limit: "Quá thời hạn / Over the limit",
+  under_1h: "Dưới 1 giờ / Under 1 h", "1h_to_2h": "1–2 giờ / 1–2 h", "2h_to_4h": "2–4 giờ / 2–4 h",
+  "4h_to_8h": "4–8 giờ / 4–8 h", "8h_or_more": "Từ 8 giờ / 8 h or more",
+};
+
 /// Invitation states in the order the leadership reads them.
 const INVITATION_STATES = [
   ["sent", "Đã gửi thư / Emailed"], ["capped", "Giới hạn mỗi doanh nghiệp / Capped"],
@@ -710,6 +719,22 @@ async function loadLeadership() {
     fillTable($("period-table"), ["", dateText(cur.from) + " → " + dateText(cur.to), prev ? dateText(prev.from) + " → " + dateText(prev.to) : "—"],
       PERIOD_ROWS.map(([k, f]) => [tr(k), f(cur), prev ? f(prev) : "—"]));
     $("chart-reasons").replaceChildren(reasonsChart(r.reasons));
+    const times = cur.service_times;
+    const hours = (h) => h === null || h === undefined ? "—" : h.toLocaleString(locale(), { maximumFractionDigits: 1 });
+    $("times-summary").textContent = times.stages_timed
+      ? tr("Khâu có thời gian / Stages timed") + ": " + num(times.stages_timed)
+        + " · " + tr("trung vị / median") + " " + hours(times.median_hours) + " h"
+        + " · P90 " + hours(times.p90_hours) + " h"
+        + " · " + tr("trong thời hạn / within the limit") + " " + pct(times.within_limit_share)
+        + " · " + tr("yêu cầu bổ sung hồ sơ mỗi khâu / document requests per stage") + " "
+        + (times.document_requests_per_stage === null ? "—"
+          : times.document_requests_per_stage.toLocaleString(locale(), { maximumFractionDigits: 2 }))
+      : tr("Chưa có thời gian từ hệ thống khai báo / No times from the declaration system yet");
+    fillTable($("release-table"), [tr("Luồng / Lane"), tr("Tờ khai / Declarations"), tr("Trung vị (giờ) / Median (h)"), "P90 (h)"],
+      times.release.map((r) => [tr(LANES[r.lane] || r.lane), r.declarations, hours(r.median_hours), hours(r.p90_hours)]));
+    fillTable($("time-satisfaction-table"), [tr("Nhóm / Group"), tr("Lượt đánh giá / Ratings"), tr("Hài lòng / Satisfied"), tr("Điểm TB / Average")],
+      times.satisfaction.map((g) => [tr(TIME_GROUPS[g.group] || g.group), g.ratings,
+        g.shown ? pct(g.satisfied_share) : "—", g.shown ? g.average.toFixed(2) : "—"]));
     const asked = cur.invitations || {};
     $("invitation-summary").textContent = INVITATION_STATES
       .filter(([code]) => asked[code]).map(([code, label]) => tr(label) + ": " + num(asked[code])).join(" · ") || tr("Chưa phát hành phiếu / No forms issued");
