@@ -20,4 +20,5 @@ pub mod survey;
 pub mod time;
 pub mod times;
 pub mod versions;
+pub mod watch;
 pub mod webhook;
