@@ -23,4 +23,5 @@ mod sign_in;
 mod staff_api;
 mod survey;
 mod visibility;
+mod watch;
 mod webhooks;

@@ -257,7 +257,7 @@ async fn an_upgrade_backs_the_data_directory_up_before_migrating_it() {
     // The directory as the previous release left it: its last migration undone.
     {
         let conn = rusqlite::Connection::open(&store).unwrap();
-        conn.execute_batch("DROP TABLE declaration_times; DROP TABLE times_by_day;")
+        conn.execute_batch("DROP TABLE times_by_business; DROP TABLE watch_cases;")
             .unwrap();
         conn.pragma_update(None, "user_version", current - 1)
             .unwrap();

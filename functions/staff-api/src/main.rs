@@ -14,6 +14,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             case_handling: env.case_handling()?,
             channels: env.channels(),
             data_requests: env.data_requests(),
+            watch: env.watch(),
             pages: env.pages(),
             auth: env.staff_auth(),
             // Staff sign in at the identity provider; no local sessions here.

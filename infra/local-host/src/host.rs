@@ -215,6 +215,7 @@ impl LocalHost {
             case_handling: s.case_handling.clone(),
             channels: s.channels.clone(),
             data_requests: s.data_requests.clone(),
+            watch: s.watch.clone(),
             pages: s.pages.clone(),
             auth: Arc::new(crate::oidc::LocalStaffAuth {
                 operator: self.staff_jwt.clone(),

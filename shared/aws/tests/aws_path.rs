@@ -322,6 +322,7 @@ fn staff_router(env: &FunctionEnv) -> axum::Router {
         case_handling: env.case_handling().unwrap(),
         channels: env.channels(),
         data_requests: env.data_requests(),
+        watch: env.watch(),
         pages: env.pages(),
         auth: env.staff_auth(),
         sessions: None,
@@ -2352,4 +2353,113 @@ async fn service_times_on_the_aws_path() {
     // Seven hours, read from buckets within 2% above two hours.
     let release = times["release"][0]["median_hours"].as_f64().unwrap();
     assert!((7.0 / 1.02..=7.0).contains(&release), "{release}");
+}
+
+/// Issue 20 on AWS: the nightly function's weekly retaliation watch flags a
+/// business whose stages at 03CC went over their limit after its complaint;
+/// the staff function serves the case to the inspection unit and refuses
+/// the office's head. (The department's rules lower the counts a comparison
+/// needs, to keep the emulator's work small.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retaliation_watch_on_the_aws_path() {
+    use csq_core::ports::CaseStore;
+    let mut world = World::new().await;
+    let issuer = world.function(&ISSUE_FORM).await;
+    let staff = world.function(&STAFF_API).await;
+    let nightly = world.function(&NIGHTLY).await;
+    let staff_call =
+        |method: &'static str, path: &'static str, email: &'static str, body: Option<Value>| {
+            let staff = &staff;
+            async move {
+                let r = call(
+                    staff_router(staff),
+                    http_event(
+                        method,
+                        path,
+                        &[("content-type", "application/json")],
+                        &[],
+                        body.map(|b| b.to_string()).as_deref(),
+                        Some(json!({"email": email})),
+                    ),
+                )
+                .await;
+                (
+                    r.status,
+                    serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
+                )
+            }
+        };
+    let rules = json!({"service_standards": {"watch": {"days": 90, "min_count": 6, "false_discovery_percent": 5}}});
+    let (status, saved) = staff_call("PUT", "/v1/case-rules", DEPARTMENT, Some(rules)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+
+    let now = chrono::Utc::now();
+    let watched = "0311111111";
+    let mut issue = |tax: &str, at: chrono::DateTime<chrono::Utc>, minutes: i64| {
+        world.declaration = declaration_number();
+        let mut body: Value = serde_json::from_str(&issue_body(&world)).unwrap();
+        body["declaration"]["registered_at"] = at.to_rfc3339().into();
+        body["business"]["tax_code"] = tax.into();
+        let start = at + chrono::Duration::minutes(10);
+        body["handling"][0]["started_at"] = start.to_rfc3339().into();
+        body["handling"][0]["finished_at"] = (start + chrono::Duration::minutes(minutes))
+            .to_rfc3339()
+            .into();
+        body.to_string()
+    };
+    let mut bodies = vec![];
+    for i in 0..8 {
+        bodies.push(issue(
+            watched,
+            now - chrono::Duration::days(30) + chrono::Duration::minutes(i),
+            45,
+        ));
+        bodies.push(issue(
+            watched,
+            now - chrono::Duration::days(4) + chrono::Duration::minutes(i),
+            60 * 70,
+        ));
+    }
+    for i in 0..12 {
+        let other = format!("03000000{i:02}");
+        bodies.push(issue(
+            &other,
+            now - chrono::Duration::days(4) + chrono::Duration::minutes(i),
+            45,
+        ));
+    }
+    for body in bodies {
+        let r = post_form(&issuer, &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    // The business's complaint about 03CC, opened five days ago; its later
+    // declarations (four days ago) took 70 hours, over two working hours
+    // whatever the weekday.
+    let (mut case, event) = csq_contract::fixtures::case(
+        "03CC",
+        now - chrono::Duration::days(5),
+        chrono::Duration::days(10),
+    );
+    case.complaint.business.tax_code = csq_core::domain::fields::TaxCode::parse(watched).unwrap();
+    case.complaint.branch = "03CC".into();
+    world.store.open_case(&case, &event, &[]).await.unwrap();
+
+    let today = vn_day(now);
+    let mut payload = fixture("scheduler_event.json");
+    payload["date"] = today.to_string().into();
+    events::nightly(&nightly.housekeeping().unwrap(), &payload)
+        .await
+        .unwrap();
+    let report = nightly
+        .housekeeping()
+        .unwrap()
+        .run_retaliation_watch(today)
+        .await
+        .unwrap();
+    assert_eq!(report.flags.len(), 1, "{report:?}");
+    let (status, listed) = staff_call("GET", "/v1/watch", INSPECTOR, None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["items"][0]["business_tax_code"], watched);
+    let (status, _) = staff_call("GET", "/v1/watch", HEAD_03CC, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

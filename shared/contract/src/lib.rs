@@ -137,7 +137,22 @@ macro_rules! kiosk_registry_contract {
 #[macro_export]
 macro_rules! times_store_contract {
     ($make:expr) => {
-        $crate::contract_tests!(times, $make, [times_are_versioned_and_snapshotted_by_day]);
+        $crate::contract_tests!(
+            times,
+            $make,
+            [
+                times_are_versioned_and_snapshotted_by_day,
+                business_times_are_read_by_office_and_business,
+            ]
+        );
+    };
+}
+
+/// Every watch-store check.
+#[macro_export]
+macro_rules! watch_store_contract {
+    ($make:expr) => {
+        $crate::contract_tests!(times, $make, [watch_cases_are_versioned]);
     };
 }
 

@@ -82,6 +82,8 @@ fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
         document_requests: 3,
         release_minutes: [("red".to_owned(), [(600, 1)].into())].into(),
         time_levels: [("over_limit".to_owned(), [1, 0, 0, 0, ratings])].into(),
+        declarations_with_lane_facts: ratings,
+        lanes_changed_by_hand: 1.min(ratings),
         officer_ids: vec!["HP1234".into()],
     }
 }

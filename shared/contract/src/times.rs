@@ -92,3 +92,83 @@ pub async fn times_are_versioned_and_snapshotted_by_day(store: Arc<dyn TimesStor
             .is_empty()
     );
 }
+
+/// A business's declarations at an office come back by registration, within
+/// the window and the limit; another business's or office's never.
+pub async fn business_times_are_read_by_office_and_business(store: Arc<dyn TimesStore>) {
+    let now = Utc::now();
+    let tax = format!("{:010}", uuid::Uuid::new_v4().as_u128() % 10_000_000_000);
+    let mut numbers = vec![];
+    for i in 0..3 {
+        let mut f = form(&declaration_number(), now - Duration::days(3 - i));
+        f.business.tax_code = csq_core::domain::fields::TaxCode::parse(&tax).unwrap();
+        f.declaration.registered_at = now - Duration::days(10 - i);
+        let mut t = DeclarationTimes::of(&f, now);
+        assert!(t.merge(&stage(Stage::DocumentCheck, "HP1234"), now));
+        assert!(store.save_times(&t).await.unwrap());
+        numbers.push(t.number.clone());
+    }
+    let read = |from, to, limit| {
+        let (store, tax) = (store.clone(), tax.clone());
+        async move {
+            store
+                .business_times("03CC", &tax, from, to, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.number)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        read(now - Duration::days(30), now, 100).await,
+        numbers,
+        "oldest first"
+    );
+    assert_eq!(
+        read(now - Duration::days(30), now, 2).await,
+        numbers[..2],
+        "bounded"
+    );
+    assert_eq!(
+        read(now - Duration::days(9) - Duration::hours(1), now, 100).await,
+        numbers[1..],
+        "from the window's start"
+    );
+    assert!(
+        store
+            .business_times("04CC", &tax, now - Duration::days(30), now, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Watch cases are written once per id and then conditionally on version.
+pub async fn watch_cases_are_versioned(store: Arc<dyn csq_core::ports::WatchStore>) {
+    use csq_core::domain::watch::{Conduct, WatchCase, WatchFlag};
+    let now = Utc::now();
+    let flag = WatchFlag {
+        tax_code: format!("{:010}", uuid::Uuid::new_v4().as_u128() % 10_000_000_000),
+        office: "03CC".into(),
+        since: vn_day(now),
+        found: vec![],
+        before: Conduct::default(),
+        after: Conduct::default(),
+        others_after: Conduct::default(),
+    };
+    let case = WatchCase::raise(flag, vn_day(now), now);
+    assert!(store.save_watch_case(&case).await.unwrap());
+    assert!(!store.save_watch_case(&case).await.unwrap(), "raised once");
+    let mut acted = store.watch_case(&case.id).await.unwrap().unwrap();
+    assert_eq!(acted, case);
+    acted.act("verify", "tt", None, now).unwrap();
+    let stale = acted.clone();
+    assert!(store.save_watch_case(&acted).await.unwrap());
+    assert!(
+        !store.save_watch_case(&stale).await.unwrap(),
+        "a stale writer"
+    );
+    let listed = store.watch_cases().await.unwrap();
+    assert!(listed.iter().any(|c| c.id == case.id && c.version == 2));
+}

@@ -478,6 +478,16 @@ pub trait TimesStore: Send + Sync {
     /// (none for version 1), with its snapshot of the day `recorded_on`, in
     /// one transaction. False: someone changed it since it was read.
     async fn save_times(&self, times: &crate::domain::times::DeclarationTimes) -> PortResult<bool>;
+    /// A business's declarations at an office registered in [from, to),
+    /// oldest first, at most `limit` (the retaliation watch's read).
+    async fn business_times(
+        &self,
+        office: &str,
+        tax_code: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> PortResult<Vec<crate::domain::times::DeclarationTimes>>;
     /// The declarations whose times changed on `day`, each as it stood at
     /// the end of that day's last change.
     async fn times_recorded_on(
@@ -485,6 +495,17 @@ pub trait TimesStore: Send + Sync {
         day: NaiveDate,
         page: PageRequest,
     ) -> PortResult<Page<crate::domain::times::DeclarationTimes>>;
+}
+
+/// The retaliation watch's cases (inspection unit and department only).
+#[async_trait]
+pub trait WatchStore: Send + Sync {
+    /// Stores the case if the stored one is still the version before it
+    /// (none for version 1). False: it exists, or changed since it was read.
+    async fn save_watch_case(&self, case: &crate::domain::watch::WatchCase) -> PortResult<bool>;
+    async fn watch_case(&self, id: &str) -> PortResult<Option<crate::domain::watch::WatchCase>>;
+    /// The newest cases first, at most `domain::watch::MAX_WATCH_CASES`.
+    async fn watch_cases(&self) -> PortResult<Vec<crate::domain::watch::WatchCase>>;
 }
 
 /// The counter tablets the department registered (kiosk mode), at most
@@ -587,6 +608,7 @@ pub trait Store:
     + InvitationLedger
     + KioskRegistry
     + TimesStore
+    + WatchStore
     + 'static
 {
 }
@@ -603,6 +625,7 @@ impl<T> Store for T where
         + InvitationLedger
         + KioskRegistry
         + TimesStore
+        + WatchStore
         + 'static
 {
 }

@@ -74,6 +74,13 @@ mod times_store {
     });
 }
 
+mod watch_store {
+    use super::*;
+    csq_contract::watch_store_contract!(async {
+        store().await as Arc<dyn csq_core::ports::WatchStore>
+    });
+}
+
 mod stats_and_org {
     use super::*;
     csq_contract::stats_and_org_contract!(async {

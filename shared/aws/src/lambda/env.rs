@@ -152,6 +152,7 @@ pub const NIGHTLY: FunctionSpec = FunctionSpec {
     // Escalations are announced, and the sweep relays the event outbox.
     publishes: true,
     // SUPPRESS#: SES's bounce and complaint reports arrive here.
+    // WATCH: the weekly retaliation watch raises its cases.
     writes: &[
         "FORM#",
         "CASE#",
@@ -160,6 +161,7 @@ pub const NIGHTLY: FunctionSpec = FunctionSpec {
         "SUPPRESS#",
         "EVENT#",
         "BUSINESS#",
+        "WATCH",
     ],
 };
 pub const STAFF_API: FunctionSpec = FunctionSpec {
@@ -192,6 +194,7 @@ pub const STAFF_API: FunctionSpec = FunctionSpec {
         "FORM#",
         "PERSON#",
         "KIOSKS",
+        "WATCH",
     ],
 };
 
@@ -498,6 +501,14 @@ impl FunctionEnv {
     /// A person's requests about their data (find, export, erase).
     pub fn data_requests(&self) -> csq_core::app::DataRequests {
         csq_core::app::DataRequests::new(&self.store(), self.clock.clone(), self.settings.clone())
+    }
+
+    pub fn watch(&self) -> csq_core::app::watch::WatchCases {
+        csq_core::app::watch::WatchCases::new(
+            &self.store(),
+            self.clock.clone(),
+            self.settings.clone(),
+        )
     }
 
     pub fn pages(&self) -> Pages {

@@ -37,6 +37,7 @@ pub mod route;
 pub mod sign_in;
 pub mod staff;
 pub mod times;
+pub mod watch;
 
 use std::sync::Arc;
 
@@ -167,6 +168,7 @@ pub struct Services {
     pub directory: Directory,
     pub channels: Channels,
     pub data_requests: DataRequests,
+    pub watch: watch::WatchCases,
     pub housekeeping: Housekeeping,
     pub pages: Pages,
 }
@@ -207,6 +209,7 @@ impl Services {
             directory: Directory::new(store, clock.clone()),
             channels: Channels::new(store, clock.clone(), settings.clone()),
             data_requests: DataRequests::new(store, clock.clone(), settings.clone()),
+            watch: watch::WatchCases::new(store, clock.clone(), settings.clone()),
             housekeeping: Housekeeping::new(
                 store,
                 mailer,

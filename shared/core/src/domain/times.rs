@@ -271,6 +271,8 @@ pub struct DeclarationTimes {
     pub release_recorded_on: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lane_changed_by_hand: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane_recorded_on: Option<NaiveDate>,
     #[serde(default)]
     pub stages: Vec<StageTime>,
     /// The last Vietnamese day anything was recorded (the nightly's index).
@@ -303,6 +305,7 @@ impl DeclarationTimes {
             released_at: None,
             release_recorded_on: None,
             lane_changed_by_hand: None,
+            lane_recorded_on: None,
             stages: vec![],
             recorded_on: vn_day(now),
             version: 0,
@@ -324,6 +327,7 @@ impl DeclarationTimes {
         }
         if self.lane_changed_by_hand.is_none() && reported.lane_changed_by_hand.is_some() {
             self.lane_changed_by_hand = reported.lane_changed_by_hand;
+            self.lane_recorded_on = Some(today);
             changed = true;
         }
         for s in reported.stages.iter().filter(|s| s.carries_anything()) {

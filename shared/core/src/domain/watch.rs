@@ -9,7 +9,7 @@
 //! by hand. Each comparison is a one-sided two-proportion z-test (the same as
 //! the early warning's) when both sides hold `min_count`; Benjamini–Hochberg
 //! across every comparison of the week keeps the expected share of false
-//! flags at or under `false_discovery_rate`.
+//! flags at or under `false_discovery_percent`.
 //!
 //! Each comparison is Fisher's exact test, one-sided, not the early
 //! warning's normal approximation: a business's stages over their limit are
@@ -27,13 +27,15 @@ use crate::domain::case::rules::Calendar;
 use crate::domain::report::{Window, benjamini_hochberg};
 use crate::domain::times::{DeclarationTimes, ServiceStandards};
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WatchRules {
     /// How long a business is watched at the office it complained about.
     pub days: u32,
     /// The fewest stages (or declarations) each side of a comparison needs.
     pub min_count: u64,
-    pub false_discovery_rate: f64,
+    /// The share of false flags the week's flags may hold, in per cent.
+    pub false_discovery_percent: u32,
 }
 
 impl Default for WatchRules {
@@ -41,7 +43,7 @@ impl Default for WatchRules {
         WatchRules {
             days: 90,
             min_count: 20,
-            false_discovery_rate: 0.05,
+            false_discovery_percent: 5,
         }
     }
 }
@@ -233,7 +235,8 @@ pub fn run_watch(pairs: &[WatchedPair], rules: &WatchRules) -> WatchReport {
         }
     }
     let p_values: Vec<f64> = tests.iter().map(|(_, _, p)| *p).collect();
-    let discovered = benjamini_hochberg(&p_values, rules.false_discovery_rate);
+    let q = f64::from(rules.false_discovery_percent) / 100.0;
+    let discovered = benjamini_hochberg(&p_values, q);
     let mut flags: Vec<WatchFlag> = vec![];
     for ((i, c, p), found) in tests.iter().zip(discovered) {
         if !found {
@@ -260,6 +263,114 @@ pub fn run_watch(pairs: &[WatchedPair], rules: &WatchRules) -> WatchReport {
         pairs_watched: pairs.len(),
         comparisons_tested: tests.len(),
         flags,
+    }
+}
+
+/// A flag as the inspection unit handles it: its own kind of case, never in
+/// a unit's queue, listing, export, email, event or figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchCase {
+    pub id: String,
+    /// The last day of the week whose tests raised it.
+    pub raised_on: NaiveDate,
+    pub flag: WatchFlag,
+    pub status: WatchStatus,
+    #[serde(default)]
+    pub trail: Vec<WatchStep>,
+    /// Bumped on each change: stores write conditionally on the one read.
+    pub version: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchStatus {
+    Open,
+    Verifying,
+    Resolved,
+    Dismissed,
+}
+
+/// One step of a watch case: who did what, with their note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchStep {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub by: String,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WatchActionError {
+    #[error("the actions are verify, resolve and dismiss")]
+    Unknown,
+    #[error("a {0} case takes no more actions")]
+    Closed(&'static str),
+    #[error("resolving or dismissing needs a note of 1 to 2,000 characters")]
+    NoteNeeded,
+}
+
+/// The most watch cases one listing holds (a week raises a handful).
+pub const MAX_WATCH_CASES: u32 = 500;
+
+impl WatchCase {
+    /// The case of `flag` raised in the week ending `raised_on`; its id is
+    /// the same for the same week and pair, so a rerun raises nothing new.
+    pub fn raise(
+        flag: WatchFlag,
+        raised_on: NaiveDate,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> WatchCase {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{raised_on}|{}|{}", flag.office, flag.tax_code));
+        let id = format!("w{}", &crate::auth::b64(&digest)[..16]).replace(['-', '_'], "x");
+        WatchCase {
+            id,
+            raised_on,
+            flag,
+            status: WatchStatus::Open,
+            trail: vec![WatchStep {
+                at: now,
+                by: "csq".into(),
+                action: "raised".into(),
+                note: None,
+            }],
+            version: 1,
+        }
+    }
+
+    /// The existing case actions, on this kind: verify, then resolve or dismiss.
+    pub fn act(
+        &mut self,
+        action: &str,
+        by: &str,
+        note: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), WatchActionError> {
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if note.is_some_and(|n| n.chars().count() > 2_000) {
+            return Err(WatchActionError::NoteNeeded);
+        }
+        let next = match (self.status, action) {
+            (WatchStatus::Resolved, _) => return Err(WatchActionError::Closed("resolved")),
+            (WatchStatus::Dismissed, _) => return Err(WatchActionError::Closed("dismissed")),
+            (_, "verify") => WatchStatus::Verifying,
+            (_, "resolve" | "dismiss") if note.is_none() => {
+                return Err(WatchActionError::NoteNeeded);
+            }
+            (_, "resolve") => WatchStatus::Resolved,
+            (_, "dismiss") => WatchStatus::Dismissed,
+            _ => return Err(WatchActionError::Unknown),
+        };
+        self.status = next;
+        self.trail.push(WatchStep {
+            at: now,
+            by: by.to_owned(),
+            action: action.to_owned(),
+            note: note.map(str::to_owned),
+        });
+        self.version += 1;
+        Ok(())
     }
 }
 

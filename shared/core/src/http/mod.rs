@@ -111,6 +111,7 @@ pub struct StaffApi {
     pub case_handling: CaseHandling,
     pub channels: Channels,
     pub data_requests: crate::app::DataRequests,
+    pub watch: crate::app::watch::WatchCases,
     pub pages: Pages,
     /// Bearer tokens: the identity provider's (through the API's authorizer)
     /// or the machine's operator tokens.

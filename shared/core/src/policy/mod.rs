@@ -101,6 +101,8 @@ pub enum StaffRoute {
     Channels,
     /// A person's request: find, export or erase what is held about them.
     PersonalData,
+    /// The retaliation watch's cases: the inspection unit and the department.
+    Watch,
 }
 
 impl StaffRoute {
@@ -121,6 +123,7 @@ impl StaffRoute {
             StaffRoute::CaseRulesChange => "new case rules",
             StaffRoute::Channels => "the suppression list, webhooks and counter tablets",
             StaffRoute::PersonalData => "a person's requests for their data",
+            StaffRoute::Watch => "the retaliation watch",
         }
     }
 }
@@ -135,6 +138,8 @@ pub enum Refusal {
     /// `/v1/me` belongs to officers.
     OfficersOnly,
     DepartmentOnly(StaffRoute),
+    /// The inspection unit's and the department's alone.
+    InspectionOnly(StaffRoute),
     /// A unit's case list the reader does not handle.
     CasesOf(String),
 }
@@ -166,6 +171,11 @@ impl std::fmt::Display for Refusal {
             Refusal::DepartmentOnly(route) => {
                 write!(f, "Only department staff may read {}.", route.what())
             }
+            Refusal::InspectionOnly(route) => write!(
+                f,
+                "Only the inspection unit and the department may read {}.",
+                route.what()
+            ),
             Refusal::CasesOf(unit) => write!(
                 f,
                 "The cases of {unit} are outside your scope: you list the cases your own unit handles."
@@ -191,6 +201,9 @@ impl Scope {
                 if role != StaffRole::Department =>
             {
                 Err(Refusal::DepartmentOnly(route))
+            }
+            StaffRoute::Watch if !matches!(role, StaffRole::Department | StaffRole::Inspection) => {
+                Err(Refusal::InspectionOnly(route))
             }
             _ if role == StaffRole::Officer => Err(Refusal::OfficerOwnPageOnly(route)),
             _ => Ok(()),

@@ -317,6 +317,38 @@ const MIGRATIONS: &[Migration] = &[
             )
         },
     },
+    Migration {
+        what: "the retaliation watch: times by office and business, and its cases",
+        apply: |tx| {
+            tx.execute_batch(
+                "CREATE TABLE times_by_business (
+                     office        TEXT NOT NULL,
+                     tax_code      TEXT NOT NULL,
+                     registered_at TEXT NOT NULL,
+                     number        TEXT NOT NULL,
+                     PRIMARY KEY (office, tax_code, registered_at, number)
+                 );
+                 CREATE TABLE watch_cases (
+                     id        TEXT PRIMARY KEY,
+                     raised_on TEXT NOT NULL,
+                     version   INTEGER NOT NULL,
+                     doc       TEXT NOT NULL
+                 );
+                 CREATE INDEX watch_cases_newest ON watch_cases (raised_on, id);",
+            )?;
+            // Times recorded before this release, indexed once from their documents.
+            let docs: Vec<String> = tx
+                .prepare("SELECT doc FROM declaration_times")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for doc in docs {
+                if let Ok(times) = serde_json::from_str(&doc) {
+                    times::index_business(tx, &times)?;
+                }
+            }
+            Ok(())
+        },
+    },
 ];
 
 /// Indexes a record under each person key it holds (already there: kept).

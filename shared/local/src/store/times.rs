@@ -3,7 +3,8 @@
 //! which the nightly reads.
 
 use csq_core::domain::times::DeclarationTimes;
-use csq_core::ports::TimesStore;
+use csq_core::domain::watch::{MAX_WATCH_CASES, WatchCase};
+use csq_core::ports::{TimesStore, WatchStore};
 
 use super::*;
 
@@ -51,8 +52,36 @@ impl TimesStore for SqliteStore {
                      ON CONFLICT (day, number) DO UPDATE SET doc = excluded.doc",
                     params![times.recorded_on.to_string(), times.number, doc],
                 )?;
+                index_business(&tx, &times)?;
                 tx.commit()?;
                 Ok(true)
+            })
+            .await
+    }
+
+    async fn business_times(
+        &self,
+        office: &str,
+        tax_code: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> PortResult<Vec<DeclarationTimes>> {
+        let (office, tax_code, from, to) =
+            (office.to_owned(), tax_code.to_owned(), ts(from), ts(to));
+        self.db
+            .call("business times", move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT d.doc FROM times_by_business b JOIN declaration_times d ON d.number = b.number
+                     WHERE b.office = ?1 AND b.tax_code = ?2 AND b.registered_at >= ?3 AND b.registered_at < ?4
+                     ORDER BY b.registered_at, b.number LIMIT ?5",
+                )?;
+                let docs = stmt
+                    .query_map(params![office, tax_code, from, to, limit.max(1)], |r| {
+                        r.get::<_, String>(0)
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                docs.iter().map(|d| from_doc(d)).collect()
             })
             .await
     }
@@ -84,6 +113,82 @@ impl TimesStore for SqliteStore {
                     .map(|(_, d)| from_doc(d))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Page { items, next })
+            })
+            .await
+    }
+}
+
+/// The watch's index of a declaration's times: by office and business.
+pub(super) fn index_business(
+    tx: &rusqlite::Connection,
+    times: &DeclarationTimes,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO times_by_business (office, tax_code, registered_at, number)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![
+            times.office,
+            times.tax_code,
+            ts(times.registered_at),
+            times.number
+        ],
+    )?;
+    Ok(())
+}
+
+#[async_trait]
+impl WatchStore for SqliteStore {
+    async fn save_watch_case(&self, case: &WatchCase) -> PortResult<bool> {
+        let case = case.clone();
+        self.db
+            .call("save watch case", move |conn| {
+                let doc = to_doc(&case)?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let stored: Option<u32> = tx
+                    .query_row(
+                        "SELECT version FROM watch_cases WHERE id = ?1",
+                        [&case.id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if stored.unwrap_or(0) + 1 != case.version {
+                    return Ok(false);
+                }
+                tx.execute(
+                    "INSERT INTO watch_cases (id, raised_on, version, doc) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc",
+                    params![case.id, case.raised_on.to_string(), case.version, doc],
+                )?;
+                tx.commit()?;
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn watch_case(&self, id: &str) -> PortResult<Option<WatchCase>> {
+        let id = id.to_owned();
+        self.db
+            .call("watch case", move |conn| {
+                conn.query_row("SELECT doc FROM watch_cases WHERE id = ?1", [id], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .map(|d| from_doc(&d))
+                .transpose()
+            })
+            .await
+    }
+
+    async fn watch_cases(&self) -> PortResult<Vec<WatchCase>> {
+        self.db
+            .call("watch cases", |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT doc FROM watch_cases ORDER BY raised_on DESC, id LIMIT ?1",
+                )?;
+                let docs = stmt
+                    .query_map([MAX_WATCH_CASES], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                docs.iter().map(|d| from_doc(d)).collect()
             })
             .await
     }

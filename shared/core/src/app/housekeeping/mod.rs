@@ -7,6 +7,7 @@
 mod cases;
 mod figures;
 mod forms;
+mod watch;
 
 use std::sync::Arc;
 
@@ -38,6 +39,8 @@ pub struct NightlyReport {
     pub cohort_rows: usize,
     /// Flags raised by the week's early warning (Sundays, first run only).
     pub early_warning_flags: Option<usize>,
+    /// Watched businesses the week's retaliation watch flagged (Sundays).
+    pub watch_flags: Option<usize>,
     /// Forms deleted because their personal-data limit passed.
     pub personal_data_dropped: u64,
     /// Closed cases whose personal data went (the cases stay).
@@ -65,6 +68,7 @@ pub struct Housekeeping {
     pub(super) cases: Arc<dyn CaseStore>,
     pub(super) stats: Arc<dyn StatsStore>,
     pub(super) times: Arc<dyn crate::ports::TimesStore>,
+    pub(super) watch: Arc<dyn crate::ports::WatchStore>,
     pub(super) audit: Arc<dyn AuditLog>,
     /// The case rules are kept beside the directory.
     pub(super) org: Arc<dyn OrgStore>,
@@ -94,6 +98,7 @@ impl Housekeeping {
             cases: store.clone(),
             stats: store.clone(),
             times: store.clone(),
+            watch: store.clone(),
             audit: store.clone(),
             org: store.clone(),
             suppressions: store.clone(),
@@ -143,8 +148,14 @@ impl Housekeeping {
         let units_rolled_up = self.aggregate_day(date).await?.len();
         let cohort_rows = self.aggregate_cohorts(date).await?;
         // A week ends on Sunday: its early warning (saved once; reruns send nothing).
-        let early_warning_flags = if date.weekday() == chrono::Weekday::Sun {
+        let sunday = date.weekday() == chrono::Weekday::Sun;
+        let early_warning_flags = if sunday {
             self.run_early_warning(date).await?.map(|r| r.flags.len())
+        } else {
+            None
+        };
+        let watch_flags = if sunday {
+            Some(self.run_retaliation_watch(date).await?.flags.len())
         } else {
             None
         };
@@ -165,6 +176,7 @@ impl Housekeeping {
             units_rolled_up,
             cohort_rows,
             early_warning_flags,
+            watch_flags,
             personal_data_dropped,
             cases_anonymised,
             contacts_forgotten,

@@ -109,6 +109,12 @@ pub struct DailyStats {
     /// minutes from registration to release, bucketed as `stage_minutes`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub release_minutes: BTreeMap<String, BTreeMap<u32, u64>>,
+    /// Declarations whose lane facts arrived this day, and those whose lane
+    /// was changed by hand (the office and the units above it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub declarations_with_lane_facts: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lanes_changed_by_hand: u64,
     /// Satisfaction against time: levels of rated stages and officers whose
     /// stage times are known, by `within_limit` / `over_limit` and by
     /// duration band (`time_satisfaction::BANDS`); misconduct reports left out.
@@ -181,6 +187,8 @@ impl DailyStats {
             stages_counting_requests: 0,
             document_requests: 0,
             release_minutes: BTreeMap::new(),
+            declarations_with_lane_facts: 0,
+            lanes_changed_by_hand: 0,
             time_levels: BTreeMap::new(),
             officer_ids: vec![],
         }
@@ -261,6 +269,8 @@ impl DailyStats {
         self.stages_counting_requests += other.stages_counting_requests;
         self.document_requests += other.document_requests;
         add_map(&mut self.time_levels, &other.time_levels, add5);
+        self.declarations_with_lane_facts += other.declarations_with_lane_facts;
+        self.lanes_changed_by_hand += other.lanes_changed_by_hand;
         for (lane, counts) in &other.release_minutes {
             add_map(
                 self.release_minutes.entry(lane.clone()).or_default(),

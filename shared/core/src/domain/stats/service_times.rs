@@ -50,6 +50,15 @@ pub fn times_roll_up(
                 }
             }
         }
+        if t.lane_recorded_on == Some(date)
+            && let Some(changed) = t.lane_changed_by_hand
+        {
+            for u in &t.office_path {
+                let r = at(&mut by_unit, date, &units::unit(u), u);
+                r.declarations_with_lane_facts += 1;
+                r.lanes_changed_by_hand += u64::from(changed);
+            }
+        }
         if t.release_recorded_on == Some(date)
             && let Some(released) = t.released_at
         {

@@ -44,6 +44,10 @@ pub struct ServiceStandards {
     pub stage_limits: BTreeMap<Stage, u32>,
     #[serde(default = "default_hours")]
     pub office_hours: Vec<OfficeHours>,
+    /// The retaliation watch: how long a business that complained is
+    /// watched, the fewest stages a comparison needs, its false discovery rate.
+    #[serde(default)]
+    pub watch: crate::domain::watch::WatchRules,
 }
 
 fn default_limits() -> BTreeMap<Stage, u32> {
@@ -76,6 +80,7 @@ impl Default for ServiceStandards {
         ServiceStandards {
             stage_limits: default_limits(),
             office_hours: default_hours(),
+            watch: Default::default(),
         }
     }
 }
@@ -183,6 +188,25 @@ impl ServiceStandards {
                 }
                 last_end = p.end;
             }
+        }
+        let w = &self.watch;
+        if w.days == 0 || w.days > 365 {
+            problems.push(FieldError::new(
+                "service_standards.watch.days",
+                "a business is watched 1 to 365 days",
+            ));
+        }
+        if w.min_count == 0 || w.min_count > 10_000 {
+            problems.push(FieldError::new(
+                "service_standards.watch.min_count",
+                "1 to 10,000",
+            ));
+        }
+        if w.false_discovery_percent == 0 || w.false_discovery_percent > 20 {
+            problems.push(FieldError::new(
+                "service_standards.watch.false_discovery_percent",
+                "1 to 20 per cent",
+            ));
         }
         if !self.office_hours.iter().any(|h| h.office.is_none()) {
             problems.push(FieldError::new(

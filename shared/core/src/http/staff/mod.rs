@@ -7,6 +7,7 @@ mod channels;
 mod directory;
 mod figures;
 mod personal_data;
+mod watch;
 
 pub(crate) use figures::csv_cell;
 
@@ -68,6 +69,9 @@ pub fn router(state: StaffApi) -> Router {
                 get(channels::kiosks).post(channels::register_kiosk),
             )
             .route("/v1/kiosks/{id}/revoke", post(channels::revoke_kiosk))
+            .route("/v1/watch", get(watch::list))
+            .route("/v1/watch/{id}", get(watch::read))
+            .route("/v1/watch/{id}/actions", post(watch::act))
             .route("/v1/webhooks/dead-letters", get(channels::dead_letters))
             .route("/v1/webhooks/redeliver", post(channels::redeliver))
             .route("/v1/personal-data/find", post(personal_data::find))
