@@ -346,6 +346,13 @@ try:
         fail(f"settings: a data request said {found!r} → {erased!r} → {after!r}; the API {len(left['forms'])} forms left")
     else:
         print(f"ok: settings find a person's data ({found}), erase it ({erased}), and find nothing after")
+    # Issue 20: the demo's watched complainant is flagged for the inspection unit.
+    watched = api("/v1/watch")["items"]
+    if not any(w["business_tax_code"] == "0900073352" and w["office"] == "91AB" for w in watched):
+        fail(f"retaliation watch: the demo's slowed complainant is not flagged ({watched})")
+    else:
+        print(f"ok: the retaliation watch flags the demo's slowed complainant at 91AB ({len(watched)} case(s))")
+
     # Counter tablets: registered with the code shown once, listed, revoked.
     b.eval("document.getElementById('kiosk-office').value = '91AB';"
            "document.getElementById('kiosk-name').value = 'Quầy thử';"

@@ -515,13 +515,15 @@ async fn serve(
              Staff token:   {}\n\
              \x20              (an operator token, for scripts: curl -H \"Authorization: Bearer $TOKEN\" '{url}/v1/stats?unit=department&children=true')\n\
              Counter:       {url}/kiosk, registered with {} (office 91AE's tablet;\n\
-             \x20              then type a declaration number, e.g. 990000000003)\n",
+             \x20              then type a declaration number, e.g. 990000000003)\n\
+             Watch:         {} case(s) for the inspection unit (thanhtra@): GET {url}/v1/watch\n",
             d.declarations,
             d.submitted,
             d.cases_opened,
             d.unrated_link,
             d.staff_token,
-            d.counter_credential
+            d.counter_credential,
+            d.watch_flags
         );
     }
     println!("CSQ is running at {url} (Ctrl-C to stop). Integration key: csq integration-key");

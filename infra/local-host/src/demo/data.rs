@@ -16,7 +16,7 @@ pub(super) const GIVEN: [&str; 10] = [
     "An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Khánh", "Lan", "Nam", "Phương",
 ];
 
-pub(super) const BUSINESSES: [&str; 8] = [
+pub(super) const BUSINESSES: [&str; 9] = [
     "Công ty TNHH Thương mại Sao Mai (demo)",
     "Công ty CP Xuất nhập khẩu Hải Đăng (demo)",
     "Công ty TNHH Logistics Bến Cảng (demo)",
@@ -27,6 +27,8 @@ pub(super) const BUSINESSES: [&str; 8] = [
     // their invitations go (the history's businesses were asked this week).
     "Công ty TNHH Cơ khí Bình Minh (demo)",
     "Công ty CP Thủy sản Vịnh Xanh (demo)",
+    // Files often at 91AB; the retaliation watch's case of the demo.
+    "Công ty TNHH Vận tải Cầu Rào (demo)",
 ];
 
 /// The businesses of the history (the rest are today's).
@@ -362,9 +364,11 @@ pub(super) fn answers(rng: &mut StdRng, subjects: usize) -> Vec<(String, String)
 /// shortly after registration, a document check now and then over its two
 /// working hours and a physical inspection now and then over its eight,
 /// a document request here and there, released after the last stage.
+/// `slowed`: the business is treated worse (most checks over their limits).
 pub(super) fn stage_times(
     rng: &mut StdRng,
     form: &csq_core::domain::form::Form,
+    slowed: bool,
 ) -> csq_core::domain::times::ReportedTimes {
     use csq_core::domain::declaration::Stage;
     use csq_core::domain::times::{ReportedStage, ReportedTimes};
@@ -373,6 +377,8 @@ pub(super) fn stage_times(
     let mut stages = vec![];
     for h in &form.handling {
         let (minutes, requests) = match h.stage {
+            Stage::DocumentCheck if slowed => (rng.random_range(300..900), rng.random_range(1..4)),
+            Stage::PhysicalInspection if slowed => (rng.random_range(900..2000), 2),
             Stage::DocumentCheck => (
                 rng.random_range(20..200),
                 [0, 0, 0, 0, 0, 0, 1, 1, 1, 2][rng.random_range(0..10)],

@@ -191,7 +191,14 @@ pub struct DemoSummary {
     pub staff_token: String,
     /// The credential of 91AE's counter tablet (enter it at `/kiosk`).
     pub counter_credential: String,
+    /// Watch cases the history raised for the inspection unit.
+    pub watch_flags: usize,
 }
+
+/// The office and business (index of `BUSINESSES`) of the demo's watched
+/// complainant, and how many days ago it complained.
+const WATCHED: (&str, usize) = ("91AB", 8);
+const COMPLAINT_DAYS_AGO: u64 = DAYS / 2;
 
 /// The office whose businesses rate at the counter (no email).
 const COUNTER_OFFICE: &str = "91AE";
@@ -264,6 +271,8 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         // This year's holidays, so deadlines count working days as the department would.
         let mut rules = crate::case_rules_file::parse(crate::case_rules_file::DEMO, false)?;
         rules.survey = demo_survey_rules();
+        // Two weeks of a demo hold fewer stages than a real quarter.
+        rules.service_standards.watch.min_count = 8;
         past.case_handling
             .replace_case_rules("demo", rules, None)
             .await
@@ -298,17 +307,33 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
             let at = start + Duration::minutes(25 * k as i64);
             clock.set(at);
             let number = format!("99{back:04}{k:06}");
-            let request = declaration(
-                &mut rng,
-                &number,
-                at - Duration::minutes(20),
-                day >= merge_day,
-            );
+            // One business files often at 91AB; after its complaint there its
+            // stages slow down (the retaliation watch flags it).
+            let watched = k % 4 == 1;
+            let request = if watched {
+                let lane = ["yellow", "red"][rng.random_range(0..2)];
+                let (office, business) = WATCHED;
+                declaration_of(
+                    &mut rng,
+                    &number,
+                    at - Duration::minutes(20),
+                    office,
+                    lane,
+                    business,
+                )
+            } else {
+                declaration(
+                    &mut rng,
+                    &number,
+                    at - Duration::minutes(20),
+                    day >= merge_day,
+                )
+            };
             let issued = past.issuance.issue_form(parsed(&request)?).await?;
             declarations += 1;
             let form = issued.form;
             // The declaration system sends the stages' times once the goods are released.
-            let times = stage_times(&mut rng, &form);
+            let times = stage_times(&mut rng, &form, watched && back < COMPLAINT_DAYS_AGO);
             clock.set(times.released_at.unwrap_or(at) + Duration::minutes(1));
             past.issuance
                 .record_times(form.declaration.number.as_str(), &times)
@@ -316,7 +341,20 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
                 .map_err(|e| anyhow::anyhow!("demo service times: {e}"))?;
             clock.set(at);
             let mut fields = answers(&mut rng, form.subjects.len());
-            if !rng.random_bool(0.72) {
+            let complaint = watched && back == COMPLAINT_DAYS_AGO && k == 1;
+            if complaint {
+                fields = [
+                    ("level.0", "1"),
+                    ("reason.0", "delay"),
+                    ("contact_name", "Lê Thị Hoa"),
+                    ("contact_phone", "0912345678"),
+                ]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into();
+            } else if watched && back > COMPLAINT_DAYS_AGO {
+                // Content until its complaint: the watch dates it from that one.
+                fields = vec![("level.0".to_owned(), "4".to_owned())];
+            } else if !rng.random_bool(0.72) {
                 continue;
             }
             clock.set(at + Duration::minutes(rng.random_range(15..300)));
@@ -396,6 +434,13 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         clock.set(vn_day_start(day + Days::new(1)) + Duration::hours(1));
         past.housekeeping.aggregate_day(day).await?;
     }
+    // The week's retaliation watch over the history: the business above is flagged.
+    let watch_flags = past
+        .housekeeping
+        .run_retaliation_watch(today.checked_sub_days(Days::new(1)).expect("recent"))
+        .await?
+        .flags
+        .len();
     // Response rates by issue-day cohort over the demo's days.
     past.housekeeping
         .aggregate_cohorts(today.checked_sub_days(Days::new(1)).expect("recent"))
@@ -431,5 +476,6 @@ pub async fn load_demo(host: &LocalHost) -> anyhow::Result<DemoSummary> {
         unrated_link,
         staff_token,
         counter_credential: counter,
+        watch_flags,
     })
 }
