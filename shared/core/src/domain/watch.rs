@@ -94,7 +94,9 @@ impl Conduct {
     fn lane_kept(&self) -> Window {
         Window {
             ratings: self.declarations_with_lane_facts,
-            satisfied: self.declarations_with_lane_facts - self.lanes_changed_by_hand,
+            satisfied: self
+                .declarations_with_lane_facts
+                .saturating_sub(self.lanes_changed_by_hand),
         }
     }
 }
@@ -204,8 +206,10 @@ pub fn worse_p_value(watched: Window, baseline: Window, min: u64) -> Option<f64>
     if watched.ratings < min.max(1) || baseline.ratings < min.max(1) {
         return None;
     }
-    let bad_watched = watched.ratings - watched.satisfied;
-    let bad = bad_watched + (baseline.ratings - baseline.satisfied);
+    // Counts from different sources (rows less a business's own) may not
+    // agree to the unit: a side never has more good outcomes than outcomes.
+    let bad_watched = watched.ratings.saturating_sub(watched.satisfied);
+    let bad = bad_watched + baseline.ratings.saturating_sub(baseline.satisfied);
     let total = watched.ratings + baseline.ratings;
     let f = LnFactorials::up_to(total);
     let denominator = f.ln_choose(total, watched.ratings);

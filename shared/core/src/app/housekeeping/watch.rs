@@ -75,19 +75,27 @@ impl Housekeeping {
                 .daily(&units::unit(&office), first, week_end)
                 .await?;
             let office_sum = sum_rows(&office, &rows);
+            // The rows count by the day times arrived, the business's own by
+            // registration: the difference is kept consistent (never more
+            // stages within the limit than stages, nor more lanes changed
+            // than declarations).
+            let stages_with_limit = office_sum
+                .stages_with_limit
+                .saturating_sub(after.stages_with_limit);
+            let declarations_with_lane_facts = office_sum
+                .declarations_with_lane_facts
+                .saturating_sub(after.declarations_with_lane_facts);
             let others_after = Conduct {
-                stages_with_limit: office_sum
-                    .stages_with_limit
-                    .saturating_sub(after.stages_with_limit),
+                stages_with_limit,
                 stages_within_limit: office_sum
                     .stages_within_limit
-                    .saturating_sub(after.stages_within_limit),
-                declarations_with_lane_facts: office_sum
-                    .declarations_with_lane_facts
-                    .saturating_sub(after.declarations_with_lane_facts),
+                    .saturating_sub(after.stages_within_limit)
+                    .min(stages_with_limit),
+                declarations_with_lane_facts,
                 lanes_changed_by_hand: office_sum
                     .lanes_changed_by_hand
-                    .saturating_sub(after.lanes_changed_by_hand),
+                    .saturating_sub(after.lanes_changed_by_hand)
+                    .min(declarations_with_lane_facts),
             };
             pairs.push(WatchedPair {
                 tax_code,

@@ -150,6 +150,10 @@ fn fishers_exact_test_matches_a_table_worked_by_hand() {
         "none bad"
     );
     assert!(worse_p_value(w(3, 0), w(40, 40), 4).is_none(), "too few");
+    // Counts from two sources that disagree by a few: no overflow, the side
+    // read as all good.
+    let odd = worse_p_value(w(10, 2), w(20, 23), 1).unwrap();
+    assert!((0.0..=1.0).contains(&odd));
 }
 
 #[test]
