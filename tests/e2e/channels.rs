@@ -282,13 +282,8 @@ async fn the_department_keeps_the_suppression_list_through_the_staff_api() {
 }
 
 async fn post_handling(app: &TestApp, number: &str, body: &Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}/v1/forms/{number}/handling", app.base))
-        .bearer_auth(&app.host.secrets.integration_key)
-        .json(body)
-        .send()
+    app.integration_post(&format!("/v1/forms/{number}/handling"), body)
         .await
-        .unwrap()
 }
 
 fn later(stage: &str, team: &str, officer: &str, name: &str) -> Value {
@@ -430,12 +425,7 @@ async fn later_stages_need_a_form_a_key_and_valid_records() {
     let res = post_handling(&app, &number, &bad).await;
     assert_eq!(res.status(), 422);
     let errors: Value = res.json().await.unwrap();
-    let fields: Vec<&str> = errors["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&errors);
     assert_eq!(fields, ["handling[0].stage", "handling[0].team"]);
     let res = app
         .http

@@ -213,8 +213,13 @@ impl TestApp {
     }
 
     pub async fn issue(&self, body: &Value) -> reqwest::Response {
+        self.integration_post("/v1/forms", body).await
+    }
+
+    /// A POST of the declaration system, with its integration key.
+    pub async fn integration_post(&self, path: &str, body: &Value) -> reqwest::Response {
         self.http
-            .post(format!("{}/v1/forms", self.base))
+            .post(format!("{}{path}", self.base))
             .bearer_auth(&self.host.secrets.integration_key)
             .json(body)
             .send()
@@ -458,6 +463,16 @@ impl Browser {
             .await
             .expect("POST")
     }
+}
+
+/// The fields a 422's `errors` name, in order.
+pub fn error_fields(reply: &Value) -> Vec<&str> {
+    reply["errors"]
+        .as_array()
+        .expect("an errors list")
+        .iter()
+        .map(|e| e["field"].as_str().expect("a field"))
+        .collect()
 }
 
 /// The email's rating link, without its `via` (the channel hint).

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{declaration, number, spawn_app};
+use crate::helpers::{declaration, error_fields, number, spawn_app};
 
 #[tokio::test]
 async fn issue_returns_201_then_200_and_sends_one_email() {
@@ -111,12 +111,7 @@ async fn bad_bodies_get_clear_errors_and_store_nothing() {
     let res = app.issue(&body).await;
     assert_eq!(res.status(), 422);
     let err: Value = res.json().await.unwrap();
-    let fields: Vec<&str> = err["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&err);
     assert_eq!(
         fields,
         [

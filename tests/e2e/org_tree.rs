@@ -11,7 +11,7 @@ use csq_core::domain::time::vn_day;
 use csq_core::ports::{FirstVersionOrgWriter, StatsStore};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, declaration, number, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, declaration, error_fields, number, spawn_app, spawn_app_with};
 
 async fn put_org(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
     app.http
@@ -71,12 +71,7 @@ async fn the_directory_changes_as_versions_and_history_stays_with_its_unit() {
     let res = put_org(&app, &dept, &bad).await;
     assert_eq!(res.status(), 422);
     let errors: Value = res.json().await.unwrap();
-    let fields: Vec<&str> = errors["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&errors);
     for f in [
         "units[3].parent",
         "units[5].parent",

@@ -24,13 +24,8 @@ fn timed(number: &str) -> Value {
 }
 
 async fn post_times(app: &TestApp, number: &str, body: &Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}/v1/declarations/{number}/times", app.base))
-        .bearer_auth(&app.host.secrets.integration_key)
-        .json(body)
-        .send()
+    app.integration_post(&format!("/v1/declarations/{number}/times"), body)
         .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,12 +41,7 @@ async fn stage_times_are_checked_kept_once_and_rolled_up_against_the_standards()
     let res = app.issue(&bad).await;
     assert_eq!(res.status(), 422);
     let errors: Value = res.json().await.unwrap();
-    let fields: Vec<&str> = errors["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&errors);
     assert_eq!(
         fields,
         [

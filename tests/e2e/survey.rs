@@ -48,12 +48,7 @@ async fn the_survey_rules_decide_whom_to_ask_and_the_figures_say_how_they_answer
     .await;
     assert_eq!(res.status(), 422);
     let errors: Value = res.json().await.unwrap();
-    let fields: Vec<&str> = errors["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&errors);
     assert_eq!(
         fields,
         ["survey.cap_days", "survey.sampling[0].percent"],

@@ -36,7 +36,9 @@ async fn a_complainant_treated_worse_afterwards_is_flagged_for_the_inspection_un
         assert_eq!(app.issue(&timed(WATCHED, at, 45)).await.status(), 201);
     }
     // It complains about the office today.
-    let complaint = timed(WATCHED, opened - Duration::hours(2), 45);
+    // Registered the day before (a declaration of the complaint's own day would
+    // count as after it).
+    let complaint = timed(WATCHED, opened - Duration::days(1), 45);
     let number = complaint["declaration"]["number"]
         .as_str()
         .unwrap()

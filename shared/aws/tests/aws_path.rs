@@ -331,6 +331,34 @@ fn staff_router(env: &FunctionEnv) -> axum::Router {
     })
 }
 
+/// A staff request through the staff function, as the JWT authorizer passes
+/// `email`'s claims: the status and the JSON body (null when not JSON).
+async fn staff_request(
+    staff: &FunctionEnv,
+    method: &str,
+    path: String,
+    email: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let body = body.map(|b| b.to_string());
+    let r = call(
+        staff_router(staff),
+        http_event(
+            method,
+            &path,
+            &[("content-type", "application/json")],
+            &[],
+            body.as_deref(),
+            Some(json!({"email": email})),
+        ),
+    )
+    .await;
+    (
+        r.status,
+        serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
+    )
+}
+
 /// The declaration system's `POST /v1/forms` through the issuance function.
 async fn post_form(issuer: &FunctionEnv, body: &str) -> Reply {
     call(
@@ -1405,29 +1433,8 @@ async fn a_case_is_handled_answered_and_appealed_on_the_aws_path() {
         world.queue.delete(&m.receipt).await.unwrap();
     }
 
-    let dept = json!({"email": DEPARTMENT});
     let staff_call = |method: &'static str, path: String, body: Option<Value>| {
-        let staff = &staff;
-        let dept = dept.clone();
-        async move {
-            let body = body.map(|b| b.to_string());
-            let r = call(
-                staff_router(staff),
-                http_event(
-                    method,
-                    &path,
-                    &[("content-type", "application/json")],
-                    &[],
-                    body.as_deref(),
-                    Some(dept),
-                ),
-            )
-            .await;
-            (
-                r.status,
-                serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
-            )
-        }
+        staff_request(&staff, method, path, DEPARTMENT, body)
     };
     let (status, listed) = staff_call("GET", "/v1/cases?unit=03CC".into(), None).await;
     assert_eq!(status, StatusCode::OK);
@@ -2033,27 +2040,8 @@ async fn a_persons_data_is_found_and_erased_on_the_aws_path() {
             .unwrap();
         world.queue.delete(&m.receipt).await.unwrap();
     }
-    let dept = json!({"email": DEPARTMENT});
     let post = |path: &'static str, body: Value| {
-        let (staff, dept) = (&staff, dept.clone());
-        async move {
-            let r = call(
-                staff_router(staff),
-                http_event(
-                    "POST",
-                    path,
-                    &[("content-type", "application/json")],
-                    &[],
-                    Some(&body.to_string()),
-                    Some(dept),
-                ),
-            )
-            .await;
-            (
-                r.status,
-                serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
-            )
-        }
+        staff_request(&staff, "POST", path.into(), DEPARTMENT, Some(body))
     };
     let (status, held) = post("/v1/personal-data/find", json!({"phone": "0912345678"})).await;
     assert_eq!(status, StatusCode::OK, "{held}");
@@ -2124,25 +2112,8 @@ async fn survey_rules_and_channels_on_the_aws_path() {
     let rating = world.function(&RATING_FORM).await;
     let staff = world.function(&STAFF_API).await;
     let nightly = world.function(&NIGHTLY).await;
-    let department = json!({"email": DEPARTMENT});
     let staff_call = |method: &'static str, path: String, body: Option<Value>| {
-        let (staff, department) = (&staff, department.clone());
-        async move {
-            let r = call(
-                staff_router(staff),
-                http_event(
-                    method,
-                    &path,
-                    &[("content-type", "application/json")],
-                    &[],
-                    body.map(|b| b.to_string()).as_deref(),
-                    Some(department),
-                ),
-            )
-            .await;
-            let body = serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null);
-            (r.status, body)
-        }
+        staff_request(&staff, method, path, DEPARTMENT, body)
     };
     // Red-lane declarations of 03CC: none asked by email.
     let rules = json!({"survey": {"sampling": [{"office": "03CC", "lane": "red", "percent": 0}]}});
@@ -2369,25 +2340,7 @@ async fn the_retaliation_watch_on_the_aws_path() {
     let nightly = world.function(&NIGHTLY).await;
     let staff_call =
         |method: &'static str, path: &'static str, email: &'static str, body: Option<Value>| {
-            let staff = &staff;
-            async move {
-                let r = call(
-                    staff_router(staff),
-                    http_event(
-                        method,
-                        path,
-                        &[("content-type", "application/json")],
-                        &[],
-                        body.map(|b| b.to_string()).as_deref(),
-                        Some(json!({"email": email})),
-                    ),
-                )
-                .await;
-                (
-                    r.status,
-                    serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
-                )
-            }
+            staff_request(&staff, method, path.into(), email, body)
         };
     let rules = json!({"service_standards": {"watch": {"days": 90, "min_count": 6, "false_discovery_percent": 5}}});
     let (status, saved) = staff_call("PUT", "/v1/case-rules", DEPARTMENT, Some(rules)).await;

@@ -59,6 +59,16 @@ impl Invitations {
         &self,
         form: &Form,
     ) -> Result<Option<InvitationResult>, PortError> {
+        let survey = self.survey_rules().await?;
+        self.send_invitation_under(form, &survey).await
+    }
+
+    /// `send_invitation` under survey rules already read (a batch reads them once).
+    async fn send_invitation_under(
+        &self,
+        form: &Form,
+        survey: &SurveyRules,
+    ) -> Result<Option<InvitationResult>, PortError> {
         let now = self.clock.now();
         if !self
             .forms
@@ -67,7 +77,6 @@ impl Invitations {
         {
             return Ok(None);
         }
-        let survey = self.survey_rules().await?;
         let result = match self.suppression_of(form.business.email.as_str()).await? {
             Some(reason) => {
                 tracing::info!(form_id = %form.id, reason = reason.code(), "invitation not sent: address suppressed");
@@ -85,7 +94,7 @@ impl Invitations {
                 tracing::info!(form_id = %form.id, "invitation not sent: not drawn by the survey rules' sampling");
                 InvitationResult::SampledOut
             }
-            None => match self.take_slot(form, &survey).await? {
+            None => match self.take_slot(form, survey).await? {
                 None => {
                     tracing::info!(form_id = %form.id, "invitation not sent: the business was emailed within the survey period");
                     InvitationResult::Capped
@@ -94,7 +103,7 @@ impl Invitations {
                     let result = self.mail_invitation(form).await;
                     if result == InvitationResult::Retry {
                         // Nothing went: the retry needs the slot again.
-                        self.give_back_slot(form, &survey, taken_at).await?;
+                        self.give_back_slot(form, survey, taken_at).await?;
                     }
                     result
                 }
@@ -200,8 +209,15 @@ impl Invitations {
     /// a bounded batch per call. Returns how many went out.
     pub(crate) async fn send_pending_invitations(&self) -> Result<usize, PortError> {
         let mut sent = 0;
-        for form in self.forms.pending_invitations(100).await? {
-            if let Some(InvitationResult::Sent(_)) = self.send_invitation(&form).await? {
+        let pending = self.forms.pending_invitations(100).await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let survey = self.survey_rules().await?;
+        for form in pending {
+            if let Some(InvitationResult::Sent(_)) =
+                self.send_invitation_under(&form, &survey).await?
+            {
                 sent += 1;
             }
         }

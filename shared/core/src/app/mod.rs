@@ -365,6 +365,23 @@ impl Publisher {
     }
 }
 
+/// A declaration's forms, its first and each follow-up in order (at most
+/// `issue::MAX_FORMS_PER_DECLARATION` reads).
+pub(crate) async fn forms_of_declaration(
+    forms: &dyn crate::ports::FormStore,
+    number: &str,
+) -> PortResult<Vec<crate::domain::form::Form>> {
+    let mut out = vec![];
+    for sequence in 1..=issue::MAX_FORMS_PER_DECLARATION {
+        let key = crate::domain::form::declaration_key(number, sequence);
+        match forms.form_of_declaration(&key).await? {
+            Some(form) => out.push(form),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
 /// Reads every page of a Query (for reads bounded by a day's or a window's records).
 pub async fn all_pages<T, F, Fut>(mut query: F) -> PortResult<Vec<T>>
 where

@@ -169,22 +169,16 @@ impl Rating {
         let Ok(number) = crate::domain::fields::DeclarationNumber::parse(number.trim()) else {
             return Err(KioskOpenError::BadNumber(Box::new(kiosk)));
         };
-        let now = self.clock.now();
-        let mut open = None;
-        for sequence in 1..=super::issue::MAX_FORMS_PER_DECLARATION {
-            let key = crate::domain::form::declaration_key(number.as_str(), sequence);
-            let Some(form) = self.forms.form_of_declaration(&key).await? else {
-                break;
-            };
-            // Another office's declaration is refused before anything of
-            // its forms (open or not) is told.
-            if !kiosk.may_open(&form) {
-                return Err(KioskOpenError::OtherOffice(Box::new(kiosk)));
-            }
-            if form.status == FormStatus::Issued && !form.is_expired_at(now) {
-                open = Some(form);
-            }
+        let forms = super::forms_of_declaration(self.forms.as_ref(), number.as_str()).await?;
+        // Another office's declaration is refused before anything of its
+        // forms (open or not) is told.
+        if !forms.iter().all(|f| kiosk.may_open(f)) {
+            return Err(KioskOpenError::OtherOffice(Box::new(kiosk)));
         }
+        let now = self.clock.now();
+        let open = forms
+            .into_iter()
+            .rfind(|f| f.status == FormStatus::Issued && !f.is_expired_at(now));
         let form = open.ok_or_else(|| KioskOpenError::NoOpenForm(Box::new(kiosk.clone())))?;
         tracing::info!(form_id = %form.id, kiosk = %kiosk.id, "form opened at a counter tablet");
         Ok(self.rating_token(&form))

@@ -101,23 +101,17 @@ fn channel_views(sum: &DailyStats, k: u64) -> Vec<ChannelView> {
                 .get(code)
                 .copied()
                 .unwrap_or([0; 5]);
-            let ratings: u64 = levels.iter().sum();
-            let shown = ratings >= k.max(1);
-            let weighted: u64 = levels
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (i as u64 + 1) * n)
-                .sum();
+            let (figures, shown) = crate::domain::stats::Levels::shown_from(&levels, k);
             ChannelView {
                 channel: code,
                 forms_submitted: forms,
                 response_rate: (sum.forms_issued > 0)
                     .then(|| forms as f64 / sum.forms_issued as f64),
                 shown,
-                ratings,
+                ratings: figures.ratings,
                 level_counts: shown.then_some(levels),
-                average: shown.then(|| weighted as f64 / ratings as f64),
-                satisfied_share: shown.then(|| (levels[3] + levels[4]) as f64 / ratings as f64),
+                average: figures.average,
+                satisfied_share: figures.satisfied_share,
             }
         })
         .collect()

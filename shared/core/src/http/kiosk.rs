@@ -26,11 +26,7 @@ pub(crate) fn credential(headers: &HeaderMap) -> Option<String> {
 }
 
 fn cookie(value: &str, max_age: u32, public_url: &str) -> Option<HeaderValue> {
-    let secure = if public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = super::secure_attribute(public_url);
     HeaderValue::from_str(&format!(
         "{KIOSK_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
     ))

@@ -329,6 +329,16 @@ pub(crate) fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Optio
         .filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
+/// `; Secure` for cookies of a site served over https (the local host's
+/// plain http would have the browser drop them).
+pub(crate) fn secure_attribute(public_url: &str) -> &'static str {
+    if public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
 /// The browser's nonce, reused so a second tab does not invalidate the first,
 /// or a new one with the `Set-Cookie` value (scoped to `path`) that gives it.
 pub(crate) fn csrf_nonce_or_new(
@@ -341,11 +351,7 @@ pub(crate) fn csrf_nonce_or_new(
         return (n, None);
     }
     let nonce = crate::auth::random_secret(18);
-    let secure = if public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = secure_attribute(public_url);
     let cookie =
         format!("{name}={nonce}; Path={path}; HttpOnly; SameSite=Strict; Max-Age=86400{secure}");
     (nonce, HeaderValue::from_str(&cookie).ok())

@@ -32,14 +32,8 @@ impl TimesStore for SqliteStore {
             .call("save times", move |conn| {
                 let doc = to_doc(&times)?;
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let stored: Option<u32> = tx
-                    .query_row(
-                        "SELECT version FROM declaration_times WHERE number = ?1",
-                        [&times.number],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if stored.unwrap_or(0) + 1 != times.version {
+                let stored = stored_version(&tx, "SELECT version FROM declaration_times WHERE number = ?1", &times.number)?;
+                if !versions::follows(times.version, stored) {
                     return Ok(false);
                 }
                 tx.execute(
@@ -118,6 +112,14 @@ impl TimesStore for SqliteStore {
     }
 }
 
+/// The version a row holds (0: no row), read inside the writing transaction.
+fn stored_version(tx: &rusqlite::Connection, sql: &str, key: &str) -> rusqlite::Result<u32> {
+    Ok(tx
+        .query_row(sql, [key], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
 /// The watch's index of a declaration's times: by office and business.
 pub(super) fn index_business(
     tx: &rusqlite::Connection,
@@ -144,14 +146,12 @@ impl WatchStore for SqliteStore {
             .call("save watch case", move |conn| {
                 let doc = to_doc(&case)?;
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let stored: Option<u32> = tx
-                    .query_row(
-                        "SELECT version FROM watch_cases WHERE id = ?1",
-                        [&case.id],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if stored.unwrap_or(0) + 1 != case.version {
+                let stored = stored_version(
+                    &tx,
+                    "SELECT version FROM watch_cases WHERE id = ?1",
+                    &case.id,
+                )?;
+                if !versions::follows(case.version, stored) {
                     return Ok(false);
                 }
                 tx.execute(

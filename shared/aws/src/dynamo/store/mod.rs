@@ -122,6 +122,21 @@ fn put(
         .build())
 }
 
+/// A put of a numbered version (`domain::versions`): version 1 only where
+/// nothing is, any later one only over the version it replaces.
+fn put_version(table: &str, item: Item, version: u32) -> PortResult<TransactWriteItem> {
+    if version <= 1 {
+        put(table, item, "attribute_not_exists(PK)", &[])
+    } else {
+        put(
+            table,
+            item,
+            "#version = :previous",
+            &[(":previous", n(versions::replaced_by(version)))],
+        )
+    }
+}
+
 /// A transaction's put without a condition: for items whose key names their
 /// content (an event by its id, an index entry), so putting one again is the
 /// same item.

@@ -179,16 +179,7 @@ impl OrgStore for DynamoStore {
 
     async fn save_case_rules(&self, rules: &StoredCaseRules) -> PortResult<SaveOrgOutcome> {
         let it = item(rules, &[(PK, ORG_PK.into()), (SK, CASE_RULES_SK.into())])?;
-        let write = if rules.version <= 1 {
-            put(&self.table, it, "attribute_not_exists(PK)", &[])?
-        } else {
-            put(
-                &self.table,
-                it,
-                "#version = :previous",
-                &[(":previous", n(versions::replaced_by(rules.version)))],
-            )?
-        };
+        let write = put_version(&self.table, it, rules.version)?;
         Ok(match self.transact(vec![write], "save case rules").await? {
             TxOutcome::Done => SaveOrgOutcome::Saved,
             TxOutcome::ConditionFailed => SaveOrgOutcome::Conflict,

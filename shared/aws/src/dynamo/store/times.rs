@@ -49,16 +49,7 @@ impl TimesStore for DynamoStore {
                 ),
             ],
         )?;
-        let write = if times.version <= 1 {
-            put(&self.table, record, "attribute_not_exists(PK)", &[])?
-        } else {
-            put(
-                &self.table,
-                record,
-                "#version = :previous",
-                &[(":previous", n(times.version - 1))],
-            )?
-        };
+        let write = put_version(&self.table, record, times.version)?;
         let snapshot = item(
             times,
             &[
@@ -119,16 +110,7 @@ impl TimesStore for DynamoStore {
 impl WatchStore for DynamoStore {
     async fn save_watch_case(&self, case: &WatchCase) -> PortResult<bool> {
         let it = item(case, &[(PK, WATCH_PK.to_owned()), (SK, watch_sk(&case.id))])?;
-        let write = if case.version <= 1 {
-            put(&self.table, it, "attribute_not_exists(PK)", &[])?
-        } else {
-            put(
-                &self.table,
-                it,
-                "#version = :previous",
-                &[(":previous", n(case.version - 1))],
-            )?
-        };
+        let write = put_version(&self.table, it, case.version)?;
         Ok(matches!(
             self.transact(vec![write], "save watch case").await?,
             TxOutcome::Done

@@ -116,11 +116,7 @@ impl Housekeeping {
                 .iter()
                 .any(|s| s.recorded_on == date && s.is_timed())
         }) {
-            for sequence in 1..=crate::app::issue::MAX_FORMS_PER_DECLARATION {
-                let key = crate::domain::form::declaration_key(&t.number, sequence);
-                let Some(form) = self.forms.form_of_declaration(&key).await? else {
-                    break;
-                };
+            for form in crate::app::forms_of_declaration(self.forms.as_ref(), &t.number).await? {
                 let (Some(submission), Some(at)) = (&form.submission, form.submitted_at) else {
                     continue;
                 };

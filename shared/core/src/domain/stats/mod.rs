@@ -307,20 +307,60 @@ impl DailyStats {
     }
 
     pub(crate) fn finish(&mut self) {
-        let sum: u64 = self
-            .level_counts
+        let levels = Levels::of(&self.level_counts);
+        self.ratings = levels.ratings;
+        if levels.ratings > 0 {
+            self.average = levels.average;
+            self.satisfied_share = levels.satisfied_share;
+        }
+        if self.forms_issued > 0 {
+            self.response_rate = Some(self.forms_submitted as f64 / self.forms_issued as f64);
+        }
+    }
+}
+
+/// How a set of ratings by level reads: how many, their average level, and
+/// the satisfied share (levels 4–5); None for both when there are none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Levels {
+    pub ratings: u64,
+    pub average: Option<f64>,
+    pub satisfied_share: Option<f64>,
+}
+
+impl Levels {
+    /// `counts`: ratings at level 1…5 (index 0 is level 1).
+    pub fn of(counts: &[u64; 5]) -> Levels {
+        let ratings: u64 = counts.iter().sum();
+        let weighted: u64 = counts
             .iter()
             .enumerate()
             .map(|(i, n)| (i as u64 + 1) * n)
             .sum();
-        self.ratings = self.level_counts.iter().sum();
-        if self.ratings > 0 {
-            self.average = Some(sum as f64 / self.ratings as f64);
-            self.satisfied_share =
-                Some((self.level_counts[3] + self.level_counts[4]) as f64 / self.ratings as f64);
+        let n = ratings as f64;
+        Levels {
+            ratings,
+            average: (ratings > 0).then(|| weighted as f64 / n),
+            satisfied_share: (ratings > 0).then(|| (counts[3] + counts[4]) as f64 / n),
         }
-        if self.forms_issued > 0 {
-            self.response_rate = Some(self.forms_submitted as f64 / self.forms_issued as f64);
+    }
+
+    /// The same, or only the count when there are fewer than k ratings
+    /// (`policy::enough_ratings`): a small cell keeps its levels to itself.
+    pub fn shown_from(counts: &[u64; 5], k: u64) -> (Levels, bool) {
+        let levels = Levels::of(counts);
+        let shown = levels.ratings > 0 && crate::policy::enough_ratings(levels.ratings, k);
+        if shown {
+            (levels, true)
+        } else {
+            (
+                Levels {
+                    average: None,
+                    satisfied_share: None,
+                    ..levels
+                },
+                false,
+            )
         }
     }
 }

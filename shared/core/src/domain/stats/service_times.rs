@@ -167,20 +167,13 @@ impl ServiceTimeFigures {
                 .chain(super::BANDS.iter().map(|(b, _)| *b))
                 .map(|group| {
                     let levels = sum.time_levels.get(group).copied().unwrap_or([0; 5]);
-                    let ratings: u64 = levels.iter().sum();
-                    let shown = ratings >= k.max(1);
-                    let weighted: u64 = levels
-                        .iter()
-                        .enumerate()
-                        .map(|(i, n)| (i as u64 + 1) * n)
-                        .sum();
+                    let (figures, shown) = super::Levels::shown_from(&levels, k);
                     TimeSatisfaction {
                         group: group.to_owned(),
-                        ratings,
+                        ratings: figures.ratings,
                         shown,
-                        satisfied_share: shown
-                            .then(|| (levels[3] + levels[4]) as f64 / ratings as f64),
-                        average: shown.then(|| weighted as f64 / ratings as f64),
+                        satisfied_share: figures.satisfied_share,
+                        average: figures.average,
                     }
                 })
                 .collect(),
