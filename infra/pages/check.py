@@ -47,7 +47,7 @@ def api(path, token=TOKEN, base=BASE, method="GET", body=None):
     return json.load(urllib.request.urlopen(req))
 
 
-VIEW_IDS = ["view-figures", "cases", "leadership", "settings", "me"]
+VIEW_IDS = ["view-figures", "cases", "leadership", "settings", "me", "watch"]
 
 
 def views(b):
@@ -267,6 +267,20 @@ try:
         fail(f"leadership service times: {summary!r}, release {release_rows}, satisfaction {satisfaction_rows} != API {times}")
     else:
         print(f"ok: leadership service times equal the API ({summary}; release by lane {release_rows})")
+    # Satisfaction against time as a chart too: a bar per group shown, its
+    # width the satisfied share; withheld groups have none.
+    # Over the quarter (a month's first days may hold too few pairs to show).
+    b.eval("document.getElementById('period').value = 'quarter';"
+           "document.getElementById('chart-time-satisfaction').replaceChildren();"
+           "document.getElementById('period-form').requestSubmit(); 0")
+    b.wait("document.querySelector('#chart-time-satisfaction svg')")
+    quarter = api(f"/v1/report?unit={unit}&period=quarter")["current"]["service_times"]
+    bars = b.eval("[...document.querySelectorAll('#chart-time-satisfaction rect')].map(r => [r.dataset.group, +r.getAttribute('width')])")
+    want = [[g["group"], g["satisfied_share"] * 360] for g in quarter["satisfaction"] if g["shown"]]
+    if not want or len(bars) != len(want) or any(a[0] != w[0] or abs(a[1] - w[1]) > 0.01 for a, w in zip(bars, want)):
+        fail(f"satisfaction against time chart: bars {bars} != API {want}")
+    else:
+        print(f"ok: the satisfaction-against-time chart has a bar per group shown, as the API says ({len(bars)} bars)")
     b.console_clean("leadership view")
     b.axe("leadership view")
 
@@ -352,6 +366,31 @@ try:
         fail(f"retaliation watch: the demo's slowed complainant is not flagged ({watched})")
     else:
         print(f"ok: the retaliation watch flags the demo's slowed complainant at 91AB ({len(watched)} case(s))")
+    # Its console view: the list as the API gives it, the case's figures,
+    # and an action recorded through the page.
+    b.errors = []  # the settings' refused edits above were meant to be refused
+    open_view(b, "watch")
+    listed = b.eval("[...document.querySelectorAll('#watch-list tr')].slice(1).map(r => r.children[1].textContent)")
+    if listed != [w["business_tax_code"] for w in watched]:
+        fail(f"watch view lists {listed}, the API {[w['business_tax_code'] for w in watched]}")
+    flagged = next(w for w in watched if w["business_tax_code"] == "0900073352")
+    b.eval(f"showWatch({json.dumps(flagged['id'])}); 0")
+    b.wait("!document.getElementById('watch-detail').hidden && document.querySelectorAll('#watch-figures tr').length > 1")
+    over = b.eval("document.querySelector('#watch-figures tr:nth-child(2) td:nth-child(3)').textContent")
+    a = flagged["after"]
+    if f"({a['stages_with_limit'] - a['stages_within_limit']}/{a['stages_with_limit']})" not in over:
+        fail(f"watch case figures: over the limit since {over!r} != API {a}")
+    b.eval("document.getElementById('watch-action-kind').value = 'verify';"
+           "document.getElementById('watch-action').requestSubmit(); 0")
+    b.wait("document.getElementById('watch-trail').children.length > 1")
+    after_action = api(f"/v1/watch/{flagged['id']}")
+    if after_action["status"] != "verifying" or text(b, "error"):
+        fail(f"watch action through the page: status {after_action['status']}, error {text(b, 'error')!r}")
+    else:
+        print(f"ok: the watch view lists {len(listed)} case(s), shows the figures ({over} over the limit since) "
+              f"and records an action (now {after_action['status']})")
+    b.console_clean("watch view")
+    b.axe("watch view")
 
     # Counter tablets: registered with the code shown once, listed, revoked.
     b.eval("document.getElementById('kiosk-office').value = '91AB';"
@@ -423,6 +462,8 @@ try:
     sign_in(b, OFFICE_HEAD)
     if views(b) != ["view-figures", "cases"]:
         fail(f"the office head landed on {views(b)}, not the office's figures and cases")
+    if not b.eval("document.querySelector('nav.views [data-view=watch]').hidden"):
+        fail("the office head is offered the retaliation watch")
     unit = b.eval("document.getElementById('unit').value")
     rows = b.eval("[...document.querySelectorAll('#case-list tr')].slice(1).map(r => r.children.length > 1 ? r.children[3].textContent : '')")
     status = b.eval("document.getElementById('case-status').value")

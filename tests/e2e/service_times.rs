@@ -130,6 +130,10 @@ async fn stage_times_are_checked_kept_once_and_rolled_up_against_the_standards()
     assert_eq!(times["within_limit_share"], 0.5);
     assert_eq!(times["document_requests_per_stage"], 1.5);
     assert_eq!(
+        times["document_requests_per_declaration"], 3.0,
+        "one declaration asked three times"
+    );
+    assert_eq!(
         times["release"],
         json!([{"lane": "yellow", "declarations": 1, "median_hours": 2.5, "p90_hours": 2.5}])
     );
@@ -160,6 +164,9 @@ async fn stage_times_are_checked_kept_once_and_rolled_up_against_the_standards()
         )
         .await;
     assert_eq!(group(&stage, "within_limit")["ratings"], 1);
+    // The office in view: the stage's and its officer's ratings, both within.
+    assert_eq!(group(&report, "within_limit")["ratings"], 2, "{report}");
+    assert_eq!(group(&report, "over_limit")["ratings"], 0);
 
     // The other order: a rating today, its stage's times tomorrow (10:00 to
     // 14:00, 150 working minutes, over the limit): counted once, tomorrow.

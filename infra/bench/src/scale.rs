@@ -105,16 +105,36 @@ async fn put_all(stack: &Stack, items: Vec<Item>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Issues and rates `MODELS` forms today through the core; returns each form's
-/// id and the items that name it.
-async fn models(stack: &Stack) -> anyhow::Result<Vec<(String, Vec<Item>)>> {
+/// A new declaration number of the bench's shape.
+fn new_number() -> String {
+    format!("31{:010}", uuid::Uuid::new_v4().as_u128() % 10_000_000_000)
+}
+
+/// The bench's declaration with its stages' times, sent with the form (one
+/// document request, released the same afternoon): the nightly reads them
+/// by the day they arrived and pairs them with the stage ratings.
+fn timed_declaration(number: &str) -> serde_json::Value {
+    let mut d = declaration(number);
+    d["handling"][0]["started_at"] = "2026-11-27T10:00:00+07:00".into();
+    d["handling"][0]["finished_at"] = "2026-11-27T11:10:00+07:00".into();
+    d["handling"][0]["document_requests"] = 1.into();
+    d["handling"][1]["started_at"] = "2026-11-27T11:10:00+07:00".into();
+    d["handling"][1]["finished_at"] = "2026-11-27T11:40:00+07:00".into();
+    d["declaration"]["released_at"] = "2026-11-27T14:00:00+07:00".into();
+    d
+}
+
+/// Issues and rates `MODELS` forms today through the core, with their stage
+/// times; returns each form's id, declaration number, and the items that
+/// name either.
+async fn models(stack: &Stack) -> anyhow::Result<Vec<(String, String, Vec<Item>)>> {
     let issuer = stack.function_env(&ISSUE_FORM).await?.issuance()?;
     let rater = stack.function_env(&RATING_FORM).await?.rating()?;
     let mut ids = Vec::new();
     for n in 0..MODELS {
-        let number = format!("31{:010}", uuid::Uuid::new_v4().as_u128() % 10_000_000_000);
+        let number = new_number();
         let issued = issuer
-            .issue_form(request(&declaration(&number))?)
+            .issue_form(request(&timed_declaration(&number))?)
             .await
             .map_err(|e| anyhow::anyhow!("issuing: {e:?}"))?;
         let token = rater.rating_token(&issued.form);
@@ -124,18 +144,18 @@ async fn models(stack: &Stack) -> anyhow::Result<Vec<(String, Vec<Item>)>> {
             .submit_form(&token, &fields, None)
             .await
             .map_err(|e| anyhow::anyhow!("submitting: {e:?}"))?;
-        ids.push(issued.form.id);
+        ids.push((issued.form.id, number));
     }
     let items = scan_all(stack).await?;
     Ok(ids
         .into_iter()
-        .map(|id| {
+        .map(|(id, number)| {
             let mine = items
                 .iter()
-                .filter(|item| item.values().any(|v| names(v, &id)))
+                .filter(|item| item.values().any(|v| names(v, &id) || names(v, &number)))
                 .cloned()
                 .collect();
-            (id, mine)
+            (id, number, mine)
         })
         .collect())
 }
@@ -149,14 +169,25 @@ fn names(v: &AttributeValue, id: &str) -> bool {
     }
 }
 
-/// Copies of the models: `count` forms rated on `day` (YYYY-MM-DD).
-fn copies(models: &[(String, Vec<Item>)], today: &str, day: &str, count: usize) -> Vec<Item> {
+/// Copies of the models: `count` forms rated on `day` (YYYY-MM-DD), each of
+/// a new declaration whose times arrived that day.
+fn copies(
+    models: &[(String, String, Vec<Item>)],
+    today: &str,
+    day: &str,
+    count: usize,
+) -> Vec<Item> {
     let mut out = Vec::new();
     for n in 0..count {
-        let (id, items) = &models[n % models.len()];
+        let (id, number, items) = &models[n % models.len()];
         let new_id = uuid::Uuid::new_v4().simple().to_string();
         let new_id = &new_id[..id.len().min(new_id.len())];
-        let swaps = [(id.as_str(), new_id), (today, day)];
+        let new_number = new_number();
+        let swaps = [
+            (id.as_str(), new_id),
+            (number.as_str(), new_number.as_str()),
+            (today, day),
+        ];
         for item in items {
             out.push(
                 item.iter()

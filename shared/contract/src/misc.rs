@@ -80,10 +80,21 @@ fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
         stages_within_limit: ratings.saturating_sub(1),
         stages_counting_requests: 2,
         document_requests: 3,
+        declarations_counting_requests: 1,
         release_minutes: [("red".to_owned(), [(600, 1)].into())].into(),
         time_levels: [("over_limit".to_owned(), [1, 0, 0, 0, ratings])].into(),
         declarations_with_lane_facts: ratings,
         lanes_changed_by_hand: 1.min(ratings),
+        kinds: [(
+            "A11:red".to_owned(),
+            csq_core::domain::watch::KindCounts {
+                stages_with_limit: ratings,
+                stages_within_limit: ratings.saturating_sub(1),
+                minutes: [("document_check".to_owned(), [(45, ratings)].into())].into(),
+                ..Default::default()
+            },
+        )]
+        .into(),
         officer_ids: vec!["HP1234".into()],
     }
 }

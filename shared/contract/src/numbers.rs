@@ -11,13 +11,15 @@ use csq_core::app::report::{RankingRequest, ReportRequest};
 use csq_core::app::{Directory, Figures, Housekeeping};
 use csq_core::auth::scope::Scope;
 use csq_core::auth::staff::{StaffClaims, StaffRole};
-use csq_core::domain::case::rules::CaseRules;
+use csq_core::domain::case::rules::{CaseRules, StoredCaseRules};
 use csq_core::domain::case::{Case, CaseAction, CaseEvent, CaseKind, CaseStatus};
 use csq_core::domain::complaint::{AssigneeRole, Assignment, Complaint};
 use csq_core::domain::declaration::FormRequest;
+use csq_core::domain::declaration::Stage;
 use csq_core::domain::form::{Channel, Form, RatingRecord, SubjectRating, Submission};
 use csq_core::domain::rating_scale::{Level, Reason};
 use csq_core::domain::time::{vn_day, vn_day_start};
+use csq_core::domain::times::{DeclarationTimes, OfficeHours, ReportedStage, ReportedTimes};
 use csq_core::ports::Store;
 use csq_core::ports::SubmissionWrite;
 use serde_json::json;
@@ -49,6 +51,42 @@ struct Cell {
     handling_hours: Vec<u32>,
     /// Per channel: forms submitted and their ratings by level.
     channels: BTreeMap<String, (u64, [u64; 5])>,
+    /// Document checks whose times arrived in the month: working minutes
+    /// (the offices work around the clock here, so clock minutes), document
+    /// requests, and releases' minutes from registration.
+    stage_minutes: Vec<u32>,
+    document_requests: u64,
+    declarations_counting_requests: u64,
+    release_minutes: Vec<u32>,
+}
+
+/// The q-quantile of raw values as the figures define it: the lowest value
+/// with at least q of them at or below it.
+fn raw_quantile(v: &mut [u32], q: f64) -> Option<u32> {
+    v.sort_unstable();
+    let target = ((v.len() as f64) * q).ceil().max(1.0) as usize;
+    v.get(target - 1).copied()
+}
+
+/// A figure's hours against the raw records' quantile: exact up to two
+/// hours, at most 2% under it above (never over).
+fn within_bound(got: Option<f64>, raw: Option<u32>, what: &str) {
+    match (got, raw) {
+        (None, None) => {}
+        (Some(h), Some(m)) => {
+            let minutes = h * 60.0;
+            let m = f64::from(m);
+            if m <= 120.0 {
+                assert!((minutes - m).abs() < 1e-9, "{what}: {minutes} != {m}");
+            } else {
+                assert!(
+                    minutes <= m + 1e-9 && minutes >= m / 1.02 - 1e-9,
+                    "{what}: {minutes} not within 2% under {m}"
+                );
+            }
+        }
+        _ => panic!("{what}: {got:?} vs {raw:?}"),
+    }
 }
 
 fn lower_median(v: &mut [u32]) -> Option<u32> {
@@ -125,6 +163,18 @@ pub async fn generate(
                 .or_default());
         }
     };
+    // Every office works around the clock here: a stage's working minutes
+    // are its clock minutes, computed below without the standards' code.
+    let saved = store.case_rules().await.expect("case rules");
+    let mut rules = StoredCaseRules::in_force(saved.clone());
+    rules.rules.service_standards.office_hours = vec![OfficeHours {
+        office: None,
+        around_the_clock: true,
+        periods: vec![],
+    }];
+    rules.version = saved.map_or(1, |s| s.version + 1);
+    rules.saved_by = "numbers".into();
+    store.save_case_rules(&rules).await.expect("save rules");
     let start = end - Duration::days(days);
     let (mut ratings, mut cases) = (0, 0);
     for n in 0..forms {
@@ -141,6 +191,49 @@ pub async fn generate(
         store.insert_form(&form).await.expect("insert form");
         let im = month_of(vn_day(issued));
         add(&im, office, &mut |c| c.issued += 1);
+        // Two in three declarations send their document check's times with
+        // the form; one in three of those asks for documents, and half say
+        // when the goods were released.
+        if rng.below(3) < 2 {
+            let began = issued - Duration::minutes(rng.below(600) as i64);
+            let minutes = 1 + rng.below(400) as u32;
+            let requests = (rng.below(3) == 0).then(|| rng.below(4) as u32);
+            let released = (rng.below(2) == 0).then(|| 30 + rng.below(6000) as u32);
+            let mut times = DeclarationTimes::of(&form, issued);
+            // As an issued form is placed: the office under the root.
+            times.office_path = vec![root.to_owned(), office.to_owned()];
+            let officer = form
+                .subjects
+                .iter()
+                .find_map(|s| s.officer_id.as_ref().map(|o| o.as_str().to_owned()));
+            times.merge(
+                &ReportedTimes {
+                    released_at: released
+                        .map(|m| form.declaration.registered_at + Duration::minutes(i64::from(m))),
+                    lane_changed_by_hand: None,
+                    stages: vec![ReportedStage {
+                        stage: Stage::DocumentCheck,
+                        team: format!("{office}01"),
+                        officer,
+                        started_at: Some(began),
+                        finished_at: Some(began + Duration::minutes(i64::from(minutes))),
+                        document_requests: requests,
+                    }],
+                },
+                issued,
+            );
+            assert!(store.save_times(&times).await.expect("save times"));
+            add(&im, office, &mut |c| {
+                c.stage_minutes.push(minutes);
+                if let Some(r) = requests {
+                    c.document_requests += u64::from(r);
+                    c.declarations_counting_requests += 1;
+                }
+                if let Some(m) = released {
+                    c.release_minutes.push(m);
+                }
+            });
+        }
         let rated_at = issued + Duration::minutes(1 + rng.below(3 * 24 * 60) as i64);
         if rng.below(10) >= 6 || rated_at >= end {
             continue;
@@ -394,6 +487,51 @@ pub async fn check(
             // of these pending invitations meanwhile: the sum is what holds).
             let invited: u64 = report.current.invitations.values().sum();
             assert_eq!(invited, cell.issued, "{what}: invitations");
+            // Service times: counts exact, percentiles within their bound.
+            let times = &report.current.service_times;
+            let mut minutes = cell.stage_minutes.clone();
+            assert_eq!(times.stages_timed, minutes.len() as u64, "{what}: timed");
+            within_bound(
+                times.median_hours,
+                raw_quantile(&mut minutes, 0.5),
+                &format!("{what}: median stage"),
+            );
+            within_bound(
+                times.p90_hours,
+                raw_quantile(&mut minutes, 0.9),
+                &format!("{what}: P90 stage"),
+            );
+            let within = minutes.iter().filter(|m| **m <= 120).count() as u64;
+            assert_eq!(times.stages_with_limit, minutes.len() as u64);
+            close(
+                times.within_limit_share,
+                (!minutes.is_empty()).then(|| within as f64 / minutes.len() as f64),
+                &format!("{what}: within the limit"),
+            );
+            close(
+                times.document_requests_per_declaration,
+                (cell.declarations_counting_requests > 0).then(|| {
+                    cell.document_requests as f64 / cell.declarations_counting_requests as f64
+                }),
+                &format!("{what}: document requests per declaration"),
+            );
+            let mut released = cell.release_minutes.clone();
+            let yellow = times.release.iter().find(|r| r.lane == "yellow");
+            assert_eq!(
+                yellow.map_or(0, |r| r.declarations),
+                released.len() as u64,
+                "{what}: releases"
+            );
+            within_bound(
+                yellow.and_then(|r| r.median_hours),
+                raw_quantile(&mut released, 0.5),
+                &format!("{what}: median release"),
+            );
+            within_bound(
+                yellow.and_then(|r| r.p90_hours),
+                raw_quantile(&mut released, 0.9),
+                &format!("{what}: P90 release"),
+            );
         }
 
         // Rankings of the offices for the month.

@@ -86,9 +86,11 @@ impl Housekeeping {
     }
 
     /// The ratings whose stage times are known, with those times: the day's
-    /// ratings of stages (one read per declaration), and the earlier ratings
-    /// of the declarations whose times arrived this day (one read per form).
-    /// Both bounded by the day's records; the domain counts each pair once.
+    /// ratings of stages (one read per declaration whose times did not
+    /// arrive this day), and the earlier ratings of the declarations
+    /// registered before this day whose times arrived this day (one read per
+    /// form). Both bounded by the day's records; the domain counts each pair
+    /// once.
     async fn rated_with_times(
         &self,
         date: NaiveDate,
@@ -106,15 +108,26 @@ impl Housekeeping {
                 .or_default()
                 .push(r);
         }
+        // Times that arrived this day are at hand: what arrives later counts
+        // on its own day, so this day's copy is the one that matters.
+        let arrived: BTreeMap<&str, &DeclarationTimes> =
+            times.iter().map(|t| (t.number.as_str(), t)).collect();
         for (number, rated) in by_declaration {
-            if let Some(t) = self.times.declaration_times(number).await? {
+            let t = match arrived.get(number) {
+                Some(t) => Some((*t).clone()),
+                None => self.times.declaration_times(number).await?,
+            };
+            if let Some(t) = t {
                 pairs.extend(rated.into_iter().map(|r| (r.clone(), t.clone())));
             }
         }
+        // A declaration registered this day has no form rated before it:
+        // only those registered earlier are read for earlier ratings.
         for t in times.iter().filter(|t| {
-            t.stages
-                .iter()
-                .any(|s| s.recorded_on == date && s.is_timed())
+            vn_day(t.registered_at) < date
+                && t.stages
+                    .iter()
+                    .any(|s| s.recorded_on == date && s.is_timed())
         }) {
             for form in crate::app::forms_of_declaration(self.forms.as_ref(), &t.number).await? {
                 let (Some(submission), Some(at)) = (&form.submission, form.submitted_at) else {

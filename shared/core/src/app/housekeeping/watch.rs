@@ -1,7 +1,7 @@
 //! The retaliation watch, weekly with the early warning: every business that
 //! opened a complaint or misconduct case about an office within the watch's
 //! days is compared with its own past there and with the office's other
-//! businesses; a flag becomes a watch case for the inspection unit alone.
+//! businesses, kind by kind (type and lane); a flag becomes a watch case for the inspection unit alone.
 //! Nothing is sent to anyone, and no event or figure tells of it.
 
 use std::collections::BTreeMap;
@@ -12,9 +12,10 @@ use super::Housekeeping;
 use crate::app::all_pages;
 use crate::domain::case::rules::StoredCaseRules;
 use crate::domain::form::units;
-use crate::domain::stats::sum_rows;
 use crate::domain::time::vn_day_start;
-use crate::domain::watch::{Conduct, WatchCase, WatchReport, WatchedPair, run_watch};
+use crate::domain::watch::{
+    ByKind, Conduct, KindCounts, WatchCase, WatchReport, WatchedPair, run_watch, typical_minutes,
+};
 use crate::ports::PortResult;
 
 /// The most declarations of one business at one office the watch reads a
@@ -52,10 +53,23 @@ impl Housekeeping {
         let end = vn_day_start(week_end + Days::new(1));
         let mut pairs = vec![];
         for ((tax_code, office), first) in since {
+            // The office's declarations by kind over the weeks since: its
+            // own daily rows. Their medians judge a stage slow on every side.
+            let rows = self
+                .stats
+                .daily(&units::unit(&office), first, week_end)
+                .await?;
+            let mut office_kinds: BTreeMap<String, KindCounts> = BTreeMap::new();
+            for r in rows.iter().filter(|r| r.unit == units::unit(&office)) {
+                for (kind, counts) in &r.kinds {
+                    office_kinds.entry(kind.clone()).or_default().add(counts);
+                }
+            }
+            let typical = typical_minutes(&office_kinds);
             let start = vn_day_start(first);
             let from = start - chrono::Duration::days(i64::from(watch.days));
-            let mut before = Conduct::default();
-            let mut after = Conduct::default();
+            let mut before = ByKind::new();
+            let mut after = ByKind::new();
             for t in self
                 .times
                 .business_times(&office, &tax_code, from, end, MAX_DECLARATIONS_READ)
@@ -66,37 +80,17 @@ impl Housekeeping {
                 } else {
                     &mut after
                 };
-                side.add(&t, standards, &calendar);
+                Conduct::add(side, &t, standards, &calendar, &typical);
             }
-            // The office's other businesses over the same weeks: its daily
-            // rows less this business's own.
-            let rows = self
-                .stats
-                .daily(&units::unit(&office), first, week_end)
-                .await?;
-            let office_sum = sum_rows(&office, &rows);
-            // The rows count by the day times arrived, the business's own by
-            // registration: the difference is kept consistent (never more
-            // stages within the limit than stages, nor more lanes changed
-            // than declarations).
-            let stages_with_limit = office_sum
-                .stages_with_limit
-                .saturating_sub(after.stages_with_limit);
-            let declarations_with_lane_facts = office_sum
-                .declarations_with_lane_facts
-                .saturating_sub(after.declarations_with_lane_facts);
-            let others_after = Conduct {
-                stages_with_limit,
-                stages_within_limit: office_sum
-                    .stages_within_limit
-                    .saturating_sub(after.stages_within_limit)
-                    .min(stages_with_limit),
-                declarations_with_lane_facts,
-                lanes_changed_by_hand: office_sum
-                    .lanes_changed_by_hand
-                    .saturating_sub(after.lanes_changed_by_hand)
-                    .min(declarations_with_lane_facts),
-            };
+            // The office's other businesses: its rows less this business's own.
+            let others_after: ByKind = office_kinds
+                .iter()
+                .map(|(kind, counts)| {
+                    let office = Conduct::of_office(kind, counts, &typical);
+                    let own = after.get(kind).copied().unwrap_or_default();
+                    (kind.clone(), office.less(&own))
+                })
+                .collect();
             pairs.push(WatchedPair {
                 tax_code,
                 office,

@@ -12,6 +12,7 @@ pub use time_satisfaction::{BANDS, OVER_LIMIT, WITHIN_LIMIT, time_satisfaction_r
 
 use std::collections::BTreeMap;
 
+use crate::domain::watch::KindCounts;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +106,11 @@ pub struct DailyStats {
     pub stages_counting_requests: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub document_requests: u64,
+    /// Declarations that first said how many documents a stage asked for
+    /// this day (the office and the units above it): the denominator of
+    /// document requests per declaration.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub declarations_counting_requests: u64,
     /// Declarations released this day (as CSQ learnt it), by lane: clock
     /// minutes from registration to release, bucketed as `stage_minutes`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -120,6 +126,10 @@ pub struct DailyStats {
     /// duration band (`time_satisfaction::BANDS`); misconduct reports left out.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub time_levels: BTreeMap<String, [u64; 5]>,
+    /// An office's own row: its declarations' times by kind (type and
+    /// lane), the retaliation watch's like-with-like baseline. Never shown.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kinds: BTreeMap<String, KindCounts>,
     /// An office's rows: the officers rated there that day (for rankings).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub officer_ids: Vec<String>,
@@ -186,10 +196,12 @@ impl DailyStats {
             stages_within_limit: 0,
             stages_counting_requests: 0,
             document_requests: 0,
+            declarations_counting_requests: 0,
             release_minutes: BTreeMap::new(),
             declarations_with_lane_facts: 0,
             lanes_changed_by_hand: 0,
             time_levels: BTreeMap::new(),
+            kinds: BTreeMap::new(),
             officer_ids: vec![],
         }
     }
@@ -268,6 +280,10 @@ impl DailyStats {
         self.stages_within_limit += other.stages_within_limit;
         self.stages_counting_requests += other.stages_counting_requests;
         self.document_requests += other.document_requests;
+        self.declarations_counting_requests += other.declarations_counting_requests;
+        for (kind, counts) in &other.kinds {
+            self.kinds.entry(kind.clone()).or_default().add(counts);
+        }
         add_map(&mut self.time_levels, &other.time_levels, add5);
         self.declarations_with_lane_facts += other.declarations_with_lane_facts;
         self.lanes_changed_by_hand += other.lanes_changed_by_hand;

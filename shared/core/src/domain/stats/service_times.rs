@@ -13,6 +13,7 @@ use super::roll_up::at;
 use crate::domain::case::rules::Calendar;
 use crate::domain::form::units;
 use crate::domain::times::{DeclarationTimes, ServiceStandards, bucket, quantile};
+use crate::domain::watch::{KindCounts, kind_of};
 
 /// The rows of `date` from the declarations' times recorded that day.
 pub fn times_roll_up(
@@ -23,6 +24,21 @@ pub fn times_roll_up(
 ) -> Vec<DailyStats> {
     let mut by_unit: BTreeMap<String, DailyStats> = BTreeMap::new();
     for t in times {
+        let kind = kind_of(t);
+        // The office's own row keeps its declarations by kind (the watch's
+        // baseline); every row of the office path counts the declaration
+        // once for requests per declaration, on the day its first count came.
+        let first_count = t
+            .stages
+            .iter()
+            .filter(|s| s.document_requests.is_some())
+            .map(|s| s.recorded_on)
+            .min();
+        if first_count == Some(date) {
+            for u in &t.office_path {
+                at(&mut by_unit, date, &units::unit(u), u).declarations_counting_requests += 1;
+            }
+        }
         for s in t.stages.iter().filter(|s| s.recorded_on == date) {
             let minutes = match (s.started_at, s.finished_at) {
                 (Some(a), Some(b)) => {
@@ -49,6 +65,22 @@ pub fn times_roll_up(
                     r.document_requests += u64::from(n);
                 }
             }
+            let k = office_kind(&mut by_unit, date, t, &kind);
+            if let Some(n) = s.document_requests {
+                k.stages_counting_requests += 1;
+                k.stages_with_requests += u64::from(n > 0);
+            }
+            if let Some(m) = minutes {
+                *k.minutes
+                    .entry(s.stage.code().to_owned())
+                    .or_default()
+                    .entry(bucket(m))
+                    .or_default() += 1;
+                if let Some(l) = limit {
+                    k.stages_with_limit += 1;
+                    k.stages_within_limit += u64::from(m <= l);
+                }
+            }
         }
         if t.lane_recorded_on == Some(date)
             && let Some(changed) = t.lane_changed_by_hand
@@ -58,6 +90,9 @@ pub fn times_roll_up(
                 r.declarations_with_lane_facts += 1;
                 r.lanes_changed_by_hand += u64::from(changed);
             }
+            let k = office_kind(&mut by_unit, date, t, &kind);
+            k.declarations_with_lane_facts += 1;
+            k.lanes_changed_by_hand += u64::from(changed);
         }
         if t.release_recorded_on == Some(date)
             && let Some(released) = t.released_at
@@ -75,6 +110,19 @@ pub fn times_roll_up(
         }
     }
     by_unit.into_values().collect()
+}
+
+/// The office's own row's counts of one kind.
+fn office_kind<'m>(
+    by_unit: &'m mut BTreeMap<String, DailyStats>,
+    date: NaiveDate,
+    t: &DeclarationTimes,
+    kind: &str,
+) -> &'m mut KindCounts {
+    at(by_unit, date, &units::unit(&t.office), &t.office)
+        .kinds
+        .entry(kind.to_owned())
+        .or_default()
 }
 
 /// Two days' worth of rows for the same day added up by unit (the survey's
@@ -111,6 +159,9 @@ pub struct ServiceTimeFigures {
     pub stages_with_limit: u64,
     /// Document requests per stage that counted them.
     pub document_requests_per_stage: Option<f64>,
+    /// Document requests per declaration that counted them (offices and the
+    /// units above them; a stage's or officer's row counts stages only).
+    pub document_requests_per_declaration: Option<f64>,
     /// Registration to release, per lane, in clock hours.
     pub release: Vec<ReleaseFigures>,
     /// How businesses rated stages kept within their limit and over it, and
@@ -152,6 +203,8 @@ impl ServiceTimeFigures {
             stages_with_limit: sum.stages_with_limit,
             document_requests_per_stage: (sum.stages_counting_requests > 0)
                 .then(|| sum.document_requests as f64 / sum.stages_counting_requests as f64),
+            document_requests_per_declaration: (sum.declarations_counting_requests > 0)
+                .then(|| sum.document_requests as f64 / sum.declarations_counting_requests as f64),
             release: sum
                 .release_minutes
                 .iter()

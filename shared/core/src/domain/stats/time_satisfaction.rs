@@ -1,5 +1,6 @@
 //! Satisfaction against time: the levels of rated stages and officers, by
-//! whether their stage kept its legal limit and by how long it took.
+//! whether their stage kept its legal limit and by how long it took; in the
+//! rows of the subject, and of the office and the units above it.
 //!
 //! A rating and its stage's times may arrive in either order, days apart; the
 //! pair counts once, on the later of the two days (the rating's day, or the
@@ -85,7 +86,16 @@ pub fn time_satisfaction_roll_up(
                 OVER_LIMIT
             }
         });
-        for unit in rating.subject.stats_units(org) {
+        // The subject's own units, and the office with the units above it:
+        // the leadership reads satisfaction against time for the unit in view.
+        let mut targets = rating.subject.stats_units(org);
+        for u in &times.office_path {
+            let unit = units::unit(u);
+            if !targets.contains(&unit) {
+                targets.push(unit);
+            }
+        }
+        for unit in targets {
             let owner = units::owner(&unit)
                 .unwrap_or(rating.branch.as_str())
                 .to_owned();

@@ -27,16 +27,32 @@ impl Lcg {
     }
 }
 
-/// Conduct drawn from a true over-limit share and lane-change share.
-fn conduct(rng: &mut Lcg, stages: u64, over: f64, lane_changed: f64) -> Conduct {
+/// True shares of a business's (or an office's) handling.
+#[derive(Clone, Copy)]
+struct Shares {
+    over: f64,
+    slow: f64,
+    documents: f64,
+    lane_changed: f64,
+}
+
+/// Conduct drawn from true shares, over `stages` stages.
+fn conduct(rng: &mut Lcg, stages: u64, s: Shares) -> Conduct {
     let declarations = stages / 2;
-    let changed = rng.binomial(declarations, lane_changed);
     Conduct {
         stages_with_limit: stages,
-        stages_within_limit: stages - rng.binomial(stages, over),
+        stages_within_limit: stages - rng.binomial(stages, s.over),
+        stages_timed: stages,
+        stages_slow: rng.binomial(stages, s.slow),
+        stages_counting_requests: stages,
+        stages_with_requests: rng.binomial(stages, s.documents),
         declarations_with_lane_facts: declarations,
-        lanes_changed_by_hand: changed,
+        lanes_changed_by_hand: rng.binomial(declarations, s.lane_changed),
     }
+}
+
+fn one_kind(c: Conduct) -> ByKind {
+    ByKind::from([("A11:yellow".to_owned(), c)])
 }
 
 /// A week's watched pairs where nothing changed after the complaint, and
@@ -45,8 +61,12 @@ fn week(rng: &mut Lcg, pairs: usize, slowed: bool) -> Vec<WatchedPair> {
     let since = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
     let mut out: Vec<WatchedPair> = (0..pairs)
         .map(|i| {
-            let over = 0.05 + 0.3 * rng.uniform();
-            let lane = 0.01 + 0.09 * rng.uniform();
+            let s = Shares {
+                over: 0.05 + 0.3 * rng.uniform(),
+                slow: 0.3 + 0.3 * rng.uniform(),
+                documents: 0.05 + 0.2 * rng.uniform(),
+                lane_changed: 0.01 + 0.09 * rng.uniform(),
+            };
             let (before, after, others) = (
                 rng.between(40, 120),
                 rng.between(20, 80),
@@ -56,20 +76,30 @@ fn week(rng: &mut Lcg, pairs: usize, slowed: bool) -> Vec<WatchedPair> {
                 tax_code: format!("0100{i:06}"),
                 office: "03CC".into(),
                 since,
-                before: conduct(rng, before, over, lane),
-                after: conduct(rng, after, over, lane),
-                others_after: conduct(rng, others, over, lane),
+                before: one_kind(conduct(rng, before, s)),
+                after: one_kind(conduct(rng, after, s)),
+                others_after: one_kind(conduct(rng, others, s)),
             }
         })
         .collect();
     if slowed {
+        let usual = Shares {
+            over: 0.10,
+            slow: 0.45,
+            documents: 0.10,
+            lane_changed: 0.03,
+        };
+        let worse = Shares {
+            over: 0.45,
+            ..usual
+        };
         out.push(WatchedPair {
             tax_code: "0999999999".into(),
             office: "03CC".into(),
             since,
-            before: conduct(rng, 80, 0.10, 0.03),
-            after: conduct(rng, 40, 0.45, 0.03),
-            others_after: conduct(rng, 800, 0.10, 0.03),
+            before: one_kind(conduct(rng, 80, usual)),
+            after: one_kind(conduct(rng, 40, worse)),
+            others_after: one_kind(conduct(rng, 800, usual)),
         });
     }
     out
@@ -100,7 +130,7 @@ fn the_watch_flags_a_slowed_complainant_and_rarely_anyone_else() {
         share * 100.0
     );
     assert!(
-        tested > runs as usize * 50 * 3,
+        tested > runs as usize * 50 * 6,
         "most comparisons have the counts: {tested}"
     );
     assert!(
@@ -161,12 +191,20 @@ fn too_few_stages_are_not_tested() {
     let few = Conduct {
         stages_with_limit: 10,
         stages_within_limit: 0,
+        stages_timed: 10,
+        stages_slow: 10,
+        stages_counting_requests: 10,
+        stages_with_requests: 10,
         declarations_with_lane_facts: 5,
         lanes_changed_by_hand: 5,
     };
     let many = Conduct {
         stages_with_limit: 500,
         stages_within_limit: 500,
+        stages_timed: 500,
+        stages_slow: 0,
+        stages_counting_requests: 500,
+        stages_with_requests: 0,
         declarations_with_lane_facts: 250,
         lanes_changed_by_hand: 0,
     };
@@ -174,9 +212,9 @@ fn too_few_stages_are_not_tested() {
         tax_code: "0100000001".into(),
         office: "03CC".into(),
         since: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
-        before: many,
-        after: few,
-        others_after: many,
+        before: one_kind(many),
+        after: one_kind(few),
+        others_after: one_kind(many),
     };
     let report = run_watch(&[pair], &WatchRules::default());
     assert_eq!(
@@ -184,6 +222,100 @@ fn too_few_stages_are_not_tested() {
         "ten stages, however bad, test nothing"
     );
     assert!(report.flags.is_empty());
+}
+
+/// The stratified test against the sum over every table worked from
+/// binomial coefficients: two kinds, 2 + 3 bad watched outcomes observed.
+#[test]
+fn the_test_by_kind_sums_each_kinds_hypergeometric_count() {
+    let w = |n, good| Window {
+        ratings: n,
+        satisfied: good,
+    };
+    fn choose(n: u64, k: u64) -> f64 {
+        if k > n {
+            return 0.0;
+        }
+        (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
+    }
+    // Kind 1: 4 watched (2 bad), 6 baseline (1 bad): 3 bad of 10.
+    // Kind 2: 5 watched (3 bad), 5 baseline (2 bad): 5 bad of 10.
+    let hyper = |total: u64, bad: u64, drawn: u64, x: u64| {
+        choose(bad, x) * choose(total - bad, drawn - x) / choose(total, drawn)
+    };
+    let mut want = 0.0;
+    for x1 in 0..=3 {
+        for x2 in 0..=5 {
+            if x1 + x2 >= 5 {
+                want += hyper(10, 3, 4, x1) * hyper(10, 5, 5, x2);
+            }
+        }
+    }
+    let got = worse_p_value_by_kind(&[(w(4, 2), w(6, 5)), (w(5, 2), w(5, 3))], 1).unwrap();
+    assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    // One kind is Fisher's test; a kind with an empty side tells nothing.
+    let alone = worse_p_value(w(4, 2), w(6, 5), 1).unwrap();
+    let with_empty = worse_p_value_by_kind(&[(w(4, 2), w(6, 5)), (w(9, 0), w(0, 0))], 1).unwrap();
+    assert!((alone - with_empty).abs() < 1e-12);
+}
+
+/// Like with like: a business filing red-lane declarations, which the
+/// office inspects longer for everyone, is held against the office's
+/// red-lane declarations and not flagged; held against the office's whole
+/// mix, it would be in nearly every week.
+#[test]
+fn a_business_is_held_against_declarations_of_its_kind() {
+    let rules = WatchRules::default();
+    let mut rng = Lcg(7);
+    let green = Shares {
+        over: 0.05,
+        slow: 0.2,
+        documents: 0.05,
+        lane_changed: 0.01,
+    };
+    let red = Shares {
+        over: 0.40,
+        slow: 0.8,
+        documents: 0.30,
+        lane_changed: 0.10,
+    };
+    let runs = 200;
+    let (mut flagged_by_kind, mut flagged_pooled) = (0, 0);
+    for _ in 0..runs {
+        let before = conduct(&mut rng, 80, red);
+        let after = conduct(&mut rng, 60, red);
+        let others_red = conduct(&mut rng, 150, red);
+        let others_green = conduct(&mut rng, 1500, green);
+        let pair = WatchedPair {
+            tax_code: "0100000002".into(),
+            office: "03CC".into(),
+            since: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+            before: ByKind::from([("A11:red".to_owned(), before)]),
+            after: ByKind::from([("A11:red".to_owned(), after)]),
+            others_after: ByKind::from([
+                ("A11:red".to_owned(), others_red),
+                ("A11:green".to_owned(), others_green),
+            ]),
+        };
+        flagged_by_kind += usize::from(
+            !run_watch(std::slice::from_ref(&pair), &rules)
+                .flags
+                .is_empty(),
+        );
+        let pooled = WatchedPair {
+            after: one_kind(after),
+            before: one_kind(before),
+            others_after: one_kind(Conduct::total(&pair.others_after)),
+            ..pair
+        };
+        flagged_pooled += usize::from(!run_watch(&[pooled], &rules).flags.is_empty());
+    }
+    println!(
+        "red-lane filer, nothing changed: flagged in {flagged_by_kind} of {runs} weeks by kind, \
+         {flagged_pooled} against the office's whole mix"
+    );
+    assert!(flagged_by_kind <= runs / 20, "{flagged_by_kind}");
+    assert!(flagged_pooled >= runs * 9 / 10, "{flagged_pooled}");
 }
 
 #[test]
@@ -211,20 +343,36 @@ fn conduct_counts_stages_against_their_limits_and_lanes_changed() {
         },
         registered + chrono::Duration::days(1),
     ));
-    let mut c = Conduct::default();
-    c.add(
+    let kind = kind_of(&times);
+    // The office's median document check takes 45 minutes; its clearance 700.
+    let typical = Typical::from([
+        ((kind.clone(), "document_check".to_owned()), 45),
+        ((kind.clone(), "clearance".to_owned()), 700),
+    ]);
+    let mut by_kind = ByKind::new();
+    Conduct::add(
+        &mut by_kind,
         &times,
         &ServiceStandards::default(),
         &CaseRules::default().calendar(),
+        &typical,
     );
     assert_eq!(
-        c,
-        Conduct {
-            stages_with_limit: 2,
-            stages_within_limit: 1,
-            declarations_with_lane_facts: 1,
-            lanes_changed_by_hand: 1,
-        },
-        "clearance has no limit; the inspection took days"
+        by_kind,
+        ByKind::from([(
+            kind,
+            Conduct {
+                stages_with_limit: 2,
+                stages_within_limit: 1,
+                stages_timed: 2,
+                stages_slow: 1,
+                stages_counting_requests: 0,
+                stages_with_requests: 0,
+                declarations_with_lane_facts: 1,
+                lanes_changed_by_hand: 1,
+            }
+        )]),
+        "clearance has no limit; the inspection took days and has no office median; \
+         the document check took longer than the office's median, clearance did not"
     );
 }

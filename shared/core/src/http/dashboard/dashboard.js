@@ -150,7 +150,7 @@ function showSignIn() {
 // head opens on the unit: its figures above its cases.
 const VIEWS = {
   cases: ["cases"], figures: ["view-figures"], unit: ["view-figures", "cases"],
-  leadership: ["leadership"], settings: ["settings"], me: ["me"],
+  leadership: ["leadership"], settings: ["settings"], me: ["me"], watch: ["watch"],
 };
 const HOMES = { leadership: "leadership", figures: "unit", queue: "cases", misconduct: "cases", own_page: "me" };
 let loadedViews = new Set();
@@ -174,6 +174,7 @@ async function openView(name) {
     else if (id === "cases") await listCases();
     else if (id === "settings") await loadSettings();
     else if (id === "me") await showMe();
+    else if (id === "watch") await listWatch();
   }
 }
 
@@ -703,6 +704,24 @@ function reasonsChart(reasons) {
   return s;
 }
 
+/// Satisfied share per time group, a bar each; a group under k ratings has
+/// no bar (its levels are withheld), only its label and "—".
+function timeSatisfactionChart(groups) {
+  const w = 700, rowH = 22, h = groups.length * rowH + 10;
+  const label = tr("Hài lòng theo thời gian / Satisfaction against time") + ": " + groups.map((g) =>
+    tr(TIME_GROUPS[g.group] || g.group) + " " + (g.shown ? pct(g.satisfied_share) : "—")).join(", ");
+  const s = frame(w, h, label);
+  groups.forEach((g, i) => {
+    const y = 5 + i * rowH;
+    const t = svg("text", { x: 0, y: y + 14, "font-size": 11, fill: "#1a1a1a" }); t.textContent = tr(TIME_GROUPS[g.group] || g.group); s.append(t);
+    const sat = g.shown ? g.satisfied_share : null;
+    if (sat !== null) s.append(svg("rect", { x: 300, y, width: sat * 360, height: rowH - 6, fill: g.group === "over_limit" ? "#b3261e" : "#1e8e3e", "data-group": g.group }));
+    const n = svg("text", { x: 305 + (sat || 0) * 360, y: y + 14, "font-size": 11, fill: "#1a1a1a" });
+    n.textContent = sat === null ? "—" : pct(sat) + " (" + g.ratings + ")"; s.append(n);
+  });
+  return s;
+}
+
 function fillTable(table, head, rows) {
   const hr = el("tr"); head.forEach((h) => hr.append(el("th", h, { scope: "col" })));
   table.replaceChildren(hr);
@@ -729,12 +748,16 @@ async function loadLeadership() {
         + " · " + tr("yêu cầu bổ sung hồ sơ mỗi khâu / document requests per stage") + " "
         + (times.document_requests_per_stage === null ? "—"
           : times.document_requests_per_stage.toLocaleString(locale(), { maximumFractionDigits: 2 }))
+        + " · " + tr("mỗi tờ khai / per declaration") + " "
+        + (times.document_requests_per_declaration === null ? "—"
+          : times.document_requests_per_declaration.toLocaleString(locale(), { maximumFractionDigits: 2 }))
       : tr("Chưa có thời gian từ hệ thống khai báo / No times from the declaration system yet");
     fillTable($("release-table"), [tr("Luồng / Lane"), tr("Tờ khai / Declarations"), tr("Trung vị (giờ) / Median (h)"), "P90 (h)"],
       times.release.map((r) => [tr(LANES[r.lane] || r.lane), r.declarations, hours(r.median_hours), hours(r.p90_hours)]));
     fillTable($("time-satisfaction-table"), [tr("Nhóm / Group"), tr("Lượt đánh giá / Ratings"), tr("Hài lòng / Satisfied"), tr("Điểm TB / Average")],
       times.satisfaction.map((g) => [tr(TIME_GROUPS[g.group] || g.group), g.ratings,
         g.shown ? pct(g.satisfied_share) : "—", g.shown ? g.average.toFixed(2) : "—"]));
+    $("chart-time-satisfaction").replaceChildren(timeSatisfactionChart(times.satisfaction));
     const asked = cur.invitations || {};
     $("invitation-summary").textContent = INVITATION_STATES
       .filter(([code]) => asked[code]).map(([code, label]) => tr(label) + ": " + num(asked[code])).join(" · ") || tr("Chưa phát hành phiếu / No forms issued");
@@ -769,6 +792,83 @@ async function loadLeadership() {
     fillTable($("public-table"), [tr("Đơn vị / Unit"), tr("Đánh giá / Ratings"), tr("Hài lòng / Satisfied"), tr("Phản ánh / Complaints"), tr("Đã giải quyết / Resolved"), tr("Giờ xử lý (trung vị) / Median hours")],
       p.units.map((u) => [u.name, u.ratings ?? "—", pct(u.satisfied_share), u.complaints_received ?? "—", u.complaints_resolved ?? "—", u.median_handling_hours ?? "—"]));
   } catch (_) { /* the public report is optional here */ }
+}
+
+const WATCH_FOUND = {
+  over_limit_against_its_past: "Quá thời hạn nhiều hơn trước / More stages over the limit than before",
+  over_limit_against_the_office: "Quá thời hạn nhiều hơn doanh nghiệp khác / More stages over the limit than other businesses",
+  slow_stages_against_its_past: "Chậm hơn trung vị nhiều hơn trước / More stages slower than the office's median than before",
+  slow_stages_against_the_office: "Chậm hơn trung vị nhiều hơn doanh nghiệp khác / More stages slower than the median than other businesses",
+  document_requests_against_its_past: "Yêu cầu bổ sung hồ sơ nhiều hơn trước / More document requests than before",
+  document_requests_against_the_office: "Yêu cầu bổ sung hồ sơ nhiều hơn doanh nghiệp khác / More document requests than other businesses",
+  lane_changes_against_its_past: "Chuyển luồng thủ công nhiều hơn trước / More lanes changed by hand than before",
+  lane_changes_against_the_office: "Chuyển luồng thủ công nhiều hơn doanh nghiệp khác / More lanes changed by hand than other businesses",
+};
+const WATCH_STATUS = { open: "Mới / Open", verifying: "Đang xác minh / Verifying", resolved: "Đã kết luận / Resolved", dismissed: "Không có cơ sở / Dismissed" };
+let currentWatch = null;
+
+function share(n, of) { return of ? pct(n / of) + " (" + n + "/" + of + ")" : "—"; }
+
+async function listWatch() {
+  try {
+    const r = await (await api("/v1/watch")).json();
+    const table = $("watch-list");
+    const head = el("tr");
+    [tr("Tuần đến / Week to"), tr("Doanh nghiệp / Business"), tr("Đơn vị / Office"), tr("Theo dõi từ / Watched since"), tr("Phát hiện / Found"), tr("Trạng thái / Status")]
+      .forEach((h) => head.append(el("th", h, { scope: "col" })));
+    table.replaceChildren(head);
+    for (const c of r.items) {
+      const row = el("tr");
+      const open = el("a", c.business_tax_code, { href: "#watch=" + c.id });
+      open.addEventListener("click", (e) => { e.preventDefault(); showWatch(c.id); });
+      const first = el("td"); first.append(open);
+      row.append(el("td", dateText(c.raised_on)), first, el("td", c.office), el("td", dateText(c.watched_since)),
+        el("td", String(c.found.length)), el("td", tr(WATCH_STATUS[c.status] || c.status)));
+      table.append(row);
+    }
+    if (!r.items.length) {
+      const none = el("tr"); none.append(el("td", tr("Chưa có cảnh báo / No flags"), { colspan: "6" })); table.append(none);
+    }
+  } catch (e) { $("error").textContent = e.message; }
+}
+
+async function showWatch(id) {
+  try {
+    const c = await (await api("/v1/watch/" + encodeURIComponent(id))).json();
+    currentWatch = c.id;
+    $("watch-detail").hidden = false;
+    $("watch-title").textContent = c.business_tax_code + " · " + c.office + " · " + tr(WATCH_STATUS[c.status] || c.status);
+    $("watch-found").textContent = c.found.map((f) => tr(WATCH_FOUND[f.comparison] || f.comparison) + " (p = " + f.p_value.toFixed(4) + ")").join("; ");
+    const rows = [
+      ["Khâu quá thời hạn / Stages over the limit", (x) => share(x.stages_with_limit - x.stages_within_limit, x.stages_with_limit)],
+      ["Khâu chậm hơn trung vị / Stages slower than the median", (x) => share(x.stages_slower_than_office_median, x.stages_timed)],
+      ["Khâu yêu cầu bổ sung hồ sơ / Stages asking for documents", (x) => share(x.stages_with_document_requests, x.stages_counting_document_requests)],
+      ["Chuyển luồng thủ công / Lanes changed by hand", (x) => share(x.lanes_changed_by_hand, x.declarations_with_lane_facts)],
+    ];
+    fillTable($("watch-figures"), ["", tr("Trước phản ánh / Before"), tr("Sau phản ánh / Since"), tr("Doanh nghiệp khác / Other businesses")],
+      rows.map(([label, f]) => [tr(label), f(c.before), f(c.after), f(c.office_others_after)]));
+    $("watch-trail").replaceChildren(...c.trail.map((s) => el("li", when(s.at) + " · " + s.by + " · " + s.action + (s.note ? " — " + s.note : ""))));
+    $("watch-action").hidden = c.status === "resolved" || c.status === "dismissed";
+  } catch (e) { $("error").textContent = e.message; }
+}
+
+async function actOnWatch(ev) {
+  ev.preventDefault();
+  if (!currentWatch) return;
+  $("error").textContent = "";
+  try {
+    const res = await fetch("/v1/watch/" + encodeURIComponent(currentWatch) + "/actions", {
+      method: "POST",
+      headers: Object.assign(headers(true), { "Content-Type": "application/json" }),
+      credentials: "same-origin",
+      body: JSON.stringify({ action: $("watch-action-kind").value, note: $("watch-note").value }),
+    });
+    const reply = await res.json();
+    if (!res.ok) throw new Error(reply.errors ? reply.errors.map((x) => x.message).join("; ") : reply.error ? reply.error.message : res.status + "");
+    $("watch-note").value = "";
+    await showWatch(currentWatch);
+    await listWatch();
+  } catch (e) { $("error").textContent = e.message; }
 }
 
 async function loadKinds() {
@@ -1048,10 +1148,12 @@ async function openConsole(view) {
   await openView(view && mayOpen(role, view) ? view : HOMES[role.home] || "figures");
 }
 
-/// The views a role has: an officer their own page alone, the department settings too.
+/// The views a role has: an officer their own page alone, the department
+/// settings too, the inspection unit and the department the retaliation watch.
 function mayOpen(role, view) {
   if (role.role === "officer") return view === "me";
   if (view === "settings") return role.role === "department";
+  if (view === "watch") return role.role === "department" || role.role === "inspection";
   return view !== "me";
 }
 
@@ -1075,6 +1177,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("case-query").addEventListener("submit", (e) => { e.preventDefault(); listCases(); });
   $("period-form").addEventListener("submit", (e) => { e.preventDefault(); loadLeadership(); });
   $("case-action").addEventListener("submit", actOnCase);
+  $("watch-action").addEventListener("submit", actOnWatch);
   $("case-action-kind").addEventListener("change", showActionFields);
   for (const b of document.querySelectorAll("nav.views button")) b.addEventListener("click", () => showView(b.dataset.view));
   $("suppression-form").addEventListener("submit", suppression);

@@ -39,6 +39,10 @@ fn conduct(c: &Conduct) -> serde_json::Value {
     json!({
         "stages_with_limit": c.stages_with_limit,
         "stages_within_limit": c.stages_within_limit,
+        "stages_timed": c.stages_timed,
+        "stages_slower_than_office_median": c.stages_slow,
+        "stages_counting_document_requests": c.stages_counting_requests,
+        "stages_with_document_requests": c.stages_with_requests,
         "declarations_with_lane_facts": c.declarations_with_lane_facts,
         "lanes_changed_by_hand": c.lanes_changed_by_hand,
     })
