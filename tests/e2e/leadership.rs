@@ -282,6 +282,58 @@ async fn cohorts_periods_reasons_rankings_and_the_public_report() {
     assert!(c["response_rate"].as_f64().unwrap() <= 1.0);
 }
 
+/// The nightly keeps the cohorts from each day's records: a rerun changes
+/// nothing, and a cohort row written before rows kept their ratings by day
+/// (an upgraded host) is recomputed from its forms, not added to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cohorts_are_kept_day_by_day_and_old_rows_recomputed() {
+    let app = spawn_app().await;
+    app.clock.set(vn("2026-12-02T10:00:00+07:00"));
+    let mut links = vec![];
+    for _ in 0..3 {
+        links.push(issue(&app, "03CC").await);
+    }
+    app.clock.set(vn("2026-12-03T10:30:00+07:00"));
+    rate(&app, &links[0], "5", "fast").await;
+    rate(&app, &links[1], "4", "fast").await;
+    app.clock.set(vn("2026-12-04T02:00:00+07:00"));
+    for day in ["2026-12-02", "2026-12-03", "2026-12-03"] {
+        app.nightly(day.parse().unwrap()).await;
+    }
+    let dept = app.staff_token(StaffRole::Department, None);
+    let cohort = |r: Value| {
+        (
+            r["current"]["cohort"]["forms_issued"].as_u64().unwrap(),
+            r["current"]["cohort"]["forms_rated"].as_u64().unwrap(),
+        )
+    };
+    let at = "/v1/report?unit=03CC&period=week&at=2026-12-02";
+    assert_eq!(
+        cohort(app.staff_json(&dept, at).await),
+        (3, 2),
+        "a rerun adds nothing"
+    );
+    // As an older host wrote it: the totals alone.
+    let key = csq_core::domain::stats::cohort_key("unit:03CC");
+    let day: chrono::NaiveDate = "2026-12-02".parse().unwrap();
+    let mut rows = app.host.store.daily(&key, day, day).await.unwrap();
+    assert_eq!(rows[0].rated_by_day.len(), 1, "both rated on the 3rd");
+    rows[0].rated_by_day.clear();
+    app.host.store.put_daily(&rows).await.unwrap();
+    app.clock.set(vn("2026-12-05T09:00:00+07:00"));
+    rate(&app, &links[2], "5", "").await;
+    app.clock.set(vn("2026-12-06T02:00:00+07:00"));
+    app.nightly("2026-12-05".parse().unwrap()).await;
+    let dept = app.staff_token(StaffRole::Department, None);
+    assert_eq!(
+        cohort(app.staff_json(&dept, at).await),
+        (3, 3),
+        "recomputed from its forms, not 1 of 3"
+    );
+    let rows = app.host.store.daily(&key, day, day).await.unwrap();
+    assert_eq!(rows[0].rated_by_day.len(), 2, "kept by day again");
+}
+
 /// A day's rollup row with `n` ratings of which `k` satisfied.
 fn row(
     unit: &str,

@@ -70,6 +70,14 @@ fn stats(unit: &str, d: u32, ratings: u64) -> DailyStats {
         misconduct_reason_counts: Default::default(),
         handling_hours: [(3, 1), (49, ratings)].into(),
         minutes_to_rate: [(12, ratings)].into(),
+        rated_by_day: [(
+            day(d),
+            csq_core::domain::stats::RatedOn {
+                forms: ratings,
+                minutes: [(12, ratings)].into(),
+            },
+        )]
+        .into(),
         // The store keeps every map as it was written.
         invitations: [("sent".to_owned(), ratings), ("capped".to_owned(), 1)].into(),
         channel_forms: [("kiosk".to_owned(), ratings)].into(),

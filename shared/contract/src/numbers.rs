@@ -343,21 +343,13 @@ pub async fn generate(
             }
         }
     }
-    // The nightly steps over the span: each day's rollup, the cohorts each
-    // night would have recomputed (every 30 days covers them all).
+    // The nightly steps over the span: each day's rollup, which also keeps
+    // the issue-day cohorts up to date from the day's records (no rebuild).
     let (first, last) = (vn_day(start), vn_day(end));
     let mut d = first;
     while d <= last {
         housekeeping.aggregate_day(d).await.expect("roll up");
         d = d + Days::new(1);
-    }
-    let mut d = last;
-    loop {
-        housekeeping.aggregate_cohorts(d).await.expect("cohorts");
-        match d.checked_sub_days(Days::new(30)) {
-            Some(p) if p >= first - Days::new(1) => d = p,
-            _ => break,
-        }
     }
     let mut months = vec![];
     let mut m = NaiveDate::from_ymd_opt(first.year(), first.month(), 1).expect("month");

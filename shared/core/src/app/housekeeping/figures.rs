@@ -1,5 +1,5 @@
-//! The figures' nightly work: the day's rollups, the issue-day cohorts a
-//! rating can still change, and the week's early warning (Sundays).
+//! The figures' nightly work: the day's rollups, what the day changes in
+//! the issue-day cohorts, and the week's early warning (Sundays).
 
 use std::collections::BTreeMap;
 
@@ -8,12 +8,12 @@ use chrono::{Days, NaiveDate};
 use super::Housekeeping;
 use crate::app::{all_pages, emails};
 use crate::domain::case::rules::StoredCaseRules;
-use crate::domain::form::RatingRecord;
-use crate::domain::form::units;
+use crate::domain::form::{Form, RatingRecord, units};
+use crate::domain::org::OrgDirectory;
 use crate::domain::report::{Flag, WarningReport};
 use crate::domain::stats::{
-    DailyStats, DayInputs, add_rows, cohort_roll_up, roll_up, time_satisfaction_roll_up,
-    times_roll_up,
+    DailyStats, DayInputs, add_rows, cohort_issued, cohort_ratings, cohort_roll_up, roll_up,
+    time_satisfaction_roll_up, times_roll_up,
 };
 use crate::domain::time::vn_day;
 use crate::domain::time::vn_day_start;
@@ -27,9 +27,18 @@ pub const BASELINE_WEEKS: u64 = 12;
 pub const FALSE_DISCOVERY_RATE: f64 = 0.05;
 
 impl Housekeeping {
-    /// Computes and stores the rollups of one day; rerunning gives the same figures.
-    #[tracing::instrument(name = "aggregate_day", skip_all)]
+    /// Computes and stores the rollups of one day, and what the day changes
+    /// in the issue-day cohorts; rerunning gives the same figures.
     pub async fn aggregate_day(&self, date: NaiveDate) -> PortResult<Vec<DailyStats>> {
+        Ok(self.roll_up_day(date).await?.0)
+    }
+
+    /// The day's rows, and how many cohort rows it wrote.
+    #[tracing::instrument(name = "aggregate_day", skip_all)]
+    pub(super) async fn roll_up_day(
+        &self,
+        date: NaiveDate,
+    ) -> PortResult<(Vec<DailyStats>, usize)> {
         let forms = all_pages(|p| self.forms.forms_issued_on(date, p)).await?;
         let ratings = all_pages(|p| self.forms.ratings_on(date, p)).await?;
         let opened = all_pages(|p| self.cases.cases_opened_on(date, p)).await?;
@@ -81,8 +90,83 @@ impl Housekeeping {
         });
         let stats = add_rows(stats, timed);
         self.stats.put_daily(&stats).await?;
-        tracing::info!(%date, units = stats.len(), forms = forms.len(), ratings = ratings.len(), "day rolled up");
-        Ok(stats)
+        let cohort_rows = self
+            .update_cohorts(date, &forms, &submitted, org.as_ref())
+            .await?;
+        tracing::info!(%date, units = stats.len(), cohort_rows, forms = forms.len(), ratings = ratings.len(), "day rolled up");
+        Ok((stats, cohort_rows))
+    }
+
+    /// The issue-day cohorts the day changes: its issued forms open their
+    /// rows, and each form rated this day adds to its issue day's row under
+    /// this day (a rerun replaces what it added). One read per cohort key
+    /// touched (its rows of the window), so a night costs what the day
+    /// holds, not the window's forms. A row from before rows kept their
+    /// ratings by day has its issue day recomputed from its forms, once.
+    async fn update_cohorts(
+        &self,
+        date: NaiveDate,
+        issued: &[Form],
+        rated: &[Form],
+        org: Option<&OrgDirectory>,
+    ) -> PortResult<usize> {
+        let window = u64::try_from(self.settings.form_ttl.num_days()).unwrap_or(30) + 2;
+        let from = date.checked_sub_days(Days::new(window)).unwrap_or(date);
+        let opened = cohort_issued(issued, org);
+        let ratings = cohort_ratings(rated, org);
+        let mut touched: BTreeMap<String, BTreeMap<NaiveDate, String>> = BTreeMap::new();
+        for (key, (owner, _)) in &opened {
+            touched
+                .entry(key.clone())
+                .or_default()
+                .insert(date, owner.clone());
+        }
+        for ((key, day), (owner, _)) in &ratings {
+            touched
+                .entry(key.clone())
+                .or_default()
+                .insert(*day, owner.clone());
+        }
+        let mut out: BTreeMap<(String, NaiveDate), DailyStats> = BTreeMap::new();
+        let mut rebuild = std::collections::BTreeSet::new();
+        for (key, days) in touched {
+            let mut stored: BTreeMap<NaiveDate, DailyStats> = self
+                .stats
+                .daily(&key, from, date)
+                .await?
+                .into_iter()
+                .map(|r| (r.date, r))
+                .collect();
+            for (day, owner) in days {
+                let mut row = stored.remove(&day).unwrap_or_else(|| {
+                    let mut r = DailyStats::empty(&key, day);
+                    r.owner = Some(owner).filter(|o| !o.is_empty());
+                    r
+                });
+                if row.is_cohort_without_days() {
+                    rebuild.insert(day);
+                    continue;
+                }
+                if day == date {
+                    row.forms_issued = opened.get(&key).map_or(0, |(_, n)| *n);
+                }
+                let added = ratings
+                    .get(&(key.clone(), day))
+                    .map(|(_, r)| r.clone())
+                    .unwrap_or_default();
+                row.set_rated_on(date, added);
+                out.insert((key.clone(), day), row);
+            }
+        }
+        for day in rebuild {
+            let forms = all_pages(|p| self.forms.forms_issued_on(day, p)).await?;
+            for row in cohort_roll_up(day, &forms, org) {
+                out.insert((row.unit.clone(), day), row);
+            }
+        }
+        let rows: Vec<DailyStats> = out.into_values().collect();
+        self.stats.put_daily(&rows).await?;
+        Ok(rows.len())
     }
 
     /// The ratings whose stage times are known, with those times: the day's
@@ -146,8 +230,11 @@ impl Housekeeping {
         Ok(pairs)
     }
 
-    /// Recomputes the issue-day cohorts a rating can still change: the days
-    /// whose forms may still be rated (the rating window and two more).
+    /// Recomputes from their forms the issue-day cohorts a rating can still
+    /// change: the days whose forms may still be rated (the rating window and
+    /// two more). The nightly keeps them up to date from each day's records
+    /// (`update_cohorts`); this rebuild is for a history loaded at once (the
+    /// demo) or rows in doubt.
     pub async fn aggregate_cohorts(&self, date: NaiveDate) -> PortResult<usize> {
         let org = self.directory.current_org().await?.map(|(_, o)| o);
         let window = u64::try_from(self.settings.form_ttl.num_days()).unwrap_or(30) + 2;

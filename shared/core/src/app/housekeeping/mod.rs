@@ -145,8 +145,8 @@ impl Housekeeping {
         let forms_expired = self.expire_forms().await?;
         let case_reminders_sent = self.remind_due_cases().await?;
         let cases_escalated = self.escalate_overdue().await?;
-        let units_rolled_up = self.aggregate_day(date).await?.len();
-        let cohort_rows = self.aggregate_cohorts(date).await?;
+        let (rows, cohort_rows) = self.roll_up_day(date).await?;
+        let units_rolled_up = rows.len();
         // A week ends on Sunday: its early warning (saved once; reruns send nothing).
         let sunday = date.weekday() == chrono::Weekday::Sun;
         let early_warning_flags = if sunday {

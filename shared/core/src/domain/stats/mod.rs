@@ -2,11 +2,13 @@
 //! per officer: the row and how rows add up (here), and how a day's records
 //! become rows (`roll_up.rs`).
 
+mod cohort;
 mod roll_up;
 mod service_times;
 mod time_satisfaction;
 
-pub use roll_up::{DayInputs, cohort_roll_up, roll_up};
+pub use cohort::{CohortRatings, RatedOn, cohort_issued, cohort_ratings, cohort_roll_up};
+pub use roll_up::{DayInputs, roll_up};
 pub use service_times::{ServiceTimeFigures, add_rows, times_roll_up};
 pub use time_satisfaction::{BANDS, OVER_LIMIT, WITHIN_LIMIT, time_satisfaction_roll_up};
 
@@ -76,6 +78,11 @@ pub struct DailyStats {
     /// minutes from issue to rating.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub minutes_to_rate: BTreeMap<u32, u64>,
+    /// Cohort rows only: the forms rated on each day after issue (what
+    /// `forms_submitted` and `minutes_to_rate` add up), so each night puts
+    /// its own day's part and a rerun replaces it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rated_by_day: BTreeMap<NaiveDate, RatedOn>,
     /// Forms issued this day by their invitation's state at the nightly run
     /// (`sent`, `capped`, `sampled_out`, `suppressed`…): what was asked.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -187,6 +194,7 @@ impl DailyStats {
             misconduct_reason_counts: BTreeMap::new(),
             handling_hours: BTreeMap::new(),
             minutes_to_rate: BTreeMap::new(),
+            rated_by_day: BTreeMap::new(),
             invitations: BTreeMap::new(),
             channel_forms: BTreeMap::new(),
             channel_level_counts: BTreeMap::new(),
@@ -267,6 +275,11 @@ impl DailyStats {
         add_map(&mut self.minutes_to_rate, &other.minutes_to_rate, |a, b| {
             a + b
         });
+        for (day, r) in &other.rated_by_day {
+            let mine = self.rated_by_day.entry(*day).or_default();
+            mine.forms += r.forms;
+            add_map(&mut mine.minutes, &r.minutes, |a, b| a + b);
+        }
         add_map(&mut self.invitations, &other.invitations, |a, b| a + b);
         add_map(&mut self.channel_forms, &other.channel_forms, |a, b| a + b);
         add_map(

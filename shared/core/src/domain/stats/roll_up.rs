@@ -25,7 +25,7 @@ fn subject_units<'s>(
 
 /// Every statistics unit a set of subjects counts towards, once each. A form's
 /// subjects always include its office, so the office and its path are among them.
-fn units_of<'s>(
+pub(super) fn units_of<'s>(
     subjects: impl Iterator<Item = &'s Subject>,
     org: Option<&OrgDirectory>,
 ) -> BTreeMap<String, String> {
@@ -252,44 +252,4 @@ fn channel_figures(
                 .or_default()[idx] += 1;
         }
     }
-}
-
-/// The cohort of one issue day: for every statistics unit its forms count
-/// towards, how many were issued and how many of those have been rated so
-/// far, with minutes from issue to rating. Rated forms never exceed issued
-/// ones, so a response rate over cohorts cannot pass 100%. Rows are keyed
-/// `cohort:{unit}`; recomputing a day gives the same rows until a form of it
-/// is rated.
-pub fn cohort_roll_up(
-    date: NaiveDate,
-    forms_issued: &[Form],
-    org: Option<&OrgDirectory>,
-) -> Vec<DailyStats> {
-    let mut by_unit: BTreeMap<String, DailyStats> = BTreeMap::new();
-    for form in forms_issued {
-        let rated_after = form
-            .submitted_at
-            .filter(|_| form.status == crate::domain::form::FormStatus::Submitted)
-            .map(|t| u32::try_from((t - form.issued_at).num_minutes().max(0)).unwrap_or(u32::MAX));
-        for (unit, owner) in units_of(form.subjects.iter(), org) {
-            let key = cohort_key(&unit);
-            let row = by_unit.entry(key.clone()).or_insert_with(|| {
-                let mut d = DailyStats::empty(&key, date);
-                d.owner = Some(owner.clone()).filter(|o| !o.is_empty());
-                d
-            });
-            row.forms_issued += 1;
-            if let Some(m) = rated_after {
-                row.forms_submitted += 1;
-                *row.minutes_to_rate.entry(m).or_default() += 1;
-            }
-        }
-    }
-    by_unit
-        .into_values()
-        .map(|mut s| {
-            s.finish();
-            s
-        })
-        .collect()
 }
