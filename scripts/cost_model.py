@@ -43,9 +43,18 @@ MEMORY_GB = 0.25  # template.yaml MemorySize (nightly: 512 MB, shared across for
 AWS_CALL_MS = {"DynamoDB": 6, "SESv2": 40, "SQS": 10, "EventBridge": 15, "SSM": 10}
 LOG_BYTES_PER_INVOCATION = 900  # START/END/REPORT and one or two JSON lines
 ACCESS_LOG_BYTES = 450
-# The nightly cohort roll-up reads each form again every night of its lifetime
-# (form TTL 30 days + 2): measured in `csq-bench nightly-requests`.
-COHORT_READS_PER_FORM = 33
+# The nightly reads each form on the night it is issued (the day's forms) and,
+# if rated, on the night it is rated: the issue-day cohorts are kept from each
+# day's records since issue 22, no longer by re-reading every form of the last
+# 32 days each night (measured in `csq-bench nightly-requests`: flat as the
+# table grows). The cohort rows themselves cost one query per unit a night.
+NIGHTLY_READS_UNRATED = 1
+NIGHTLY_READS_RATED = 1
+# The stage times of a declaration (issue 20): its record and the day's
+# snapshot, written once with the form, and the night's reads of the
+# declaration's earlier ratings (its key, its form, the follow-up probe).
+TIMES_ITEM = 900
+TIMES_NIGHT_READS = 3
 
 
 def wru(size, transactional=False):
@@ -89,17 +98,19 @@ def main(path):
     unrated = {
         "wru": wru(FORM_ITEM + DECL_ITEM, transactional=True) * n(issue, "DynamoDB.TransactWriteItems")
         + wru(FORM_ITEM) * n(issue, "DynamoDB.PutItem")
-        + 2 * wru(FORM_ITEM),
+        + 2 * wru(FORM_ITEM)
+        + 2 * wru(TIMES_ITEM, transactional=True),
         "rru": rru(FORM_ITEM, n(issue, "DynamoDB.GetItem"), consistent=True)
         + 2 * rru(FORM_ITEM, consistent=True)
-        + rru(FORM_ITEM, COHORT_READS_PER_FORM + 2),
+        + rru(FORM_ITEM, NIGHTLY_READS_UNRATED + TIMES_NIGHT_READS)
+        + rru(TIMES_ITEM),
         "emails": n(issue, "SESv2.SendEmail") + 1,
         "events": n(issue, "EventBridge.PutEvents"),
         "http": 1,
         "invocations": 1,
         "gb_s": MEMORY_GB * lambda_seconds(issue),
         "sqs": 0,
-        "stored_gb": 2 * (FORM_ITEM + DECL_ITEM) / 1e9,
+        "stored_gb": 2 * (FORM_ITEM + DECL_ITEM + 2 * TIMES_ITEM) / 1e9,
     }
     # What a rating adds: the page, the review and the submission (the review
     # step reads the form like the page), the rating records, and no reminder
@@ -114,6 +125,7 @@ def main(path):
         + complaint_share * 2 * wru(2000, transactional=True),
         "rru": rru(FORM_ITEM, 2 * n(page, "DynamoDB.GetItem") + n(submit, "DynamoDB.GetItem"), consistent=True)
         + rru(SUBJECTS * RATING_ITEM)
+        + rru(FORM_ITEM, NIGHTLY_READS_RATED)
         + complaint_share * rru(FORM_ITEM, n(router, "DynamoDB.GetItem"), consistent=True),
         "emails": -0.5 + complaint_share * n(router, "SESv2.SendEmail"),
         "events": n(submit, "EventBridge.PutEvents") + complaint_share * n(router, "EventBridge.PutEvents"),
@@ -150,7 +162,9 @@ def main(path):
         u, r = dollars(unrated), dollars(rated)
         monthly = {k: 30 * per_day * (u[k] + response * r[k]) for k in u}
         total = sum(monthly.values())
-        print(f"\n50,000 declarations a day, {response:.0%} rated: ${total:,.0f} a month")
+        per_thousand = 1000 * sum(u[k] + response * r[k] for k in u)
+        print(f"\n50,000 declarations a day, {response:.0%} rated: ${total:,.0f} a month, "
+              f"${12 * total:,.0f} a year, ${per_thousand:.2f} per 1,000 declarations")
         for k, v in sorted(monthly.items(), key=lambda kv: -kv[1]):
             print(f"  {k:<18} ${v:>9,.2f}  {v / total:5.1%}")
 

@@ -77,6 +77,33 @@ impl Invitations {
         {
             return Ok(None);
         }
+        Ok(Some(self.invite_claimed(form, survey).await?))
+    }
+
+    /// Leases a form about to be stored to the caller that stores it: the
+    /// issuing request sends its invitation without a write to claim it.
+    pub(crate) fn lease_new_form(&self, form: &mut Form) -> bool {
+        let now = self.clock.now();
+        form.claim_invitation(now, now + INVITATION_LEASE)
+    }
+
+    /// Sends the invitation of a form this caller stored already leased
+    /// (`lease_new_form`): the store's write of the outcome gives the lease back.
+    pub(crate) async fn send_leased_invitation(
+        &self,
+        form: &Form,
+    ) -> Result<InvitationResult, PortError> {
+        let survey = self.survey_rules().await?;
+        self.invite_claimed(form, &survey).await
+    }
+
+    /// The invitation of a form whose lease the caller holds: suppressed,
+    /// sampled out, capped or mailed, and the outcome written once.
+    async fn invite_claimed(
+        &self,
+        form: &Form,
+        survey: &SurveyRules,
+    ) -> Result<InvitationResult, PortError> {
         let result = match self.suppression_of(form.business.email.as_str()).await? {
             Some(reason) => {
                 tracing::info!(form_id = %form.id, reason = reason.code(), "invitation not sent: address suppressed");
@@ -114,7 +141,7 @@ impl Invitations {
             .finish_invitation(&form.id, result.clone())
             .await?;
         self.events.publish(announced.into_iter().collect()).await;
-        Ok(Some(result))
+        Ok(result)
     }
 
     /// The survey section of the department's rules in force.

@@ -151,15 +151,22 @@ impl Issuance {
 
     /// Stores a form once per declaration key and sends its invitation once
     /// (which tells other systems about the new form). True if this call
-    /// created it.
-    async fn store_and_invite(&self, form: Form) -> Result<(bool, Form), PortError> {
+    /// created it. A new form is stored already leased to this call, so its invitation
+    /// costs two writes of the form (stored, then the outcome), not three.
+    async fn store_and_invite(&self, mut form: Form) -> Result<(bool, Form), PortError> {
+        let leased = self.invitations.lease_new_form(&mut form);
         let (created, mut form) = match self.forms.insert_form(&form).await? {
             InsertFormOutcome::Created => (true, form),
             InsertFormOutcome::Exists(existing) => (false, *existing),
         };
-        if form.awaits_invitation()
-            && let Some(result) = self.invitations.send_invitation(&form).await?
-        {
+        let result = if created && leased {
+            Some(self.invitations.send_leased_invitation(&form).await?)
+        } else if form.awaits_invitation() {
+            self.invitations.send_invitation(&form).await?
+        } else {
+            None
+        };
+        if let Some(result) = result {
             // This copy answers the caller; the stored form and its event
             // were written by the store.
             let _ = form.finish_invitation(&result);
