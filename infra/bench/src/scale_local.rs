@@ -199,6 +199,10 @@ pub async fn run(days: usize, per_day: usize, rated_share: f64) -> anyhow::Resul
         ));
     }
     let _ = running.stop.send(true);
+    // `CSQ_BENCH_KEEP=1` keeps the database for a look inside (sqlite3's dbstat).
+    if std::env::var_os("CSQ_BENCH_KEEP").is_some() {
+        println!("  database kept in {}", dir.keep().display());
+    }
     Ok(LocalScale {
         days,
         forms,

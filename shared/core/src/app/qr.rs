@@ -60,7 +60,9 @@ pub fn png(text: &str) -> Option<Vec<u8>> {
     }
     // Fast, not best: a 1-bit image of long runs compresses almost as well, and
     // `best` was a sixth of the local host's CPU when issuing forms (BENCHMARKS.md).
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Level 2, not 1: zlib-rs's level 1 (its quick strategy) left the image 10%
+    // larger than miniz's did.
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(2));
     z.write_all(&raw).ok()?;
     let idat = z.finish().ok()?;
     let mut ihdr = Vec::with_capacity(13);

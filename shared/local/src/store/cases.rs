@@ -133,9 +133,9 @@ impl CaseStore for SqliteStore {
                     "SELECT doc FROM case_events WHERE case_id = ?1 ORDER BY seq",
                 )?;
                 let docs = stmt
-                    .query_map([id], |r| r.get::<_, String>(0))?
+                    .query_map([id], |r| r.get::<_, StoredDoc>(0))?
                     .collect::<Result<Vec<_>, _>>()?;
-                docs.iter().map(|d| from_doc(d)).collect()
+                docs.iter().map(from_doc).collect()
             })
             .await
     }

@@ -11,9 +11,9 @@ impl EventOutbox for SqliteStore {
                 let mut stmt =
                     conn.prepare_cached("SELECT doc FROM event_outbox ORDER BY rowid LIMIT ?1")?;
                 let docs = stmt
-                    .query_map([limit.max(1)], |r| r.get::<_, String>(0))?
+                    .query_map([limit.max(1)], |r| r.get::<_, StoredDoc>(0))?
                     .collect::<Result<Vec<_>, _>>()?;
-                docs.iter().map(|d| from_doc(d)).collect()
+                docs.iter().map(from_doc).collect()
             })
             .await
     }

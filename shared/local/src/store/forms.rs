@@ -9,7 +9,7 @@ impl FormStore for SqliteStore {
         self.db
             .call("insert form", move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let existing: Option<String> = tx
+                let existing: Option<StoredDoc> = tx
                     .query_row("SELECT doc FROM forms WHERE declaration = ?1", [form.declaration_key()], |r| r.get(0))
                     .optional()?;
                 if let Some(doc) = existing {
@@ -47,7 +47,7 @@ impl FormStore for SqliteStore {
         self.db
             .call("form of declaration", move |conn| {
                 conn.query_row("SELECT doc FROM forms WHERE declaration = ?1", [key], |r| {
-                    r.get::<_, String>(0)
+                    r.get::<_, StoredDoc>(0)
                 })
                 .optional()?
                 .map(|d| from_doc(&d))
@@ -103,9 +103,9 @@ impl FormStore for SqliteStore {
                      ORDER BY issued_at, id LIMIT ?1",
                 )?;
                 let docs = stmt
-                    .query_map([limit.max(1)], |r| r.get::<_, String>(0))?
+                    .query_map([limit.max(1)], |r| r.get::<_, StoredDoc>(0))?
                     .collect::<Result<Vec<_>, _>>()?;
-                docs.iter().map(|d| from_doc(d)).collect()
+                docs.iter().map(from_doc).collect()
             })
             .await
     }
@@ -246,9 +246,9 @@ impl FormStore for SqliteStore {
                     "SELECT doc FROM complaint_outbox ORDER BY created_at, id LIMIT ?1",
                 )?;
                 let docs = stmt
-                    .query_map([limit.max(1)], |r| r.get::<_, String>(0))?
+                    .query_map([limit.max(1)], |r| r.get::<_, StoredDoc>(0))?
                     .collect::<Result<Vec<_>, _>>()?;
-                docs.iter().map(|d| from_doc(d)).collect()
+                docs.iter().map(from_doc).collect()
             })
             .await
     }

@@ -28,7 +28,7 @@ impl KioskRegistry for SqliteStore {
         self.db
             .call("kiosk", move |conn| {
                 conn.query_row("SELECT doc FROM kiosks WHERE id = ?1", [id], |r| {
-                    r.get::<_, String>(0)
+                    r.get::<_, StoredDoc>(0)
                 })
                 .optional()?
                 .map(|d| from_doc(&d))
@@ -43,9 +43,9 @@ impl KioskRegistry for SqliteStore {
                 let mut stmt = conn
                     .prepare_cached("SELECT doc FROM kiosks ORDER BY registered_at, id LIMIT ?1")?;
                 let docs = stmt
-                    .query_map([MAX_KIOSKS as i64], |r| r.get::<_, String>(0))?
+                    .query_map([MAX_KIOSKS as i64], |r| r.get::<_, StoredDoc>(0))?
                     .collect::<Result<Vec<_>, _>>()?;
-                docs.iter().map(|d| from_doc(d)).collect()
+                docs.iter().map(from_doc).collect()
             })
             .await
     }

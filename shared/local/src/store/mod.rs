@@ -6,6 +6,7 @@
 //! indexes need, as the DynamoDB items are.
 
 mod cases;
+mod doc;
 mod events;
 mod forms;
 mod kiosks;
@@ -15,6 +16,7 @@ mod person;
 mod sessions;
 mod stats;
 mod times;
+use doc::StoredDoc;
 
 use std::path::Path;
 
@@ -337,12 +339,12 @@ const MIGRATIONS: &[Migration] = &[
                  CREATE INDEX watch_cases_newest ON watch_cases (raised_on, id);",
             )?;
             // Times recorded before this release, indexed once from their documents.
-            let docs: Vec<String> = tx
+            let docs: Vec<StoredDoc> = tx
                 .prepare("SELECT doc FROM declaration_times")?
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             for doc in docs {
-                if let Ok(times) = serde_json::from_str(&doc) {
+                if let Ok(times) = serde_json::from_slice(&doc.0) {
                     times::index_business(tx, &times)?;
                 }
             }
@@ -376,13 +378,16 @@ fn backfill<V: rusqlite::ToSql>(
     column: &str,
     value_of: impl Fn(&str) -> V,
 ) -> rusqlite::Result<()> {
-    let docs: Vec<(String, String)> = conn
+    let docs: Vec<(String, StoredDoc)> = conn
         .prepare(&format!("SELECT id, doc FROM {table}"))?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     let mut update = conn.prepare(&format!("UPDATE {table} SET {column} = ?2 WHERE id = ?1"))?;
     for (id, doc) in docs {
-        update.execute(params![id, value_of(&doc)])?;
+        update.execute(params![
+            id,
+            value_of(std::str::from_utf8(&doc.0).unwrap_or_default())
+        ])?;
     }
     Ok(())
 }
@@ -474,7 +479,7 @@ impl SqliteStore {
         self.db
             .call("host status", move |conn| {
                 conn.query_row("SELECT doc FROM host_status WHERE name = ?1", [name], |r| {
-                    r.get::<_, String>(0)
+                    r.get::<_, StoredDoc>(0)
                 })
                 .optional()?
                 .map(|d| from_doc(&d))
@@ -484,18 +489,19 @@ impl SqliteStore {
     }
 }
 
-fn to_doc<T: Serialize>(t: &T) -> Result<String, StoreError> {
-    Ok(serde_json::to_string(t)?)
+/// A record's document as stored (`doc.rs`: deflated JSON).
+fn to_doc<T: Serialize>(t: &T) -> Result<Vec<u8>, StoreError> {
+    doc::encode(&serde_json::to_vec(t)?)
 }
 
-fn from_doc<T: DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    Ok(serde_json::from_str(s)?)
+fn from_doc<T: DeserializeOwned>(d: &StoredDoc) -> Result<T, StoreError> {
+    Ok(serde_json::from_slice(&d.0)?)
 }
 
 /// Reads one page of (cursor key..., doc) rows: the query selects one more row
 /// than asked, which tells whether a next page exists.
 fn page_of<T: DeserializeOwned>(
-    rows: Vec<(String, String)>,
+    rows: Vec<(String, StoredDoc)>,
     limit: u32,
 ) -> Result<Page<T>, StoreError> {
     let limit = limit.max(1) as usize;
@@ -541,7 +547,7 @@ fn keyset_page<T: DeserializeOwned>(
     let rows = conn
         .prepare_cached(&sql)?
         .query_map(args.as_slice(), |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            Ok((r.get::<_, String>(0)?, r.get::<_, StoredDoc>(1)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     page_of(rows, page.limit)
@@ -549,7 +555,7 @@ fn keyset_page<T: DeserializeOwned>(
 
 fn load_form(conn: &rusqlite::Connection, id: &str) -> Result<Option<Form>, StoreError> {
     conn.query_row("SELECT doc FROM forms WHERE id = ?1", [id], |r| {
-        r.get::<_, String>(0)
+        r.get::<_, StoredDoc>(0)
     })
     .optional()?
     .map(|d| from_doc(&d))
@@ -601,7 +607,7 @@ fn put_events(tx: &rusqlite::Transaction<'_>, events: &[Event]) -> Result<(), St
 
 fn load_case(conn: &rusqlite::Connection, id: &str) -> Result<Option<Case>, StoreError> {
     conn.query_row("SELECT doc FROM cases WHERE id = ?1", [id], |r| {
-        r.get::<_, String>(0)
+        r.get::<_, StoredDoc>(0)
     })
     .optional()?
     .map(|d| from_doc(&d))
@@ -740,7 +746,11 @@ mod tests {
                 let form = store.form(id).await.unwrap().expect("the form");
                 assert_eq!(&serde_json::to_string(&form).unwrap(), doc);
             }
-            let day = vn_day(from_doc::<Form>(&before[0].1).unwrap().issued_at);
+            let day = vn_day(
+                serde_json::from_str::<Form>(&before[0].1)
+                    .unwrap()
+                    .issued_at,
+            );
             let ratings = store.ratings_on(day, PageRequest::first(10)).await.unwrap();
             assert_eq!(ratings.items.len(), 1);
             let case = store.case(&ratings.items[0].form_id).await.unwrap();
@@ -749,7 +759,7 @@ mod tests {
             assert!(store.pending_invitations(10).await.unwrap().is_empty());
             // The person index was filled from the records written before it:
             // a person's request finds the old forms and the case.
-            let form = from_doc::<Form>(&before[0].1).unwrap();
+            let form = serde_json::from_str::<Form>(&before[0].1).unwrap();
             let key = csq_core::domain::privacy::person::email_key(form.business.email.as_str());
             let held = store.records_of_person(&key, 100).await.unwrap();
             let forms = held

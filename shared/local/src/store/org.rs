@@ -49,7 +49,7 @@ impl OrgStore for SqliteStore {
                     .query_row(
                         "SELECT doc, version FROM org_directory WHERE id = 1",
                         [],
-                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)),
+                        |r| Ok((r.get::<_, StoredDoc>(0)?, r.get::<_, u32>(1)?)),
                     )
                     .optional()?;
                 row.map(|(doc, version)| {
@@ -69,7 +69,7 @@ impl OrgStore for SqliteStore {
                 conn.query_row(
                     "SELECT doc FROM org_versions WHERE version = ?1",
                     [version],
-                    |r| r.get::<_, String>(0),
+                    |r| r.get::<_, StoredDoc>(0),
                 )
                 .optional()?
                 .map(|d| from_doc(&d))
@@ -91,7 +91,7 @@ impl OrgStore for SqliteStore {
                          ORDER BY version DESC LIMIT ?2",
                     )?
                     .query_map(params![before, page.limit.max(1) + 1], |r| {
-                        Ok((r.get::<_, u32>(0)?.to_string(), r.get::<_, String>(1)?))
+                        Ok((r.get::<_, u32>(0)?.to_string(), r.get::<_, StoredDoc>(1)?))
                     })?
                     .collect::<Result<Vec<_>, _>>()?;
                 page_of(rows, page.limit)
@@ -103,7 +103,7 @@ impl OrgStore for SqliteStore {
         self.db
             .call("case rules", |conn| {
                 conn.query_row("SELECT doc FROM case_rules WHERE id = 1", [], |r| {
-                    r.get::<_, String>(0)
+                    r.get::<_, StoredDoc>(0)
                 })
                 .optional()?
                 .map(|d| from_doc(&d))
@@ -160,7 +160,7 @@ impl SuppressionList for SqliteStore {
         self.db
             .call("suppressed", move |conn| {
                 conn.query_row("SELECT doc FROM suppressions WHERE key = ?1", [key], |r| {
-                    r.get::<_, String>(0)
+                    r.get::<_, StoredDoc>(0)
                 })
                 .optional()?
                 .map(|d| from_doc(&d))

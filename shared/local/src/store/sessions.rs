@@ -11,7 +11,7 @@ impl StaffSessions for SqliteStore {
         let key = address_key.to_owned();
         self.db
             .call("sign-in code", move |conn| {
-                let doc: Option<String> = conn
+                let doc: Option<StoredDoc> = conn
                     .prepare_cached("SELECT doc FROM sign_in_codes WHERE address_key = ?1")?
                     .query_row([key], |r| r.get(0))
                     .optional()?;
@@ -53,7 +53,7 @@ impl StaffSessions for SqliteStore {
         let key = token_hash.to_owned();
         self.db
             .call("staff session", move |conn| {
-                let doc: Option<String> = conn
+                let doc: Option<StoredDoc> = conn
                     .prepare_cached("SELECT doc FROM staff_sessions WHERE token_hash = ?1")?
                     .query_row([key], |r| r.get(0))
                     .optional()?;

@@ -35,9 +35,9 @@ impl StatsStore for SqliteStore {
                 let mut stmt = conn
                     .prepare_cached("SELECT doc FROM daily_stats WHERE unit = ?1 AND date BETWEEN ?2 AND ?3 ORDER BY date")?;
                 let docs = stmt
-                    .query_map(params![unit, from.to_string(), to.to_string()], |r| r.get::<_, String>(0))?
+                    .query_map(params![unit, from.to_string(), to.to_string()], |r| r.get::<_, StoredDoc>(0))?
                     .collect::<Result<Vec<_>, _>>()?;
-                docs.iter().map(|d| from_doc(d)).collect()
+                docs.iter().map(from_doc).collect()
             })
             .await
     }
@@ -62,7 +62,7 @@ impl StatsStore for SqliteStore {
                 conn.query_row(
                     "SELECT doc FROM early_warnings ORDER BY week_end DESC LIMIT 1",
                     [],
-                    |r| r.get::<_, String>(0),
+                    |r| r.get::<_, StoredDoc>(0),
                 )
                 .optional()?
                 .map(|d| from_doc(&d))

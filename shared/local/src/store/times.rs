@@ -17,7 +17,7 @@ impl TimesStore for SqliteStore {
                 conn.query_row(
                     "SELECT doc FROM declaration_times WHERE number = ?1",
                     [number],
-                    |r| r.get::<_, String>(0),
+                    |r| r.get::<_, StoredDoc>(0),
                 )
                 .optional()?
                 .map(|d| from_doc(&d))
@@ -72,10 +72,10 @@ impl TimesStore for SqliteStore {
                 )?;
                 let docs = stmt
                     .query_map(params![office, tax_code, from, to, limit.max(1)], |r| {
-                        r.get::<_, String>(0)
+                        r.get::<_, StoredDoc>(0)
                     })?
                     .collect::<Result<Vec<_>, _>>()?;
-                docs.iter().map(|d| from_doc(d)).collect()
+                docs.iter().map(from_doc).collect()
             })
             .await
     }
@@ -96,7 +96,7 @@ impl TimesStore for SqliteStore {
                 )?;
                 let rows = stmt
                     .query_map(params![day, after, limit + 1], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                        Ok((r.get::<_, String>(0)?, r.get::<_, StoredDoc>(1)?))
                     })?
                     .collect::<Result<Vec<_>, _>>()?;
                 let more = rows.len() > limit as usize;
@@ -170,7 +170,7 @@ impl WatchStore for SqliteStore {
         self.db
             .call("watch case", move |conn| {
                 conn.query_row("SELECT doc FROM watch_cases WHERE id = ?1", [id], |r| {
-                    r.get::<_, String>(0)
+                    r.get::<_, StoredDoc>(0)
                 })
                 .optional()?
                 .map(|d| from_doc(&d))
@@ -186,9 +186,9 @@ impl WatchStore for SqliteStore {
                     "SELECT doc FROM watch_cases ORDER BY raised_on DESC, id LIMIT ?1",
                 )?;
                 let docs = stmt
-                    .query_map([MAX_WATCH_CASES], |r| r.get::<_, String>(0))?
+                    .query_map([MAX_WATCH_CASES], |r| r.get::<_, StoredDoc>(0))?
                     .collect::<Result<Vec<_>, _>>()?;
-                docs.iter().map(|d| from_doc(d)).collect()
+                docs.iter().map(from_doc).collect()
             })
             .await
     }
