@@ -31,7 +31,10 @@ fi
 
 if $prepare_only; then exit 0; fi
 
-cargo build --quiet --bin csq
+# The test command's own build (the same targets, so the same features): after
+# it, nothing to do. `--bin csq` alone resolved features differently and rebuilt
+# the store and the host crates in every CI run.
+cargo build --quiet --workspace --tests --bins
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 CSQ_NIGHTLY_AT=off target/debug/csq --data-dir "$data" serve --demo --bind "127.0.0.1:$port" > target/page-check-host.log 2>&1 &
