@@ -60,7 +60,7 @@ impl Housekeeping {
                 .daily(&units::unit(&office), first, week_end)
                 .await?;
             let mut office_kinds: BTreeMap<String, KindCounts> = BTreeMap::new();
-            for r in rows.iter().filter(|r| r.unit == units::unit(&office)) {
+            for r in &rows {
                 for (kind, counts) in &r.kinds {
                     office_kinds.entry(kind.clone()).or_default().add(counts);
                 }
