@@ -11,6 +11,11 @@
 #                                    day and table size, the embedded store at an
 #                                    office's volume (5 and 20 working days), and the
 #                                    local host's throughput (≈ 45 min)
+#   bash scripts/bench.sh --year     only the embedded store at a year of Hai Phong's volume
+#                                    (250 working days of 12,000 declarations, written
+#                                    in bulk through the store's write paths, every
+#                                    night's job run), beside a month made by the same
+#                                    command (≈ 40 min)
 #   bash scripts/bench.sh --all      all of it
 #
 # RUNS=15 sets the cold starts per binary.
@@ -18,16 +23,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-build=false; scale=false
+build=false; scale=false; year=false; lambdas=true
 for a in "$@"; do
   case $a in
     --build) build=true ;;
     --scale) scale=true ;;
-    --all) build=true; scale=true ;;
+    --year) year=true; [ $# -eq 1 ] && lambdas=false ;;
+    --all) build=true; scale=true; year=true ;;
     *) echo "unknown option $a" >&2; exit 2 ;;
   esac
 done
 
+# The deployable functions (and --build, --scale): all but `--year` given alone.
+if $lambdas; then
 install_venv .venv infra/requirements-test.txt
 install_tool lambda cargo-lambda==1.9.2
 export PATH="$PWD/.tools/lambda/bin:$PATH"
@@ -98,4 +106,14 @@ if $scale; then
   done
   echo "== local host throughput (cargo bench -p csq-tests: page + submission over loopback)"
   CSQ_BENCH_FORMS=${CSQ_BENCH_FORMS:-2000} cargo bench -p csq-tests --bench submissions
+fi
+fi
+
+if $year; then
+  echo "== the embedded store at a month and at a year of Hai Phong's volume (bulk: the"
+  echo "   records the use cases write, through the store's write paths; every night's job run)"
+  cargo build --quiet --profile bench -p csq-bench
+  for days in ${YEAR_DAYS:-22 250}; do
+    target/release/csq-bench embedded-scale --bulk --days "$days" --per-day 12000 --rated 0.3
+  done
 fi

@@ -254,11 +254,10 @@ async fn an_upgrade_backs_the_data_directory_up_before_migrating_it() {
     .unwrap();
     assert!(!data_dir.join("backups").exists());
 
-    // The directory as the previous release left it: its last migration undone.
+    // The directory as the previous release left it: numbered one schema back
+    // (the last migration rebuilds tables in a layout, which it may do again).
     {
         let conn = rusqlite::Connection::open(&store).unwrap();
-        conn.execute_batch("DROP TABLE times_by_business; DROP TABLE watch_cases;")
-            .unwrap();
         conn.pragma_update(None, "user_version", current - 1)
             .unwrap();
     }

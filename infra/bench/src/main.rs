@@ -1,5 +1,6 @@
 //! `csq-bench artifacts|cold-start|nightly-requests --bin-dir DIR [--endpoint URL]` and
-//! `csq-bench embedded-scale --days N --per-day N --rated SHARE`: see `scripts/bench.sh`.
+//! `csq-bench embedded-scale --days N --per-day N --rated SHARE [--bulk]`: see `scripts/bench.sh`
+//! (it runs `csq-bench embedded-measure --dir DIR --last-day DAY` for its second half).
 
 use std::path::PathBuf;
 
@@ -17,25 +18,78 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().cloned().unwrap_or_default();
+    if command == "embedded-measure" {
+        // The measuring half of `embedded-scale`, in a process of its own.
+        let dir = PathBuf::from(arg(&args, "--dir").context("--dir DIR")?);
+        let last_day = arg(&args, "--last-day")
+            .context("--last-day DAY")?
+            .parse()?;
+        let samples: usize = arg(&args, "--samples").map_or(Ok(50), |v| v.parse())?;
+        let m = csq_bench::scale_local::measure(&dir, last_day, samples).await?;
+        println!("{}", serde_json::to_string(&m)?);
+        return Ok(());
+    }
     if command == "embedded-scale" {
-        // One size per process: the peak memory is the process's.
         let days: usize = arg(&args, "--days").map_or(Ok(22), |v| v.parse())?;
         let per_day: usize = arg(&args, "--per-day").map_or(Ok(12_000), |v| v.parse())?;
         let share: f64 = arg(&args, "--rated").map_or(Ok(0.3), |v| v.parse())?;
-        let r = csq_bench::scale_local::run(days, per_day, share).await?;
+        let generation = if args.iter().any(|a| a == "--bulk") {
+            csq_bench::scale_local::Generation::Bulk
+        } else {
+            csq_bench::scale_local::Generation::Core
+        };
+        let dir = tempfile::tempdir()?;
+        let g =
+            csq_bench::scale_local::generate(dir.path(), days, per_day, share, generation).await?;
         println!(
-            "  {} working days: {} forms, {} rated; generated in {:.0} s ({:.0} forms/s); database {:.0} MB; nightly for the last day {:.2} s; peak RSS {:.0} MB",
-            r.days,
-            r.forms,
-            r.rated,
-            r.generate_seconds,
-            r.forms as f64 / r.generate_seconds,
-            r.database_bytes as f64 / 1_048_576.0,
-            r.nightly_seconds,
-            r.peak_rss_mb
+            "  {days} working days ({generation:?}): {} forms, {} rated, {} cases; generated in {:.0} s ({:.0} forms/s, every night's job included); peak RSS {:.0} MB",
+            g.forms,
+            g.rated,
+            g.cases,
+            g.seconds,
+            g.forms as f64 / g.seconds,
+            g.peak_rss_mb
         );
-        for (route, p50, p99) in &r.routes {
-            println!("    GET {route:<14} p50 {p50:6.1} ms  p99 {p99:6.1} ms");
+        // Measured by a fresh process: its peak memory is the host's at work.
+        let out = std::process::Command::new(std::env::current_exe()?)
+            .arg("embedded-measure")
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--last-day", &g.last_day.to_string()])
+            .stderr(std::process::Stdio::inherit())
+            .output()?;
+        anyhow::ensure!(out.status.success(), "embedded-measure failed");
+        let m: csq_bench::scale_local::Measured = serde_json::from_slice(&out.stdout)?;
+        println!(
+            "    database after a checkpoint {:.1} MB ({:.2} KB a form); nightly for the last day {:.2} s; `csq backup` {:.1} s, {:.1} MB; the host's peak RSS {:.0} MB",
+            m.database_bytes as f64 / 1_048_576.0,
+            m.database_bytes as f64 / 1024.0 / g.forms as f64,
+            m.nightly_seconds,
+            m.backup.0,
+            m.backup.1 as f64 / 1_048_576.0,
+            m.peak_rss_mb
+        );
+        let steps: Vec<String> = m
+            .peak_rss_by_step
+            .iter()
+            .map(|(step, mb)| format!("{step} {mb:.0}"))
+            .collect();
+        println!(
+            "    the host's peak RSS after each step (MB): {}",
+            steps.join(", ")
+        );
+        for (route, p50, p99) in &m.routes {
+            println!("    GET {route:<76} p50 {p50:7.1} ms  p99 {p99:7.1} ms");
+        }
+        for (export, seconds, bytes) in &m.exports {
+            println!(
+                "    GET {export:<76} {seconds:6.1} s  {:8.1} MB",
+                *bytes as f64 / 1_048_576.0
+            );
+        }
+        // `CSQ_BENCH_KEEP=1` keeps the data directory for a look inside (sqlite3's dbstat).
+        if std::env::var_os("CSQ_BENCH_KEEP").is_some() {
+            println!("  data directory kept in {}", dir.keep().display());
         }
         return Ok(());
     }

@@ -488,6 +488,9 @@ pub struct RunningHost {
     pub host: LocalHost,
     pub addr: SocketAddr,
     pub stop: watch::Sender<bool>,
+    /// Ends once the server has stopped after `stop` and let go of the data
+    /// directory (another host may then serve it).
+    pub stopped: tokio::task::JoinHandle<()>,
 }
 
 /// Opens the host on `config` (its `bind` may use port 0) and serves it in the
@@ -500,10 +503,15 @@ pub async fn spawn(config: HostConfig, clock: Arc<dyn Clock>) -> anyhow::Result<
     host.connect_identity_provider().await?;
     let (stop, stop_rx) = watch::channel(false);
     let serving = host.clone();
-    tokio::spawn(async move {
+    let stopped = tokio::spawn(async move {
         if let Err(e) = serving.serve(listener, stop_rx).await {
             tracing::error!(error = %e, "local host stopped");
         }
     });
-    Ok(RunningHost { host, addr, stop })
+    Ok(RunningHost {
+        host,
+        addr,
+        stop,
+        stopped,
+    })
 }

@@ -145,6 +145,23 @@ pub struct SubmissionWrite {
     pub events: Vec<Event>,
 }
 
+impl SubmissionWrite {
+    /// What storing `submission` of `form` at `now` writes: its ratings, its
+    /// complaint if it makes one, and the `rating.submitted` event.
+    pub fn new(form: &Form, submission: Submission, now: DateTime<Utc>) -> SubmissionWrite {
+        let complaint = Complaint::from_submission(form, &submission, now);
+        let submitted = Event::rating_submitted(form, &submission, now, complaint.as_ref());
+        SubmissionWrite {
+            form_id: form.id.clone(),
+            submitted_at: now,
+            ratings: RatingRecord::from_submission(form, &submission, now),
+            submission,
+            complaint,
+            events: vec![submitted],
+        }
+    }
+}
+
 #[async_trait]
 pub trait FormStore: Send + Sync {
     /// Conditional put keyed by declaration number (DECL#number) and form id.

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use csq_core::ports::{PortError, PortResult};
-use rusqlite::Connection;
+use rusqlite::{Connection, Savepoint, Transaction, TransactionBehavior};
 
 #[derive(Clone)]
 pub(crate) struct Db {
@@ -71,6 +71,27 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")
     }
 
+    /// Opens one transaction that every store write joins (each as a savepoint)
+    /// until `commit_bulk`: a bulk load commits once per batch, not once per
+    /// record. Reads on this connection see the load's writes; other processes
+    /// see them at the commit. Nothing else should share the store meanwhile.
+    pub(crate) async fn begin_bulk(&self) -> PortResult<()> {
+        self.call("begin bulk load", |conn| {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Commits the bulk load's transaction (`begin_bulk`).
+    pub(crate) async fn commit_bulk(&self) -> PortResult<()> {
+        self.call("commit bulk load", |conn| {
+            conn.execute_batch("COMMIT")?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Runs `f` with the connection on a blocking thread.
     pub(crate) async fn call<T, F>(&self, what: &'static str, f: F) -> PortResult<T>
     where
@@ -94,6 +115,46 @@ impl Db {
             StoreError::BadCursor => PortError::bad_cursor(format!("{name}: {what}")),
             e => PortError::new(format!("{name}: {what}"), e),
         })
+    }
+}
+
+/// The transaction of one store write: its own `BEGIN IMMEDIATE` (the check and the
+/// write cannot interleave with another process's writer), or, inside a bulk load's
+/// transaction (`Db::begin_bulk`), a savepoint of it, so the same write path commits
+/// into the load and still undoes just its own work when it fails.
+pub(crate) enum WriteTx<'c> {
+    Own(Transaction<'c>),
+    InBulk(Savepoint<'c>),
+}
+
+impl WriteTx<'_> {
+    pub(crate) fn commit(self) -> rusqlite::Result<()> {
+        match self {
+            WriteTx::Own(tx) => tx.commit(),
+            WriteTx::InBulk(sp) => sp.commit(),
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            WriteTx::Own(tx) => tx,
+            WriteTx::InBulk(sp) => sp,
+        }
+    }
+}
+
+/// Begins a store write (see `WriteTx`).
+pub(crate) fn write_tx(conn: &mut Connection) -> rusqlite::Result<WriteTx<'_>> {
+    if conn.is_autocommit() {
+        Ok(WriteTx::Own(conn.transaction_with_behavior(
+            TransactionBehavior::Immediate,
+        )?))
+    } else {
+        Ok(WriteTx::InBulk(conn.savepoint()?))
     }
 }
 

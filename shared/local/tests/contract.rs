@@ -88,6 +88,89 @@ mod stats_and_org {
     });
 }
 
+/// The same suites with every write inside a bulk load's transaction: each write
+/// path, joined to the load as a savepoint, still stores, refuses and undoes its own
+/// work as on its own.
+mod in_bulk_load {
+    use super::*;
+
+    async fn loading() -> Arc<SqliteStore> {
+        let store = store().await;
+        store.begin_bulk_load().await.unwrap();
+        store
+    }
+
+    mod form_store {
+        use super::*;
+        csq_contract::form_store_contract!(async {
+            loading().await as Arc<dyn csq_core::ports::FormStore>
+        });
+    }
+
+    mod case_store {
+        use super::*;
+        csq_contract::case_store_contract!(async {
+            loading().await as Arc<dyn csq_core::ports::CaseStore>
+        });
+    }
+
+    mod times_store {
+        use super::*;
+        csq_contract::times_store_contract!(async {
+            loading().await as Arc<dyn csq_core::ports::TimesStore>
+        });
+    }
+
+    mod stats_and_org {
+        use super::*;
+        csq_contract::stats_and_org_contract!(async {
+            loading().await as Arc<dyn csq_contract::misc::StatsAndOrg>
+        });
+    }
+}
+
+/// A bulk load's writes reach the file at its commit, not before; a write that
+/// refuses inside it (an existing declaration) leaves the load as it was.
+#[tokio::test]
+async fn a_bulk_load_commits_its_writes_once() {
+    use csq_core::ports::{FormStore, InsertFormOutcome};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("csq.sqlite");
+    let store = SqliteStore::open(&path).unwrap();
+    let at = csq_contract::fixtures::on_test_day(0);
+    let first = csq_contract::fixtures::form(&csq_contract::fixtures::declaration_number(), at);
+    let second = csq_contract::fixtures::form(&csq_contract::fixtures::declaration_number(), at);
+    store.begin_bulk_load().await.unwrap();
+    assert!(matches!(
+        store.insert_form(&first).await.unwrap(),
+        InsertFormOutcome::Created
+    ));
+    let mut again = first.clone();
+    again.id = "another-id".into();
+    assert!(matches!(
+        store.insert_form(&again).await.unwrap(),
+        InsertFormOutcome::Exists(_)
+    ));
+    assert!(matches!(
+        store.insert_form(&second).await.unwrap(),
+        InsertFormOutcome::Created
+    ));
+    // Another connection (another process) sees nothing yet.
+    let outside = rusqlite::Connection::open(&path).unwrap();
+    let count = |c: &rusqlite::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM forms", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&outside), 0);
+    store.commit_bulk_load().await.unwrap();
+    assert_eq!(count(&outside), 2);
+    assert!(store.form("another-id").await.unwrap().is_none());
+    // Writes after the commit are on their own again.
+    let third = csq_contract::fixtures::form(&csq_contract::fixtures::declaration_number(), at);
+    store.insert_form(&third).await.unwrap();
+    assert_eq!(count(&outside), 3);
+}
+
 mod complaint_queue {
     use super::*;
     csq_contract::queue_contract!(async { queue().await as Arc<dyn csq_contract::queue::Queue> });

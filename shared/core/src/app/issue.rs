@@ -119,11 +119,29 @@ impl Issuance {
     pub async fn issue_form(&self, request: FormRequest) -> Result<IssueOutcome, IssueError> {
         let now = self.clock.now();
         let times = request.times.clone();
-        let problems = times.check(request.declaration.registered_at, now);
+        let current = self.directory.current_org().await?;
+        let form = self.new_form(request, now, current.as_ref())?;
+        let (created, form) = self.store_and_invite(form).await?;
+        if !times.is_empty() {
+            self.store_times(&form, &times).await?;
+        }
+        Ok(IssueOutcome { created, form })
+    }
+
+    /// The form a request makes at `now` under the directory in force (its
+    /// version and tree), not yet stored: its times checked, its units placed
+    /// in the tree, its limits set. A bulk load of test records writes what
+    /// this returns through the store.
+    pub fn new_form(
+        &self,
+        request: FormRequest,
+        now: DateTime<Utc>,
+        current: Option<&(u32, OrgDirectory)>,
+    ) -> Result<Form, IssueError> {
+        let problems = request.times.check(request.declaration.registered_at, now);
         if !problems.is_empty() {
             return Err(IssueError::InvalidTimes(problems));
         }
-        let current = self.directory.current_org().await?;
         let unknown_units = current
             .as_ref()
             .map(|(_, o)| unknown_units(o, &request.declaration, &request.handling))
@@ -139,14 +157,10 @@ impl Issuance {
             now + self.settings.personal_data_retention,
             unknown_units,
         );
-        if let Some((version, org)) = &current {
+        if let Some((version, org)) = current {
             form.place_in_org(org, (*version > 0).then_some(*version));
         }
-        let (created, form) = self.store_and_invite(form).await?;
-        if !times.is_empty() {
-            self.store_times(&form, &times).await?;
-        }
-        Ok(IssueOutcome { created, form })
+        Ok(form)
     }
 
     /// Stores a form once per declaration key and sends its invitation once

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{Publisher, Settings};
 use crate::domain::complaint::Complaint;
 use crate::domain::fields::FieldError;
-use crate::domain::form::{Channel, Form, FormStatus, RatingRecord, Submission};
+use crate::domain::form::{Channel, Form, FormStatus, Submission};
 use crate::domain::kiosk::Kiosk;
 use crate::domain::submission::parse_submission;
 use crate::ports::{
@@ -211,22 +211,8 @@ impl Rating {
         {
             submission.channel = Some(Channel::recorded(via, true));
         }
-        let now = self.clock.now();
-        let complaint = Complaint::from_submission(&form, &submission, now);
-        let submitted = crate::domain::event::Event::rating_submitted(
-            &form,
-            &submission,
-            now,
-            complaint.as_ref(),
-        );
-        let write = SubmissionWrite {
-            form_id: form.id.clone(),
-            submitted_at: now,
-            ratings: RatingRecord::from_submission(&form, &submission, now),
-            submission,
-            complaint: complaint.clone(),
-            events: vec![submitted.clone()],
-        };
+        let write = SubmissionWrite::new(&form, submission, self.clock.now());
+        let (complaint, submitted) = (write.complaint.clone(), write.events.clone());
         match self.forms.submit(&write).await? {
             SubmitOutcome::Stored => {}
             SubmitOutcome::AlreadySubmitted => {
@@ -236,7 +222,7 @@ impl Rating {
             SubmitOutcome::NotFound => return Err(LinkError::NotFound.into()),
         }
         tracing::info!(form_id = %form.id, complaint = complaint.is_some(), "form submitted");
-        self.events.publish(vec![submitted]).await;
+        self.events.publish(submitted).await;
         if let Some(c) = &complaint {
             dispatch_complaint(self.forms.as_ref(), self.queue.as_ref(), c).await;
         }

@@ -13,7 +13,7 @@ impl CaseStore for SqliteStore {
         let (case, event, announce) = (case.clone(), event.clone(), announce.to_vec());
         self.db
             .call("open case", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 if let Some(existing) = load_case(&tx, &case.id)? {
                     return Ok(OpenCaseOutcome::Exists(Box::new(existing)));
                 }
@@ -62,7 +62,7 @@ impl CaseStore for SqliteStore {
         let (case, event, announce) = (case.clone(), event.clone(), announce.to_vec());
         self.db
             .call("update case", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let outcome = update_case_tx(&tx, &case, expected_version, &event, &announce)?;
                 tx.commit()?;
                 Ok(outcome)
@@ -86,7 +86,7 @@ impl CaseStore for SqliteStore {
         );
         self.db
             .call("record handling rating", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let outcome = update_case_tx(&tx, &case, expected_version, &event, &announce)?;
                 if outcome == UpdateCaseOutcome::Updated {
                     tx.execute(

@@ -22,7 +22,7 @@ impl EventOutbox for SqliteStore {
         let ids = event_ids.to_vec();
         self.db
             .call("events relayed", move |conn| {
-                let tx = conn.transaction()?;
+                let tx = crate::db::write_tx(conn)?;
                 {
                     let mut delete = tx.prepare_cached("DELETE FROM event_outbox WHERE id = ?1")?;
                     for id in &ids {

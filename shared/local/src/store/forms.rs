@@ -8,7 +8,7 @@ impl FormStore for SqliteStore {
         let form = form.clone();
         self.db
             .call("insert form", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let existing: Option<StoredDoc> = tx
                     .query_row("SELECT doc FROM forms WHERE declaration = ?1", [form.declaration_key()], |r| r.get(0))
                     .optional()?;
@@ -118,7 +118,7 @@ impl FormStore for SqliteStore {
         let id = form_id.to_owned();
         self.db
             .call("finish invitation", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let Some(mut form) = load_form(&tx, &id)? else {
                     return Ok(None);
                 };
@@ -135,7 +135,7 @@ impl FormStore for SqliteStore {
         let write = write.clone();
         self.db
             .call("submit form", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let Some(mut form) = load_form(&tx, &write.form_id)? else {
                     return Ok(SubmitOutcome::NotFound);
                 };
@@ -257,7 +257,7 @@ impl FormStore for SqliteStore {
         let now = ts(now);
         self.db
             .call("drop expired forms", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 tx.execute(
                     &format!("DELETE FROM ratings WHERE form_id IN ({EXPIRED})"),
                     [&now],

@@ -40,7 +40,7 @@ use csq_core::ports::{
     PortError, PortResult, SaveOrgOutcome, StatsStore, SubmissionWrite, SubmitOutcome,
     SuppressionList, UpdateCaseOutcome,
 };
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -351,6 +351,60 @@ const MIGRATIONS: &[Migration] = &[
             Ok(())
         },
     },
+    Migration {
+        what: "tables keyed by their own columns kept in key order (WITHOUT ROWID): one copy of each key, not a row and an index",
+        apply: |tx| {
+            // Each table is copied into its new layout and renamed: one pass
+            // over it, once, in the migration's transaction. Rebuilding a table
+            // already in this layout gives the same table.
+            for (table, columns, key, indexes) in [
+                (
+                    "ratings",
+                    "form_id TEXT NOT NULL, subject_key TEXT NOT NULL, day TEXT NOT NULL, submitted_at TEXT NOT NULL, doc TEXT NOT NULL",
+                    "form_id, subject_key",
+                    "CREATE INDEX ratings_by_day ON ratings (day, submitted_at, form_id, subject_key);",
+                ),
+                (
+                    "person_index",
+                    "key TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, until TEXT NOT NULL",
+                    "key, kind, id",
+                    "CREATE INDEX person_index_until ON person_index (until);",
+                ),
+                (
+                    "declaration_times",
+                    "number TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL",
+                    "number",
+                    "",
+                ),
+                (
+                    "times_by_day",
+                    "day TEXT NOT NULL, number TEXT NOT NULL, doc TEXT NOT NULL",
+                    "day, number",
+                    "",
+                ),
+                (
+                    "times_by_business",
+                    "office TEXT NOT NULL, tax_code TEXT NOT NULL, registered_at TEXT NOT NULL, number TEXT NOT NULL",
+                    "office, tax_code, registered_at, number",
+                    "",
+                ),
+            ] {
+                let names: Vec<&str> = columns
+                    .split(", ")
+                    .filter_map(|c| c.split(' ').next())
+                    .collect();
+                let names = names.join(", ");
+                tx.execute_batch(&format!(
+                    "CREATE TABLE {table}_keyed ({columns}, PRIMARY KEY ({key})) WITHOUT ROWID;
+                     INSERT INTO {table}_keyed ({names}) SELECT {names} FROM {table};
+                     DROP TABLE {table};
+                     ALTER TABLE {table}_keyed RENAME TO {table};
+                     {indexes}"
+                ))?;
+            }
+            Ok(())
+        },
+    },
 ];
 
 /// Indexes a record under each person key it holds (already there: kept).
@@ -451,6 +505,19 @@ impl SqliteStore {
         Ok(SqliteStore {
             db: Db::open_migrated(path, "store", MIGRATIONS)?,
         })
+    }
+
+    /// Starts a bulk load: every write until `commit_bulk_load` goes through its
+    /// usual path into one transaction (a generator writing a year of records
+    /// commits once a day, not several times a record). Only for a store no
+    /// one else is writing to.
+    pub async fn begin_bulk_load(&self) -> PortResult<()> {
+        self.db.begin_bulk().await
+    }
+
+    /// Commits what was written since `begin_bulk_load`.
+    pub async fn commit_bulk_load(&self) -> PortResult<()> {
+        self.db.commit_bulk().await
     }
 
     /// Records one of the host's own facts (`name`: `readiness`, `nightly`):
@@ -582,7 +649,7 @@ fn update_form<R>(
     id: &str,
     f: impl FnOnce(&mut Form) -> Option<R>,
 ) -> Result<Option<R>, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = crate::db::write_tx(conn)?;
     let Some(mut form) = load_form(&tx, id)? else {
         return Ok(None);
     };
@@ -596,7 +663,7 @@ fn update_form<R>(
 
 /// Puts events in the outbox within the caller's transaction; one already
 /// there (same id) is kept as it is.
-fn put_events(tx: &rusqlite::Transaction<'_>, events: &[Event]) -> Result<(), StoreError> {
+fn put_events(tx: &rusqlite::Connection, events: &[Event]) -> Result<(), StoreError> {
     let mut insert =
         tx.prepare_cached("INSERT OR IGNORE INTO event_outbox (id, at, doc) VALUES (?1, ?2, ?3)")?;
     for e in events {
@@ -614,7 +681,7 @@ fn load_case(conn: &rusqlite::Connection, id: &str) -> Result<Option<Case>, Stor
     .transpose()
 }
 
-fn append_event(tx: &rusqlite::Transaction<'_>, event: &CaseEvent) -> Result<(), StoreError> {
+fn append_event(tx: &rusqlite::Connection, event: &CaseEvent) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO case_events (case_id, seq, doc)
          VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = ?1), ?2)",
@@ -636,7 +703,7 @@ fn case_columns(case: &Case) -> (String, Option<String>, Option<String>, Option<
 /// The case update conditional on its version, with its audit event and the
 /// events it announces.
 fn update_case_tx(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     case: &Case,
     expected_version: u32,
     event: &CaseEvent,
@@ -680,6 +747,54 @@ mod tests {
             tx.commit().unwrap();
         }
         conn
+    }
+
+    /// The last migration keeps each keyed table's rows and stores them once,
+    /// in key order: no rowid, no second copy of the key in an index.
+    #[test]
+    fn keyed_tables_keep_their_rows_without_a_rowid() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        let (last, before) = MIGRATIONS.split_last().unwrap();
+        for m in before {
+            let tx = conn.transaction().unwrap();
+            (m.apply)(&tx).unwrap();
+            tx.commit().unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO ratings (form_id, subject_key, day, submitted_at, doc) VALUES ('f1', 'office', '2026-12-07', 't', 'd');
+             INSERT INTO person_index (key, kind, id, until) VALUES ('k', 'form', 'f1', 'u');
+             INSERT INTO declaration_times (number, version, doc) VALUES ('101', 1, 'd');
+             INSERT INTO times_by_day (day, number, doc) VALUES ('2026-12-07', '101', 'd');
+             INSERT INTO times_by_business (office, tax_code, registered_at, number) VALUES ('91AA', '0100', 't', '101');",
+        )
+        .unwrap();
+        let tx = conn.transaction().unwrap();
+        (last.apply)(&tx).unwrap();
+        tx.commit().unwrap();
+        for table in [
+            "ratings",
+            "person_index",
+            "declaration_times",
+            "times_by_day",
+            "times_by_business",
+        ] {
+            let rows: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(rows, 1, "{table}");
+            assert!(
+                conn.prepare(&format!("SELECT rowid FROM {table}")).is_err(),
+                "{table} has no rowid"
+            );
+        }
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('ratings_by_day', 'person_index_until')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 2);
     }
 
     /// The steps SQLite plans for `statement`.

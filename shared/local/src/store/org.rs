@@ -15,7 +15,7 @@ impl OrgStore for SqliteStore {
         let version = summary.version;
         self.db
             .call("save org version", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let current: u32 = tx
                     .query_row("SELECT version FROM org_directory WHERE id = 1", [], |r| {
                         r.get(0)
@@ -117,7 +117,7 @@ impl OrgStore for SqliteStore {
         let version = rules.version;
         self.db
             .call("save case rules", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let current: u32 = tx
                     .query_row("SELECT version FROM case_rules WHERE id = 1", [], |r| {
                         r.get(0)

@@ -41,7 +41,7 @@ impl PersonIndex for SqliteStore {
         let records = records.to_vec();
         self.db
             .call("unindex person", move |conn| {
-                let tx = conn.transaction()?;
+                let tx = crate::db::write_tx(conn)?;
                 {
                     let mut delete = tx.prepare_cached(
                         "DELETE FROM person_index WHERE key = ?1 AND kind = ?2 AND id = ?3",

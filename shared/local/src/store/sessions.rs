@@ -94,7 +94,7 @@ impl StaffSessions for SqliteStore {
         let now = ts(now);
         self.db
             .call("drop ended sign-ins", move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 // The one boundary rule: ended at the instant named.
                 let sessions =
                     tx.execute("DELETE FROM staff_sessions WHERE ends_at <= ?1", [&now])?;

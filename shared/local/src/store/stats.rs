@@ -8,7 +8,7 @@ impl StatsStore for SqliteStore {
         let stats = stats.to_vec();
         self.db
             .call("put daily stats", move |conn| {
-                let tx = conn.transaction()?;
+                let tx = crate::db::write_tx(conn)?;
                 {
                     let mut stmt = tx.prepare_cached(
                         "INSERT OR REPLACE INTO daily_stats (unit, date, doc) VALUES (?1, ?2, ?3)",

@@ -31,7 +31,7 @@ impl TimesStore for SqliteStore {
         self.db
             .call("save times", move |conn| {
                 let doc = to_doc(&times)?;
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let stored = stored_version(&tx, "SELECT version FROM declaration_times WHERE number = ?1", &times.number)?;
                 if !versions::follows(times.version, stored) {
                     return Ok(false);
@@ -145,7 +145,7 @@ impl WatchStore for SqliteStore {
         self.db
             .call("save watch case", move |conn| {
                 let doc = to_doc(&case)?;
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let stored = stored_version(
                     &tx,
                     "SELECT version FROM watch_cases WHERE id = ?1",
