@@ -15,7 +15,7 @@
 #                                    (250 working days of 12,000 declarations, written
 #                                    in bulk through the store's write paths, every
 #                                    night's job run), beside a month made by the same
-#                                    command (≈ 40 min)
+#                                    command (≈ 1.5 hours: the year ≈ 80 min)
 #   bash scripts/bench.sh --all      all of it
 #
 # RUNS=15 sets the cold starts per binary.

@@ -366,7 +366,18 @@ pub async fn measure(
         format!("/v1/stats.csv?unit=department&from={year_ago}&to={last_day}&children=true"),
     ] {
         let t = Instant::now();
-        let bytes = get(path.clone()).await?.len() as u64;
+        // Counted as it streams: the client holding a year's CSV would count
+        // its buffer as the host's memory (one process).
+        let mut res = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        anyhow::ensure!(res.status().is_success(), "GET {path}: {}", res.status());
+        let mut bytes = 0;
+        while let Some(chunk) = res.chunk().await? {
+            bytes += chunk.len() as u64;
+        }
         exports.push((path, t.elapsed().as_secs_f64(), bytes));
     }
     let _ = running.stop.send(true);
