@@ -75,7 +75,9 @@ impl StatsStore for SqliteStore {
 #[async_trait]
 impl AuditLog for SqliteStore {
     async fn record(&self, entry: &AuditEntry) -> PortResult<()> {
-        let doc = serde_json::to_string(entry).map_err(|e| PortError::new("audit", e))?;
+        // Deflated like every other document: an entry lists the ids a reader was
+        // shown, and a year's export writes thousands of them.
+        let doc = to_doc(entry).map_err(|e| PortError::new("audit", e))?;
         let (day, at, id, keep) = (
             vn_day(entry.at).to_string(),
             ts(entry.at),
