@@ -290,7 +290,8 @@ pub async fn measure(
     );
     let http = reqwest::Client::new();
     let base = format!("http://{}", running.addr);
-    let get = |path: String| {
+    // A staff GET whose answer was a success, its body not read yet.
+    let send = |path: String| {
         let (http, base, token) = (http.clone(), base.clone(), token.clone());
         async move {
             let res = http
@@ -299,8 +300,12 @@ pub async fn measure(
                 .send()
                 .await?;
             anyhow::ensure!(res.status().is_success(), "GET {path}: {}", res.status());
-            Ok::<_, anyhow::Error>(res.bytes().await?)
+            Ok::<_, anyhow::Error>(res)
         }
+    };
+    let get = |path: String| {
+        let sent = send(path);
+        async move { Ok::<_, anyhow::Error>(sent.await?.bytes().await?) }
     };
     let month_ago = last_day - Duration::days(29);
     let year_ago = last_day - Duration::days(364);
@@ -309,7 +314,8 @@ pub async fn measure(
         let list: serde_json::Value = serde_json::from_slice(&body)?;
         let id = list["items"][0]["id"].as_str().map(str::to_owned);
         if id.is_none() {
-            println!(
+            // stderr: `csq-bench embedded-measure` answers with JSON on stdout.
+            eprintln!(
                 "  (no case to read: {})",
                 String::from_utf8_lossy(&body[..body.len().min(300)])
             );
@@ -368,12 +374,7 @@ pub async fn measure(
         let t = Instant::now();
         // Counted as it streams: the client holding a year's CSV would count
         // its buffer as the host's memory (one process).
-        let mut res = http
-            .get(format!("{base}{path}"))
-            .bearer_auth(&token)
-            .send()
-            .await?;
-        anyhow::ensure!(res.status().is_success(), "GET {path}: {}", res.status());
+        let mut res = send(path.clone()).await?;
         let mut bytes = 0;
         while let Some(chunk) = res.chunk().await? {
             bytes += chunk.len() as u64;
